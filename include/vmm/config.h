@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file config.h
+ * @brief The description of a simulated machine.
+ *
+ * Fill a struct vmm_config with vmm_config_init(), change what you need, and
+ * hand it to vmm_machine_create(), which validates every field and copies the
+ * struct (the caller's copy may be reused or freed afterwards).
+ *
+ * @code
+ * struct vmm_config cfg;
+ * vmm_config_init(&cfg);                  // the default machine
+ * cfg.nodes = 4;
+ * cfg.node_mem[0] = cfg.node_mem[1] = cfg.node_mem[2] = cfg.node_mem[3] = 1ull << 30;
+ * cfg.seed = 42;
+ * vmm_machine *m;
+ * int err = vmm_machine_create(&cfg, &m);
+ * if (err < 0)
+ *         fprintf(stderr, "%s\n", vmm_strerror(err));
+ * @endcode
+ *
+ * Physical layout: node 0's address range starts at physical address 0 and
+ * every further node's range follows the previous one, so node i spans
+ * [sum(node_mem[0..i-1]), sum(node_mem[0..i])). The holes are e820-style
+ * non-RAM ranges (firmware, legacy VGA/ROM, PCI MMIO) carved out of those
+ * spans: they cost nothing and hold no frames. As in Linux, a node's
+ * node_start_pfn is its first pfn that is RAM, and zones span from their first
+ * to their last RAM pfn, holes included.
+ */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <stdio.h>
+
+#include <vmm/common.h>
+
+VMM_BEGIN_DECLS
+
+/** At most this many NUMA nodes (Linux's MAX_NUMNODES with NODES_SHIFT=6). */
+#define VMM_MAX_NUMNODES 64
+/** At most this many CPUs. */
+#define VMM_MAX_CPUS 256
+/** At most this many holes in the physical map. */
+#define VMM_MAX_HOLES 16
+/** At most this much physical address space (1 TiB). */
+#define VMM_MAX_PHYS_MEM (1ull << 40)
+/** Node memory must be a multiple of this (2 MiB, one pageblock). */
+#define VMM_NODE_MEM_ALIGN (2ull << 20)
+/** cpu_node[] value: place the CPU automatically (CPUs spread evenly, in order). */
+#define VMM_NODE_AUTO 0xff
+/** ACPI SLIT distance of a node to itself. */
+#define VMM_LOCAL_DISTANCE 10
+/** Default ACPI SLIT distance between two different nodes. */
+#define VMM_REMOTE_DISTANCE 21
+/** Where the kernel image is loaded (Linux's CONFIG_PHYSICAL_START, 16 MiB). */
+#define VMM_KERNEL_PHYS_START (16ull << 20)
+
+/** Log levels, most severe first. */
+enum vmm_log_level {
+	VMM_LOG_ERROR = 0,
+	VMM_LOG_WARN = 1,
+	VMM_LOG_INFO = 2,
+	VMM_LOG_DEBUG = 3,
+};
+
+/**
+ * Who caused a logged message. Each kind of trouble also has a counter
+ * (vmm_machine_trouble()).
+ */
+enum vmm_log_kind {
+	VMM_LOG_KIND_NOTE = 0,		/**< information, nobody's fault */
+	VMM_LOG_KIND_GUEST = 1,		/**< the simulated software misbehaved (double free, bad access) */
+	VMM_LOG_KIND_CALLER = 2,	/**< the embedding program misused the API */
+	VMM_LOG_KIND_INTERNAL = 3,	/**< a bug in libvmm itself */
+};
+
+/**
+ * The log hook.
+ *
+ * @param data  the config's log_data
+ * @param level severity
+ * @param kind  who caused it
+ * @param msg   one line, no trailing newline; valid only during the call
+ */
+typedef void (*vmm_log_fn)(void *data, enum vmm_log_level level, enum vmm_log_kind kind,
+			   const char *msg);
+
+/** A half-open physical address range [start, end). */
+struct vmm_phys_range {
+	vmm_paddr_t start;
+	vmm_paddr_t end;
+};
+
+/** Flags for struct vmm_config.flags. None are defined yet; any set bit is rejected. */
+#define VMM_CFG_ALL_FLAGS 0ull
+
+/**
+ * A machine description. Every field's comment gives its default as set by
+ * vmm_config_init(). The reserved tail lets fields be added without breaking
+ * the ABI; it must be zero.
+ */
+struct vmm_config {
+	/** NUMA nodes, 1..VMM_MAX_NUMNODES. Default 2. */
+	uint32_t nodes;
+	/** CPUs, 1..VMM_MAX_CPUS. Default 4. */
+	uint32_t cpus;
+	/** Paging levels, 4 or 5 (LA57). Default 4. */
+	uint32_t paging_levels;
+	/** Number of valid entries in holes[]. Default 3. */
+	uint32_t nr_holes;
+	/**
+	 * Bytes of physical address space per node (entries 0..nodes-1 are
+	 * used), each a non-zero multiple of 2 MiB. Default 2 GiB for every entry.
+	 */
+	uint64_t node_mem[VMM_MAX_NUMNODES];
+	/**
+	 * The node of each CPU (entries 0..cpus-1), or VMM_NODE_AUTO to spread
+	 * the CPUs evenly over the nodes in order (CPU i on node i*nodes/cpus).
+	 * Default VMM_NODE_AUTO everywhere: CPUs 0,1 on node 0 and 2,3 on node 1.
+	 */
+	uint8_t cpu_node[VMM_MAX_CPUS];
+	/**
+	 * ACPI SLIT distances. When distance[0][0] is 0 the table is automatic:
+	 * 10 on the diagonal and 21 elsewhere. Otherwise the nodes x nodes
+	 * corner is used: symmetric, 10 on the diagonal, more than 10 elsewhere.
+	 * Default automatic (all zero).
+	 */
+	uint8_t distance[VMM_MAX_NUMNODES][VMM_MAX_NUMNODES];
+	/**
+	 * Non-RAM ranges of the physical map, 4 KiB aligned, non-empty, not
+	 * overlapping, each inside the nodes' address space. Default:
+	 * [0, 4 KiB) (real-mode IVT and BIOS data, which Linux never uses as RAM),
+	 * [636 KiB, 1 MiB) (EBDA, VGA window and option ROMs), and
+	 * [3.5 GiB, 4 GiB) (the PCI MMIO hole).
+	 */
+	struct vmm_phys_range holes[VMM_MAX_HOLES];
+	/**
+	 * Linux's movablecore= in bytes: memory given to ZONE_MOVABLE, spread
+	 * over the nodes as Linux spreads kernelcore. 0 (the default) leaves
+	 * ZONE_MOVABLE empty.
+	 */
+	uint64_t movablecore;
+	/**
+	 * Size of the kernel image (text, data, bss) that boot reserves at
+	 * VMM_KERNEL_PHYS_START on node 0. Default 32 MiB. May be 0.
+	 */
+	uint64_t kernel_image_size;
+	/**
+	 * vm.min_free_kbytes. 0 (the default) computes it as Linux does at boot:
+	 * sqrt(lowmem_kbytes * 16) clamped to [128, 262144].
+	 */
+	uint32_t min_free_kbytes;
+	/** vm.watermark_scale_factor, 1..3000. Default 10 (0.1% of the zone). */
+	uint32_t watermark_scale_factor;
+	/** Seed of the machine's PRNG. Default 0. */
+	uint64_t seed;
+	/** VMM_CFG_* bits. Default 0. */
+	uint64_t flags;
+	/** Messages less severe than this are dropped. Default VMM_LOG_WARN. */
+	int32_t log_level;
+	uint32_t pad0;
+	/** Log hook; NULL (the default) writes to stderr. */
+	vmm_log_fn log_fn;
+	/** Passed to log_fn. Default NULL. */
+	void *log_data;
+	/** Must be zero. */
+	uint64_t reserved[32];
+};
+
+/**
+ * Fill @p cfg with the default machine (ARCHITECTURE.md): two nodes of 2 GiB,
+ * four CPUs, 4-level paging, the default holes.
+ *
+ * @param cfg the config to fill; NULL is ignored
+ */
+VMM_API void vmm_config_init(struct vmm_config *cfg);
+
+/**
+ * Print @p cfg in a human-readable form, one "name value" line per field.
+ *
+ * @param cfg the config (need not be valid)
+ * @param out the stream
+ * @return 0, or -VMM_EINVAL when an argument is NULL
+ */
+VMM_API int vmm_config_print(const struct vmm_config *cfg, FILE *out);
+
+VMM_END_DECLS
+
+#endif /* VMM_CONFIG_H */

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmm.h
+ * @brief libvmm: a simulated NUMA x86-64 memory system and the Linux
+ * memory-management stack on top of it. Include this one header.
+ */
+#ifndef VMM_VMM_H
+#define VMM_VMM_H
+
+#include <vmm/version.h>
+#include <vmm/common.h>
+#include <vmm/errors.h>
+#include <vmm/config.h>
+#include <vmm/machine.h>
+#include <vmm/page.h>
+#include <vmm/stats.h>
+
+#endif /* VMM_VMM_H */

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct vmm_machine: the root every layer hangs off. This file and
+ * machine.c are the composition root (what start_kernel is to Linux): they
+ * own the boot order. The layers below only call downward (fault ->
+ * pagecache -> mm -> sim -> lib); they take the machine for its log, PRNG
+ * and host allocator, and for their own part of it.
+ */
+#ifndef VMM_MACHINE_INTERNAL_H
+#define VMM_MACHINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vmm/config.h>
+#include <vmm/machine.h>
+
+#include "lib/hostmem.h"
+#include "lib/log.h"
+#include "lib/prng.h"
+#include "mm/memblock.h"
+#include "mm/mmzone.h"
+#include "mm/sparse.h"
+#include "sim/physmem.h"
+
+struct vmm_machine {
+	struct vmm_config cfg;		/* as given, with automatic values resolved */
+	struct vmm_hostmem hm;		/* all host memory goes through here */
+	struct vmm_log log;
+	struct vmm_prng prng;
+	struct vmm_physmem phys;	/* sim: the physical map and its host backing */
+	struct vmm_memblock memblock;	/* mm: boot memory, kept after boot for dumps */
+	struct vmm_sparse sparse;	/* mm: sections, memory map, pageblocks */
+	struct vmm_pgdat *node_data;	/* mm: cfg.nodes entries */
+	unsigned nr_nodes;
+	unsigned nr_cpus;
+	unsigned current_cpu;		/* the CPU kernel-side calls run on */
+	uint64_t min_free_kbytes;	/* vm.min_free_kbytes in force */
+	uint64_t totalreserve_pages;
+	uint64_t memmap_boot_pages;	/* pages of memory map reserved at boot */
+	uint64_t vm_events[NR_VM_EVENT_ITEMS];
+	bool booted;
+};
+
+static inline struct vmm_pgdat *NODE_DATA(struct vmm_machine *m, unsigned nid)
+{
+	return &m->node_data[nid];
+}
+
+#define for_each_online_node(m, nid) for ((nid) = 0; (nid) < (m)->nr_nodes; (nid)++)
+
+/* Every zone of every node, populated or not. */
+#define for_each_zone(m, z)                                                         \
+	for ((z) = &(m)->node_data[0].node_zones[0];                               \
+	     (z) != NULL;                                                           \
+	     (z) = vmm_next_zone(m, z))
+
+static inline struct vmm_zone *vmm_next_zone(struct vmm_machine *m, struct vmm_zone *z)
+{
+	struct vmm_pgdat *pgdat = z->zone_pgdat;
+
+	if (z < &pgdat->node_zones[VMM_MAX_NR_ZONES - 1])
+		return z + 1;
+	if (pgdat->node_id + 1 < m->nr_nodes)
+		return &m->node_data[pgdat->node_id + 1].node_zones[0];
+	return NULL;
+}
+
+/* Internal variant of vmm_machine_create that tests use to inject host allocation failures. */
+int vmm_machine_create_inject(const struct vmm_config *cfg,
+			      const struct vmm_hostmem_inject *inject, vmm_machine **out);
+
+#endif /* VMM_MACHINE_INTERNAL_H */

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Nodes, zones, free areas and the page descriptor: the data the page
+ * allocator works on, laid out as Linux lays it out (include/linux/mmzone.h
+ * and mm_types.h describe the originals).
+ *
+ * Ownership: one machine, one host thread at a time, so no locks yet. The
+ * per-CPU parts are kept per CPU so that concurrency can come later.
+ */
+#ifndef VMM_MM_MMZONE_H
+#define VMM_MM_MMZONE_H
+
+#include <stdint.h>
+
+#include <vmm/config.h>
+#include <vmm/machine.h>
+#include <vmm/page.h>
+
+#include "lib/list.h"
+#include "mm/vmstat_items.h"
+
+/* Largest buddy order on x86-64 (Linux 6.x's MAX_PAGE_ORDER). */
+#define MAX_PAGE_ORDER 10
+#define NR_PAGE_ORDERS (MAX_PAGE_ORDER + 1)
+#define MAX_ORDER_NR_PAGES (1ull << MAX_PAGE_ORDER)
+/* Pageblocks are 2 MiB on x86-64 (HUGETLB_PAGE_ORDER). */
+#define PAGEBLOCK_ORDER 9
+#define PAGEBLOCK_NR_PAGES (1ull << PAGEBLOCK_ORDER)
+
+/* SPARSEMEM on x86-64: 128 MiB sections. */
+#define SECTION_SIZE_BITS 27
+#define PFN_SECTION_SHIFT (SECTION_SIZE_BITS - VMM_PAGE_SHIFT)
+#define PAGES_PER_SECTION (1ull << PFN_SECTION_SHIFT)
+
+/* Zone boundaries on x86-64. */
+#define MAX_DMA_PFN ((16ull << 20) >> VMM_PAGE_SHIFT)
+#define MAX_DMA32_PFN ((4ull << 30) >> VMM_PAGE_SHIFT)
+
+/* Linux's sizeof(struct page): what the memory map costs per frame. */
+#define VMM_STRUCT_PAGE_SIZE 64
+/* Bytes of simulated memory one node's pg_data_t takes (Linux 6.x x86-64 defconfig). */
+#define VMM_PGDAT_SIZE 0x2b000ull
+/* struct mem_section_usage: subsection bitmap + pageblock flags, per section. */
+#define VMM_SECTION_USAGE_SIZE 40ull
+/* PMD_SIZE: the memory map is mapped (and allocated) in 2 MiB units. */
+#define VMM_PMD_SIZE (2ull << 20)
+
+enum vmm_migratetype {
+	MIGRATE_UNMOVABLE,
+	MIGRATE_MOVABLE,
+	MIGRATE_RECLAIMABLE,
+	MIGRATE_PCPTYPES, /* the number of types on the pcp lists */
+	MIGRATE_HIGHATOMIC = MIGRATE_PCPTYPES,
+	MIGRATE_CMA,
+	MIGRATE_ISOLATE,
+	MIGRATE_TYPES
+};
+
+enum vmm_zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMARK };
+
+/*
+ * The page descriptor, 64 bytes as in Linux. A descriptor that was never
+ * written is all zero, and all-zero is a valid state: a page inside a free
+ * buddy block that is not the block's head. That is what lets boot skip
+ * touching every descriptor (Linux's deferred struct page init has the same
+ * aim), so untouched memory map costs no host memory.
+ *
+ * Node and zone are derived from the pfn (through the pageblock table)
+ * rather than stored in flags, for the same reason.
+ */
+struct vmm_page {
+	uint64_t flags;			/* 1 << VMM_PG_x */
+	struct vmm_list lru;		/* buddy free list, pcp list, LRU */
+	uint64_t mapping;		/* simulated kernel address of the owner, or 0 */
+	uint64_t index;			/* offset in the mapping, in pages */
+	uint64_t private;		/* buddy: the order of a free block */
+	int32_t refcount;		/* _refcount */
+	int32_t mapcount;		/* _mapcount + 1: 0 when not mapped */
+	uint32_t page_type;		/* enum vmm_page_type */
+	uint32_t compound;		/* head: order; tail: 0x80000000 | distance to head */
+};
+
+/* Per-pageblock data: Linux's pageblock_flags bitmap plus the derived node and zone. */
+struct vmm_pageblock {
+	uint8_t migratetype;
+	uint8_t nid;
+	uint8_t zone;
+	uint8_t skip;			/* compaction's skip hint */
+};
+
+struct vmm_free_area {
+	struct vmm_list free_list[MIGRATE_TYPES];
+	uint64_t nr_free;		/* blocks of this order, all types */
+	uint64_t nr_free_type[MIGRATE_TYPES];
+};
+
+/* Per-CPU pageset parameters (the lists themselves come with the pcp allocator). */
+struct vmm_per_cpu_pages {
+	int count;
+	int high;
+	int high_min;
+	int high_max;
+	int batch;
+};
+
+struct vmm_pgdat;
+
+struct vmm_zone {
+	struct vmm_pgdat *zone_pgdat;
+	enum vmm_zone_type idx;
+	const char *name;
+	uint64_t zone_start_pfn;
+	uint64_t spanned_pages;
+	uint64_t present_pages;
+	uint64_t managed_pages;
+	uint64_t watermark[NR_WMARK];
+	uint64_t watermark_boost;
+	uint64_t lowmem_reserve[VMM_MAX_NR_ZONES];
+	int stat_threshold;
+	struct vmm_free_area free_area[NR_PAGE_ORDERS];
+	int64_t vm_stat[NR_VM_ZONE_STAT_ITEMS];
+	uint64_t vm_numa_event[NR_VM_NUMA_EVENT_ITEMS];
+	struct vmm_per_cpu_pages *pcp;	/* one per CPU */
+};
+
+struct vmm_pgdat {
+	unsigned node_id;
+	struct vmm_zone node_zones[VMM_MAX_NR_ZONES];
+	uint64_t node_start_pfn;
+	uint64_t node_present_pages;
+	uint64_t node_spanned_pages;
+	vmm_paddr_t node_data_phys;	/* where boot put this pg_data_t in simulated memory */
+	uint64_t zone_movable_pfn;	/* first pfn of ZONE_MOVABLE on the node, or 0 */
+	int64_t vm_stat[NR_VM_NODE_STAT_ITEMS];
+	unsigned nr_cpus;
+};
+
+static inline uint64_t zone_end_pfn(const struct vmm_zone *z)
+{
+	return z->zone_start_pfn + z->spanned_pages;
+}
+
+static inline int zone_is_populated(const struct vmm_zone *z)
+{
+	return z->present_pages != 0;
+}
+
+static inline int zone_managed(const struct vmm_zone *z)
+{
+	return z->managed_pages != 0;
+}
+
+#endif /* VMM_MM_MMZONE_H */

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+#include "sim/config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <vmm/errors.h>
+
+#include "lib/compiler.h"
+#include "lib/log.h"
+
+/* The default machine of ARCHITECTURE.md. */
+void vmm_config_init(struct vmm_config *cfg)
+{
+	if (!cfg)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->nodes = 2;
+	cfg->cpus = 4;
+	cfg->paging_levels = 4;
+	for (unsigned i = 0; i < VMM_MAX_NUMNODES; i++)
+		cfg->node_mem[i] = 2ull << 30;
+	memset(cfg->cpu_node, VMM_NODE_AUTO, sizeof(cfg->cpu_node));
+	cfg->nr_holes = 3;
+	cfg->holes[0] = (struct vmm_phys_range){ 0, 0x1000 };
+	cfg->holes[1] = (struct vmm_phys_range){ 0x9f000, 0x100000 };
+	cfg->holes[2] = (struct vmm_phys_range){ 0xe0000000ull, 0x100000000ull };
+	cfg->kernel_image_size = 32ull << 20;
+	cfg->min_free_kbytes = 0;
+	cfg->watermark_scale_factor = 10;
+	cfg->seed = 0;
+	cfg->log_level = VMM_LOG_WARN;
+}
+
+static uint64_t config_total_span(const struct vmm_config *cfg)
+{
+	uint64_t total = 0;
+
+	for (unsigned i = 0; i < cfg->nodes; i++)
+		total += cfg->node_mem[i];
+	return total;
+}
+
+/* Bytes of [start, end) not covered by any hole. */
+static uint64_t config_ram_in(const struct vmm_config *cfg, uint64_t start, uint64_t end)
+{
+	uint64_t ram = end - start;
+
+	for (unsigned h = 0; h < cfg->nr_holes; h++) {
+		uint64_t s = VMM_MAX(start, cfg->holes[h].start);
+		uint64_t e = VMM_MIN(end, cfg->holes[h].end);
+
+		if (s < e)
+			ram -= e - s;
+	}
+	return ram;
+}
+
+#define BAD(code, ...)                                  \
+	do {                                            \
+		vmm_caller_err(log, "config: " __VA_ARGS__); \
+		return -(code);                         \
+	} while (0)
+
+static int validate_scalars(const struct vmm_config *cfg, struct vmm_log *log)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(cfg->reserved); i++)
+		if (cfg->reserved[i])
+			BAD(VMM_ECFG_RESERVED, "reserved[%u] is %#" PRIx64 ", must be 0", i,
+			    cfg->reserved[i]);
+	if (cfg->pad0)
+		BAD(VMM_ECFG_RESERVED, "pad0 is %u, must be 0", cfg->pad0);
+	if (cfg->flags & ~VMM_CFG_ALL_FLAGS)
+		BAD(VMM_ECFG_FLAGS, "flags has unknown bits %#" PRIx64,
+		    (uint64_t)(cfg->flags & ~VMM_CFG_ALL_FLAGS));
+	if (cfg->log_level < VMM_LOG_ERROR || cfg->log_level > VMM_LOG_DEBUG)
+		BAD(VMM_ECFG_LOG_LEVEL, "log_level %d is not 0..3", cfg->log_level);
+	if (cfg->paging_levels != 4 && cfg->paging_levels != 5)
+		BAD(VMM_ECFG_PAGING_LEVELS, "paging_levels is %u, must be 4 or 5",
+		    cfg->paging_levels);
+	if (cfg->watermark_scale_factor < 1 || cfg->watermark_scale_factor > 3000)
+		BAD(VMM_ECFG_MIN_FREE, "watermark_scale_factor %u is not 1..3000",
+		    cfg->watermark_scale_factor);
+	return 0;
+}
+
+static int validate_nodes(const struct vmm_config *cfg, struct vmm_log *log)
+{
+	uint64_t total = 0;
+
+	if (cfg->nodes < 1 || cfg->nodes > VMM_MAX_NUMNODES)
+		BAD(VMM_ECFG_NODES, "nodes is %u, must be 1..%u", cfg->nodes, VMM_MAX_NUMNODES);
+	for (unsigned i = 0; i < cfg->nodes; i++) {
+		if (!cfg->node_mem[i] || !IS_ALIGNED(cfg->node_mem[i], VMM_NODE_MEM_ALIGN))
+			BAD(VMM_ECFG_NODE_MEM,
+			    "node_mem[%u] is %#" PRIx64 ", must be a non-zero multiple of 2 MiB", i,
+			    cfg->node_mem[i]);
+		if (cfg->node_mem[i] > VMM_MAX_PHYS_MEM - total)
+			BAD(VMM_ECFG_MEM_TOTAL, "node_mem: total memory exceeds %llu GiB",
+			    (unsigned long long)(VMM_MAX_PHYS_MEM >> 30));
+		total += cfg->node_mem[i];
+	}
+	return 0;
+}
+
+static int validate_cpus(const struct vmm_config *cfg, struct vmm_log *log)
+{
+	if (cfg->cpus < 1 || cfg->cpus > VMM_MAX_CPUS)
+		BAD(VMM_ECFG_CPUS, "cpus is %u, must be 1..%u", cfg->cpus, VMM_MAX_CPUS);
+	for (unsigned c = 0; c < cfg->cpus; c++)
+		if (cfg->cpu_node[c] != VMM_NODE_AUTO && cfg->cpu_node[c] >= cfg->nodes)
+			BAD(VMM_ECFG_CPU_NODE, "cpu_node[%u] is node %u, but there are %u nodes", c,
+			    cfg->cpu_node[c], cfg->nodes);
+	return 0;
+}
+
+static int validate_distance(const struct vmm_config *cfg, struct vmm_log *log)
+{
+	if (cfg->distance[0][0] == 0)
+		return 0; /* automatic */
+	for (unsigned i = 0; i < cfg->nodes; i++) {
+		if (cfg->distance[i][i] != VMM_LOCAL_DISTANCE)
+			BAD(VMM_ECFG_DISTANCE, "distance[%u][%u] is %u, must be %u", i, i,
+			    cfg->distance[i][i], VMM_LOCAL_DISTANCE);
+		for (unsigned j = 0; j < cfg->nodes; j++) {
+			if (cfg->distance[i][j] != cfg->distance[j][i])
+				BAD(VMM_ECFG_DISTANCE,
+				    "distance[%u][%u] is %u but distance[%u][%u] is %u: not symmetric",
+				    i, j, cfg->distance[i][j], j, i, cfg->distance[j][i]);
+			if (i != j && cfg->distance[i][j] <= VMM_LOCAL_DISTANCE)
+				BAD(VMM_ECFG_DISTANCE,
+				    "distance[%u][%u] is %u, must be more than %u", i, j,
+				    cfg->distance[i][j], VMM_LOCAL_DISTANCE);
+		}
+	}
+	return 0;
+}
+
+static int validate_holes(const struct vmm_config *cfg, struct vmm_log *log)
+{
+	uint64_t total = config_total_span(cfg);
+
+	if (cfg->nr_holes > VMM_MAX_HOLES)
+		BAD(VMM_ECFG_NR_HOLES, "nr_holes is %u, at most %u", cfg->nr_holes, VMM_MAX_HOLES);
+	for (unsigned h = 0; h < cfg->nr_holes; h++) {
+		const struct vmm_phys_range *r = &cfg->holes[h];
+
+		if (r->start >= r->end)
+			BAD(VMM_ECFG_HOLE, "holes[%u] [%#" PRIx64 ", %#" PRIx64 ") is empty", h,
+			    r->start, r->end);
+		if (!IS_ALIGNED(r->start, VMM_PAGE_SIZE) || !IS_ALIGNED(r->end, VMM_PAGE_SIZE))
+			BAD(VMM_ECFG_HOLE,
+			    "holes[%u] [%#" PRIx64 ", %#" PRIx64 ") is not 4 KiB aligned", h,
+			    r->start, r->end);
+		if (r->end > total)
+			BAD(VMM_ECFG_HOLE,
+			    "holes[%u] [%#" PRIx64 ", %#" PRIx64 ") lies outside memory, which ends at %#" PRIx64,
+			    h, r->start, r->end, total);
+		for (unsigned o = 0; o < h; o++)
+			if (r->start < cfg->holes[o].end && cfg->holes[o].start < r->end)
+				BAD(VMM_ECFG_HOLE, "holes[%u] overlaps holes[%u]", h, o);
+	}
+	return 0;
+}
+
+static int validate_layout(const struct vmm_config *cfg, struct vmm_log *log)
+{
+	uint64_t start = 0, total_ram = 0;
+	uint64_t kstart = VMM_KERNEL_PHYS_START, kend = kstart + cfg->kernel_image_size;
+
+	for (unsigned i = 0; i < cfg->nodes; i++) {
+		uint64_t ram = config_ram_in(cfg, start, start + cfg->node_mem[i]);
+
+		if (!ram)
+			BAD(VMM_ECFG_NODE_EMPTY, "node_mem[%u]: node %u lies entirely in holes", i,
+			    i);
+		total_ram += ram;
+		start += cfg->node_mem[i];
+	}
+	if (!IS_ALIGNED(cfg->kernel_image_size, VMM_PAGE_SIZE))
+		BAD(VMM_ECFG_KERNEL, "kernel_image_size %#" PRIx64 " is not page aligned",
+		    cfg->kernel_image_size);
+	if (cfg->kernel_image_size &&
+	    (kend > cfg->node_mem[0] || config_ram_in(cfg, kstart, kend) != kend - kstart))
+		BAD(VMM_ECFG_KERNEL,
+		    "kernel_image_size: [%#" PRIx64 ", %#" PRIx64 ") is not all RAM of node 0",
+		    kstart, kend);
+	if (!IS_ALIGNED(cfg->movablecore, VMM_PAGE_SIZE) || cfg->movablecore >= total_ram)
+		BAD(VMM_ECFG_MOVABLECORE,
+		    "movablecore %#" PRIx64 " must be page aligned and below the %#" PRIx64
+		    " bytes of RAM",
+		    cfg->movablecore, total_ram);
+	if (cfg->min_free_kbytes > total_ram >> 10)
+		BAD(VMM_ECFG_MIN_FREE, "min_free_kbytes %u exceeds the memory", cfg->min_free_kbytes);
+	return 0;
+}
+
+#undef BAD
+
+int vmm_config_validate(const struct vmm_config *cfg, struct vmm_log *log)
+{
+	int err;
+
+	if ((err = validate_scalars(cfg, log)) || (err = validate_nodes(cfg, log)) ||
+	    (err = validate_cpus(cfg, log)) || (err = validate_distance(cfg, log)) ||
+	    (err = validate_holes(cfg, log)) || (err = validate_layout(cfg, log)))
+		return err;
+	return 0;
+}
+
+void vmm_config_resolve(struct vmm_config *cfg)
+{
+	for (unsigned c = 0; c < cfg->cpus; c++)
+		if (cfg->cpu_node[c] == VMM_NODE_AUTO)
+			cfg->cpu_node[c] = (uint8_t)((uint64_t)c * cfg->nodes / cfg->cpus);
+	if (cfg->distance[0][0] == 0)
+		for (unsigned i = 0; i < cfg->nodes; i++)
+			for (unsigned j = 0; j < cfg->nodes; j++)
+				cfg->distance[i][j] =
+					i == j ? VMM_LOCAL_DISTANCE : VMM_REMOTE_DISTANCE;
+}
+
+int vmm_config_print(const struct vmm_config *cfg, FILE *out)
+{
+	if (!cfg || !out)
+		return -VMM_EINVAL;
+	fprintf(out, "nodes                  %u\n", cfg->nodes);
+	fprintf(out, "cpus                   %u\n", cfg->cpus);
+	fprintf(out, "paging_levels          %u\n", cfg->paging_levels);
+	for (unsigned i = 0; i < cfg->nodes && i < VMM_MAX_NUMNODES; i++)
+		fprintf(out, "node_mem[%u]%*s %" PRIu64 " MiB\n", i, i < 10 ? 11 : 10, "",
+			cfg->node_mem[i] >> 20);
+	for (unsigned c = 0; c < cfg->cpus && c < VMM_MAX_CPUS; c++) {
+		if (cfg->cpu_node[c] == VMM_NODE_AUTO)
+			fprintf(out, "cpu_node[%u]%*s auto\n", c, c < 10 ? 11 : c < 100 ? 10 : 9, "");
+		else
+			fprintf(out, "cpu_node[%u]%*s %u\n", c, c < 10 ? 11 : c < 100 ? 10 : 9, "",
+				cfg->cpu_node[c]);
+	}
+	if (cfg->distance[0][0] == 0) {
+		fprintf(out, "distance               auto (%u local, %u remote)\n",
+			VMM_LOCAL_DISTANCE, VMM_REMOTE_DISTANCE);
+	} else {
+		for (unsigned i = 0; i < cfg->nodes && i < VMM_MAX_NUMNODES; i++) {
+			fprintf(out, "distance[%u]%*s", i, i < 10 ? 11 : 10, "");
+			for (unsigned j = 0; j < cfg->nodes && j < VMM_MAX_NUMNODES; j++)
+				fprintf(out, " %u", cfg->distance[i][j]);
+			fputc('\n', out);
+		}
+	}
+	fprintf(out, "nr_holes               %u\n", cfg->nr_holes);
+	for (unsigned h = 0; h < cfg->nr_holes && h < VMM_MAX_HOLES; h++)
+		fprintf(out, "holes[%u]%*s [%#" PRIx64 ", %#" PRIx64 ")\n", h, h < 10 ? 14 : 13, "",
+			cfg->holes[h].start, cfg->holes[h].end);
+	fprintf(out, "movablecore            %" PRIu64 " bytes\n", cfg->movablecore);
+	fprintf(out, "kernel_image_size      %" PRIu64 " bytes at %#llx\n",
+		cfg->kernel_image_size, VMM_KERNEL_PHYS_START);
+	if (cfg->min_free_kbytes)
+		fprintf(out, "min_free_kbytes        %u\n", cfg->min_free_kbytes);
+	else
+		fprintf(out, "min_free_kbytes        auto (sqrt(lowmem_kbytes * 16))\n");
+	fprintf(out, "watermark_scale_factor %u\n", cfg->watermark_scale_factor);
+	fprintf(out, "seed                   %" PRIu64 "\n", cfg->seed);
+	fprintf(out, "flags                  %#" PRIx64 "\n", cfg->flags);
+	fprintf(out, "log_level              %d\n", cfg->log_level);
+	return ferror(out) ? -VMM_EIO : 0;
+}

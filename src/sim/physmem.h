@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hardware's physical memory: the e820-style map of RAM and holes, NUMA
+ * nodes as contiguous address ranges, the SLIT distance table, CPU
+ * placement, and the host memory behind every RAM byte.
+ *
+ * The whole physical address space is one lazily backed host mapping, so a
+ * physical address converts to host bytes by one addition, and frames cost
+ * host memory only once something writes them. Each node owns a contiguous
+ * part of that mapping.
+ */
+#ifndef VMM_SIM_PHYSMEM_H
+#define VMM_SIM_PHYSMEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vmm/config.h>
+#include <vmm/machine.h>
+
+struct vmm_hostmem;
+struct vmm_log;
+
+/* Enough for every hole splitting a node range and every node boundary. */
+#define VMM_MAX_E820 (2 * (VMM_MAX_HOLES + VMM_MAX_NUMNODES) + 1)
+
+struct vmm_physmem {
+	unsigned nr_nodes;
+	vmm_paddr_t node_start[VMM_MAX_NUMNODES];	/* configured range of each node */
+	vmm_paddr_t node_end[VMM_MAX_NUMNODES];
+	vmm_paddr_t end;				/* end of the address space */
+	unsigned nr_e820;
+	struct vmm_e820_entry e820[VMM_MAX_E820];	/* sorted, covering [0, end) */
+	uint8_t *base;					/* host bytes of physical address 0 */
+};
+
+/* Build the map from a validated config and reserve its host memory. */
+int vmm_physmem_init(struct vmm_physmem *pm, const struct vmm_config *cfg,
+		     struct vmm_hostmem *hm);
+void vmm_physmem_destroy(struct vmm_physmem *pm, struct vmm_hostmem *hm);
+
+/* The node whose configured range holds @pa (pa must be below pm->end). */
+unsigned vmm_physmem_nid(const struct vmm_physmem *pm, vmm_paddr_t pa);
+/* Whether [pa, pa+1) is RAM. */
+bool vmm_physmem_is_ram(const struct vmm_physmem *pm, vmm_paddr_t pa);
+
+/* Host bytes of a physical address; no checks (callers know it is RAM). */
+static inline void *vmm_physmem_host(const struct vmm_physmem *pm, vmm_paddr_t pa)
+{
+	return pm->base + pa;
+}
+
+#endif /* VMM_SIM_PHYSMEM_H */

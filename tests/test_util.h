@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the CMocka tests. */
+#ifndef VMM_TEST_UTIL_H
+#define VMM_TEST_UTIL_H
+
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include <vmm/vmm.h>
+
+/*
+ * The seed of a randomized test: VMM_TEST_SEED when set, else @fallback.
+ * Printed so that a failing run can be repeated.
+ */
+static inline uint64_t test_seed(const char *test, uint64_t fallback)
+{
+	const char *env = getenv("VMM_TEST_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 0) : fallback;
+
+	printf("# %s: seed %" PRIu64 " (set VMM_TEST_SEED to repeat)\n", test, seed);
+	return seed;
+}
+
+/* A quiet log hook that counts messages, for tests that provoke errors. */
+struct test_log {
+	unsigned messages;
+	char last[512];
+	enum vmm_log_kind last_kind;
+};
+
+static inline void test_log_hook(void *data, enum vmm_log_level level, enum vmm_log_kind kind,
+				 const char *msg)
+{
+	struct test_log *tl = data;
+
+	(void)level;
+	tl->messages++;
+	tl->last_kind = kind;
+	snprintf(tl->last, sizeof(tl->last), "%s", msg);
+}
+
+/* vmm_machine_check() must find nothing; on failure print the report. */
+static inline void assert_machine_healthy(vmm_machine *m)
+{
+	long problems = vmm_machine_check(m, stdout);
+
+	assert_int_equal(problems, 0);
+}
+
+#endif /* VMM_TEST_UTIL_H */
