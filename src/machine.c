@@ -250,8 +250,9 @@ void *vmm_phys_to_host(vmm_machine *m, vmm_paddr_t pa)
 
 /*
  * Every descriptor must be accounted for: the head of a free block (whose
- * other descriptors are blank), reserved, or in use (a reference, or a tail
- * of an allocated compound page). A page that is none of these has been lost.
+ * other descriptors are blank), the head of an allocated block (likewise),
+ * reserved, or in use (a reference, or a tail of a compound page). A page
+ * that is none of these has been lost.
  */
 static long check_memmap_zone(struct vmm_machine *m, struct vmm_zone *z, FILE *out)
 {
@@ -285,8 +286,13 @@ static long check_memmap_zone(struct vmm_machine *m, struct vmm_zone *z, FILE *o
 			pfn += n;
 			continue;
 		}
+		if (page->refcount > 0 && !(page->compound & VMM_PAGE_TAIL)) {
+			/* an allocated block: its other pages may be blank */
+			pfn += 1ull << (page->compound & VMM_PAGE_ALLOC_ORDER);
+			continue;
+		}
 		if (!page_flag(page, VMM_PG_reserved) && page->refcount <= 0 &&
-		    !(page->compound & 0x80000000u)) {
+		    !(page->compound & VMM_PAGE_TAIL)) {
 			char buf[384];
 
 			vmm_format_page(m, page, buf, sizeof(buf));

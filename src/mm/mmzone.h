@@ -77,8 +77,17 @@ struct vmm_page {
 	int32_t refcount;		/* _refcount */
 	int32_t mapcount;		/* _mapcount + 1: 0 when not mapped */
 	uint32_t page_type;		/* enum vmm_page_type */
-	uint32_t compound;		/* head: order; tail: 0x80000000 | distance to head */
+	uint32_t compound;		/* see VMM_PAGE_ALLOC_ORDER and VMM_PAGE_TAIL */
 };
+
+/*
+ * page->compound: the head of an allocated block records the block's order
+ * in its low bits (compound or not, as page_owner would), so that the
+ * checker can tell the blank descriptors of an allocated block's other pages
+ * from lost ones; the tails of a compound page carry VMM_PAGE_TAIL.
+ */
+#define VMM_PAGE_ALLOC_ORDER 0xffu
+#define VMM_PAGE_TAIL 0x80000000u
 
 /* Per-pageblock data: Linux's pageblock_flags bitmap plus the derived node and zone. */
 struct vmm_pageblock {
