@@ -38,7 +38,8 @@ static void usage(FILE *out)
 		"  -s, --seed N             seed of the machine's PRNG (default 0)\n"
 		"      --movablecore SIZE   memory for ZONE_MOVABLE (default 0)\n"
 		"      --kernel-size SIZE   kernel image reserved at 16M (default 32M)\n"
-		"      --no-holes           no e820 holes (default: [0,4K), [636K,1M), [3.5G,4G))\n"
+		"      --no-holes           no e820 holes (default: [0,4K), [636K,1M), [3.5G,4G);\n"
+		"                           holes past the end of memory are dropped)\n"
 		"\n"
 		"Output:\n"
 		"      --show-config        print the machine's configuration and exit\n"
@@ -113,6 +114,29 @@ static int dump_list(vmm_machine *m, const char *list)
 	}
 	free(copy);
 	return err;
+}
+
+/*
+ * The default holes suit the default machine; on a smaller one, a hole past
+ * the end of memory would be rejected, so drop it (or cut it at the end).
+ */
+static void fit_holes(struct vmm_config *cfg)
+{
+	uint64_t total = 0;
+	uint32_t kept = 0;
+
+	for (unsigned i = 0; i < cfg->nodes && i < VMM_MAX_NUMNODES; i++)
+		total += cfg->node_mem[i];
+	for (uint32_t h = 0; h < cfg->nr_holes && h < VMM_MAX_HOLES; h++) {
+		struct vmm_phys_range r = cfg->holes[h];
+
+		if (r.start >= total)
+			continue;
+		if (r.end > total)
+			r.end = total;
+		cfg->holes[kept++] = r;
+	}
+	cfg->nr_holes = kept;
 }
 
 enum { OPT_MOVABLECORE = 256, OPT_KERNEL_SIZE, OPT_NO_HOLES, OPT_SHOW_CONFIG, OPT_CHECK, OPT_DIGEST };
@@ -209,6 +233,7 @@ bad_value:
 		fprintf(stderr, "vmmsim: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	fit_holes(&cfg);
 	if (show_config)
 		return vmm_config_print(&cfg, stdout) ? 1 : 0;
 
