@@ -99,6 +99,8 @@ static void machine_free(struct vmm_machine *m)
 	/* the context lives inside the machine: free the machine through a copy */
 	hm = m->hm;
 	vmm_hfree(&hm, m, sizeof(*m));
+	if (hm.inject.final)
+		*hm.inject.final = hm;
 }
 
 int vmm_machine_create_inject(const struct vmm_config *cfg,
@@ -123,6 +125,8 @@ int vmm_machine_create_inject(const struct vmm_config *cfg,
 	vmm_hostmem_init(&hm, inject);
 	m = vmm_hzalloc(&hm, sizeof(*m));
 	if (!m) {
+		if (hm.inject.final)
+			*hm.inject.final = hm;
 		vmm_log(&log, VMM_LOG_ERROR, VMM_LOG_KIND_NOTE,
 			"vmm_machine_create: out of host memory");
 		return -VMM_ENOMEM;

@@ -42,7 +42,7 @@ enum vmm_error {
 
 	/* Configuration errors: vmm_machine_create() names the bad field. */
 	VMM_ECFG_BASE = 1000,
-	VMM_ECFG_SIZE = 1000,		/**< cfg->size does not match any known layout */
+	VMM_ECFG_SIZE = 1000,		/**< reserved for a future layout check; not returned */
 	VMM_ECFG_NODES = 1001,		/**< nodes is 0 or more than VMM_MAX_NUMNODES */
 	VMM_ECFG_NODE_MEM = 1002,	/**< a node's memory is 0 or not a multiple of 2 MiB */
 	VMM_ECFG_MEM_TOTAL = 1003,	/**< total memory exceeds VMM_MAX_PHYS_MEM */

@@ -35,7 +35,9 @@ VMM_BEGIN_DECLS
  * @param out receives the machine; set to NULL on failure
  * @return 0; -VMM_EINVAL when an argument is NULL; a -VMM_ECFG_* code naming
  *         the first bad field (the log hook names it too); -VMM_ENOMEM when
- *         host memory ran out (nothing is leaked)
+ *         host memory ran out, or when the simulated memory cannot hold
+ *         boot's own data (the memory map, node data); the log says which.
+ *         Nothing is leaked either way.
  */
 VMM_API int vmm_machine_create(const struct vmm_config *cfg, vmm_machine **out);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <vmm/errors.h>
 
+#include <limits.h>
+
 #include "lib/compiler.h"
 
 struct err_name {
@@ -34,7 +36,7 @@ static const struct err_name errno_names[] = {
 };
 
 static const char *const cfg_names[] = {
-	[VMM_ECFG_SIZE - VMM_ECFG_BASE] = "config: unknown layout",
+	[VMM_ECFG_SIZE - VMM_ECFG_BASE] = "config: reserved code, not returned by this version",
 	[VMM_ECFG_NODES - VMM_ECFG_BASE] = "config: nodes must be 1..64",
 	[VMM_ECFG_NODE_MEM - VMM_ECFG_BASE] =
 		"config: node_mem must be a non-zero multiple of 2 MiB",
@@ -60,6 +62,8 @@ static const char *const cfg_names[] = {
 
 const char *vmm_strerror(int err)
 {
+	if (err == INT_MIN)
+		return "unknown error";
 	if (err < 0)
 		err = -err;
 	for (size_t i = 0; i < ARRAY_SIZE(errno_names); i++)

@@ -25,6 +25,11 @@ struct vmm_hostmem_inject {
 	uint32_t fail_ppm;
 	/* Seed of the probability stream. */
 	uint64_t seed;
+	/*
+	 * When set, the owner copies its context here when it is torn down,
+	 * so a test can see that every byte and map was given back.
+	 */
+	struct vmm_hostmem *final;
 };
 
 struct vmm_hostmem {

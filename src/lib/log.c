@@ -10,7 +10,10 @@ void vmm_log_init(struct vmm_log *log, const struct vmm_config *cfg)
 	memset(log, 0, sizeof(*log));
 	log->fn = cfg && cfg->log_fn ? cfg->log_fn : vmm_log_stderr;
 	log->data = cfg ? cfg->log_data : NULL;
-	log->level = cfg ? cfg->log_level : VMM_LOG_WARN;
+	log->level = VMM_LOG_WARN;
+	/* an invalid level must not hide the message that rejects it */
+	if (cfg && cfg->log_level >= VMM_LOG_ERROR && cfg->log_level <= VMM_LOG_DEBUG)
+		log->level = cfg->log_level;
 }
 
 const char *vmm_log_level_name(enum vmm_log_level level)

@@ -194,14 +194,20 @@ static int block_cmp(const void *a, const void *b)
 	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
 }
 
-/* Check one zone's lists; collects the blocks so overlaps can be found. */
+/*
+ * Check one zone's lists; collects the blocks so overlaps can be found. The
+ * scratch memory comes from a context of its own, never failed on purpose:
+ * injected failures are for the simulation, not for its checker.
+ */
 static long buddy_check_zone(struct vmm_machine *m, struct vmm_zone *zone, FILE *out)
 {
+	struct vmm_hostmem scratch;
 	unsigned nid = zone->zone_pgdat->node_id;
 	uint64_t nblocks = 0, cap = 0, free_pages = 0, block_pages = 0;
 	struct block *blocks = NULL;
 	long problems = 0;
 
+	vmm_hostmem_init(&scratch, NULL);
 	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
 		uint64_t count = 0;
 
@@ -231,16 +237,18 @@ static long buddy_check_zone(struct vmm_machine *m, struct vmm_zone *zone, FILE 
 					problems++;
 				}
 				if (nblocks == cap) {
-					struct block *nb;
+					uint64_t ncap = cap ? cap * 2 : 1024;
+					struct block *nb = vmm_hrealloc(&scratch, blocks,
+									cap * sizeof(*blocks),
+									ncap * sizeof(*blocks));
 
-					cap = cap ? cap * 2 : 1024;
-					nb = realloc(blocks, cap * sizeof(*blocks));
 					if (!nb) {
-						free(blocks);
+						vmm_hfree(&scratch, blocks, cap * sizeof(*blocks));
 						fprintf(out, "buddy check: out of host memory\n");
 						return problems + 1;
 					}
 					blocks = nb;
+					cap = ncap;
 				}
 				blocks[nblocks++] = (struct block){ pfn, o };
 				type_count++;
@@ -262,7 +270,8 @@ static long buddy_check_zone(struct vmm_machine *m, struct vmm_zone *zone, FILE 
 			problems++;
 		}
 	}
-	qsort(blocks, nblocks, sizeof(*blocks), block_cmp);
+	if (nblocks)
+		qsort(blocks, nblocks, sizeof(*blocks), block_cmp);
 	for (uint64_t i = 1; i < nblocks; i++) {
 		if (blocks[i - 1].pfn + (1ull << blocks[i - 1].order) > blocks[i].pfn) {
 			fprintf(out, "node %u zone %s: free blocks at %#" PRIx64 " and %#" PRIx64 " overlap\n",
@@ -270,7 +279,7 @@ static long buddy_check_zone(struct vmm_machine *m, struct vmm_zone *zone, FILE 
 			problems++;
 		}
 	}
-	free(blocks);
+	vmm_hfree(&scratch, blocks, cap * sizeof(*blocks));
 	if ((int64_t)free_pages != zone->vm_stat[NR_FREE_PAGES] ||
 	    (int64_t)block_pages != zone->vm_stat[NR_FREE_PAGES_BLOCKS]) {
 		fprintf(out, "node %u zone %s: lists hold %" PRIu64 " free pages, counters say %" PRId64 "\n",

@@ -440,9 +440,15 @@ long vmm_memblock_check(const struct vmm_memblock *mb, FILE *out)
  */
 static void memmap_mark_reserved(struct vmm_machine *m, uint64_t start_pfn, uint64_t end_pfn)
 {
-	for (uint64_t pfn = start_pfn; pfn < end_pfn; pfn++)
-		if (vmm_sparse_pfn_valid(&m->sparse, pfn))
-			set_page_flag(pfn_to_page(&m->sparse, pfn), VMM_PG_reserved);
+	end_pfn = VMM_MIN(end_pfn, m->sparse.max_pfn);
+	for (uint64_t pfn = start_pfn; pfn < end_pfn; pfn++) {
+		if (!vmm_sparse_pfn_valid(&m->sparse, pfn)) {
+			/* a section without RAM has no descriptors: skip it whole */
+			pfn = ALIGN_UP(pfn + 1, PAGES_PER_SECTION) - 1;
+			continue;
+		}
+		set_page_flag(pfn_to_page(&m->sparse, pfn), VMM_PG_reserved);
+	}
 }
 
 static void memmap_init_reserved_pages(struct vmm_machine *m)

@@ -177,6 +177,9 @@ static int validate_layout(const struct vmm_config *cfg, struct vmm_log *log)
 		total_ram += ram;
 		start += cfg->node_mem[i];
 	}
+	if (cfg->kernel_image_size > cfg->node_mem[0])
+		BAD(VMM_ECFG_KERNEL, "kernel_image_size %#" PRIx64 " is larger than node 0",
+		    cfg->kernel_image_size);
 	if (!IS_ALIGNED(cfg->kernel_image_size, VMM_PAGE_SIZE))
 		BAD(VMM_ECFG_KERNEL, "kernel_image_size %#" PRIx64 " is not page aligned",
 		    cfg->kernel_image_size);
