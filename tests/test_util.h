@@ -46,6 +46,30 @@ static inline void test_log_hook(void *data, enum vmm_log_level level, enum vmm_
 	snprintf(tl->last, sizeof(tl->last), "%s", msg);
 }
 
+/* The text of one vmm_dump() view; the caller frees it. */
+static inline char *dump_to_string(vmm_machine *m, enum vmm_dump_kind kind)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	assert_int_equal(vmm_dump(m, kind, out), 0);
+	fclose(out);
+	return buf;
+}
+
+/* The default machine (vmm_config_init()), booted. */
+static inline vmm_machine *default_machine(void)
+{
+	struct vmm_config cfg;
+	vmm_machine *m;
+
+	vmm_config_init(&cfg);
+	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
+	return m;
+}
+
 /* vmm_machine_check() must find nothing; on failure print the report. */
 static inline void assert_machine_healthy(vmm_machine *m)
 {

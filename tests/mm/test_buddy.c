@@ -9,27 +9,6 @@
 #include "mm/buddy.h"
 #include "mm/zone.h"
 
-static char *dump_to_string(vmm_machine *m, enum vmm_dump_kind kind)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-
-	assert_int_equal(vmm_dump(m, kind, out), 0);
-	fclose(out);
-	return buf;
-}
-
-static vmm_machine *default_machine(void)
-{
-	struct vmm_config cfg;
-	vmm_machine *m;
-
-	vmm_config_init(&cfg);
-	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
-	return m;
-}
-
 /*
  * memblock_free_all frees each free range in the largest aligned blocks.
  * DMA: [1M, 16M) minus nothing: the block at pfn 256 is order 8 (its buddy

@@ -5,27 +5,6 @@
 #include <regex.h>
 #include <string.h>
 
-static char *dump(vmm_machine *m, enum vmm_dump_kind kind)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-
-	assert_int_equal(vmm_dump(m, kind, out), 0);
-	fclose(out);
-	return buf;
-}
-
-static vmm_machine *default_machine(void)
-{
-	struct vmm_config cfg;
-	vmm_machine *m;
-
-	vmm_config_init(&cfg);
-	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
-	return m;
-}
-
 /* Linux 6.18's meminfo order, as the reference host prints it. */
 static const char *const meminfo_fields[] = {
 	"MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active",
@@ -43,7 +22,7 @@ static const char *const meminfo_fields[] = {
 static void test_meminfo(void **state)
 {
 	vmm_machine *m = default_machine();
-	char *s = dump(m, VMM_DUMP_MEMINFO), *line, *save = NULL;
+	char *s = dump_to_string(m, VMM_DUMP_MEMINFO), *line, *save = NULL;
 	size_t i = 0;
 	regex_t re;
 
@@ -64,7 +43,7 @@ static void test_meminfo(void **state)
 	regfree(&re);
 	free(s);
 
-	s = dump(m, VMM_DUMP_MEMINFO);
+	s = dump_to_string(m, VMM_DUMP_MEMINFO);
 	/* 3840 + 503764 + 387028 managed pages, all free */
 	assert_non_null(strstr(s, "MemTotal:        3578528 kB\nMemFree:         3578528 kB\n"));
 	assert_non_null(strstr(s, "VmallocTotal:   34359738367 kB\n"));
@@ -79,7 +58,7 @@ static void test_meminfo(void **state)
 static void test_zoneinfo(void **state)
 {
 	vmm_machine *m = default_machine();
-	char *s = dump(m, VMM_DUMP_ZONEINFO);
+	char *s = dump_to_string(m, VMM_DUMP_ZONEINFO);
 
 	(void)state;
 	/* the node's first populated zone carries the per-node stats */
@@ -103,7 +82,7 @@ static void test_zoneinfo(void **state)
 static void test_pagetypeinfo(void **state)
 {
 	vmm_machine *m = default_machine();
-	char *s = dump(m, VMM_DUMP_PAGETYPEINFO);
+	char *s = dump_to_string(m, VMM_DUMP_PAGETYPEINFO);
 
 	(void)state;
 	assert_non_null(strstr(s, "Page block order: 9\nPages per block:  512\n\n"));
@@ -123,7 +102,7 @@ static void test_pagetypeinfo(void **state)
 static void test_vmstat(void **state)
 {
 	vmm_machine *m = default_machine();
-	char *s = dump(m, VMM_DUMP_VMSTAT);
+	char *s = dump_to_string(m, VMM_DUMP_VMSTAT);
 
 	(void)state;
 	assert_true(strncmp(s, "nr_free_pages 894632\nnr_free_pages_blocks ", 41) == 0);
@@ -138,7 +117,7 @@ static void test_vmstat(void **state)
 static void test_summary_and_bad_args(void **state)
 {
 	vmm_machine *m = default_machine();
-	char *s = dump(m, VMM_DUMP_SUMMARY);
+	char *s = dump_to_string(m, VMM_DUMP_SUMMARY);
 	struct vmm_trouble_counts tc;
 
 	(void)state;
