@@ -75,7 +75,8 @@ static int machine_boot(struct vmm_machine *m)
 	vmm_paddr_t node_pa[VMM_MAX_NUMNODES];
 	int err;
 
-	if ((err = vmm_physmem_init(&m->phys, &m->cfg, &m->hm)) ||
+	if ((err = vmm_clock_init(&m->clock, m->nr_cpus, &m->hm)) ||
+	    (err = vmm_physmem_init(&m->phys, &m->cfg, &m->hm)) ||
 	    (err = vmm_memblock_init(&m->memblock, &m->hm)) || (err = boot_register_memory(m)) ||
 	    (err = boot_alloc_node_data(m, node_pa)) || (err = vmm_sparse_init(m)) ||
 	    (err = vmm_free_area_init(m)))
@@ -96,6 +97,7 @@ static void machine_free(struct vmm_machine *m)
 	vmm_sparse_destroy(m);
 	vmm_memblock_destroy(&m->memblock);
 	vmm_physmem_destroy(&m->phys, &m->hm);
+	vmm_clock_destroy(&m->clock, &m->hm);
 	/* the context lives inside the machine: free the machine through a copy */
 	hm = m->hm;
 	vmm_hfree(&hm, m, sizeof(*m));
@@ -163,6 +165,16 @@ void vmm_machine_destroy(vmm_machine **mp)
 		return;
 	machine_free(*mp);
 	*mp = NULL;
+}
+
+int vmm_cpu_cycles(const vmm_machine *m, unsigned cpu, enum vmm_cycle_category cat,
+		   uint64_t *out)
+{
+	if (!m || !out || cpu >= m->nr_cpus || (unsigned)cat > VMM_CYC_NR_CATEGORIES)
+		return -VMM_EINVAL;
+	*out = cat == VMM_CYC_NR_CATEGORIES ? m->clock.cpu[cpu].cycles
+					    : m->clock.cpu[cpu].by_cat[cat];
+	return 0;
 }
 
 const struct vmm_config *vmm_machine_config(const vmm_machine *m)
@@ -425,6 +437,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 			digest_page(&st, pfn_to_page(&m->sparse, pfn));
 	}
 	XXH3_64bits_update(&st, m->vm_events, sizeof(m->vm_events));
+	XXH3_64bits_update(&st, m->clock.cpu, m->nr_cpus * sizeof(*m->clock.cpu));
 	XXH3_64bits_update(&st, &m->prng, sizeof(m->prng));
 	return XXH3_64bits_digest(&st);
 }

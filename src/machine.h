@@ -21,6 +21,7 @@
 #include "mm/memblock.h"
 #include "mm/mmzone.h"
 #include "mm/sparse.h"
+#include "sim/clock.h"
 #include "sim/physmem.h"
 
 struct vmm_machine {
@@ -29,6 +30,7 @@ struct vmm_machine {
 	struct vmm_log log;
 	struct vmm_prng prng;
 	struct vmm_physmem phys;	/* sim: the physical map and its host backing */
+	struct vmm_clock clock;		/* sim: per-CPU cycle clocks and the cost table */
 	struct vmm_memblock memblock;	/* mm: boot memory, kept after boot for dumps */
 	struct vmm_sparse sparse;	/* mm: sections, memory map, pageblocks */
 	struct vmm_pgdat *node_data;	/* mm: cfg.nodes entries */
@@ -45,6 +47,12 @@ struct vmm_machine {
 static inline struct vmm_pgdat *NODE_DATA(struct vmm_machine *m, unsigned nid)
 {
 	return &m->node_data[nid];
+}
+
+/* Charge @cycles in @cat to the current CPU. */
+static inline void vmm_charge(struct vmm_machine *m, enum vmm_cycle_category cat, uint64_t cycles)
+{
+	vmm_clock_charge(&m->clock, m->current_cpu, cat, cycles);
 }
 
 #define for_each_online_node(m, nid) for ((nid) = 0; (nid) < (m)->nr_nodes; (nid)++)

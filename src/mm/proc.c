@@ -381,6 +381,9 @@ int vmm_dump(vmm_machine *m, enum vmm_dump_kind kind, FILE *out)
 	case VMM_DUMP_MEMBLOCK:
 		vmm_memblock_dump(&m->memblock, out);
 		break;
+	case VMM_DUMP_CYCLES:
+		vmm_clock_dump(&m->clock, out);
+		break;
 	default:
 		vmm_caller_err(&m->log, "vmm_dump: unknown kind %d", (int)kind);
 		return -VMM_EINVAL;

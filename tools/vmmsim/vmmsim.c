@@ -20,7 +20,7 @@ static const struct {
 	{ "summary", VMM_DUMP_SUMMARY },	 { "meminfo", VMM_DUMP_MEMINFO },
 	{ "zoneinfo", VMM_DUMP_ZONEINFO },	 { "buddyinfo", VMM_DUMP_BUDDYINFO },
 	{ "pagetypeinfo", VMM_DUMP_PAGETYPEINFO }, { "vmstat", VMM_DUMP_VMSTAT },
-	{ "memblock", VMM_DUMP_MEMBLOCK },
+	{ "memblock", VMM_DUMP_MEMBLOCK },	 { "cycles", VMM_DUMP_CYCLES },
 };
 
 static void usage(FILE *out)
@@ -44,7 +44,8 @@ static void usage(FILE *out)
 		"Output:\n"
 		"      --show-config        print the machine's configuration and exit\n"
 		"  -d, --dump LIST          comma-separated views to print, of: summary, meminfo,\n"
-		"                           zoneinfo, buddyinfo, pagetypeinfo, vmstat, memblock\n"
+		"                           zoneinfo, buddyinfo, pagetypeinfo, vmstat, memblock,\n"
+		"                           cycles\n"
 		"                           (default summary,meminfo,zoneinfo,buddyinfo)\n"
 		"      --check              run vmm_machine_check() and report problems\n"
 		"      --digest             print the machine's state digest\n"

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cycle clock (ARCHITECTURE.md principle 5). Each CPU has a clock;
+ * every simulated hardware event and every kernel path charges cycles to
+ * the CPU it runs on, in one category, from one cost table. Machine time
+ * follows the furthest-ahead CPU.
+ *
+ * The table's defaults are documented beside vmm_cost_table_init() in
+ * clock.c; every figure is a whole number of core cycles.
+ */
+#ifndef VMM_SIM_CLOCK_H
+#define VMM_SIM_CLOCK_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <vmm/stats.h>
+
+/*
+ * The cost table. Hardware costs (TLB, walk, memory) are added by the MMU;
+ * kernel-path costs are charged by src/mm and above.
+ */
+struct vmm_cost_table {
+	/* Memory references, by NUMA distance: local (10) costs mem_local; a
+	 * reference at distance d costs mem_local * d / 10. */
+	uint32_t mem_local;
+	/* Page allocator. */
+	uint32_t alloc_fast;		/* pcp list hit, order 0..3 */
+	uint32_t alloc_buddy;		/* zone free lists (rmqueue under zone->lock) */
+	uint32_t alloc_fallback;	/* per __rmqueue_fallback attempt */
+	uint32_t alloc_steal_block;	/* moving a pageblock to another migrate type */
+	uint32_t alloc_slow_entry;	/* entering __alloc_pages_slowpath */
+	uint32_t alloc_retry;		/* each retry round of the slow path */
+	uint32_t free_fast;		/* free to a pcp list */
+	uint32_t free_buddy;		/* per merge step in __free_one_page */
+	uint32_t pcp_bulk_per_page;	/* rmqueue_bulk / free_pcppages_bulk, per page */
+	uint32_t zero_page;		/* clearing one 4 KiB page */
+	uint32_t copy_page;		/* copying one 4 KiB page */
+	uint32_t ipi;			/* sending or receiving one IPI */
+};
+
+struct vmm_cpu_clock {
+	uint64_t cycles;				/* total */
+	uint64_t by_cat[VMM_CYC_NR_CATEGORIES];
+};
+
+struct vmm_clock {
+	struct vmm_cost_table cost;
+	struct vmm_cpu_clock *cpu;	/* nr_cpus entries */
+	unsigned nr_cpus;
+};
+
+struct vmm_hostmem;
+
+void vmm_cost_table_init(struct vmm_cost_table *t);
+int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm);
+void vmm_clock_destroy(struct vmm_clock *c, struct vmm_hostmem *hm);
+
+static inline void vmm_clock_charge(struct vmm_clock *c, unsigned cpu,
+				    enum vmm_cycle_category cat, uint64_t cycles)
+{
+	c->cpu[cpu].cycles += cycles;
+	c->cpu[cpu].by_cat[cat] += cycles;
+}
+
+/* Machine time: the furthest-ahead CPU clock. */
+uint64_t vmm_clock_now(const struct vmm_clock *c);
+
+/* The VMM_DUMP_CYCLES view. */
+int vmm_clock_dump(const struct vmm_clock *c, FILE *out);
+
+#endif /* VMM_SIM_CLOCK_H */
