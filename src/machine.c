@@ -26,6 +26,7 @@
 #include "lib/compiler.h"
 #include "mm/buddy.h"
 #include "mm/debug.h"
+#include "mm/page_alloc.h"
 #include "mm/sparse.h"
 #include "mm/zone.h"
 #include "sim/config.h"
@@ -85,6 +86,19 @@ static int machine_boot(struct vmm_machine *m)
 		NODE_DATA(m, nid)->node_data_phys = node_pa[nid];
 	vmm_memblock_free_all(m);
 	vmm_zones_init_after_boot(m);
+	if ((err = vmm_pcp_init(m)) || (err = vmm_build_all_zonelists(m)))
+		return err;
+	{
+		struct vmm_zone *z;
+		uint64_t total = 0;
+
+		for_each_zone(m, z) {
+			vmm_pcp_setup_zone(m, z);
+			total += z->managed_pages;
+		}
+		/* build_all_zonelists(): too little memory to be worth grouping by mobility */
+		m->page_group_by_mobility_disabled = total < PAGEBLOCK_NR_PAGES * MIGRATE_TYPES;
+	}
 	m->booted = true;
 	return 0;
 }
@@ -93,6 +107,7 @@ static void machine_free(struct vmm_machine *m)
 {
 	struct vmm_hostmem hm;
 
+	vmm_free_zonelists(m);
 	vmm_free_area_destroy(m);
 	vmm_sparse_destroy(m);
 	vmm_memblock_destroy(&m->memblock);
@@ -140,6 +155,9 @@ int vmm_machine_create_inject(const struct vmm_config *cfg,
 	m->nr_nodes = m->cfg.nodes;
 	m->nr_cpus = m->cfg.cpus;
 	vmm_prng_seed(&m->prng, m->cfg.seed);
+	m->sysctl.watermark_boost_factor = 15000;
+	memcpy(m->sysctl.lowmem_reserve_ratio, vmm_lowmem_reserve_ratio,
+	       sizeof(m->sysctl.lowmem_reserve_ratio));
 
 	err = machine_boot(m);
 	if (err) {
@@ -190,6 +208,8 @@ int vmm_machine_trouble(const vmm_machine *m, struct vmm_trouble_counts *out)
 	out->guest = m->log.counts[VMM_LOG_KIND_GUEST];
 	out->caller = m->log.counts[VMM_LOG_KIND_CALLER];
 	out->internal = m->log.counts[VMM_LOG_KIND_INTERNAL];
+	out->bad_pages = m->pa_stats.bad_pages;
+	out->quarantined_pages = m->pa_stats.quarantined_pages;
 	return 0;
 }
 
@@ -302,8 +322,14 @@ static long check_memmap_zone(struct vmm_machine *m, struct vmm_zone *z, FILE *o
 			pfn += n;
 			continue;
 		}
-		if (page->refcount > 0 && !(page->compound & VMM_PAGE_TAIL)) {
-			/* an allocated block: its other pages may be blank */
+		if (page->compound & VMM_PAGE_PCP) {
+			/* a block on a per-CPU list (vmm_pcp_check looks at the lists) */
+			pfn += 1ull << page->private;
+			continue;
+		}
+		if ((page->refcount > 0 && !(page->compound & VMM_PAGE_TAIL)) ||
+		    (page->compound & VMM_PAGE_QUARANTINE)) {
+			/* an allocated or quarantined block: its other pages may be blank */
 			pfn += 1ull << (page->compound & VMM_PAGE_ALLOC_ORDER);
 			continue;
 		}
@@ -324,7 +350,7 @@ static long check_memmap_zone(struct vmm_machine *m, struct vmm_zone *z, FILE *o
 static long machine_check(struct vmm_machine *m, FILE *out)
 {
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
-			vmm_buddy_check(m, out);
+			vmm_buddy_check(m, out) + vmm_pcp_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 
@@ -382,6 +408,37 @@ static void digest_free_lists(XXH3_state_t *st, const struct vmm_machine *m,
 	}
 }
 
+static void digest_list(XXH3_state_t *st, const struct vmm_machine *m,
+			const struct vmm_list *head)
+{
+	for (const struct vmm_list *pos = head->next; pos != head; pos = pos->next) {
+		uint64_t pfn = page_to_pfn(&m->sparse, vmm_list_entry(pos, struct vmm_page, lru));
+
+		XXH3_64bits_update(st, &pfn, sizeof(pfn));
+	}
+}
+
+/* Per-CPU lists: their figures and the pfns in list order (not the host pointers). */
+static void digest_pcp(XXH3_state_t *st, const struct vmm_machine *m, const struct vmm_zone *z)
+{
+	for (unsigned c = 0; c < m->nr_cpus; c++) {
+		const struct vmm_per_cpu_pages *pcp = &z->pcp[c];
+		int64_t v[8] = { pcp->count,	pcp->high,	   pcp->high_min,  pcp->high_max,
+				 pcp->batch,	pcp->flags,	   pcp->alloc_factor, pcp->free_count };
+
+		XXH3_64bits_update(st, v, sizeof(v));
+		for (int i = 0; i < NR_PCP_LISTS; i++)
+			digest_list(st, m, &pcp->lists[i]);
+		for (int h = 0; h < 2; h++) {
+			int64_t w[4] = { pcp->hot_cold[h].count, pcp->hot_cold[h].low,
+					 pcp->hot_cold[h].high, pcp->hot_cold[h].batch };
+
+			XXH3_64bits_update(st, w, sizeof(w));
+			digest_list(st, m, &pcp->hot_cold[h].list);
+		}
+	}
+}
+
 /* The descriptor without its host-pointer list links. */
 static void digest_page(XXH3_state_t *st, const struct vmm_page *p)
 {
@@ -417,15 +474,16 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 		XXH3_64bits_update(&st, pgdat->vm_stat, sizeof(pgdat->vm_stat));
 		for (int zid = 0; zid < VMM_MAX_NR_ZONES; zid++) {
 			const struct vmm_zone *z = &pgdat->node_zones[zid];
-			uint64_t geo[5] = { z->zone_start_pfn, z->spanned_pages, z->present_pages,
-					    z->managed_pages, z->watermark_boost };
+			uint64_t geo[7] = { z->zone_start_pfn, z->spanned_pages, z->present_pages,
+					    z->managed_pages, z->watermark_boost,
+					    z->nr_reserved_highatomic, z->flags };
 
 			XXH3_64bits_update(&st, geo, sizeof(geo));
 			XXH3_64bits_update(&st, z->watermark, sizeof(z->watermark));
 			XXH3_64bits_update(&st, z->lowmem_reserve, sizeof(z->lowmem_reserve));
 			XXH3_64bits_update(&st, z->vm_stat, sizeof(z->vm_stat));
 			XXH3_64bits_update(&st, z->vm_numa_event, sizeof(z->vm_numa_event));
-			XXH3_64bits_update(&st, z->pcp, m->nr_cpus * sizeof(*z->pcp));
+			digest_pcp(&st, m, z);
 			digest_free_lists(&st, m, z);
 		}
 	}
@@ -437,6 +495,15 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 			digest_page(&st, pfn_to_page(&m->sparse, pfn));
 	}
 	XXH3_64bits_update(&st, m->vm_events, sizeof(m->vm_events));
+	XXH3_64bits_update(&st, &m->sysctl, sizeof(m->sysctl));
+	XXH3_64bits_update(&st, &m->pa_stats, sizeof(m->pa_stats));
+	{
+		int64_t pol[7] = { m->mpol_mode,	 (int64_t)m->mpol_nodes, m->mpol_il_prev,
+				   (int64_t)m->cpuset_mems, m->cpuset_flags, m->cpuset_spread_rotor,
+				   m->current_cpu };
+
+		XXH3_64bits_update(&st, pol, sizeof(pol));
+	}
 	XXH3_64bits_update(&st, m->clock.cpu, m->nr_cpus * sizeof(*m->clock.cpu));
 	XXH3_64bits_update(&st, &m->prng, sizeof(m->prng));
 	return XXH3_64bits_digest(&st);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <vmm/config.h>
+#include <vmm/gfp.h>
 #include <vmm/machine.h>
 
 #include "lib/hostmem.h"
@@ -23,6 +24,31 @@
 #include "mm/sparse.h"
 #include "sim/clock.h"
 #include "sim/physmem.h"
+
+/* The vm sysctls the page allocator reads (vmm_sysctl_set). */
+struct vmm_vm_sysctl {
+	uint32_t watermark_boost_factor;	/* default 15000 */
+	uint32_t percpu_pagelist_high_fraction;	/* default 0: sized from the low watermark */
+	uint32_t node_reclaim_mode;		/* default 0 */
+	uint32_t lowmem_reserve_ratio[VMM_MAX_NR_ZONES];
+};
+
+/* Allocator figures Linux only shows through tracepoints; tests read them. */
+struct vmm_page_alloc_stats {
+	uint64_t fallbacks;		/* __rmqueue_fallback took a block of another type */
+	uint64_t pageblock_steals;	/* ... and claimed its pageblock */
+	uint64_t highatomic_reserved;	/* pageblocks reserved for high-order atomic */
+	uint64_t highatomic_unreserved;
+	uint64_t slowpath;		/* entries into the slow path */
+	uint64_t slowpath_retries;
+	uint64_t direct_reclaim;	/* __alloc_pages_direct_reclaim calls */
+	uint64_t direct_compact;	/* __alloc_pages_direct_compact calls */
+	uint64_t oom_calls;		/* __alloc_pages_may_oom reached out_of_memory */
+	uint64_t failures;		/* requests that returned NULL */
+	uint64_t nofail_gaveup;		/* __GFP_NOFAIL requests the simulation had to fail */
+	uint64_t bad_pages;
+	uint64_t quarantined_pages;
+};
 
 struct vmm_machine {
 	struct vmm_config cfg;		/* as given, with automatic values resolved */
@@ -41,6 +67,17 @@ struct vmm_machine {
 	uint64_t totalreserve_pages;
 	uint64_t memmap_boot_pages;	/* pages of memory map reserved at boot */
 	uint64_t vm_events[NR_VM_EVENT_ITEMS];
+	struct vmm_vm_sysctl sysctl;
+	struct vmm_page_alloc_stats pa_stats;
+	bool page_group_by_mobility_disabled;
+	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
+	/* the current task's NUMA policy and cpuset (until tasks exist) */
+	int mpol_mode;			/* enum vmm_mempolicy_mode */
+	vmm_nodemask_t mpol_nodes;
+	int mpol_il_prev;		/* interleave: the node used last */
+	vmm_nodemask_t cpuset_mems;	/* 0: the root cpuset */
+	uint32_t cpuset_flags;
+	int cpuset_spread_rotor;
 	bool booted;
 };
 

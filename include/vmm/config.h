@@ -91,8 +91,17 @@ struct vmm_phys_range {
 	vmm_paddr_t end;
 };
 
-/** Flags for struct vmm_config.flags. None are defined yet; any set bit is rejected. */
-#define VMM_CFG_ALL_FLAGS 0ull
+/** @name Flags for struct vmm_config.flags; any other set bit is rejected. */
+/** @{ */
+/**
+ * Per-CPU page lists as Linux 2.6.11 had them (seed 003 section 8.1.8): a hot
+ * and a cold list per zone per CPU with their own low/high/batch, order 0
+ * only, VMM_GFP_COLD picking the cold one. Default off: one list per
+ * migrate type and per small order, as Linux 6.x has them.
+ */
+#define VMM_CFG_PCP_HOT_COLD 0x1ull
+#define VMM_CFG_ALL_FLAGS 0x1ull
+/** @} */
 
 /**
  * A machine description. Every field's comment gives its default as set by

@@ -81,7 +81,9 @@ struct vmm_trouble_counts {
 	uint64_t guest;		/**< misbehaviour of the simulated software */
 	uint64_t caller;	/**< API misuse by the embedder */
 	uint64_t internal;	/**< libvmm bugs caught by its own checks */
-	uint64_t reserved[5];
+	uint64_t bad_pages;	/**< bad_page reports (bad frees, corrupt free pages); also counted in guest */
+	uint64_t quarantined_pages; /**< pages a bad_page report took out of the allocator for good */
+	uint64_t reserved[3];
 };
 
 /**

@@ -13,6 +13,7 @@
 #include <vmm/config.h>
 #include <vmm/machine.h>
 #include <vmm/page.h>
+#include <vmm/gfp.h>
 #include <vmm/stats.h>
 
 #endif /* VMM_VMM_H */

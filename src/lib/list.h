@@ -64,6 +64,7 @@ static inline bool vmm_list_is_linked(const struct vmm_list *n)
 
 #define vmm_list_entry(ptr, type, member) container_of(ptr, type, member)
 #define vmm_list_first_entry(head, type, member) vmm_list_entry((head)->next, type, member)
+#define vmm_list_last_entry(head, type, member) vmm_list_entry((head)->prev, type, member)
 
 #define vmm_list_for_each(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 

@@ -68,6 +68,38 @@ void vmm_free_one_page(struct vmm_machine *m, struct vmm_zone *zone, uint64_t pf
 uint64_t vmm_rmqueue_smallest(struct vmm_machine *m, struct vmm_zone *zone, unsigned order,
 			      int migratetype);
 
+void vmm_add_to_free_list(struct vmm_zone *zone, struct vmm_page *page, unsigned order, int mt,
+			  bool tail);
+void vmm_del_page_from_free_list(struct vmm_zone *zone, struct vmm_page *page, unsigned order,
+				 int mt);
+/* expand(): give back the upper halves of an order-@high block taken for order @low. */
+void vmm_expand(struct vmm_machine *m, struct vmm_zone *zone, uint64_t pfn, unsigned low,
+		unsigned high, int mt);
+
+/* The i-th type a @migratetype request falls back to (Linux's fallbacks table). */
+int vmm_fallback_type(int migratetype, int i);
+int vmm_find_suitable_fallback(const struct vmm_machine *m, const struct vmm_free_area *area,
+			       unsigned order, int migratetype, bool only_stealable,
+			       bool *can_steal);
+/*
+ * __rmqueue_fallback(): take a block of another type for @start_mt, maybe
+ * claiming its pageblock. Returns the head pfn or UINT64_MAX.
+ */
+uint64_t vmm_rmqueue_fallback(struct vmm_machine *m, struct vmm_zone *zone, unsigned order,
+			      int start_mt, unsigned alloc_flags);
+/* Set the type of every pageblock a block of 2^order at @pfn touches. */
+void vmm_change_pageblock_range(struct vmm_machine *m, uint64_t pfn, unsigned order, int mt);
+bool vmm_prep_move_freepages_block(struct vmm_machine *m, struct vmm_zone *zone, uint64_t pfn,
+				   uint64_t *start_pfn, uint64_t *free_pages,
+				   uint64_t *movable_pages);
+/*
+ * move_freepages_block(): move the free blocks of @pfn's pageblock from
+ * @old_mt's lists to @new_mt's and retype the block. Returns the pages
+ * moved, or -1 when the pageblock is not wholly inside the zone.
+ */
+int64_t vmm_move_freepages_block(struct vmm_machine *m, struct vmm_zone *zone, uint64_t pfn,
+				 int old_mt, int new_mt);
+
 /* Count free pages on the lists of @zone (for checks and dumps). */
 uint64_t vmm_zone_free_list_pages(const struct vmm_zone *zone);
 

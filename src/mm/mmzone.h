@@ -88,6 +88,12 @@ struct vmm_page {
  */
 #define VMM_PAGE_ALLOC_ORDER 0xffu
 #define VMM_PAGE_TAIL 0x80000000u
+#define VMM_PAGE_TAIL_OFFSET 0x0fffffffu	/* a tail's distance from its head */
+/* On a per-CPU list: private holds the block's order (and, with hot/cold lists, compound's
+ * low byte holds the migrate type it was allocated for). */
+#define VMM_PAGE_PCP 0x40000000u
+/* Taken out of the allocator by a bad_page report; the low byte keeps the block's order. */
+#define VMM_PAGE_QUARANTINE 0x20000000u
 
 /* Per-pageblock data: Linux's pageblock_flags bitmap plus the derived node and zone. */
 struct vmm_pageblock {
@@ -103,14 +109,47 @@ struct vmm_free_area {
 	uint64_t nr_free_type[MIGRATE_TYPES];
 };
 
-/* Per-CPU pageset parameters (the lists themselves come with the pcp allocator). */
-struct vmm_per_cpu_pages {
+/*
+ * Per-CPU page lists (Linux 6.x): one list per migrate type for each order
+ * up to PAGE_ALLOC_COSTLY_ORDER, and two for pageblock-order (THP) blocks,
+ * movable and not.
+ */
+#define PAGE_ALLOC_COSTLY_ORDER 3
+#define NR_LOWORDER_PCP_LISTS (MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1))
+#define NR_PCP_THP 2
+#define NR_PCP_LISTS (NR_LOWORDER_PCP_LISTS + NR_PCP_THP)
+/* CONFIG_PCP_BATCH_SCALE_MAX */
+#define PCP_BATCH_SCALE_MAX 5
+
+#define PCPF_PREV_FREE_HIGH_ORDER 0x1u
+#define PCPF_FREE_HIGH_BATCH 0x2u
+
+/* Linux 2.6.11's two lists per zone per CPU (VMM_CFG_PCP_HOT_COLD). */
+struct vmm_pcp_hot_cold {
 	int count;
+	int low;
 	int high;
+	int batch;
+	struct vmm_list list;
+};
+
+struct vmm_per_cpu_pages {
+	int count;			/* pages on the lists */
+	int high;			/* free back to the zone above this */
 	int high_min;
 	int high_max;
-	int batch;
+	int batch;			/* refill and drain unit */
+	unsigned flags;			/* PCPF_* */
+	int alloc_factor;		/* batch scale for refills */
+	int free_count;			/* pages freed in a row, decays on allocation */
+	struct vmm_list lists[NR_PCP_LISTS];
+	struct vmm_pcp_hot_cold hot_cold[2];	/* [0] hot, [1] cold */
 };
+
+/* zone->flags */
+#define ZONE_BOOSTED_WATERMARK 0x1u
+#define ZONE_RECLAIM_ACTIVE 0x2u
+#define ZONE_BELOW_HIGH 0x4u
 
 struct vmm_pgdat;
 
@@ -124,6 +163,8 @@ struct vmm_zone {
 	uint64_t managed_pages;
 	uint64_t watermark[NR_WMARK];
 	uint64_t watermark_boost;
+	uint64_t nr_reserved_highatomic;
+	unsigned flags;			/* ZONE_* */
 	uint64_t lowmem_reserve[VMM_MAX_NR_ZONES];
 	int stat_threshold;
 	struct vmm_free_area free_area[NR_PAGE_ORDERS];
@@ -132,8 +173,25 @@ struct vmm_zone {
 	struct vmm_per_cpu_pages *pcp;	/* one per CPU */
 };
 
+/* One entry of a zonelist; the list ends with a NULL zone. */
+struct vmm_zoneref {
+	struct vmm_zone *zone;
+	int zone_idx;
+	int nid;
+};
+
+enum { ZONELIST_FALLBACK, ZONELIST_NOFALLBACK, MAX_ZONELISTS };
+
 struct vmm_pgdat {
 	unsigned node_id;
+	struct vmm_zoneref *zonelists[MAX_ZONELISTS];
+	unsigned nr_zonerefs[MAX_ZONELISTS];
+	uint8_t node_order[VMM_MAX_NUMNODES];	/* the fallback order build_zonelists chose */
+	/* kswapd, as far as it exists before reclaim does */
+	unsigned kswapd_order;
+	int kswapd_highest_zoneidx;
+	unsigned kswapd_failures;
+	uint64_t kswapd_wakeups;
 	struct vmm_zone node_zones[VMM_MAX_NR_ZONES];
 	uint64_t node_start_pfn;
 	uint64_t node_present_pages;

@@ -335,7 +335,7 @@ void vmm_setup_per_zone_lowmem_reserve(struct vmm_machine *m)
 
 		for (int i = 0; i < VMM_MAX_NR_ZONES - 1; i++) {
 			struct vmm_zone *z = &pgdat->node_zones[i];
-			uint32_t ratio = vmm_lowmem_reserve_ratio[i];
+			uint32_t ratio = m->sysctl.lowmem_reserve_ratio[i];
 			int clear = !ratio || !z->managed_pages;
 			uint64_t managed = 0;
 
@@ -400,18 +400,32 @@ int vmm_calculate_normal_threshold(const struct vmm_machine *m, const struct vmm
 	return VMM_MIN(125, 2 * fls_cpus * (1 + fls_mem));
 }
 
-static void zone_setup_pagesets(struct vmm_machine *m, struct vmm_zone *z)
+void vmm_zone_setup_pagesets(struct vmm_machine *m, struct vmm_zone *z)
 {
 	int batch = VMM_MAX(1, vmm_zone_batchsize(z));
-	int high_min = vmm_zone_highsize(m, z, batch, 0);
-	int high_max = vmm_zone_highsize(m, z, batch, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
+	unsigned fraction = m->sysctl.percpu_pagelist_high_fraction;
+	int high_min, high_max;
+
+	if (fraction) {
+		high_min = high_max = vmm_zone_highsize(m, z, batch, (int)fraction);
+	} else {
+		high_min = vmm_zone_highsize(m, z, batch, 0);
+		high_max = vmm_zone_highsize(m, z, batch, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
+	}
+	if (m->pcp_disabled) {
+		/* zone_pcp_disable(): every free goes straight back to the zone */
+		batch = 1;
+		high_min = high_max = 0;
+	}
 
 	for (unsigned c = 0; c < m->nr_cpus; c++) {
 		z->pcp[c].batch = batch;
 		z->pcp[c].high_min = high_min;
 		z->pcp[c].high_max = high_max;
-		/* BOOT_PAGESET_HIGH: the list grows into [high_min, high_max] on first use */
-		z->pcp[c].high = 0;
+		/* BOOT_PAGESET_HIGH: the list grows into [high_min, high_max] on first use;
+		 * a resize clamps the current value */
+		if (z->pcp[c].high)
+			z->pcp[c].high = VMM_CLAMP(z->pcp[c].high, high_min, high_max);
 	}
 	z->stat_threshold = vmm_calculate_normal_threshold(m, z);
 }
@@ -425,7 +439,7 @@ void vmm_zones_init_after_boot(struct vmm_machine *m)
 	vmm_setup_per_zone_wmarks(m);
 	vmm_setup_per_zone_lowmem_reserve(m);
 	for_each_zone(m, z)
-		zone_setup_pagesets(m, z);
+		vmm_zone_setup_pagesets(m, z);
 }
 
 struct vmm_zone *vmm_pfn_zone(struct vmm_machine *m, uint64_t pfn)

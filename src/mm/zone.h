@@ -33,6 +33,8 @@ void vmm_setup_per_zone_lowmem_reserve(struct vmm_machine *m);
 int vmm_zone_batchsize(const struct vmm_zone *zone);
 int vmm_zone_highsize(const struct vmm_machine *m, const struct vmm_zone *zone, int batch,
 		      int high_fraction);
+/* zone_set_pageset_high_and_batch(): pcp batch/high_min/high_max of every CPU. */
+void vmm_zone_setup_pagesets(struct vmm_machine *m, struct vmm_zone *z);
 /* Linux's calculate_normal_threshold(). */
 int vmm_calculate_normal_threshold(const struct vmm_machine *m, const struct vmm_zone *zone);
 

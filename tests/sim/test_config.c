@@ -197,7 +197,7 @@ static int validate_only(const struct vmm_config *cfg, struct test_log *tl)
 	  c->movablecore = DEFAULT_RAM;)                                                   \
 	X(movablecore_whole_span, VMM_ECFG_MOVABLECORE, "movablecore",                     \
 	  c->movablecore = 4 * GiB;)                                                       \
-	X(flags_bit0, VMM_ECFG_FLAGS, "flags", c->flags = 1;)                              \
+	X(flags_bit1, VMM_ECFG_FLAGS, "flags", c->flags = 2;)                                \
 	X(flags_bit63, VMM_ECFG_FLAGS, "flags", c->flags = 1ull << 63;)                    \
 	X(reserved_first, VMM_ECFG_RESERVED, "reserved[0]", c->reserved[0] = 1;)           \
 	X(reserved_last, VMM_ECFG_RESERVED, "reserved[31]", c->reserved[31] = 1ull << 63;) \

@@ -1,0 +1,2215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The zoned page allocator, modelled on Linux 6.x's mm/page_alloc.c (seed
+ * 000 section 1.3, seed 001 section 2.5 and seed 003 sections 8.1.4-8.1.9 walk
+ * through the mechanisms). What each function models is named in its
+ * comment; the code is libvmm's own.
+ *
+ * A request flows: vmm_alloc_pages() applies the NUMA policy, then
+ * alloc_pages_core() (__alloc_pages) decodes the GFP flags into an
+ * allocation context and tries get_page_from_freelist() at the low
+ * watermark; if that fails, the slow path wakes kswapd, lowers the
+ * watermark to min, tries compaction and reclaim, retries by Linux's rules
+ * and ends at the OOM killer. rmqueue() serves small orders from the
+ * current CPU's lists and others from the zone's free lists, falling back
+ * to other migrate types as buddy.c decides.
+ */
+#include "mm/page_alloc.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <vmm/errors.h>
+
+#include "lib/compiler.h"
+#include "machine.h"
+#include "mm/buddy.h"
+#include "mm/debug.h"
+#include "mm/reclaim.h"
+#include "mm/sparse.h"
+#include "mm/zone.h"
+
+/* PAGE_OFFSET without KASLR: the direct map's base for 4- and 5-level paging. */
+#define PAGE_OFFSET_L4 0xffff888000000000ull
+#define PAGE_OFFSET_L5 0xff11000000000000ull
+
+/* PENALTY_FOR_NODE_WITH_CPUS in find_next_best_node(). */
+#define PENALTY_FOR_NODE_WITH_CPUS 1
+
+/* Flags a page may not carry when it is freed or allocated (PAGE_FLAGS_CHECK_AT_FREE). */
+#define PAGE_FLAGS_CHECK_AT_FREE                                                            \
+	((1ull << VMM_PG_lru) | (1ull << VMM_PG_locked) | (1ull << VMM_PG_private) |         \
+	 (1ull << VMM_PG_private_2) | (1ull << VMM_PG_writeback) | (1ull << VMM_PG_reserved) | \
+	 (1ull << VMM_PG_active) | (1ull << VMM_PG_unevictable) | (1ull << VMM_PG_mlocked))
+#define PAGE_FLAGS_CHECK_AT_PREP (~0ull & ((1ull << VMM_NR_PAGEFLAGS) - 1))
+
+static inline uint64_t pfn_of(const struct vmm_machine *m, const struct vmm_page *page)
+{
+	return page_to_pfn(&m->sparse, page);
+}
+
+static inline struct vmm_page *page_of(const struct vmm_machine *m, uint64_t pfn)
+{
+	return pfn_to_page(&m->sparse, pfn);
+}
+
+static inline int numa_node_id(const struct vmm_machine *m)
+{
+	return m->cfg.cpu_node[m->current_cpu];
+}
+
+static inline bool node_in(const vmm_nodemask_t *mask, unsigned nid)
+{
+	return !mask || ((*mask >> nid) & 1);
+}
+
+static inline struct vmm_per_cpu_pages *this_pcp(struct vmm_machine *m, struct vmm_zone *z)
+{
+	return &z->pcp[m->current_cpu];
+}
+
+static inline bool hot_cold(const struct vmm_machine *m)
+{
+	return m->cfg.flags & VMM_CFG_PCP_HOT_COLD;
+}
+
+/* ------------------------------------------------------------------ */
+/* GFP decoding                                                        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * gfp_zone(): Linux encodes this as the GFP_ZONE_TABLE. On x86-64 there is
+ * no high memory, so HIGHMEM means ZONE_NORMAL, and only HIGHMEM|MOVABLE
+ * reaches ZONE_MOVABLE. More than one of DMA, DMA32 and HIGHMEM is invalid.
+ */
+int vmm_gfp_zone(vmm_gfp_t gfp)
+{
+	unsigned z = gfp & (VMM_GFP_DMA | VMM_GFP_HIGHMEM | VMM_GFP_DMA32);
+	bool movable = gfp & VMM_GFP_MOVABLE;
+
+	switch (z) {
+	case 0:
+		return VMM_ZONE_NORMAL;
+	case VMM_GFP_DMA:
+		return VMM_ZONE_DMA;
+	case VMM_GFP_DMA32:
+		return VMM_ZONE_DMA32;
+	case VMM_GFP_HIGHMEM:
+		return movable ? VMM_ZONE_MOVABLE : VMM_ZONE_NORMAL;
+	default:
+		return -1;
+	}
+}
+
+int vmm_gfp_migratetype(const struct vmm_machine *m, vmm_gfp_t gfp)
+{
+	unsigned mob = gfp & (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE);
+
+	if (mob == (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE))
+		return -1;
+	if (m->page_group_by_mobility_disabled)
+		return MIGRATE_UNMOVABLE;
+	return mob == VMM_GFP_MOVABLE ? MIGRATE_MOVABLE
+	       : mob ? MIGRATE_RECLAIMABLE
+		     : MIGRATE_UNMOVABLE;
+}
+
+/*
+ * gfp_to_alloc_flags() (6.4+): the slow path's watermark is min; __GFP_HIGH
+ * may use half of it; a caller that cannot block takes a further quarter
+ * and, for order > 0, the HighAtomic reserve, and is not held to its cpuset.
+ */
+unsigned vmm_gfp_to_alloc_flags(vmm_gfp_t gfp, unsigned order)
+{
+	unsigned alloc_flags = ALLOC_WMARK_MIN | ALLOC_CPUSET;
+
+	/* __GFP_HIGH is ALLOC_MIN_RESERVE and __GFP_KSWAPD_RECLAIM is ALLOC_KSWAPD, bit for bit */
+	alloc_flags |= gfp & (VMM_GFP_HIGH | VMM_GFP_KSWAPD_RECLAIM);
+	if (!(gfp & VMM_GFP_DIRECT_RECLAIM)) {
+		if (!(gfp & VMM_GFP_NOMEMALLOC)) {
+			alloc_flags |= ALLOC_NON_BLOCK;
+			if (order > 0)
+				alloc_flags |= ALLOC_HIGHATOMIC;
+		}
+		if (alloc_flags & ALLOC_MIN_RESERVE)
+			alloc_flags &= ~ALLOC_CPUSET;
+	}
+	return alloc_flags;
+}
+
+/* __gfp_pfmemalloc_flags(): who may ignore the watermarks altogether. */
+static unsigned gfp_pfmemalloc_flags(vmm_gfp_t gfp)
+{
+	if (gfp & VMM_GFP_NOMEMALLOC)
+		return 0;
+	if (gfp & VMM_GFP_MEMALLOC)
+		return ALLOC_NO_WATERMARKS;
+	return 0;
+}
+
+/* Reject what Linux would warn about and what the simulation cannot honour. */
+static bool gfp_valid(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order, const char *fn)
+{
+	if (gfp & ~VMM_GFP_KNOWN_MASK) {
+		vmm_caller_err(&m->log, "%s: unknown GFP bits %#x", fn,
+			       (unsigned)(gfp & ~VMM_GFP_KNOWN_MASK));
+		return false;
+	}
+	if ((gfp & VMM_GFP_COLD) && !hot_cold(m)) {
+		vmm_caller_err(&m->log, "%s: __GFP_COLD needs a VMM_CFG_PCP_HOT_COLD machine", fn);
+		return false;
+	}
+	if (vmm_gfp_zone(gfp) < 0) {
+		vmm_caller_err(&m->log, "%s: GFP %#x asks for more than one of DMA, DMA32, HIGHMEM",
+			       fn, (unsigned)gfp);
+		return false;
+	}
+	if ((gfp & (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE)) ==
+	    (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE)) {
+		vmm_caller_err(&m->log, "%s: GFP %#x is both MOVABLE and RECLAIMABLE", fn,
+			       (unsigned)gfp);
+		return false;
+	}
+	if (order > MAX_PAGE_ORDER) {
+		vmm_caller_err(&m->log, "%s: order %u above MAX_PAGE_ORDER %d", fn, order,
+			       MAX_PAGE_ORDER);
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Zonelists                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * find_next_best_node(): the local node first, then the nearest unused
+ * node; among equals, nodes below the local one, nodes with CPUs and
+ * loaded nodes come later.
+ */
+static int find_next_best_node(const struct vmm_machine *m, unsigned node, uint64_t *used,
+			       const int *node_load)
+{
+	int best = -1, min_val = INT32_MAX;
+
+	if (!((*used >> node) & 1)) {
+		*used |= 1ull << node;
+		return (int)node;
+	}
+	for (unsigned n = 0; n < m->nr_nodes; n++) {
+		int val;
+
+		if ((*used >> n) & 1)
+			continue;
+		val = m->cfg.distance[node][n];
+		val += n < node;
+		if (NODE_DATA((struct vmm_machine *)m, n)->nr_cpus)
+			val += PENALTY_FOR_NODE_WITH_CPUS;
+		val *= VMM_MAX_NUMNODES;
+		val += node_load[n];
+		if (val < min_val) {
+			min_val = val;
+			best = (int)n;
+		}
+	}
+	if (best >= 0)
+		*used |= 1ull << best;
+	return best;
+}
+
+static unsigned add_node_zones(struct vmm_pgdat *pgdat, struct vmm_zoneref *zl, unsigned nr)
+{
+	for (int zid = VMM_MAX_NR_ZONES - 1; zid >= 0; zid--) {
+		struct vmm_zone *z = &pgdat->node_zones[zid];
+
+		if (!z->managed_pages)
+			continue;
+		zl[nr++] = (struct vmm_zoneref){ z, zid, (int)pgdat->node_id };
+	}
+	return nr;
+}
+
+/*
+ * build_all_zonelists(): each node's fallback list holds every node's zones,
+ * nodes in find_next_best_node() order, zones highest first within a node.
+ * The first node of each new distance group gets a load penalty, so that
+ * nodes at equal distance are spread round robin across the nodes' lists.
+ * The no-fallback list (for __GFP_THISNODE) is the node's own zones.
+ */
+int vmm_build_all_zonelists(struct vmm_machine *m)
+{
+	int node_load[VMM_MAX_NUMNODES] = { 0 };
+	unsigned per_list = m->nr_nodes * VMM_MAX_NR_ZONES + 1;
+
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
+		struct vmm_pgdat *pgdat = NODE_DATA(m, nid);
+		uint64_t used = 0;
+		unsigned nr = 0, nr_nodes = 0, prev = nid;
+		int node;
+
+		for (int l = 0; l < MAX_ZONELISTS; l++) {
+			pgdat->zonelists[l] = vmm_hcalloc(&m->hm, per_list, sizeof(struct vmm_zoneref));
+			if (!pgdat->zonelists[l])
+				return -VMM_ENOMEM;
+		}
+		while ((node = find_next_best_node(m, nid, &used, node_load)) >= 0) {
+			if (m->cfg.distance[nid][node] != m->cfg.distance[nid][prev])
+				node_load[node] += 1;
+			pgdat->node_order[nr_nodes++] = (uint8_t)node;
+			nr = add_node_zones(NODE_DATA(m, (unsigned)node), pgdat->zonelists[0], nr);
+			prev = (unsigned)node;
+		}
+		pgdat->nr_zonerefs[ZONELIST_FALLBACK] = nr;
+		pgdat->nr_zonerefs[ZONELIST_NOFALLBACK] =
+			add_node_zones(pgdat, pgdat->zonelists[ZONELIST_NOFALLBACK], 0);
+	}
+	return 0;
+}
+
+void vmm_free_zonelists(struct vmm_machine *m)
+{
+	unsigned per_list = m->nr_nodes * VMM_MAX_NR_ZONES + 1;
+
+	if (!m->node_data)
+		return;
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		for (int l = 0; l < MAX_ZONELISTS; l++) {
+			vmm_hfree(&m->hm, m->node_data[nid].zonelists[l],
+				  per_list * sizeof(struct vmm_zoneref));
+			m->node_data[nid].zonelists[l] = NULL;
+		}
+}
+
+const struct vmm_zoneref *vmm_next_zones_zonelist(const struct vmm_zoneref *z,
+						  enum vmm_zone_type highest_zoneidx,
+						  const vmm_nodemask_t *nodemask)
+{
+	while (z->zone && (z->zone_idx > (int)highest_zoneidx || !node_in(nodemask, (unsigned)z->nid)))
+		z++;
+	return z;
+}
+
+const struct vmm_zoneref *vmm_first_zones_zonelist(const struct vmm_zoneref *zl,
+						   enum vmm_zone_type highest_zoneidx,
+						   const vmm_nodemask_t *nodemask)
+{
+	return vmm_next_zones_zonelist(zl, highest_zoneidx, nodemask);
+}
+
+#define for_next_zone_zonelist_nodemask(zref, start, hi, mask)                   \
+	for ((zref) = vmm_next_zones_zonelist((start), (hi), (mask)); (zref)->zone; \
+	     (zref) = vmm_next_zones_zonelist((zref) + 1, (hi), (mask)))
+
+/* ------------------------------------------------------------------ */
+/* cpusets and NUMA policy                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * __cpuset_zone_allowed(): a node in mems_allowed always; otherwise, a
+ * __GFP_HARDWALL request never, and others only inside the nearest
+ * hardwalled ancestor, which for a cpuset that is not itself hardwall or
+ * exclusive is the root, holding every node.
+ */
+bool vmm_cpuset_zone_allowed(const struct vmm_machine *m, const struct vmm_zone *z,
+			     vmm_gfp_t gfp)
+{
+	unsigned nid = z->zone_pgdat->node_id;
+
+	if (!m->cpuset_mems || ((m->cpuset_mems >> nid) & 1))
+		return true;
+	if (gfp & VMM_GFP_HARDWALL)
+		return false;
+	return !(m->cpuset_flags & (VMM_CPUSET_MEM_HARDWALL | VMM_CPUSET_MEM_EXCLUSIVE));
+}
+
+static int next_node_in(unsigned prev, vmm_nodemask_t mask, unsigned nr_nodes)
+{
+	for (unsigned i = 1; i <= nr_nodes; i++) {
+		unsigned n = (prev + i) % nr_nodes;
+
+		if ((mask >> n) & 1)
+			return (int)n;
+	}
+	return -1;
+}
+
+int vmm_cpuset_mem_spread_node(struct vmm_machine *m)
+{
+	vmm_nodemask_t mems = m->cpuset_mems ? m->cpuset_mems : (~0ull >> (64 - m->nr_nodes));
+	int n = next_node_in((unsigned)m->cpuset_spread_rotor, mems, m->nr_nodes);
+
+	m->cpuset_spread_rotor = n;
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Watermarks                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * __zone_watermark_unusable_free(): pages the request cannot count on: the
+ * part of a high-order request's own size it needs contiguous, and the
+ * HighAtomic reserve unless the request may use reserves.
+ */
+static int64_t unusable_free(const struct vmm_zone *z, unsigned order, unsigned alloc_flags)
+{
+	int64_t unusable = (1ll << order) - 1;
+
+	if (!(alloc_flags & ALLOC_RESERVES))
+		unusable += (int64_t)z->nr_reserved_highatomic;
+	return unusable;
+}
+
+/*
+ * __zone_watermark_ok(): after the reserves this request may use are taken
+ * off the mark, the zone must keep more than mark + lowmem_reserve free
+ * pages; for order > 0 a free block of at least that order must exist on a
+ * list the request may use.
+ */
+bool vmm_zone_watermark_ok(const struct vmm_zone *z, unsigned order, uint64_t mark,
+			   enum vmm_zone_type highest_zoneidx, unsigned alloc_flags,
+			   int64_t free_pages)
+{
+	int64_t min = (int64_t)mark;
+
+	free_pages -= unusable_free(z, order, alloc_flags);
+	if (alloc_flags & ALLOC_RESERVES) {
+		if (alloc_flags & ALLOC_MIN_RESERVE) {
+			min -= min / 2;
+			if (alloc_flags & ALLOC_NON_BLOCK)
+				min -= min / 4;
+		}
+		if (alloc_flags & ALLOC_OOM)
+			min -= min / 2;
+	}
+	if (free_pages <= min + (int64_t)z->lowmem_reserve[highest_zoneidx])
+		return false;
+	if (!order)
+		return true;
+	for (unsigned o = order; o < NR_PAGE_ORDERS; o++) {
+		const struct vmm_free_area *area = &z->free_area[o];
+
+		if (!area->nr_free)
+			continue;
+		for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
+			if (area->nr_free_type[mt])
+				return true;
+		if ((alloc_flags & (ALLOC_HIGHATOMIC | ALLOC_OOM)) &&
+		    area->nr_free_type[MIGRATE_HIGHATOMIC])
+			return true;
+	}
+	return false;
+}
+
+/*
+ * zone_watermark_fast(): order 0 needs only the count; a __GFP_HIGH order-0
+ * request at the min mark may ignore a watermark boost.
+ */
+bool vmm_zone_watermark_fast(const struct vmm_zone *z, unsigned order, uint64_t mark,
+			     enum vmm_zone_type highest_zoneidx, unsigned alloc_flags)
+{
+	int64_t free_pages = z->vm_stat[NR_FREE_PAGES];
+
+	if (!order) {
+		int64_t reserved = unusable_free(z, 0, alloc_flags);
+		int64_t usable = free_pages - VMM_MIN(free_pages, reserved);
+
+		if (usable > (int64_t)(mark + z->lowmem_reserve[highest_zoneidx]))
+			return true;
+	}
+	if (vmm_zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages))
+		return true;
+	if (!order && (alloc_flags & ALLOC_MIN_RESERVE) && z->watermark_boost &&
+	    (alloc_flags & ALLOC_WMARK_MASK) == WMARK_MIN)
+		return vmm_zone_watermark_ok(z, order, z->watermark[WMARK_MIN], highest_zoneidx,
+					     alloc_flags, free_pages);
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Page preparation and checks                                         */
+/* ------------------------------------------------------------------ */
+
+static void quarantine(struct vmm_machine *m, struct vmm_page *page, unsigned order)
+{
+	page->compound = VMM_PAGE_QUARANTINE | (order & VMM_PAGE_ALLOC_ORDER);
+	page->page_type = VMM_PGTY_NONE;
+	m->pa_stats.quarantined_pages += 1ull << order;
+}
+
+/*
+ * bad_page(): report a page in a state it must not be in, count it, and
+ * (when @order >= 0) take its block out of circulation for good.
+ */
+static void bad_page(struct vmm_machine *m, struct vmm_page *page, const char *reason,
+		     int order)
+{
+	char buf[384];
+
+	vmm_format_page(m, page, buf, sizeof(buf));
+	vmm_guest_err(&m->log, "BUG: Bad page state: %s: %s", reason, buf);
+	m->pa_stats.bad_pages++;
+	if (order >= 0)
+		quarantine(m, page, (unsigned)order);
+}
+
+/* check_new_page(): a page leaving the free lists must be blank. */
+static const char *new_page_bad_reason(const struct vmm_page *page)
+{
+	if (page->mapcount)
+		return "nonzero mapcount";
+	if (page->mapping)
+		return "non-NULL mapping";
+	if (page->refcount)
+		return "nonzero _refcount";
+	if (page->flags & PAGE_FLAGS_CHECK_AT_PREP)
+		return "PAGE_FLAGS_CHECK_AT_PREP flag(s) set";
+	return NULL;
+}
+
+static void clear_pages(struct vmm_machine *m, uint64_t pfn, unsigned order)
+{
+	uint64_t n = 1ull << order;
+
+	memset(vmm_physmem_host(&m->phys, pfn << VMM_PAGE_SHIFT), 0, n << VMM_PAGE_SHIFT);
+	vmm_charge(m, VMM_CYC_ZERO_COPY, n * m->clock.cost.zero_page);
+}
+
+/*
+ * prep_new_page(): a reference for the caller, the block's order recorded
+ * on its head (for the checker and for free-time checks), a compound page
+ * for __GFP_COMP, zeroed memory for __GFP_ZERO.
+ */
+static void prep_new_page(struct vmm_machine *m, uint64_t pfn, unsigned order, vmm_gfp_t gfp)
+{
+	struct vmm_page *page = page_of(m, pfn);
+
+	page->private = 0;
+	page->refcount = 1;
+	page->compound = order;
+	page->lru.next = page->lru.prev = NULL;
+	if (order && (gfp & VMM_GFP_COMP)) {
+		set_page_flag(page, VMM_PG_head);
+		for (uint64_t i = 1; i < (1ull << order); i++)
+			page[i].compound = VMM_PAGE_TAIL | (uint32_t)i;
+	}
+	if (gfp & VMM_GFP_ZERO)
+		clear_pages(m, pfn, order);
+}
+
+/* ------------------------------------------------------------------ */
+/* Taking pages from the zone: __rmqueue, rmqueue_bulk                  */
+/* ------------------------------------------------------------------ */
+
+/* __rmqueue(): the type's own lists, else a fallback. */
+static uint64_t rmqueue_one(struct vmm_machine *m, struct vmm_zone *zone, unsigned order,
+			    int migratetype, unsigned alloc_flags)
+{
+	uint64_t pfn = vmm_rmqueue_smallest(m, zone, order, migratetype);
+
+	if (pfn == UINT64_MAX)
+		pfn = vmm_rmqueue_fallback(m, zone, order, migratetype, alloc_flags);
+	return pfn;
+}
+
+/*
+ * Check a block just taken off the free lists; a bad one is quarantined and
+ * the caller tries again (Linux's check_new_pages loop).
+ */
+static bool new_block_bad(struct vmm_machine *m, uint64_t pfn, unsigned order)
+{
+	struct vmm_page *page = page_of(m, pfn);
+	const char *why = new_page_bad_reason(page);
+
+	if (!why)
+		return false;
+	bad_page(m, page, why, (int)order);
+	return true;
+}
+
+static void pcp_list_add(struct vmm_page *page, struct vmm_list *list, unsigned order, bool tail)
+{
+	page->compound = VMM_PAGE_PCP;
+	page->private = order;
+	if (tail)
+		vmm_list_add_tail(&page->lru, list);
+	else
+		vmm_list_add(&page->lru, list);
+}
+
+static void pcp_list_del(struct vmm_page *page)
+{
+	vmm_list_del(&page->lru);
+	page->lru.next = page->lru.prev = NULL;
+	page->compound = 0;
+	page->private = 0;
+}
+
+/* rmqueue_bulk(): move up to @count blocks of @order to a per-CPU list. */
+static int rmqueue_bulk(struct vmm_machine *m, struct vmm_zone *zone, unsigned order, int count,
+			struct vmm_list *list, int migratetype, unsigned alloc_flags)
+{
+	int i;
+
+	for (i = 0; i < count; i++) {
+		uint64_t pfn = rmqueue_one(m, zone, order, migratetype, alloc_flags);
+
+		if (pfn == UINT64_MAX)
+			break;
+		if (new_block_bad(m, pfn, order)) {
+			i--;
+			continue;
+		}
+		pcp_list_add(page_of(m, pfn), list, order, true);
+	}
+	vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_buddy +
+					     (uint64_t)i * m->clock.cost.pcp_bulk_per_page);
+	return i;
+}
+
+/*
+ * nr_pcp_alloc(): how many blocks a refill takes. Order 0 refills grow
+ * (alloc_factor) while the list has room, and pcp->high rises toward
+ * high_max while the zone is above its high watermark.
+ */
+static int nr_pcp_alloc(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone, unsigned order)
+{
+	int high = pcp->high, base_batch = pcp->batch, batch, max_nr_alloc;
+
+	if (high < base_batch)
+		return 1;
+	batch = order ? base_batch : base_batch << pcp->alloc_factor;
+	if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH))
+		high = pcp->high = VMM_MIN(high + batch, pcp->high_max);
+	if (!order) {
+		max_nr_alloc = VMM_MAX(high - pcp->count - base_batch, base_batch);
+		if (batch <= max_nr_alloc && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
+			pcp->alloc_factor++;
+		batch = VMM_MIN(batch, max_nr_alloc);
+	}
+	if (batch > 1)
+		batch = VMM_MAX(batch >> order, 2);
+	return batch;
+}
+
+/* __rmqueue_pcplist() */
+static uint64_t rmqueue_pcplist_one(struct vmm_machine *m, struct vmm_zone *zone, unsigned order,
+				    int migratetype, unsigned alloc_flags,
+				    struct vmm_per_cpu_pages *pcp, struct vmm_list *list)
+{
+	struct vmm_page *page;
+
+	if (vmm_list_empty(list)) {
+		int batch = nr_pcp_alloc(pcp, zone, order);
+		int got = rmqueue_bulk(m, zone, order, batch, list, migratetype, alloc_flags);
+
+		pcp->count += got << order;
+		if (!got)
+			return UINT64_MAX;
+	}
+	page = vmm_list_first_entry(list, struct vmm_page, lru);
+	pcp_list_del(page);
+	pcp->count -= 1 << order;
+	return pfn_of(m, page);
+}
+
+/* Linux 2.6.11's buffered_rmqueue() for order 0 on the hot or cold list. */
+static uint64_t rmqueue_hot_cold(struct vmm_machine *m, struct vmm_zone *zone, int migratetype,
+				 unsigned alloc_flags, bool cold)
+{
+	struct vmm_pcp_hot_cold *pcp = &this_pcp(m, zone)->hot_cold[cold];
+	struct vmm_list *pos;
+
+	if (pcp->count <= pcp->low) {
+		int got = rmqueue_bulk(m, zone, 0, pcp->batch, &pcp->list, migratetype, alloc_flags);
+
+		vmm_list_for_each(pos, &pcp->list) {
+			struct vmm_page *p = vmm_list_entry(pos, struct vmm_page, lru);
+
+			if (!p->index)
+				p->index = (uint64_t)migratetype + 1;
+		}
+		pcp->count += got;
+	}
+	/* the list mixes types: take the first page refilled for this one, as 2.6.2x did */
+	vmm_list_for_each(pos, &pcp->list) {
+		struct vmm_page *p = vmm_list_entry(pos, struct vmm_page, lru);
+
+		if (p->index == (uint64_t)migratetype + 1) {
+			p->index = 0;
+			pcp_list_del(p);
+			pcp->count--;
+			return pfn_of(m, p);
+		}
+	}
+	return UINT64_MAX;
+}
+
+/* rmqueue_buddy(): high orders and pcp misses served from the zone lists. */
+static uint64_t rmqueue_buddy(struct vmm_machine *m, struct vmm_zone *zone, unsigned order,
+			      int migratetype, unsigned alloc_flags)
+{
+	uint64_t pfn;
+
+	do {
+		pfn = UINT64_MAX;
+		if (alloc_flags & ALLOC_HIGHATOMIC)
+			pfn = vmm_rmqueue_smallest(m, zone, order, MIGRATE_HIGHATOMIC);
+		if (pfn == UINT64_MAX) {
+			pfn = rmqueue_one(m, zone, order, migratetype, alloc_flags);
+			/* the reserve is there for OOM victims and callers that cannot wait */
+			if (pfn == UINT64_MAX && (alloc_flags & (ALLOC_OOM | ALLOC_NON_BLOCK)))
+				pfn = vmm_rmqueue_smallest(m, zone, order, MIGRATE_HIGHATOMIC);
+			if (pfn == UINT64_MAX)
+				return UINT64_MAX;
+		}
+	} while (new_block_bad(m, pfn, order));
+	vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_buddy);
+	return pfn;
+}
+
+/* zone_statistics(): NUMA hit/miss/foreign and local/other. */
+static void zone_statistics(struct vmm_machine *m, struct vmm_zone *preferred, struct vmm_zone *z,
+			    uint64_t nr)
+{
+	unsigned nid = z->zone_pgdat->node_id;
+
+	if (nid == preferred->zone_pgdat->node_id) {
+		z->vm_numa_event[NUMA_HIT] += nr;
+	} else {
+		z->vm_numa_event[NUMA_MISS] += nr;
+		preferred->vm_numa_event[NUMA_FOREIGN] += nr;
+	}
+	z->vm_numa_event[(int)nid == numa_node_id(m) ? NUMA_LOCAL : NUMA_OTHER] += nr;
+}
+
+static void count_alloc(struct vmm_machine *m, struct vmm_zone *preferred, struct vmm_zone *zone,
+			unsigned order)
+{
+	m->vm_events[VE_PGALLOC_DMA + zone->idx] += 1ull << order;
+	zone_statistics(m, preferred, zone, 1);
+}
+
+/* rmqueue() */
+static uint64_t rmqueue(struct vmm_machine *m, struct vmm_zone *preferred, struct vmm_zone *zone,
+			unsigned order, vmm_gfp_t gfp, unsigned alloc_flags, int migratetype)
+{
+	uint64_t pfn = UINT64_MAX;
+
+	if (hot_cold(m)) {
+		if (order == 0)
+			pfn = rmqueue_hot_cold(m, zone, migratetype, alloc_flags,
+					       gfp & VMM_GFP_COLD);
+		if (pfn != UINT64_MAX)
+			vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
+	} else if (pcp_allowed_order(order)) {
+		struct vmm_per_cpu_pages *pcp = this_pcp(m, zone);
+
+		pcp->free_count >>= 1;
+		pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
+		pfn = rmqueue_pcplist_one(m, zone, order, migratetype, alloc_flags, pcp,
+					  &pcp->lists[order_to_pindex(migratetype, order)]);
+		if (pfn != UINT64_MAX)
+			vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
+	}
+	if (pfn == UINT64_MAX)
+		pfn = rmqueue_buddy(m, zone, order, migratetype, alloc_flags);
+	if (pfn == UINT64_MAX)
+		return UINT64_MAX;
+	count_alloc(m, preferred, zone, order);
+
+	/* a fallback that boosted the watermark asks kswapd to undo the damage */
+	if ((alloc_flags & ALLOC_KSWAPD) && (zone->flags & ZONE_BOOSTED_WATERMARK)) {
+		zone->flags &= ~ZONE_BOOSTED_WATERMARK;
+		vmm_wakeup_kswapd(m, zone, 0, 0, zone->idx);
+	}
+	return pfn;
+}
+
+/* ------------------------------------------------------------------ */
+/* HighAtomic reserve                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * reserve_highatomic_pageblock(): after a high-order atomic allocation
+ * succeeds, keep its pageblock for such allocations, up to about 1% of the
+ * zone.
+ */
+void vmm_reserve_highatomic_pageblock(struct vmm_machine *m, uint64_t pfn, unsigned order,
+				      struct vmm_zone *zone)
+{
+	uint64_t max_managed = ALIGN_UP(zone->managed_pages / 100, PAGEBLOCK_NR_PAGES);
+	int mt;
+
+	/* at least one pageblock, at most about 1% of the zone; none if 1% is less than a block */
+	if (zone->managed_pages / 100 < PAGEBLOCK_NR_PAGES)
+		return;
+	if (zone->nr_reserved_highatomic >= max_managed)
+		return;
+	mt = vmm_get_pfnblock_migratetype(m, pfn);
+	if (!migratetype_is_mergeable(mt))
+		return;
+	if (order < PAGEBLOCK_ORDER) {
+		if (vmm_move_freepages_block(m, zone, pfn, mt, MIGRATE_HIGHATOMIC) < 0)
+			return;
+		zone->nr_reserved_highatomic += PAGEBLOCK_NR_PAGES;
+	} else {
+		vmm_change_pageblock_range(m, pfn, order, MIGRATE_HIGHATOMIC);
+		zone->nr_reserved_highatomic += 1ull << order;
+	}
+	m->pa_stats.highatomic_reserved++;
+}
+
+/*
+ * unreserve_highatomic_pageblock(): under pressure, give a reserved
+ * pageblock back to the request's type (all of them when @force, as a last
+ * resort before OOM; otherwise only while more than one block is held).
+ */
+bool vmm_unreserve_highatomic_pageblock(struct vmm_machine *m,
+					const struct vmm_alloc_context *ac, bool force)
+{
+	const struct vmm_zoneref *z;
+
+	for_next_zone_zonelist_nodemask(z, ac->zonelist, ac->highest_zoneidx, ac->nodemask) {
+		struct vmm_zone *zone = z->zone;
+
+		if (!force && zone->nr_reserved_highatomic <= PAGEBLOCK_NR_PAGES)
+			continue;
+		for (unsigned order = 0; order < NR_PAGE_ORDERS; order++) {
+			struct vmm_list *list = &zone->free_area[order].free_list[MIGRATE_HIGHATOMIC];
+			struct vmm_page *page;
+			uint64_t pfn, size;
+			int mt;
+
+			if (vmm_list_empty(list))
+				continue;
+			page = vmm_list_first_entry(list, struct vmm_page, lru);
+			pfn = pfn_of(m, page);
+			mt = vmm_get_pfnblock_migratetype(m, pfn);
+			if (mt == MIGRATE_HIGHATOMIC) {
+				size = VMM_MAX(PAGEBLOCK_NR_PAGES, 1ull << order);
+				zone->nr_reserved_highatomic -=
+					VMM_MIN(size, zone->nr_reserved_highatomic);
+			}
+			if (order < PAGEBLOCK_ORDER) {
+				if (vmm_move_freepages_block(m, zone, pfn, mt, ac->migratetype) < 0)
+					continue;
+			} else {
+				vmm_change_pageblock_range(m, pfn, order, ac->migratetype);
+				vmm_del_page_from_free_list(zone, page, order, MIGRATE_HIGHATOMIC);
+				vmm_add_to_free_list(zone, page, order, ac->migratetype, true);
+			}
+			m->pa_stats.highatomic_unreserved++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* get_page_from_freelist                                              */
+/* ------------------------------------------------------------------ */
+
+static bool zone_allows_reclaim(const struct vmm_machine *m, const struct vmm_zone *local,
+				const struct vmm_zone *zone)
+{
+	return m->cfg.distance[local->zone_pgdat->node_id][zone->zone_pgdat->node_id] <=
+	       RECLAIM_DISTANCE;
+}
+
+/*
+ * get_page_from_freelist(): walk the zonelist from the preferred zone;
+ * take the first zone allowed by the cpuset whose watermark holds (with
+ * node_reclaim given a chance when enabled). Under ALLOC_NOFRAGMENT, a
+ * fallback to a remote node or the end of the list first retries locally
+ * with fragmenting fallbacks allowed.
+ */
+static uint64_t get_page_from_freelist(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+				       unsigned alloc_flags,
+				       const struct vmm_alloc_context *ac,
+				       struct vmm_zone **zone_out)
+{
+	const struct vmm_zoneref *z;
+	bool no_fallback;
+
+retry:
+	no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
+	for_next_zone_zonelist_nodemask(z, ac->preferred_zoneref, ac->highest_zoneidx,
+					ac->nodemask) {
+		struct vmm_zone *zone = z->zone;
+		uint64_t mark, pfn;
+
+		if ((alloc_flags & ALLOC_CPUSET) && !vmm_cpuset_zone_allowed(m, zone, gfp))
+			continue;
+		/* ac->spread_dirty_pages: node_dirty_ok() holds while no page is dirty */
+		if (no_fallback && m->nr_nodes > 1 && zone != ac->preferred_zoneref->zone &&
+		    z->nid != ac->preferred_zoneref->nid) {
+			alloc_flags &= ~ALLOC_NOFRAGMENT;
+			goto retry;
+		}
+
+		/* note when the zone dips below high, so pcp lists shrink on free */
+		if (!(zone->flags & ZONE_BELOW_HIGH)) {
+			if (vmm_zone_watermark_fast(zone, order, wmark_pages(zone, WMARK_HIGH),
+						    ac->highest_zoneidx, alloc_flags))
+				goto try_this_zone;
+			zone->flags |= ZONE_BELOW_HIGH;
+		}
+		mark = wmark_pages(zone, alloc_flags & ALLOC_WMARK_MASK);
+		if (!vmm_zone_watermark_fast(zone, order, mark, ac->highest_zoneidx, alloc_flags)) {
+			int ret;
+
+			if (alloc_flags & ALLOC_NO_WATERMARKS)
+				goto try_this_zone;
+			if (!m->sysctl.node_reclaim_mode ||
+			    !zone_allows_reclaim(m, ac->preferred_zoneref->zone, zone))
+				continue;
+			ret = vmm_node_reclaim(m, zone->zone_pgdat, gfp, order);
+			if (ret == NODE_RECLAIM_NOSCAN || ret == NODE_RECLAIM_FULL)
+				continue;
+			if (!vmm_zone_watermark_ok(zone, order, mark, ac->highest_zoneidx,
+						   alloc_flags, zone->vm_stat[NR_FREE_PAGES]))
+				continue;
+		}
+try_this_zone:
+		pfn = rmqueue(m, ac->preferred_zoneref->zone, zone, order, gfp, alloc_flags,
+			      ac->migratetype);
+		if (pfn != UINT64_MAX) {
+			prep_new_page(m, pfn, order, gfp);
+			if ((alloc_flags & ALLOC_HIGHATOMIC) && order > 0)
+				vmm_reserve_highatomic_pageblock(m, pfn, order, zone);
+			if (zone_out)
+				*zone_out = zone;
+			return pfn;
+		}
+	}
+	if (no_fallback) {
+		alloc_flags &= ~ALLOC_NOFRAGMENT;
+		goto retry;
+	}
+	return UINT64_MAX;
+}
+
+/* ------------------------------------------------------------------ */
+/* Freeing                                                             */
+/* ------------------------------------------------------------------ */
+
+static void count_free(struct vmm_machine *m, unsigned order)
+{
+	m->vm_events[VE_PGFREE] += 1ull << order;
+}
+
+/* __free_pages_ok() / free_one_page(): straight to the zone lists. */
+static void free_to_zone(struct vmm_machine *m, uint64_t pfn, unsigned order)
+{
+	struct vmm_zone *zone = vmm_pfn_zone(m, pfn);
+
+	vmm_free_one_page(m, zone, pfn, order, vmm_get_pfnblock_migratetype(m, pfn), FPI_NONE);
+	vmm_charge(m, VMM_CYC_FREE, m->clock.cost.free_buddy);
+}
+
+/*
+ * free_pcppages_bulk(): give @count pages back to the zone, taking lists in
+ * turn starting with @pindex, oldest pages first, each to the list of its
+ * pageblock's current type.
+ */
+static void free_pcppages_bulk(struct vmm_machine *m, struct vmm_zone *zone, int count,
+			       struct vmm_per_cpu_pages *pcp, int pindex)
+{
+	count = VMM_MIN(pcp->count, count);
+	pindex--;
+	while (count > 0) {
+		struct vmm_list *list;
+		unsigned order;
+
+		do {
+			if (++pindex > NR_PCP_LISTS - 1)
+				pindex = 0;
+			list = &pcp->lists[pindex];
+		} while (vmm_list_empty(list));
+		order = pindex_to_order(pindex);
+		do {
+			struct vmm_page *page = vmm_list_last_entry(list, struct vmm_page, lru);
+			uint64_t pfn = pfn_of(m, page);
+
+			pcp_list_del(page);
+			count -= 1 << order;
+			pcp->count -= 1 << order;
+			vmm_free_one_page(m, zone, pfn, order,
+					  vmm_get_pfnblock_migratetype(m, pfn), FPI_NONE);
+			vmm_charge(m, VMM_CYC_FREE, m->clock.cost.pcp_bulk_per_page);
+		} while (count > 0 && !vmm_list_empty(list));
+	}
+}
+
+/* nr_pcp_free(): how many pages a free that overflows the list gives back. */
+static int nr_pcp_free(const struct vmm_per_cpu_pages *pcp, int batch, int high, bool free_high)
+{
+	if (free_high)
+		return VMM_MIN(pcp->count, batch << PCP_BATCH_SCALE_MAX);
+	if (high < batch)
+		return 1;
+	return VMM_CLAMP(pcp->free_count, batch, high - batch);
+}
+
+/* nr_pcp_high(): the list's current limit, adapting pcp->high. */
+static int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone, int batch,
+		       bool free_high)
+{
+	int high_min = pcp->high_min, high_max = pcp->high_max, high;
+
+	high = pcp->high = VMM_CLAMP(pcp->high, high_min, high_max);
+	if (!high)
+		return 0;
+	if (free_high) {
+		pcp->high = VMM_MAX(high - (batch << PCP_BATCH_SCALE_MAX), high_min);
+		return 0;
+	}
+	if (zone->flags & ZONE_RECLAIM_ACTIVE) {
+		int free_count = VMM_MAX(pcp->free_count, batch);
+
+		pcp->high = VMM_MAX(high - free_count, high_min);
+		return VMM_MIN(batch << 2, pcp->high);
+	}
+	if (high_min == high_max)
+		return high;
+	if (zone->flags & ZONE_BELOW_HIGH) {
+		int free_count = VMM_MAX(pcp->free_count, batch);
+
+		pcp->high = VMM_MAX(high - free_count, high_min);
+		high = VMM_MAX(pcp->count, high_min);
+	} else if (pcp->count >= high) {
+		int need_high = pcp->free_count + batch;
+
+		if (pcp->high < need_high)
+			pcp->high = VMM_CLAMP(need_high, high_min, high_max);
+	}
+	return high;
+}
+
+/* free_unref_page_commit() */
+static void free_to_pcp(struct vmm_machine *m, struct vmm_zone *zone, uint64_t pfn,
+			unsigned order, int migratetype)
+{
+	struct vmm_per_cpu_pages *pcp = this_pcp(m, zone);
+	int pindex = order_to_pindex(migratetype, order), batch = pcp->batch, high;
+	bool free_high = false;
+
+	pcp_list_add(page_of(m, pfn), &pcp->lists[pindex], order, false);
+	pcp->count += 1 << order;
+	vmm_charge(m, VMM_CYC_FREE, m->clock.cost.free_fast);
+
+	/* high-order frees without allocations in between are drained harder */
+	if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
+		free_high = pcp->free_count >= batch && (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) &&
+			    (!(pcp->flags & PCPF_FREE_HIGH_BATCH) || pcp->count >= batch);
+		pcp->flags |= PCPF_PREV_FREE_HIGH_ORDER;
+	} else if (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) {
+		pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
+	}
+	if (pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
+		pcp->free_count += 1 << order;
+	high = nr_pcp_high(pcp, zone, batch, free_high);
+	if (pcp->count >= high) {
+		free_pcppages_bulk(m, zone, nr_pcp_free(pcp, batch, high, free_high), pcp, pindex);
+		if ((zone->flags & ZONE_BELOW_HIGH) &&
+		    vmm_zone_watermark_ok(zone, 0, wmark_pages(zone, WMARK_HIGH), VMM_ZONE_MOVABLE,
+					  0, zone->vm_stat[NR_FREE_PAGES]))
+			zone->flags &= ~ZONE_BELOW_HIGH;
+	}
+}
+
+/* Linux 2.6.11's free_hot_cold_page(). */
+static void free_hot_cold(struct vmm_machine *m, struct vmm_zone *zone, uint64_t pfn, bool cold)
+{
+	struct vmm_pcp_hot_cold *pcp = &this_pcp(m, zone)->hot_cold[cold];
+	struct vmm_page *page = page_of(m, pfn);
+
+	if (pcp->count >= pcp->high) {
+		for (int i = 0; i < pcp->batch && !vmm_list_empty(&pcp->list); i++) {
+			struct vmm_page *old = vmm_list_last_entry(&pcp->list, struct vmm_page, lru);
+			uint64_t opfn = pfn_of(m, old);
+
+			old->index = 0;
+			pcp_list_del(old);
+			pcp->count--;
+			vmm_free_one_page(m, zone, opfn, 0, vmm_get_pfnblock_migratetype(m, opfn),
+					  FPI_NONE);
+			vmm_charge(m, VMM_CYC_FREE, m->clock.cost.pcp_bulk_per_page);
+		}
+	}
+	page->index = (uint64_t)vmm_get_pfnblock_migratetype(m, pfn) + 1;
+	if (page->index > MIGRATE_PCPTYPES)
+		page->index = MIGRATE_MOVABLE + 1;
+	pcp_list_add(page, &pcp->list, 0, cold);
+	pcp->count++;
+	vmm_charge(m, VMM_CYC_FREE, m->clock.cost.free_fast);
+}
+
+/* free_unref_page() / __free_pages_ok(): where a checked block goes. */
+static void free_the_page(struct vmm_machine *m, uint64_t pfn, unsigned order, bool cold)
+{
+	struct vmm_zone *zone = vmm_pfn_zone(m, pfn);
+	int mt;
+
+	count_free(m, order);
+	if (hot_cold(m)) {
+		if (order == 0 && vmm_get_pfnblock_migratetype(m, pfn) != MIGRATE_ISOLATE) {
+			free_hot_cold(m, zone, pfn, cold);
+			return;
+		}
+		free_to_zone(m, pfn, order);
+		return;
+	}
+	if (!pcp_allowed_order(order)) {
+		free_to_zone(m, pfn, order);
+		return;
+	}
+	mt = vmm_get_pfnblock_migratetype(m, pfn);
+	if (mt >= MIGRATE_PCPTYPES) {
+		if (mt == MIGRATE_ISOLATE) {
+			free_to_zone(m, pfn, order);
+			return;
+		}
+		mt = MIGRATE_MOVABLE;
+	}
+	free_to_pcp(m, zone, pfn, order, mt);
+}
+
+/* Is @page a descriptor of this machine's memory map? */
+static bool page_ok(const struct vmm_machine *m, const struct vmm_page *page)
+{
+	uintptr_t p = (uintptr_t)page, base = (uintptr_t)m->sparse.vmemmap;
+
+	if (!page || p < base || (p - base) % sizeof(struct vmm_page))
+		return false;
+	return vmm_sparse_pfn_valid(&m->sparse, (p - base) / sizeof(struct vmm_page));
+}
+
+/* Is @pfn inside a free buddy block or on a per-CPU list? Returns the reason. */
+static const char *free_state(const struct vmm_machine *m, const struct vmm_page *page)
+{
+	uint64_t pfn = pfn_of(m, page);
+
+	if (PageBuddy(page) || (page->compound & VMM_PAGE_PCP))
+		return "double free (the page is already free)";
+	for (unsigned o = 1; o < NR_PAGE_ORDERS; o++) {
+		const struct vmm_page *head = page_of(m, ALIGN_DOWN(pfn, 1ull << o));
+
+		if ((PageBuddy(head) && buddy_order(head) >= o) ||
+		    ((head->compound & VMM_PAGE_PCP) && head->private >= o))
+			return "double free (the page is inside a free block)";
+	}
+	return "free of a page that was never allocated (zero _refcount)";
+}
+
+/*
+ * free_pages_prepare(): the checks a block passes before it may go back.
+ * The tails of a compound page are unlinked from their head.
+ */
+static bool free_pages_prepare(struct vmm_machine *m, struct vmm_page *page, unsigned order)
+{
+	unsigned alloc_order = page->compound & VMM_PAGE_ALLOC_ORDER;
+	const char *why = NULL;
+
+	if (page->mapcount)
+		why = "nonzero mapcount (the page is still mapped)";
+	else if (page->lru.next || page_flag(page, VMM_PG_lru))
+		why = "the page is still on a list";
+	else if (page->mapping)
+		why = "non-NULL mapping";
+	else if (order != alloc_order)
+		why = "freed with the wrong order";
+	else if (page->flags & PAGE_FLAGS_CHECK_AT_FREE)
+		why = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set";
+	if (!why && page_flag(page, VMM_PG_head)) {
+		for (uint64_t i = 1; i < (1ull << order) && !why; i++)
+			if (page[i].compound != (VMM_PAGE_TAIL | (uint32_t)i) || page[i].mapcount ||
+			    page[i].mapping || page[i].refcount)
+				why = "corrupted compound tail";
+	}
+	if (why) {
+		char msg[96];
+
+		if (order != alloc_order && why[0] == 'f')
+			snprintf(msg, sizeof(msg), "freed as order %u, allocated as order %u", order,
+				 alloc_order);
+		else
+			snprintf(msg, sizeof(msg), "%s", why);
+		bad_page(m, page, msg, (int)alloc_order);
+		return false;
+	}
+	if (page_flag(page, VMM_PG_head)) {
+		clear_page_flag(page, VMM_PG_head);
+		for (uint64_t i = 1; i < (1ull << order); i++)
+			page[i].compound = 0;
+	}
+	page->flags = 0;
+	page->compound = 0;
+	page->private = 0;
+	page->index = 0;
+	return true;
+}
+
+/*
+ * __free_pages(): drop the caller's reference; the last one frees the
+ * block. If someone else still holds a reference to a non-compound block,
+ * the pages beyond the first are freed now and the first goes with the
+ * last reference, as Linux does.
+ */
+static void free_pages_common(struct vmm_machine *m, struct vmm_page *page, unsigned order,
+			      bool cold, const char *fn)
+{
+	uint64_t pfn;
+
+	if (!page_ok(m, page)) {
+		vmm_caller_err(&m->log, "%s: %p is not a page of this machine", fn, (void *)page);
+		return;
+	}
+	if (order > MAX_PAGE_ORDER) {
+		vmm_caller_err(&m->log, "%s: order %u above MAX_PAGE_ORDER", fn, order);
+		return;
+	}
+	pfn = pfn_of(m, page);
+	if (page->compound & VMM_PAGE_TAIL) {
+		bad_page(m, page, "free of a tail page of a compound page", -1);
+		return;
+	}
+	if (page->compound & VMM_PAGE_QUARANTINE) {
+		bad_page(m, page, "free of a page quarantined by an earlier bad_page", -1);
+		return;
+	}
+	if (page->refcount <= 0 || page_flag(page, VMM_PG_reserved)) {
+		bad_page(m, page,
+			 page_flag(page, VMM_PG_reserved) && page->refcount <= 0
+				 ? "free of a reserved page"
+				 : free_state(m, page),
+			 -1);
+		return;
+	}
+	if (--page->refcount > 0) {
+		unsigned alloc_order = page->compound & VMM_PAGE_ALLOC_ORDER;
+
+		if (!page_flag(page, VMM_PG_head) && order && order == alloc_order) {
+			while (order-- > 0)
+				free_the_page(m, pfn + (1ull << order), order, cold);
+			page->compound = 0;
+		}
+		return;
+	}
+	if (!free_pages_prepare(m, page, order))
+		return;
+	free_the_page(m, pfn, order, cold);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-CPU lists: setup, drain, check                                   */
+/* ------------------------------------------------------------------ */
+
+static void pcp_init_lists(struct vmm_per_cpu_pages *pcp)
+{
+	for (int i = 0; i < NR_PCP_LISTS; i++)
+		vmm_list_init(&pcp->lists[i]);
+	vmm_list_init(&pcp->hot_cold[0].list);
+	vmm_list_init(&pcp->hot_cold[1].list);
+}
+
+/* Linux 2.6.11's setup_pageset(): hot low 2*batch, high 6*batch; cold 0 and 2*batch. */
+static void setup_hot_cold(struct vmm_per_cpu_pages *pcp, int batch)
+{
+	struct vmm_pcp_hot_cold *hot = &pcp->hot_cold[0], *cold = &pcp->hot_cold[1];
+
+	hot->low = 2 * batch;
+	hot->high = 6 * batch;
+	hot->batch = VMM_MAX(1, batch);
+	cold->low = 0;
+	cold->high = 2 * batch;
+	cold->batch = VMM_MAX(1, batch / 2);
+}
+
+void vmm_pcp_setup_zone(struct vmm_machine *m, struct vmm_zone *z)
+{
+	vmm_zone_setup_pagesets(m, z);
+	for (unsigned c = 0; c < m->nr_cpus; c++)
+		setup_hot_cold(&z->pcp[c], z->pcp[c].batch);
+}
+
+int vmm_pcp_init(struct vmm_machine *m)
+{
+	struct vmm_zone *z;
+
+	for_each_zone(m, z)
+		for (unsigned c = 0; c < m->nr_cpus; c++)
+			pcp_init_lists(&z->pcp[c]);
+	return 0;
+}
+
+void vmm_drain_zone_pages(struct vmm_machine *m, struct vmm_zone *z, unsigned cpu)
+{
+	struct vmm_per_cpu_pages *pcp = &z->pcp[cpu];
+
+	if (pcp->count)
+		free_pcppages_bulk(m, z, pcp->count, pcp, 0);
+	for (int h = 0; h < 2; h++) {
+		struct vmm_pcp_hot_cold *hc = &pcp->hot_cold[h];
+
+		while (!vmm_list_empty(&hc->list)) {
+			struct vmm_page *p = vmm_list_last_entry(&hc->list, struct vmm_page, lru);
+			uint64_t pfn = pfn_of(m, p);
+
+			p->index = 0;
+			pcp_list_del(p);
+			hc->count--;
+			vmm_free_one_page(m, z, pfn, 0, vmm_get_pfnblock_migratetype(m, pfn),
+					  FPI_NONE);
+		}
+	}
+}
+
+static bool cpu_has_pcp_pages(struct vmm_machine *m, unsigned cpu)
+{
+	struct vmm_zone *z;
+
+	for_each_zone(m, z)
+		if (z->pcp[cpu].count || z->pcp[cpu].hot_cold[0].count || z->pcp[cpu].hot_cold[1].count)
+			return true;
+	return false;
+}
+
+/* __drain_all_pages(): the current CPU drains itself; others by IPI. */
+static void drain_all_pages(struct vmm_machine *m)
+{
+	unsigned self = m->current_cpu;
+	struct vmm_zone *z;
+
+	for (unsigned c = 0; c < m->nr_cpus; c++) {
+		if (!cpu_has_pcp_pages(m, c))
+			continue;
+		if (c != self) {
+			vmm_charge(m, VMM_CYC_IPI, m->clock.cost.ipi);
+			vmm_clock_charge(&m->clock, c, VMM_CYC_IPI, m->clock.cost.ipi);
+		}
+		for_each_zone(m, z)
+			vmm_drain_zone_pages(m, z, c);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The slow path                                                       */
+/* ------------------------------------------------------------------ */
+
+static void wake_all_kswapds(struct vmm_machine *m, unsigned order, vmm_gfp_t gfp,
+			     const struct vmm_alloc_context *ac)
+{
+	const struct vmm_zoneref *z;
+	int last_nid = -1;
+
+	for_next_zone_zonelist_nodemask(z, ac->zonelist, ac->highest_zoneidx, ac->nodemask) {
+		if (z->nid == last_nid)
+			continue;
+		last_nid = z->nid;
+		vmm_wakeup_kswapd(m, z->zone, gfp, order, ac->highest_zoneidx);
+	}
+}
+
+/* __alloc_pages_direct_reclaim(): reclaim, then retry once more after a drain. */
+static uint64_t direct_reclaim(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+			       unsigned alloc_flags, const struct vmm_alloc_context *ac,
+			       uint64_t *progress, struct vmm_zone **zone_out)
+{
+	uint64_t pfn = UINT64_MAX;
+	bool drained = false;
+
+	m->pa_stats.direct_reclaim++;
+	*progress = vmm_try_to_free_pages(m, ac, order, gfp);
+	if (!*progress)
+		return UINT64_MAX;
+	for (;;) {
+		pfn = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
+		if (pfn != UINT64_MAX || drained)
+			return pfn;
+		vmm_unreserve_highatomic_pageblock(m, ac, false);
+		drain_all_pages(m);
+		drained = true;
+	}
+}
+
+/* __alloc_pages_direct_compact() */
+static uint64_t direct_compact(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+			       unsigned alloc_flags, const struct vmm_alloc_context *ac,
+			       enum vmm_compact_result *result, struct vmm_zone **zone_out)
+{
+	uint64_t pfn;
+
+	if (!order) {
+		*result = COMPACT_SKIPPED;
+		return UINT64_MAX;
+	}
+	m->pa_stats.direct_compact++;
+	*result = vmm_try_to_compact_pages(m, gfp, order, alloc_flags, ac, 0);
+	if (*result == COMPACT_SKIPPED)
+		return UINT64_MAX;
+	m->vm_events[VE_COMPACT_STALL]++;
+	pfn = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
+	m->vm_events[pfn != UINT64_MAX ? VE_COMPACT_SUCCESS : VE_COMPACT_FAIL]++;
+	return pfn;
+}
+
+/*
+ * should_reclaim_retry(): after MAX_RECLAIM_RETRIES rounds without progress
+ * (costly orders never count as progress), release the HighAtomic reserve
+ * as a last resort; otherwise retry while some zone would pass its min
+ * watermark if everything reclaimable were reclaimed.
+ */
+static bool should_reclaim_retry(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+				 const struct vmm_alloc_context *ac, unsigned alloc_flags,
+				 bool did_some_progress, int *no_progress_loops)
+{
+	const struct vmm_zoneref *z;
+
+	if (did_some_progress && order <= PAGE_ALLOC_COSTLY_ORDER)
+		*no_progress_loops = 0;
+	else
+		(*no_progress_loops)++;
+	if (*no_progress_loops > MAX_RECLAIM_RETRIES)
+		return vmm_unreserve_highatomic_pageblock(m, ac, true);
+
+	for_next_zone_zonelist_nodemask(z, ac->zonelist, ac->highest_zoneidx, ac->nodemask) {
+		struct vmm_zone *zone = z->zone;
+		int64_t available;
+
+		if ((alloc_flags & ALLOC_CPUSET) && !vmm_cpuset_zone_allowed(m, zone, gfp))
+			continue;
+		available = (int64_t)vmm_zone_reclaimable_pages(m, zone) +
+			    zone->vm_stat[NR_FREE_PAGES];
+		if (vmm_zone_watermark_ok(zone, order, wmark_pages(zone, WMARK_MIN),
+					  ac->highest_zoneidx, alloc_flags, available))
+			return true;
+	}
+	return false;
+}
+
+/* __alloc_pages_cpuset_fallback() */
+static uint64_t cpuset_fallback(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+				unsigned alloc_flags, const struct vmm_alloc_context *ac,
+				struct vmm_zone **zone_out)
+{
+	uint64_t pfn = get_page_from_freelist(m, gfp, order, alloc_flags | ALLOC_CPUSET, ac,
+					      zone_out);
+
+	if (pfn == UINT64_MAX)
+		pfn = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
+	return pfn;
+}
+
+/* __alloc_pages_may_oom() */
+static uint64_t may_oom(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+			const struct vmm_alloc_context *ac, bool *progress,
+			struct vmm_zone **zone_out)
+{
+	uint64_t pfn;
+
+	*progress = false;
+	/* one last try at the high watermark: another OOM kill may just have freed memory */
+	pfn = get_page_from_freelist(m, (gfp | VMM_GFP_HARDWALL) & ~VMM_GFP_DIRECT_RECLAIM, order,
+				     ALLOC_WMARK_HIGH | ALLOC_CPUSET, ac, zone_out);
+	if (pfn != UINT64_MAX)
+		return pfn;
+	if (order > PAGE_ALLOC_COSTLY_ORDER)
+		return UINT64_MAX;
+	if (gfp & VMM_GFP_RETRY_MAYFAIL)
+		return UINT64_MAX;
+	if (ac->highest_zoneidx < VMM_ZONE_NORMAL)
+		return UINT64_MAX;
+	if (gfp & VMM_GFP_THISNODE)
+		return UINT64_MAX;
+	m->pa_stats.oom_calls++;
+	if (vmm_out_of_memory(m, gfp, order, ac) || (gfp & VMM_GFP_NOFAIL)) {
+		*progress = true;
+		if (gfp & VMM_GFP_NOFAIL)
+			pfn = cpuset_fallback(m, gfp, order, ALLOC_NO_WATERMARKS, ac, zone_out);
+	}
+	return pfn;
+}
+
+static void warn_alloc(struct vmm_machine *m, vmm_gfp_t gfp, const vmm_nodemask_t *nodemask,
+		       unsigned order)
+{
+	m->pa_stats.failures++;
+	if (gfp & VMM_GFP_NOWARN)
+		return;
+	if (nodemask)
+		vmm_log(&m->log, VMM_LOG_WARN, VMM_LOG_KIND_NOTE,
+			"page allocation failure: order:%u, mode:%#x, nodemask=%#" PRIx64
+			", cpu=%u",
+			order, (unsigned)gfp, (uint64_t)*nodemask, m->current_cpu);
+	else
+		vmm_log(&m->log, VMM_LOG_WARN, VMM_LOG_KIND_NOTE,
+			"page allocation failure: order:%u, mode:%#x, nodemask=(null), cpu=%u",
+			order, (unsigned)gfp, m->current_cpu);
+}
+
+/*
+ * __alloc_pages_slowpath(): see vmm_alloc_pages() in gfp.h for the order
+ * of events. The simulation bounds the rounds that Linux would repeat
+ * forever (__GFP_NOFAIL, GFP_NOFS under OOM) and reports the hang.
+ */
+static uint64_t alloc_pages_slowpath(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+				     struct vmm_alloc_context *ac, struct vmm_zone **zone_out)
+{
+	bool can_direct_reclaim = gfp & VMM_GFP_DIRECT_RECLAIM;
+	bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
+	enum vmm_compact_result compact_result = COMPACT_SKIPPED;
+	const vmm_nodemask_t *orig_nodemask = ac->nodemask;
+	unsigned alloc_flags, reserve_flags;
+	int no_progress_loops = 0, rounds = 0;
+	uint64_t pfn, progress = 0;
+	bool oom_progress;
+
+	m->pa_stats.slowpath++;
+	vmm_charge(m, VMM_CYC_ALLOC_SLOW, m->clock.cost.alloc_slow_entry);
+	alloc_flags = vmm_gfp_to_alloc_flags(gfp, order);
+	ac->preferred_zoneref = vmm_first_zones_zonelist(ac->zonelist, ac->highest_zoneidx,
+							 ac->nodemask);
+	if (!ac->preferred_zoneref->zone)
+		goto nopage;
+
+	if (alloc_flags & ALLOC_KSWAPD)
+		wake_all_kswapds(m, order, gfp, ac);
+	pfn = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
+	if (pfn != UINT64_MAX)
+		return pfn;
+
+	/* costly and non-movable high orders try compaction before reclaim */
+	if (can_direct_reclaim && (costly_order || (order > 0 && ac->migratetype != MIGRATE_MOVABLE)) &&
+	    !gfp_pfmemalloc_flags(gfp)) {
+		pfn = direct_compact(m, gfp, order, alloc_flags, ac, &compact_result, zone_out);
+		if (pfn != UINT64_MAX)
+			return pfn;
+		if (costly_order && (gfp & VMM_GFP_NORETRY) &&
+		    (compact_result == COMPACT_SKIPPED || compact_result == COMPACT_DEFERRED))
+			goto nopage;
+	}
+
+retry:
+	if (++rounds > VMM_MAX_SLOWPATH_ROUNDS) {
+		vmm_guest_err(&m->log,
+			      "page allocation (order:%u, mode:%#x) would retry forever: nothing can "
+			      "free memory; failing it",
+			      order, (unsigned)gfp);
+		if (gfp & VMM_GFP_NOFAIL)
+			m->pa_stats.nofail_gaveup++;
+		goto fail;
+	}
+	if (rounds > 1) {
+		m->pa_stats.slowpath_retries++;
+		vmm_charge(m, VMM_CYC_ALLOC_SLOW, m->clock.cost.alloc_retry);
+	}
+	if (alloc_flags & ALLOC_KSWAPD)
+		wake_all_kswapds(m, order, gfp, ac);
+	reserve_flags = gfp_pfmemalloc_flags(gfp);
+	if (reserve_flags)
+		alloc_flags = reserve_flags | (alloc_flags & ALLOC_KSWAPD);
+	/* no cpuset restriction: the zonelist may be used whole (bar the caller's mask) */
+	if (!(alloc_flags & ALLOC_CPUSET) || reserve_flags) {
+		ac->nodemask = NULL;
+		ac->preferred_zoneref = vmm_first_zones_zonelist(ac->zonelist, ac->highest_zoneidx,
+								 ac->nodemask);
+	}
+	pfn = get_page_from_freelist(m, gfp, order, alloc_flags, ac, zone_out);
+	if (pfn != UINT64_MAX)
+		return pfn;
+	if (!can_direct_reclaim)
+		goto nopage;
+
+	pfn = direct_reclaim(m, gfp, order, alloc_flags, ac, &progress, zone_out);
+	if (pfn != UINT64_MAX)
+		return pfn;
+	pfn = direct_compact(m, gfp, order, alloc_flags, ac, &compact_result, zone_out);
+	if (pfn != UINT64_MAX)
+		return pfn;
+
+	if (gfp & VMM_GFP_NORETRY)
+		goto nopage;
+	if (costly_order && !(gfp & VMM_GFP_RETRY_MAYFAIL))
+		goto nopage;
+	if (should_reclaim_retry(m, gfp, order, ac, alloc_flags, progress > 0, &no_progress_loops))
+		goto retry;
+	/* should_compact_retry() only matters once reclaim made progress */
+
+	pfn = may_oom(m, gfp, order, ac, &oom_progress, zone_out);
+	if (pfn != UINT64_MAX)
+		return pfn;
+	if (oom_progress) {
+		no_progress_loops = 0;
+		goto retry;
+	}
+
+nopage:
+	if (gfp & VMM_GFP_NOFAIL) {
+		if (!can_direct_reclaim) {
+			vmm_caller_err(&m->log, "__GFP_NOFAIL without __GFP_DIRECT_RECLAIM cannot be honoured");
+			goto fail;
+		}
+		pfn = cpuset_fallback(m, gfp, order, ALLOC_MIN_RESERVE, ac, zone_out);
+		if (pfn != UINT64_MAX)
+			return pfn;
+		goto retry;
+	}
+fail:
+	warn_alloc(m, gfp, orig_nodemask, order);
+	return UINT64_MAX;
+}
+
+/*
+ * prepare_alloc_pages() + __alloc_pages(): the fast path at the low
+ * watermark (with a cpuset, hardwalled), then the slow path.
+ */
+static struct vmm_page *alloc_pages_core(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+					 int preferred_nid, const vmm_nodemask_t *nodemask,
+					 struct vmm_zone **zone_out)
+{
+	struct vmm_alloc_context ac;
+	const struct vmm_pgdat *pgdat;
+	vmm_gfp_t alloc_gfp = gfp;
+	(void)0;
+	unsigned alloc_flags = ALLOC_WMARK_LOW;
+	vmm_nodemask_t cpuset_mask;
+	uint64_t pfn;
+
+	pgdat = NODE_DATA(m, (unsigned)preferred_nid);
+	ac.highest_zoneidx = (enum vmm_zone_type)vmm_gfp_zone(gfp);
+	ac.zonelist = pgdat->zonelists[(gfp & VMM_GFP_THISNODE) ? ZONELIST_NOFALLBACK
+								 : ZONELIST_FALLBACK];
+	ac.nodemask = nodemask;
+	ac.migratetype = vmm_gfp_migratetype(m, gfp);
+	ac.spread_dirty_pages = gfp & VMM_GFP_WRITE;
+	if (m->cpuset_mems) {
+		alloc_gfp |= VMM_GFP_HARDWALL;
+		if (!nodemask) {
+			cpuset_mask = m->cpuset_mems;
+			ac.nodemask = &cpuset_mask;
+		} else {
+			alloc_flags |= ALLOC_CPUSET;
+		}
+	}
+	ac.preferred_zoneref = vmm_first_zones_zonelist(ac.zonelist, ac.highest_zoneidx, ac.nodemask);
+
+	/*
+	 * alloc_flags_nofragment(): a request starting in ZONE_NORMAL first
+	 * tries the lower zone (DMA32) rather than fragment Normal's
+	 * pageblocks, unless on a NUMA machine the node has no DMA32.
+	 */
+	if (gfp & VMM_GFP_KSWAPD_RECLAIM)
+		alloc_flags |= ALLOC_KSWAPD;
+	if (ac.preferred_zoneref->zone && ac.preferred_zoneref->zone->idx == VMM_ZONE_NORMAL &&
+	    !(m->nr_nodes > 1 &&
+	      !ac.preferred_zoneref->zone->zone_pgdat->node_zones[VMM_ZONE_DMA32].present_pages))
+		alloc_flags |= ALLOC_NOFRAGMENT;
+
+	pfn = UINT64_MAX;
+	if (ac.preferred_zoneref->zone)
+		pfn = get_page_from_freelist(m, alloc_gfp, order, alloc_flags, &ac, zone_out);
+	if (pfn == UINT64_MAX) {
+		ac.spread_dirty_pages = false;
+		ac.nodemask = nodemask;
+		pfn = alloc_pages_slowpath(m, gfp, order, &ac, zone_out);
+	}
+	return pfn == UINT64_MAX ? NULL : page_of(m, pfn);
+}
+
+struct vmm_page *vmm_alloc_pages_core(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+				      int preferred_nid, const vmm_nodemask_t *nodemask)
+{
+	return alloc_pages_core(m, gfp, order, preferred_nid, nodemask, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+/* ------------------------------------------------------------------ */
+
+static bool valid_nodemask(const struct vmm_machine *m, const vmm_nodemask_t *mask)
+{
+	return !mask || (*mask && !(m->nr_nodes < 64 && (*mask >> m->nr_nodes)));
+}
+
+struct vmm_page *vmm_alloc_pages_nodemask(vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+					  int preferred_nid, const vmm_nodemask_t *nodemask)
+{
+	if (!m)
+		return NULL;
+	if (!gfp_valid(m, gfp, order, __func__))
+		return NULL;
+	if (preferred_nid < 0)
+		preferred_nid = numa_node_id(m);
+	if ((unsigned)preferred_nid >= m->nr_nodes || !valid_nodemask(m, nodemask)) {
+		vmm_caller_err(&m->log, "%s: node %d or nodemask outside the machine", __func__,
+			       preferred_nid);
+		return NULL;
+	}
+	return alloc_pages_core(m, gfp, order, preferred_nid, nodemask, NULL);
+}
+
+struct vmm_page *vmm_alloc_pages_node(vmm_machine *m, int nid, vmm_gfp_t gfp, unsigned order)
+{
+	return vmm_alloc_pages_nodemask(m, gfp, order, nid, NULL);
+}
+
+/* interleave_nodes(): the policy's next node after the last one used. */
+static int interleave_nodes(struct vmm_machine *m)
+{
+	int nid = next_node_in((unsigned)m->mpol_il_prev, m->mpol_nodes, m->nr_nodes);
+
+	m->mpol_il_prev = nid;
+	return nid;
+}
+
+/* alloc_pages_mpol(): apply the current task's policy. */
+struct vmm_page *vmm_alloc_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
+{
+	int local, nid;
+	struct vmm_page *page;
+
+	if (!m)
+		return NULL;
+	if (!gfp_valid(m, gfp, order, __func__))
+		return NULL;
+	local = numa_node_id(m);
+	switch (m->mpol_mode) {
+	case VMM_MPOL_INTERLEAVE:
+		nid = interleave_nodes(m);
+		page = alloc_pages_core(m, gfp, order, nid, NULL, NULL);
+		if (page && (int)vmm_page_to_nid(m, page) == nid)
+			vmm_pfn_zone(m, pfn_of(m, page))->vm_numa_event[NUMA_INTERLEAVE_HIT]++;
+		return page;
+	case VMM_MPOL_PREFERRED:
+		return alloc_pages_core(m, gfp, order, __builtin_ctzll(m->mpol_nodes), NULL, NULL);
+	case VMM_MPOL_BIND: {
+		/* the local node's zonelist, filtered by the mask: nearest allowed node first */
+		vmm_nodemask_t mask = m->mpol_nodes;
+
+		return alloc_pages_core(m, gfp, order, local, &mask, NULL);
+	}
+	default:
+		return alloc_pages_core(m, gfp, order, local, NULL, NULL);
+	}
+}
+
+/* __page_cache_alloc(): with cpuset.memory_spread_page, round robin over the cpuset's nodes. */
+struct vmm_page *vmm_page_cache_alloc(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order)
+{
+	if (m->cpuset_mems && (m->cpuset_flags & VMM_CPUSET_MEMORY_SPREAD_PAGE)) {
+		int n = vmm_cpuset_mem_spread_node(m);
+
+		return alloc_pages_core(m, gfp, order, n, NULL, NULL);
+	}
+	return vmm_alloc_pages(m, gfp, order);
+}
+
+unsigned long vmm_alloc_pages_bulk(vmm_machine *m, vmm_gfp_t gfp, int preferred_nid,
+				   const vmm_nodemask_t *nodemask, unsigned long nr_pages,
+				   struct vmm_page **page_array)
+{
+	struct vmm_alloc_context ac;
+	const struct vmm_zoneref *z;
+	struct vmm_zone *zone = NULL;
+	struct vmm_per_cpu_pages *pcp;
+	struct vmm_list *list;
+	unsigned long nr_populated = 0, nr_account = 0;
+	unsigned alloc_flags = ALLOC_WMARK_LOW;
+	vmm_nodemask_t cpuset_mask;
+	struct vmm_page *page;
+
+	if (!m || (!page_array && nr_pages))
+		return 0;
+	if (!gfp_valid(m, gfp, 0, __func__))
+		return 0;
+	if (preferred_nid < 0)
+		preferred_nid = numa_node_id(m);
+	if ((unsigned)preferred_nid >= m->nr_nodes || !valid_nodemask(m, nodemask)) {
+		vmm_caller_err(&m->log, "%s: node %d or nodemask outside the machine", __func__,
+			       preferred_nid);
+		return 0;
+	}
+	while (nr_populated < nr_pages && page_array[nr_populated])
+		nr_populated++;
+	if (nr_populated == nr_pages)
+		return nr_populated;
+	if (nr_pages - nr_populated == 1 || hot_cold(m))
+		goto failed;
+
+	ac.highest_zoneidx = (enum vmm_zone_type)vmm_gfp_zone(gfp);
+	ac.zonelist = NODE_DATA(m, (unsigned)preferred_nid)
+			      ->zonelists[(gfp & VMM_GFP_THISNODE) ? ZONELIST_NOFALLBACK
+								   : ZONELIST_FALLBACK];
+	ac.nodemask = nodemask;
+	ac.migratetype = vmm_gfp_migratetype(m, gfp);
+	if (m->cpuset_mems) {
+		if (!nodemask) {
+			cpuset_mask = m->cpuset_mems;
+			ac.nodemask = &cpuset_mask;
+		} else {
+			alloc_flags |= ALLOC_CPUSET;
+		}
+	}
+	ac.preferred_zoneref = vmm_first_zones_zonelist(ac.zonelist, ac.highest_zoneidx, ac.nodemask);
+	if (!ac.preferred_zoneref->zone)
+		goto failed;
+
+	for_next_zone_zonelist_nodemask(z, ac.preferred_zoneref, ac.highest_zoneidx, ac.nodemask) {
+		if ((alloc_flags & ALLOC_CPUSET) &&
+		    !vmm_cpuset_zone_allowed(m, z->zone, gfp | VMM_GFP_HARDWALL))
+			continue;
+		if (m->nr_nodes > 1 && z->zone != ac.preferred_zoneref->zone &&
+		    z->nid != ac.preferred_zoneref->nid)
+			goto failed;
+		if (vmm_zone_watermark_fast(z->zone, 0,
+					    wmark_pages(z->zone, ALLOC_WMARK_LOW) + nr_pages,
+					    (enum vmm_zone_type)ac.preferred_zoneref->zone_idx,
+					    alloc_flags)) {
+			zone = z->zone;
+			break;
+		}
+	}
+	if (!zone)
+		goto failed;
+
+	pcp = this_pcp(m, zone);
+	list = &pcp->lists[order_to_pindex(ac.migratetype, 0)];
+	while (nr_populated < nr_pages) {
+		uint64_t pfn;
+
+		if (page_array[nr_populated]) {
+			nr_populated++;
+			continue;
+		}
+		pfn = rmqueue_pcplist_one(m, zone, 0, ac.migratetype, alloc_flags, pcp, list);
+		if (pfn == UINT64_MAX) {
+			if (!nr_account)
+				goto failed;
+			break;
+		}
+		nr_account++;
+		prep_new_page(m, pfn, 0, gfp);
+		page_array[nr_populated++] = page_of(m, pfn);
+	}
+	vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
+	m->vm_events[VE_PGALLOC_DMA + zone->idx] += nr_account;
+	zone_statistics(m, ac.preferred_zoneref->zone, zone, nr_account);
+	return nr_populated;
+
+failed:
+	page = vmm_alloc_pages_nodemask(m, gfp, 0, preferred_nid, nodemask);
+	if (page)
+		page_array[nr_populated++] = page;
+	return nr_populated;
+}
+
+void vmm_free_pages(vmm_machine *m, struct vmm_page *page, unsigned order)
+{
+	if (!m)
+		return;
+	free_pages_common(m, page, order, false, __func__);
+}
+
+void vmm_free_cold_page(vmm_machine *m, struct vmm_page *page)
+{
+	if (!m)
+		return;
+	free_pages_common(m, page, 0, true, __func__);
+}
+
+static struct vmm_page *compound_head(const struct vmm_machine *m, struct vmm_page *page)
+{
+	if (page->compound & VMM_PAGE_TAIL)
+		return page_of(m, pfn_of(m, page) - (page->compound & VMM_PAGE_TAIL_OFFSET));
+	return page;
+}
+
+void vmm_get_page(vmm_machine *m, struct vmm_page *page)
+{
+	if (!m)
+		return;
+	if (!page_ok(m, page)) {
+		vmm_caller_err(&m->log, "%s: %p is not a page of this machine", __func__,
+			       (void *)page);
+		return;
+	}
+	page = compound_head(m, page);
+	if (page->refcount <= 0) {
+		bad_page(m, page, "get_page on a page with zero _refcount", -1);
+		return;
+	}
+	page->refcount++;
+}
+
+void vmm_put_page(vmm_machine *m, struct vmm_page *page)
+{
+	unsigned order;
+
+	if (!m)
+		return;
+	if (!page_ok(m, page)) {
+		vmm_caller_err(&m->log, "%s: %p is not a page of this machine", __func__,
+			       (void *)page);
+		return;
+	}
+	page = compound_head(m, page);
+	order = page->compound & VMM_PAGE_ALLOC_ORDER;
+	if (order && !page_flag(page, VMM_PG_head) && page->refcount == 1 &&
+	    !(page->compound & VMM_PAGE_QUARANTINE)) {
+		/* Linux would free only the first page and leak the rest */
+		vmm_caller_err(&m->log,
+			       "put_page: last reference to a non-compound order-%u block; "
+			       "freeing all of it (Linux would leak %llu pages)",
+			       order, (unsigned long long)((1ull << order) - 1));
+	}
+	free_pages_common(m, page, page_flag(page, VMM_PG_head) || page->refcount == 1 ? order : 0,
+			  false, __func__);
+}
+
+vmm_vaddr_t vmm_page_offset(const vmm_machine *m)
+{
+	if (!m)
+		return 0;
+	return m->cfg.paging_levels == 5 ? PAGE_OFFSET_L5 : PAGE_OFFSET_L4;
+}
+
+vmm_vaddr_t vmm_page_address(const vmm_machine *m, const struct vmm_page *page)
+{
+	if (!m || !page_ok(m, page))
+		return 0;
+	return vmm_page_offset(m) + (pfn_of(m, page) << VMM_PAGE_SHIFT);
+}
+
+struct vmm_page *vmm_virt_to_page(const vmm_machine *m, vmm_vaddr_t addr)
+{
+	vmm_vaddr_t base;
+	uint64_t pfn;
+
+	if (!m)
+		return NULL;
+	base = vmm_page_offset(m);
+	if (addr < base || addr - base >= m->sparse.max_pfn << VMM_PAGE_SHIFT)
+		return NULL;
+	pfn = (addr - base) >> VMM_PAGE_SHIFT;
+	return vmm_sparse_pfn_valid(&m->sparse, pfn) ? page_of(m, pfn) : NULL;
+}
+
+void *vmm_kaddr_to_host(vmm_machine *m, vmm_vaddr_t addr)
+{
+	vmm_vaddr_t base;
+
+	if (!m)
+		return NULL;
+	base = vmm_page_offset(m);
+	if (addr < base)
+		return NULL;
+	return vmm_phys_to_host(m, addr - base);
+}
+
+vmm_vaddr_t vmm_get_free_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
+{
+	struct vmm_page *page;
+
+	if (!m)
+		return 0;
+	if (gfp & VMM_GFP_HIGHMEM) {
+		vmm_caller_err(&m->log, "%s: __GFP_HIGHMEM pages have no permanent kernel address",
+			       __func__);
+		return 0;
+	}
+	page = vmm_alloc_pages(m, gfp, order);
+	return page ? vmm_page_address(m, page) : 0;
+}
+
+vmm_vaddr_t vmm_get_zeroed_page(vmm_machine *m, vmm_gfp_t gfp)
+{
+	return vmm_get_free_pages(m, gfp | VMM_GFP_ZERO, 0);
+}
+
+void vmm_free_pages_addr(vmm_machine *m, vmm_vaddr_t addr, unsigned order)
+{
+	struct vmm_page *page;
+
+	if (!m || !addr)
+		return;
+	page = vmm_virt_to_page(m, addr);
+	if (!page || (addr & (VMM_PAGE_SIZE - 1))) {
+		vmm_caller_err(&m->log, "%s: %#llx is not a page-aligned direct-map address",
+			       __func__, (unsigned long long)addr);
+		return;
+	}
+	vmm_free_pages(m, page, order);
+}
+
+void vmm_drain_all_pages(vmm_machine *m)
+{
+	if (m)
+		drain_all_pages(m);
+}
+
+static void set_pcp_disabled(struct vmm_machine *m, bool disabled)
+{
+	struct vmm_zone *z;
+
+	m->pcp_disabled = disabled;
+	for_each_zone(m, z) {
+		vmm_pcp_setup_zone(m, z);
+		for (unsigned c = 0; c < m->nr_cpus; c++)
+			z->pcp[c].high = disabled ? 0 : z->pcp[c].high;
+	}
+	if (disabled)
+		drain_all_pages(m);
+}
+
+void vmm_zone_pcp_disable(vmm_machine *m)
+{
+	if (m)
+		set_pcp_disabled(m, true);
+}
+
+void vmm_zone_pcp_enable(vmm_machine *m)
+{
+	if (m)
+		set_pcp_disabled(m, false);
+}
+
+unsigned vmm_machine_current_cpu(const vmm_machine *m)
+{
+	return m ? m->current_cpu : 0;
+}
+
+int vmm_machine_set_current_cpu(vmm_machine *m, unsigned cpu)
+{
+	if (!m)
+		return -VMM_EINVAL;
+	if (cpu >= m->nr_cpus) {
+		vmm_caller_err(&m->log, "%s: CPU %u, the machine has %u", __func__, cpu, m->nr_cpus);
+		return -VMM_EINVAL;
+	}
+	m->current_cpu = cpu;
+	return 0;
+}
+
+int vmm_set_mempolicy(vmm_machine *m, enum vmm_mempolicy_mode mode, vmm_nodemask_t nodes)
+{
+	if (!m)
+		return -VMM_EINVAL;
+	switch (mode) {
+	case VMM_MPOL_DEFAULT:
+	case VMM_MPOL_LOCAL:
+		nodes = 0;
+		break;
+	case VMM_MPOL_PREFERRED:
+	case VMM_MPOL_BIND:
+	case VMM_MPOL_INTERLEAVE:
+		if (!nodes || !valid_nodemask(m, &nodes)) {
+			vmm_caller_err(&m->log, "%s: nodemask %#llx empty or outside the machine",
+				       __func__, (unsigned long long)nodes);
+			return -VMM_EINVAL;
+		}
+		break;
+	default:
+		vmm_caller_err(&m->log, "%s: unknown mode %d", __func__, (int)mode);
+		return -VMM_EINVAL;
+	}
+	m->mpol_mode = mode;
+	m->mpol_nodes = nodes;
+	/* the first interleaved allocation goes to the lowest node of the mask */
+	m->mpol_il_prev = (int)m->nr_nodes - 1;
+	return 0;
+}
+
+int vmm_set_cpuset(vmm_machine *m, const struct vmm_cpuset *cs)
+{
+	if (!m)
+		return -VMM_EINVAL;
+	if (!cs || !cs->mems_allowed) {
+		m->cpuset_mems = 0;
+		m->cpuset_flags = 0;
+		return 0;
+	}
+	if (cs->flags & ~0xfu || cs->reserved0) {
+		vmm_caller_err(&m->log, "%s: unknown flags or nonzero reserved fields", __func__);
+		return -VMM_EINVAL;
+	}
+	for (int i = 0; i < 6; i++)
+		if (cs->reserved[i]) {
+			vmm_caller_err(&m->log, "%s: nonzero reserved fields", __func__);
+			return -VMM_EINVAL;
+		}
+	if (!valid_nodemask(m, &cs->mems_allowed)) {
+		vmm_caller_err(&m->log, "%s: mems_allowed %#llx names nodes the machine lacks",
+			       __func__, (unsigned long long)cs->mems_allowed);
+		return -VMM_EINVAL;
+	}
+	m->cpuset_mems = cs->mems_allowed;
+	m->cpuset_flags = cs->flags;
+	m->cpuset_spread_rotor = (int)m->nr_nodes - 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* sysctls                                                             */
+/* ------------------------------------------------------------------ */
+
+void vmm_page_alloc_sysctl_changed(struct vmm_machine *m)
+{
+	struct vmm_zone *z;
+
+	vmm_setup_per_zone_wmarks(m);
+	vmm_setup_per_zone_lowmem_reserve(m);
+	for_each_zone(m, z)
+		vmm_pcp_setup_zone(m, z);
+}
+
+static int lowmem_zone(const char *name)
+{
+	static const char prefix[] = "vm.lowmem_reserve_ratio.";
+
+	if (strncmp(name, prefix, sizeof(prefix) - 1))
+		return -1;
+	for (int i = 0; i < VMM_MAX_NR_ZONES; i++)
+		if (!strcmp(name + sizeof(prefix) - 1, vmm_zone_names[i]))
+			return i;
+	return -1;
+}
+
+int vmm_sysctl_get(const vmm_machine *m, const char *name, int64_t *value)
+{
+	int zid;
+
+	if (!m || !name || !value)
+		return -VMM_EINVAL;
+	if (!strcmp(name, "vm.min_free_kbytes"))
+		*value = (int64_t)m->min_free_kbytes;
+	else if (!strcmp(name, "vm.watermark_scale_factor"))
+		*value = m->cfg.watermark_scale_factor;
+	else if (!strcmp(name, "vm.watermark_boost_factor"))
+		*value = m->sysctl.watermark_boost_factor;
+	else if (!strcmp(name, "vm.percpu_pagelist_high_fraction"))
+		*value = m->sysctl.percpu_pagelist_high_fraction;
+	else if (!strcmp(name, "vm.node_reclaim_mode"))
+		*value = m->sysctl.node_reclaim_mode;
+	else if ((zid = lowmem_zone(name)) >= 0)
+		*value = m->sysctl.lowmem_reserve_ratio[zid];
+	else
+		return -VMM_ENOENT;
+	return 0;
+}
+
+int vmm_sysctl_set(vmm_machine *m, const char *name, int64_t value)
+{
+	int zid;
+
+	if (!m || !name)
+		return -VMM_EINVAL;
+	if (!strcmp(name, "vm.min_free_kbytes")) {
+		if (value < 0 || value > INT32_MAX)
+			goto bad;
+		m->min_free_kbytes = (uint64_t)value;
+	} else if (!strcmp(name, "vm.watermark_scale_factor")) {
+		if (value < 1 || value > 3000)
+			goto bad;
+		m->cfg.watermark_scale_factor = (uint32_t)value;
+	} else if (!strcmp(name, "vm.watermark_boost_factor")) {
+		if (value < 0 || value > INT32_MAX)
+			goto bad;
+		m->sysctl.watermark_boost_factor = (uint32_t)value;
+		return 0;
+	} else if (!strcmp(name, "vm.percpu_pagelist_high_fraction")) {
+		if (value < 0 || (value > 0 && value < 8) || value > INT32_MAX)
+			goto bad;
+		m->sysctl.percpu_pagelist_high_fraction = (uint32_t)value;
+	} else if (!strcmp(name, "vm.node_reclaim_mode")) {
+		if (value < 0 || value > 7)
+			goto bad;
+		m->sysctl.node_reclaim_mode = (uint32_t)value;
+		return 0;
+	} else if ((zid = lowmem_zone(name)) >= 0) {
+		if (value < 0 || value > INT32_MAX)
+			goto bad;
+		m->sysctl.lowmem_reserve_ratio[zid] = (uint32_t)value;
+	} else {
+		vmm_caller_err(&m->log, "%s: no sysctl %s", __func__, name);
+		return -VMM_ENOENT;
+	}
+	vmm_page_alloc_sysctl_changed(m);
+	return 0;
+bad:
+	vmm_caller_err(&m->log, "%s: %s = %lld is out of range", __func__, name, (long long)value);
+	return -VMM_EINVAL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks                                                              */
+/* ------------------------------------------------------------------ */
+
+static long check_pcp_list(struct vmm_machine *m, struct vmm_zone *z, unsigned cpu,
+			   struct vmm_list *head, int want_order, int *count, FILE *out)
+{
+	struct vmm_list *pos;
+	long problems = 0;
+	unsigned nid = z->zone_pgdat->node_id;
+
+	vmm_list_for_each(pos, head) {
+		struct vmm_page *page = vmm_list_entry(pos, struct vmm_page, lru);
+		uint64_t pfn = pfn_of(m, page);
+		unsigned order = (unsigned)page->private;
+
+		if (pos->next->prev != pos) {
+			fprintf(out, "node %u zone %s cpu %u: broken pcp list link at pfn %#" PRIx64 "\n",
+				nid, z->name, cpu, pfn);
+			return problems + 1;
+		}
+		if (!(page->compound & VMM_PAGE_PCP) || PageBuddy(page) || page->refcount ||
+		    (want_order >= 0 && order != (unsigned)want_order)) {
+			fprintf(out, "node %u zone %s cpu %u: pfn %#" PRIx64 " on a pcp list in the wrong state\n",
+				nid, z->name, cpu, pfn);
+			problems++;
+		}
+		if (!IS_ALIGNED(pfn, 1ull << order) || pfn < z->zone_start_pfn ||
+		    pfn + (1ull << order) > zone_end_pfn(z) || vmm_pfn_zone(m, pfn) != z) {
+			fprintf(out, "node %u zone %s cpu %u: pcp block %#" PRIx64 " misaligned or outside the zone\n",
+				nid, z->name, cpu, pfn);
+			problems++;
+		}
+		*count += 1 << order;
+	}
+	return problems;
+}
+
+long vmm_pcp_check(struct vmm_machine *m, FILE *out)
+{
+	struct vmm_zone *z;
+	long problems = 0;
+
+	for_each_zone(m, z) {
+		for (unsigned c = 0; c < m->nr_cpus; c++) {
+			struct vmm_per_cpu_pages *pcp = &z->pcp[c];
+			int count = 0;
+
+			for (int i = 0; i < NR_PCP_LISTS; i++)
+				problems += check_pcp_list(m, z, c, &pcp->lists[i],
+							   (int)pindex_to_order(i), &count, out);
+			if (count != pcp->count) {
+				fprintf(out, "node %u zone %s cpu %u: pcp lists hold %d pages, count says %d\n",
+					z->zone_pgdat->node_id, z->name, c, count, pcp->count);
+				problems++;
+			}
+			for (int h = 0; h < 2; h++) {
+				count = 0;
+				problems += check_pcp_list(m, z, c, &pcp->hot_cold[h].list, 0, &count,
+							   out);
+				if (count != pcp->hot_cold[h].count) {
+					fprintf(out, "node %u zone %s cpu %u: %s list holds %d pages, count says %d\n",
+						z->zone_pgdat->node_id, z->name, c, h ? "cold" : "hot",
+						count, pcp->hot_cold[h].count);
+					problems++;
+				}
+			}
+		}
+	}
+	return problems;
+}

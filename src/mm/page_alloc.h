@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The zoned page allocator (Linux's mm/page_alloc.c): GFP decoding,
+ * zonelists, watermark checks, per-CPU lists, the fast path
+ * (get_page_from_freelist), the slow path, freeing with its checks, NUMA
+ * policy and cpusets. The free lists themselves are in buddy.c.
+ */
+#ifndef VMM_MM_PAGE_ALLOC_H
+#define VMM_MM_PAGE_ALLOC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <vmm/gfp.h>
+
+#include "mm/mmzone.h"
+
+struct vmm_machine;
+
+/*
+ * alloc_flags (mm/internal.h, Linux 6.4+ names). The low bits pick the
+ * watermark. ALLOC_HARDER and ALLOC_HIGH are the pre-6.4 names of
+ * ALLOC_NON_BLOCK and ALLOC_MIN_RESERVE.
+ */
+#define ALLOC_WMARK_MIN WMARK_MIN
+#define ALLOC_WMARK_LOW WMARK_LOW
+#define ALLOC_WMARK_HIGH WMARK_HIGH
+#define ALLOC_NO_WATERMARKS 0x04u
+#define ALLOC_WMARK_MASK (ALLOC_NO_WATERMARKS - 1)
+#define ALLOC_OOM 0x08u
+#define ALLOC_NON_BLOCK 0x10u	/* caller cannot block: dip deeper into reserves */
+#define ALLOC_MIN_RESERVE 0x20u /* __GFP_HIGH: may use part of the min reserve */
+#define ALLOC_CPUSET 0x40u
+#define ALLOC_CMA 0x80u
+#define ALLOC_NOFRAGMENT 0x100u
+#define ALLOC_HIGHATOMIC 0x200u
+#define ALLOC_KSWAPD 0x800u	/* equal to __GFP_KSWAPD_RECLAIM, as in Linux */
+#define ALLOC_HARDER ALLOC_NON_BLOCK
+#define ALLOC_HIGH ALLOC_MIN_RESERVE
+#define ALLOC_RESERVES (ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM)
+
+/* Reclaim gives up after this many rounds without progress (MAX_RECLAIM_RETRIES). */
+#define MAX_RECLAIM_RETRIES 16
+/* Slow-path rounds after which a request that Linux would retry forever fails. */
+#define VMM_MAX_SLOWPATH_ROUNDS 1000
+/* RECLAIM_DISTANCE: node_reclaim only reclaims on nodes this close. */
+#define RECLAIM_DISTANCE 30
+
+/* struct alloc_context */
+struct vmm_alloc_context {
+	const struct vmm_zoneref *zonelist;
+	const vmm_nodemask_t *nodemask;
+	const struct vmm_zoneref *preferred_zoneref;
+	int migratetype;
+	enum vmm_zone_type highest_zoneidx;
+	bool spread_dirty_pages;
+};
+
+/* gfp_zone(): the highest zone a request may use, or -1 for an invalid combination. */
+int vmm_gfp_zone(vmm_gfp_t gfp);
+/* gfp_migratetype(), or -1 when both MOVABLE and RECLAIMABLE are set. */
+int vmm_gfp_migratetype(const struct vmm_machine *m, vmm_gfp_t gfp);
+/* gfp_to_alloc_flags() of the slow path. */
+unsigned vmm_gfp_to_alloc_flags(vmm_gfp_t gfp, unsigned order);
+
+/* Zonelists: built at boot (build_all_zonelists). */
+int vmm_build_all_zonelists(struct vmm_machine *m);
+void vmm_free_zonelists(struct vmm_machine *m);
+/* The first zone of @zl at or below @highest_zoneidx whose node is in @nodemask. */
+const struct vmm_zoneref *vmm_first_zones_zonelist(const struct vmm_zoneref *zl,
+						   enum vmm_zone_type highest_zoneidx,
+						   const vmm_nodemask_t *nodemask);
+const struct vmm_zoneref *vmm_next_zones_zonelist(const struct vmm_zoneref *z,
+						  enum vmm_zone_type highest_zoneidx,
+						  const vmm_nodemask_t *nodemask);
+
+/* Watermarks including any boost. */
+static inline uint64_t wmark_pages(const struct vmm_zone *z, unsigned i)
+{
+	return z->watermark[i] + z->watermark_boost;
+}
+
+bool vmm_zone_watermark_ok(const struct vmm_zone *z, unsigned order, uint64_t mark,
+			   enum vmm_zone_type highest_zoneidx, unsigned alloc_flags,
+			   int64_t free_pages);
+bool vmm_zone_watermark_fast(const struct vmm_zone *z, unsigned order, uint64_t mark,
+			     enum vmm_zone_type highest_zoneidx, unsigned alloc_flags);
+
+/* Per-CPU lists. */
+int vmm_pcp_init(struct vmm_machine *m);
+void vmm_pcp_setup_zone(struct vmm_machine *m, struct vmm_zone *z);
+void vmm_drain_zone_pages(struct vmm_machine *m, struct vmm_zone *z, unsigned cpu);
+static inline int order_to_pindex(int migratetype, unsigned order)
+{
+	if (order > PAGE_ALLOC_COSTLY_ORDER)
+		return NR_LOWORDER_PCP_LISTS + (migratetype == MIGRATE_MOVABLE);
+	return MIGRATE_PCPTYPES * (int)order + migratetype;
+}
+static inline unsigned pindex_to_order(int pindex)
+{
+	return pindex >= NR_LOWORDER_PCP_LISTS ? PAGEBLOCK_ORDER
+					       : (unsigned)(pindex / MIGRATE_PCPTYPES);
+}
+static inline bool pcp_allowed_order(unsigned order)
+{
+	return order <= PAGE_ALLOC_COSTLY_ORDER || order == PAGEBLOCK_ORDER;
+}
+
+/* The core entry (__alloc_pages) and the page cache's (__page_cache_alloc, with cpuset spread). */
+struct vmm_page *vmm_alloc_pages_core(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
+				      int preferred_nid, const vmm_nodemask_t *nodemask);
+struct vmm_page *vmm_page_cache_alloc(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order);
+/* cpuset_mem_spread_node(): the next node of mems_allowed, round robin. */
+int vmm_cpuset_mem_spread_node(struct vmm_machine *m);
+/* __cpuset_zone_allowed() */
+bool vmm_cpuset_zone_allowed(const struct vmm_machine *m, const struct vmm_zone *z,
+			     vmm_gfp_t gfp);
+
+/* HighAtomic reserve. */
+void vmm_reserve_highatomic_pageblock(struct vmm_machine *m, uint64_t pfn, unsigned order,
+				      struct vmm_zone *zone);
+bool vmm_unreserve_highatomic_pageblock(struct vmm_machine *m,
+					const struct vmm_alloc_context *ac, bool force);
+
+/* Per-CPU lists, free lists and bad pages, for vmm_machine_check(). */
+long vmm_pcp_check(struct vmm_machine *m, FILE *out);
+
+/* Recompute what depends on the sysctls (watermarks, reserves, pcp sizes). */
+void vmm_page_alloc_sysctl_changed(struct vmm_machine *m);
+
+#endif /* VMM_MM_PAGE_ALLOC_H */
