@@ -23,7 +23,9 @@ enum vmm_dump_kind {
 	VMM_DUMP_VMSTAT = 5,	/**< /proc/vmstat */
 	VMM_DUMP_MEMBLOCK = 6,	/**< debugfs memblock/memory and memblock/reserved */
 	VMM_DUMP_CYCLES = 7,	/**< simulated cycles per CPU, per category */
-	VMM_DUMP_NR_KINDS = 8,
+	VMM_DUMP_UNUSABLE_INDEX = 8, /**< debugfs extfrag/unusable_index */
+	VMM_DUMP_EXTFRAG_INDEX = 9,  /**< debugfs extfrag/extfrag_index */
+	VMM_DUMP_NR_KINDS = 10,
 };
 
 /**

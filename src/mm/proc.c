@@ -196,6 +196,88 @@ static void dump_buddyinfo(struct vmm_machine *m, FILE *out)
 	}
 }
 
+/*
+ * debugfs extfrag/: how fragmented each populated zone's free memory is, per
+ * order, as Linux's CONFIG_COMPACTION debug files report it. For an order,
+ * count the zone's free pages, its free blocks, and how many blocks of that
+ * order the free blocks at or above it could be split into ("suitable").
+ * Pages on per-CPU lists are not on the free lists and do not count, as in
+ * Linux.
+ */
+struct contig_page_info {
+	uint64_t free_pages;
+	uint64_t free_blocks_total;
+	uint64_t free_blocks_suitable;
+};
+
+static void fill_contig_page_info(const struct vmm_zone *z, unsigned suitable_order,
+				  struct contig_page_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
+		uint64_t blocks = z->free_area[o].nr_free;
+
+		info->free_blocks_total += blocks;
+		info->free_pages += blocks << o;
+		if (o >= suitable_order)
+			info->free_blocks_suitable += blocks << (o - suitable_order);
+	}
+}
+
+/*
+ * Thousandths of the free memory that cannot serve an order-@order request:
+ * the pages outside suitable blocks. No free memory at all counts as wholly
+ * unusable (1000), as Linux decides.
+ */
+static int unusable_free_index(unsigned order, const struct contig_page_info *info)
+{
+	if (!info->free_pages)
+		return 1000;
+	return (int)((info->free_pages - (info->free_blocks_suitable << order)) * 1000 /
+		     info->free_pages);
+}
+
+/*
+ * Linux's __fragmentation_index(): -1000 when a suitable block exists (the
+ * request would succeed); 0 with no free block at all; otherwise towards
+ * 1000 the more a failure is due to fragmentation rather than to a lack of
+ * memory. Integer steps as Linux's, so the figures agree to the digit (a
+ * lone block smaller than half the request gives a negative value, which
+ * Linux prints as it comes out, e.g. " 0.-500").
+ */
+static int fragmentation_index(unsigned order, const struct contig_page_info *info)
+{
+	uint64_t requested = 1ull << order;
+
+	if (!info->free_blocks_total)
+		return 0;
+	if (info->free_blocks_suitable)
+		return -1000;
+	return 1000 - (int)((1000 + info->free_pages * 1000 / requested) / info->free_blocks_total);
+}
+
+/* extfrag/unusable_index ("%d.%03d ") and extfrag/extfrag_index ("%2d.%03d ") */
+static void dump_frag_index(struct vmm_machine *m, bool extfrag, FILE *out)
+{
+	struct vmm_zone *z;
+
+	for_each_zone(m, z) {
+		if (!zone_is_populated(z))
+			continue;
+		fprintf(out, "Node %u, zone %8s ", z->zone_pgdat->node_id, z->name);
+		for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
+			struct contig_page_info info;
+			int idx;
+
+			fill_contig_page_info(z, o, &info);
+			idx = extfrag ? fragmentation_index(o, &info)
+				      : unusable_free_index(o, &info);
+			fprintf(out, extfrag ? "%2d.%03d " : "%d.%03d ", idx / 1000, idx % 1000);
+		}
+		fputc('\n', out);
+	}
+}
+
 /* Counting stops at 100000 per list, shown with a '>' as Linux does. */
 #define PAGETYPEINFO_FREECOUNT_MAX 100000
 
@@ -383,6 +465,12 @@ int vmm_dump(vmm_machine *m, enum vmm_dump_kind kind, FILE *out)
 		break;
 	case VMM_DUMP_CYCLES:
 		vmm_clock_dump(&m->clock, out);
+		break;
+	case VMM_DUMP_UNUSABLE_INDEX:
+		dump_frag_index(m, false, out);
+		break;
+	case VMM_DUMP_EXTFRAG_INDEX:
+		dump_frag_index(m, true, out);
 		break;
 	default:
 		vmm_caller_err(&m->log, "vmm_dump: unknown kind %d", (int)kind);
