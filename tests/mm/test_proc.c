@@ -3,6 +3,7 @@
 #include "test_util.h"
 
 #include <regex.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* Linux 6.18's meminfo order, as the reference host prints it. */
@@ -133,6 +134,276 @@ static void test_summary_and_bad_args(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/*
+ * The debugfs extfrag/ views, checked against figures the test derives on its
+ * own from /proc/buddyinfo's counts: the pages in blocks of at least the
+ * order asked for are the usable ones; the rest is unusable. The extfrag
+ * index follows Linux's integer steps.
+ */
+#define NR_ORDERS (VMM_MAX_PAGE_ORDER + 1)
+#define MAX_ZONE_LINES 64
+
+struct zone_counts {
+	char head[64]; /* "Node %d, zone %8s " */
+	uint64_t nr_free[NR_ORDERS];
+};
+
+/* Parse /proc/buddyinfo into per-zone block counts; returns the zone count. */
+static int parse_buddyinfo(vmm_machine *m, struct zone_counts *zc)
+{
+	char *s = dump_to_string(m, VMM_DUMP_BUDDYINFO), *line, *save = NULL;
+	int n = 0;
+
+	for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+		const char *p = strstr(line, ", zone ");
+		size_t head_len;
+		int used = 0;
+
+		assert_true(n < MAX_ZONE_LINES);
+		assert_non_null(p);
+		/* "Node %d, zone %8s ": the name is right-aligned in 8, then a space */
+		head_len = (size_t)(p - line) + strlen(", zone ") + 8 + 1;
+		assert_true(head_len < sizeof(zc[n].head) && strlen(line) > head_len);
+		memcpy(zc[n].head, line, head_len);
+		zc[n].head[head_len] = '\0';
+		p = line + head_len;
+		for (int o = 0; o < NR_ORDERS; o++) {
+			assert_int_equal(sscanf(p, "%" SCNu64 "%n", &zc[n].nr_free[o], &used), 1);
+			p += used;
+		}
+	}
+	free(s);
+	return n;
+}
+
+static uint64_t zone_free_pages(const struct zone_counts *zc)
+{
+	uint64_t pages = 0;
+
+	for (int o = 0; o < NR_ORDERS; o++)
+		pages += zc->nr_free[o] << o;
+	return pages;
+}
+
+/* Pages in free blocks big enough for an order-@order request. */
+static uint64_t usable_pages(const struct zone_counts *zc, int order)
+{
+	uint64_t pages = 0;
+
+	for (int o = order; o < NR_ORDERS; o++)
+		pages += zc->nr_free[o] << o;
+	return pages;
+}
+
+static int expected_unusable(const struct zone_counts *zc, int order)
+{
+	uint64_t free_pages = zone_free_pages(zc);
+
+	if (free_pages == 0)
+		return 1000; /* no free memory: all of it is unusable */
+	return (int)((free_pages - usable_pages(zc, order)) * 1000 / free_pages);
+}
+
+static int expected_extfrag(const struct zone_counts *zc, int order)
+{
+	uint64_t blocks = 0, free_pages = zone_free_pages(zc);
+
+	for (int o = 0; o < NR_ORDERS; o++)
+		blocks += zc->nr_free[o];
+	if (blocks == 0)
+		return 0;
+	if (usable_pages(zc, order) > 0)
+		return -1000; /* the request would succeed */
+	return 1000 - (int)((1000 + (free_pages * 1000 >> order)) / blocks);
+}
+
+/* The whole view the test expects, in Linux's layout. */
+static char *expected_view(const struct zone_counts *zc, int nr_zones, bool extfrag)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	for (int z = 0; z < nr_zones; z++) {
+		fputs(zc[z].head, out);
+		for (int o = 0; o < NR_ORDERS; o++) {
+			int v = extfrag ? expected_extfrag(&zc[z], o) : expected_unusable(&zc[z], o);
+
+			fprintf(out, extfrag ? "%2d.%03d " : "%d.%03d ", v / 1000, v % 1000);
+		}
+		fputc('\n', out);
+	}
+	fclose(out);
+	return buf;
+}
+
+/* Both views equal what the test derives from buddyinfo; returns the zone count. */
+static int assert_frag_views_match_buddyinfo(vmm_machine *m, struct zone_counts *zc)
+{
+	int n = parse_buddyinfo(m, zc);
+
+	for (int extfrag = 0; extfrag < 2; extfrag++) {
+		char *want = expected_view(zc, n, extfrag);
+		char *got = dump_to_string(
+			m, extfrag ? VMM_DUMP_EXTFRAG_INDEX : VMM_DUMP_UNUSABLE_INDEX);
+
+		assert_string_equal(got, want);
+		free(want);
+		free(got);
+	}
+	return n;
+}
+
+static int find_zone_line(const struct zone_counts *zc, int n, const char *head)
+{
+	for (int z = 0; z < n; z++)
+		if (!strcmp(zc[z].head, head))
+			return z;
+	fail_msg("no line for '%s'", head);
+	return -1;
+}
+
+static void test_frag_index_boot(void **state)
+{
+	vmm_machine *m = default_machine();
+	struct zone_counts zc[MAX_ZONE_LINES];
+	char *s;
+
+	(void)state;
+	/* only populated zones, in buddyinfo's order */
+	assert_int_equal(assert_frag_views_match_buddyinfo(m, zc), 3);
+	/*
+	 * DMA at boot holds one order-8, one order-9 and three order-10 blocks:
+	 * 3840 pages. An order-9 request can use 7 * 512 of them (66 per
+	 * thousand unusable), order 10 3 * 1024 (200).
+	 */
+	s = dump_to_string(m, VMM_DUMP_UNUSABLE_INDEX);
+	assert_true(strncmp(s,
+			    "Node 0, zone      DMA 0.000 0.000 0.000 0.000 0.000 0.000 0.000 "
+			    "0.000 0.000 0.066 0.200 \nNode 0, zone    DMA32 ",
+			    90) == 0);
+	free(s);
+	/* every order can be served everywhere: -1.000 throughout */
+	s = dump_to_string(m, VMM_DUMP_EXTFRAG_INDEX);
+	assert_true(strncmp(s,
+			    "Node 0, zone      DMA -1.000 -1.000 -1.000 -1.000 -1.000 -1.000 "
+			    "-1.000 -1.000 -1.000 -1.000 -1.000 \n",
+			    100) == 0);
+	assert_non_null(strstr(s, "\nNode 1, zone    DMA32 -1.000 "));
+	free(s);
+	vmm_machine_destroy(&m);
+}
+
+#define DMA_LINE "Node 0, zone      DMA "
+/* Take every page of ZONE_DMA, ignoring watermarks; returns how many. */
+static size_t exhaust_dma(vmm_machine *m, struct vmm_page **pages, size_t max)
+{
+	const vmm_gfp_t gfp = VMM_GFP_DMA | VMM_GFP_MEMALLOC | VMM_GFP_NORETRY | VMM_GFP_NOWARN;
+	size_t n = 0;
+	struct vmm_page *pg;
+
+	while (n < max && (pg = vmm_alloc_pages(m, gfp, 0)) != NULL) {
+		assert_int_equal(vmm_page_zonenum(m, pg), VMM_ZONE_DMA);
+		pages[n++] = pg;
+	}
+	assert_true(n < max);
+	return n;
+}
+
+static void test_frag_index_fragmented(void **state)
+{
+	vmm_machine *m = default_machine();
+	struct zone_counts zc[MAX_ZONE_LINES];
+	struct vmm_zone_info zi;
+	struct vmm_page **pages = calloc(8192, sizeof(*pages));
+	size_t n, freed = 0;
+	char *s;
+	int z;
+
+	(void)state;
+	assert_non_null(pages);
+	assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_DMA, &zi), 0);
+	n = exhaust_dma(m, pages, 8192);
+	assert_int_equal(n, zi.managed_pages);
+	vmm_drain_all_pages(m);
+
+	/* an empty zone: all of nothing is unusable; no block, so index 0 */
+	z = find_zone_line(zc, assert_frag_views_match_buddyinfo(m, zc), DMA_LINE);
+	assert_int_equal(zone_free_pages(&zc[z]), 0);
+	s = dump_to_string(m, VMM_DUMP_UNUSABLE_INDEX);
+	assert_non_null(strstr(s, DMA_LINE "1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 "
+					"1.000 1.000 1.000 \n"));
+	free(s);
+	s = dump_to_string(m, VMM_DUMP_EXTFRAG_INDEX);
+	assert_non_null(strstr(s, DMA_LINE " 0.000  0.000  0.000  0.000  0.000  0.000  0.000 "
+					" 0.000  0.000  0.000  0.000 \n"));
+	free(s);
+
+	/*
+	 * Give back the pages with an even pfn: each one's buddy stays
+	 * allocated, so nothing merges and the zone's free memory is all
+	 * order-0 blocks. Any order above 0 then fails from fragmentation
+	 * alone.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		if (vmm_page_to_pfn(m, pages[i]) % 2 == 0) {
+			vmm_free_pages(m, pages[i], 0);
+			pages[i] = NULL;
+			freed++;
+		}
+	}
+	vmm_drain_all_pages(m);
+	assert_int_equal(freed, 1920); /* half of DMA's 3840 managed pages */
+	z = find_zone_line(zc, assert_frag_views_match_buddyinfo(m, zc), DMA_LINE);
+	assert_int_equal(zc[z].nr_free[0], freed);
+	assert_int_equal(zone_free_pages(&zc[z]), freed);
+	s = dump_to_string(m, VMM_DUMP_UNUSABLE_INDEX);
+	assert_non_null(strstr(s, DMA_LINE "0.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 "
+					"1.000 1.000 1.000 \n"));
+	free(s);
+	/*
+	 * With F = 1920 one-page blocks, order k gives
+	 * 1000 - (1000 + F * 1000 / 2^k) / F: 500 for order 1, then nearer 1000
+	 * (all fragmentation, no lack of memory) as k grows.
+	 */
+	s = dump_to_string(m, VMM_DUMP_EXTFRAG_INDEX);
+	assert_non_null(strstr(s, DMA_LINE "-1.000  0.500  0.750  0.875  0.937  0.969  0.984 "
+					" 0.992  0.996  0.998  0.999 \n"));
+	free(s);
+
+	/*
+	 * One lone page left free: Linux's integer formula gives
+	 * 1000 - (1000 + 1000 / 2^k) for order k, -500 for order 1, which its
+	 * "%2d.%03d" prints as " 0.-500"; so must we.
+	 */
+	for (size_t i = 0, kept = 0; i < n; i++) {
+		if (pages[i])
+			continue;
+		pages[i] = vmm_alloc_pages(m, VMM_GFP_DMA | VMM_GFP_MEMALLOC | VMM_GFP_NOWARN, 0);
+		assert_non_null(pages[i]);
+		kept++;
+		if (kept == freed - 1)
+			break;
+	}
+	vmm_drain_all_pages(m);
+	z = find_zone_line(zc, assert_frag_views_match_buddyinfo(m, zc), DMA_LINE);
+	assert_int_equal(zone_free_pages(&zc[z]), 1);
+	s = dump_to_string(m, VMM_DUMP_EXTFRAG_INDEX);
+	assert_non_null(strstr(s, DMA_LINE "-1.000  0.-500  0.-250  0.-125  0.-62  0.-31  0.-15 "
+					" 0.-07  0.-03  0.-01  0.000 \n"));
+	free(s);
+
+	for (size_t i = 0; i < n; i++)
+		if (pages[i])
+			vmm_free_pages(m, pages[i], 0);
+	vmm_drain_all_pages(m);
+	assert_frag_views_match_buddyinfo(m, zc);
+	assert_machine_healthy(m);
+	free(pages);
+	vmm_machine_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_pagetypeinfo),
 		cmocka_unit_test(test_vmstat),
 		cmocka_unit_test(test_summary_and_bad_args),
+		cmocka_unit_test(test_frag_index_boot),
+		cmocka_unit_test(test_frag_index_fragmented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@ static const struct {
 	{ "zoneinfo", VMM_DUMP_ZONEINFO },	 { "buddyinfo", VMM_DUMP_BUDDYINFO },
 	{ "pagetypeinfo", VMM_DUMP_PAGETYPEINFO }, { "vmstat", VMM_DUMP_VMSTAT },
 	{ "memblock", VMM_DUMP_MEMBLOCK },	 { "cycles", VMM_DUMP_CYCLES },
+	{ "unusable_index", VMM_DUMP_UNUSABLE_INDEX }, { "extfrag_index", VMM_DUMP_EXTFRAG_INDEX },
 };
 
 static void usage(FILE *out)
@@ -45,7 +46,7 @@ static void usage(FILE *out)
 		"      --show-config        print the machine's configuration and exit\n"
 		"  -d, --dump LIST          comma-separated views to print, of: summary, meminfo,\n"
 		"                           zoneinfo, buddyinfo, pagetypeinfo, vmstat, memblock,\n"
-		"                           cycles\n"
+		"                           cycles, unusable_index, extfrag_index\n"
 		"                           (default summary,meminfo,zoneinfo,buddyinfo)\n"
 		"      --check              run vmm_machine_check() and report problems\n"
 		"      --digest             print the machine's state digest\n"
