@@ -67,6 +67,8 @@ int vmm_cpus_init(struct vmm_machine *m)
 	const struct vmm_cost_table *c = &m->clock.cost;
 	int err;
 
+	m->mmu.maxphy_mask = (1ull << m->cfg.phys_addr_bits) - 1;
+	m->mmu.rsvd_addr_mask = VMM_PTE_ADDR_MASK & ~m->mmu.maxphy_mask;
 	m->mmu.cpus = vmm_hcalloc(&m->hm, m->nr_cpus, sizeof(*m->mmu.cpus));
 	if (!m->mmu.cpus)
 		return -VMM_ENOMEM;

@@ -61,6 +61,8 @@ struct vmm_mmu {
 	struct vmm_cpu *cpus;		/* nr_cpus entries */
 	vmm_fault_handler_fn fault_fn;
 	void *fault_data;
+	uint64_t maxphy_mask;		/* (1 << MAXPHYADDR) - 1 */
+	uint64_t rsvd_addr_mask;	/* entry address bits 51:MAXPHYADDR */
 };
 
 int vmm_cpus_init(struct vmm_machine *m);

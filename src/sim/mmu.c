@@ -155,7 +155,7 @@ static unsigned cpu_levels(const struct vmm_cpu *cpu)
 
 static uint64_t maxphy_mask(const struct vmm_machine *m)
 {
-	return (1ull << m->cfg.phys_addr_bits) - 1;
+	return m->mmu.maxphy_mask;
 }
 
 static uint64_t hash_mix(uint64_t h, uint64_t v)
@@ -204,7 +204,7 @@ static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
 /* Reserved bits of a present entry at @level (4.5.4, tables 4-14..4-20). */
 static uint64_t reserved_bits(const struct vmm_cpu *cpu, uint64_t e, unsigned level, bool leaf)
 {
-	uint64_t rsvd = e & VMM_PTE_ADDR_MASK & ~maxphy_mask(cpu->m);
+	uint64_t rsvd = e & cpu->m->mmu.rsvd_addr_mask;
 
 	if (!(cpu->regs.efer & VMM_EFER_NXE))
 		rsvd |= e & VMM_PTE_NX;
@@ -445,6 +445,39 @@ static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 		vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
 		vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
 	}
+}
+
+bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			  unsigned flags, struct mmu_xlat *x)
+{
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+
+	for (unsigned sz = VMM_PGSZ_2M; sz < VMM_PGSZ_NR; sz++) {
+		struct vmm_tlb_entry *e = tlb_find(&l1[sz], va, size_shift[sz], sz, cpu->pcid);
+
+		if (!e)
+			continue;
+		if (!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))
+			return false;
+		tlb_touch(&l1[sz], e);
+		x->pa = e->pa | (va & ((1ull << e->shift) - 1));
+		x->cyc_tlb = cpu->l1_hit_cost;
+		x->cyc_walk = 0;
+		x->fault = 0;
+		x->error_code = 0;
+		x->page_shift = e->shift;
+		x->source = VMM_XLAT_L1;
+		x->walk_refs = 0;
+		x->pwc_level = 0;
+		if (flags & MMU_ACCOUNT) {
+			if (type == ACC_EXEC)
+				cpu->stats.itlb_hits[sz]++;
+			else
+				cpu->stats.dtlb_hits[sz]++;
+		}
+		return true;
+	}
+	return false;
 }
 
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,

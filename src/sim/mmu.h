@@ -65,6 +65,10 @@ static inline bool vmm_mmu_l1_hit(struct vmm_cpu *cpu, uint64_t va, unsigned typ
 	return false;
 }
 
+/* The L1 probe of the 2 MiB and 1 GiB arrays: true with *x filled on a usable hit. */
+bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			  unsigned flags, struct mmu_xlat *x);
+
 static inline void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 				     unsigned mode, unsigned flags, struct mmu_xlat *x)
 {
@@ -85,6 +89,8 @@ static inline void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned 
 		}
 		return;
 	}
+	if (vmm_mmu_l1_large_hit(cpu, va, type, mode, flags, x))
+		return;
 	vmm_mmu_translate_slow(cpu, va, type, mode, flags, x);
 }
 

@@ -158,44 +158,46 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_entry *e)
 	e->tag = TLB_TAG_INVALID;
 }
 
-static struct vmm_tlb_entry *tlb_victim(struct vmm_tlb *t, struct vmm_tlb_array *a,
-					struct vmm_tlb_entry *set, uint32_t set_idx)
-{
-	struct vmm_tlb_entry *best = set;
-
-	for (uint32_t w = 0; w < a->ways; w++)
-		if (set[w].tag == TLB_TAG_INVALID)
-			return &set[w];
-	switch (a->policy) {
-	case VMM_TLB_PLRU:
-		return &set[plru_victim(a, set_idx)];
-	case VMM_TLB_RANDOM:
-		return &set[vmm_prng_below(t->prng, a->ways)];
-	default:
-		for (uint32_t w = 1; w < a->ways; w++)
-			if (set[w].stamp < best->stamp)
-				best = &set[w];
-		return best;
-	}
-}
-
+/*
+ * One pass over the set finds the entry to replace: the one for the same
+ * page usable under the PCID, else the first empty way, else the policy's
+ * victim (for LRU the oldest stamp, found in the same pass).
+ */
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f)
 {
 	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
 	uint32_t set_idx;
-	struct vmm_tlb_entry *set, *e = NULL;
+	struct vmm_tlb_entry *set, *e = NULL, *empty = NULL, *oldest;
 
 	if (!a->ways)
 		return;
 	set_idx = (uint32_t)((f->va >> f->shift) & a->set_mask);
 	set = a->e + (size_t)set_idx * a->ways;
-	for (uint32_t w = 0; w < a->ways; w++)
-		if (set[w].tag == tag && (set[w].pcid == f->pcid || set[w].global)) {
-			e = &set[w];
+	oldest = set;
+	for (uint32_t w = 0; w < a->ways; w++) {
+		struct vmm_tlb_entry *x = &set[w];
+
+		if (x->tag == tag && (x->pcid == f->pcid || x->global)) {
+			e = x;
 			break;
 		}
+		if (x->tag == TLB_TAG_INVALID) {
+			if (!empty)
+				empty = x;
+		} else if (x->stamp < oldest->stamp) {
+			oldest = x;
+		}
+	}
 	if (!e)
-		e = tlb_victim(t, a, set, set_idx);
+		e = empty;
+	if (!e) {
+		if (a->policy == VMM_TLB_PLRU)
+			e = &set[plru_victim(a, set_idx)];
+		else if (a->policy == VMM_TLB_RANDOM)
+			e = &set[vmm_prng_below(t->prng, a->ways)];
+		else
+			e = oldest;
+	}
 	vmm_tlb_kill(t, e);
 	e->tag = tag;
 	e->pa = f->pa;
