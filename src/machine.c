@@ -77,7 +77,7 @@ static int machine_boot(struct vmm_machine *m)
 	int err;
 
 	if ((err = vmm_clock_init(&m->clock, m->nr_cpus, &m->hm)) ||
-	    (err = vmm_physmem_init(&m->phys, &m->cfg, &m->hm)) ||
+	    (err = vmm_physmem_init(&m->phys, &m->cfg, &m->hm)) || (err = vmm_cpus_init(m)) ||
 	    (err = vmm_memblock_init(&m->memblock, &m->hm)) || (err = boot_register_memory(m)) ||
 	    (err = boot_alloc_node_data(m, node_pa)) || (err = vmm_sparse_init(m)) ||
 	    (err = vmm_free_area_init(m)))
@@ -111,6 +111,7 @@ static void machine_free(struct vmm_machine *m)
 	vmm_free_area_destroy(m);
 	vmm_sparse_destroy(m);
 	vmm_memblock_destroy(&m->memblock);
+	vmm_cpus_destroy(m);
 	vmm_physmem_destroy(&m->phys, &m->hm);
 	vmm_clock_destroy(&m->clock, &m->hm);
 	/* the context lives inside the machine: free the machine through a copy */
@@ -350,7 +351,7 @@ static long check_memmap_zone(struct vmm_machine *m, struct vmm_zone *z, FILE *o
 static long machine_check(struct vmm_machine *m, FILE *out)
 {
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
-			vmm_buddy_check(m, out) + vmm_pcp_check(m, out);
+			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 
@@ -460,6 +461,8 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	cfg = m->cfg;
 	cfg.log_fn = NULL; /* host pointers are not simulated state */
 	cfg.log_data = NULL;
+	cfg.mem_latency_fn = NULL;
+	cfg.mem_latency_data = NULL;
 	XXH3_64bits_update(&st, &cfg, sizeof(cfg));
 	XXH3_64bits_update(&st, m->phys.e820, m->phys.nr_e820 * sizeof(m->phys.e820[0]));
 	XXH3_64bits_update(&st, m->memblock.memory.regions,
@@ -506,5 +509,6 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	}
 	XXH3_64bits_update(&st, m->clock.cpu, m->nr_cpus * sizeof(*m->clock.cpu));
 	XXH3_64bits_update(&st, &m->prng, sizeof(m->prng));
+	vmm_cpus_digest(m, &st);
 	return XXH3_64bits_digest(&st);
 }

@@ -23,6 +23,7 @@
 #include "mm/mmzone.h"
 #include "mm/sparse.h"
 #include "sim/clock.h"
+#include "sim/cpu.h"
 #include "sim/physmem.h"
 
 /* The vm sysctls the page allocator reads (vmm_sysctl_set). */
@@ -57,6 +58,7 @@ struct vmm_machine {
 	struct vmm_prng prng;
 	struct vmm_physmem phys;	/* sim: the physical map and its host backing */
 	struct vmm_clock clock;		/* sim: per-CPU cycle clocks and the cost table */
+	struct vmm_mmu mmu;		/* sim: the CPUs, their TLBs, the #PF handler */
 	struct vmm_memblock memblock;	/* mm: boot memory, kept after boot for dumps */
 	struct vmm_sparse sparse;	/* mm: sections, memory map, pageblocks */
 	struct vmm_pgdat *node_data;	/* mm: cfg.nodes entries */

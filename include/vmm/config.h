@@ -91,6 +91,48 @@ struct vmm_phys_range {
 	vmm_paddr_t end;
 };
 
+/** The size and associativity of one TLB or paging-structure-cache array. */
+struct vmm_tlb_geometry {
+	uint16_t entries;	/**< 0: no such array; else ways * a power-of-two number of sets */
+	uint16_t ways;		/**< 1..64, dividing entries; ways == entries: fully associative */
+};
+
+/** TLB replacement policies (struct vmm_config.tlb_replacement). */
+enum vmm_tlb_policy {
+	VMM_TLB_LRU = 0,	/**< true LRU */
+	VMM_TLB_PLRU = 1,	/**< tree pseudo-LRU (ways must be a power of two) */
+	VMM_TLB_RANDOM = 2,	/**< random victim from the machine's seeded PRNG */
+};
+
+/** Page-size index of vmm_config.itlb[] and dtlb[]: 4 KiB, 2 MiB, 1 GiB. */
+#define VMM_TLB_4K 0
+#define VMM_TLB_2M 1
+#define VMM_TLB_1G 2
+
+/** Kinds of physical reference passed to the memory-latency callback. */
+enum vmm_memref_kind {
+	VMM_MEMREF_WALK = 0,	/**< the page walker reading a paging-structure entry */
+	VMM_MEMREF_READ = 1,	/**< a data read */
+	VMM_MEMREF_WRITE = 2,	/**< a data write */
+	VMM_MEMREF_FETCH = 3,	/**< an instruction fetch */
+	VMM_MEMREF_AD = 4,	/**< the MMU setting an accessed or dirty flag */
+};
+
+/**
+ * The embedder's memory model: the latency, in core cycles, of one physical
+ * reference by a CPU. It replaces the cost table's NUMA-distance figures for
+ * walker and data references.
+ *
+ * @param data the config's mem_latency_data
+ * @param cpu  the referencing CPU
+ * @param pa   the physical address
+ * @param kind enum vmm_memref_kind
+ * @return cycles
+ */
+typedef uint32_t (*vmm_mem_latency_fn)(void *data, unsigned cpu, vmm_paddr_t pa,
+				       unsigned kind);
+
+
 /** @name Flags for struct vmm_config.flags; any other set bit is rejected. */
 /** @{ */
 /**
@@ -172,8 +214,43 @@ struct vmm_config {
 	vmm_log_fn log_fn;
 	/** Passed to log_fn. Default NULL. */
 	void *log_data;
+	/**
+	 * L1 instruction TLB arrays by page size (VMM_TLB_4K, _2M, _1G). Default
+	 * (modelled on Intel Golden Cove): 4 KiB 256 entries 8-way, 2 MiB 32
+	 * entries fully associative, 1 GiB none (1 GiB code pages are served by
+	 * the second level).
+	 */
+	struct vmm_tlb_geometry itlb[3];
+	/**
+	 * L1 data TLB arrays by page size. Default: 4 KiB 64 entries 4-way, 2 MiB
+	 * 32 entries 4-way, 1 GiB 8 entries fully associative.
+	 */
+	struct vmm_tlb_geometry dtlb[3];
+	/** Unified second-level TLB for 4 KiB and 2 MiB pages. Default 2048 entries 16-way. */
+	struct vmm_tlb_geometry stlb;
+	/** Second-level TLB for 1 GiB pages. Default 1024 entries 8-way. */
+	struct vmm_tlb_geometry stlb_1g;
+	/**
+	 * Paging-structure caches, indexed by level - 2: [0] PDE cache, [1] PDPTE
+	 * cache, [2] PML4E cache, [3] PML5E cache. Default (sizes from published
+	 * reverse engineering; Intel does not document them): PDE 32 entries
+	 * 4-way, PDPTE 4 entries, PML4E 2 entries, PML5E 2 entries, the last
+	 * three fully associative.
+	 */
+	struct vmm_tlb_geometry pwc[4];
+	/** enum vmm_tlb_policy for every TLB and PWC array. Default VMM_TLB_LRU. */
+	uint32_t tlb_replacement;
+	/**
+	 * MAXPHYADDR: physical-address bits, 36..52, covering all memory. Entry
+	 * address bits at and above it are reserved (#PF with RSVD). Default 46.
+	 */
+	uint32_t phys_addr_bits;
+	/** Memory-latency callback; NULL (the default) uses the cost table. */
+	vmm_mem_latency_fn mem_latency_fn;
+	/** Passed to mem_latency_fn. Default NULL. */
+	void *mem_latency_data;
 	/** Must be zero. */
-	uint64_t reserved[32];
+	uint64_t reserved[23];
 };
 
 /**

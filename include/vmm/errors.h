@@ -59,7 +59,10 @@ enum vmm_error {
 	VMM_ECFG_RESERVED = 1014,	/**< a reserved field is not zero */
 	VMM_ECFG_NR_HOLES = 1015,	/**< nr_holes exceeds VMM_MAX_HOLES */
 	VMM_ECFG_MIN_FREE = 1016,	/**< min_free_kbytes or watermark_scale_factor out of range */
-	VMM_ECFG_LAST = 1016,
+	VMM_ECFG_TLB = 1017,		/**< a TLB or PWC geometry is not ways x 2^n sets, ways 1..64 */
+	VMM_ECFG_TLB_POLICY = 1018,	/**< tlb_replacement unknown, or PLRU with ways not 2^n */
+	VMM_ECFG_PHYS_BITS = 1019,	/**< phys_addr_bits not 36..52 or too small for memory */
+	VMM_ECFG_LAST = 1019,
 };
 
 /**

@@ -12,6 +12,7 @@
 #include <vmm/errors.h>
 #include <vmm/config.h>
 #include <vmm/machine.h>
+#include <vmm/cpu.h>
 #include <vmm/page.h>
 #include <vmm/gfp.h>
 #include <vmm/stats.h>

@@ -58,6 +58,12 @@ static const char *const cfg_names[] = {
 	[VMM_ECFG_NR_HOLES - VMM_ECFG_BASE] = "config: nr_holes exceeds 16",
 	[VMM_ECFG_MIN_FREE - VMM_ECFG_BASE] =
 		"config: min_free_kbytes or watermark_scale_factor out of range",
+	[VMM_ECFG_TLB - VMM_ECFG_BASE] =
+		"config: a TLB or paging-structure-cache geometry is not ways x 2^n sets",
+	[VMM_ECFG_TLB_POLICY - VMM_ECFG_BASE] =
+		"config: tlb_replacement unknown, or tree-PLRU with ways not a power of two",
+	[VMM_ECFG_PHYS_BITS - VMM_ECFG_BASE] =
+		"config: phys_addr_bits must be 36..52 and cover all memory",
 };
 
 const char *vmm_strerror(int err)

@@ -7,7 +7,19 @@
  * alloc+free pairs run at roughly 100-200 cycles; a trip to the zone free
  * lists adds the zone lock and list work):
  *
- *   mem_local          80   one DRAM reference on the local node
+ *   mem_local          80   one DRAM reference on the local node; a data reference
+ *                           at NUMA distance d costs mem_local * d / 10
+ *   tlb_l1_hit          1   L1 DTLB/ITLB hit (mostly hidden in the load pipeline)
+ *   tlb_l2_hit          7   STLB hit after an L1 miss (Golden Cove: 7-8 cycles)
+ *   walk_step           2   page-walker overhead per paging-structure entry
+ *   walk_mem_local     30   one walker reference on the local node, scaled by
+ *                           distance like mem_local: page-table lines mostly hit
+ *                           L2/LLC, so a cold 4-level walk costs ~130 cycles
+ *   pwc_hit             1   a paging-structure-cache hit that shortens a walk
+ *   ad_update          20   setting an A or D flag (a locked read-modify-write)
+ *   fault_delivery    250   #PF/#GP delivery: exception entry, IRET back
+ *   invlpg            150   INVLPG, or INVPCID of one address
+ *   tlb_flush         200   MOV to CR3/CR4 or INVPCID that drops a context or more
  *   alloc_fast         60   pcp list hit
  *   alloc_buddy       150   zone free-list allocation (lock + list + expand)
  *   alloc_fallback    200   one __rmqueue_fallback search
@@ -19,7 +31,8 @@
  *   pcp_bulk_per_page  30   per page moved by rmqueue_bulk / free_pcppages_bulk
  *   zero_page         250   clear_page (rep stosb, 4 KiB from L1/L2)
  *   copy_page         400   copy_page
- *   ipi              1500   sending or receiving one IPI
+ *   ipi              1500   sending or receiving one IPI (a shootdown charges the
+ *                           sender once and each receiver once, in VMM_CYC_IPI)
  */
 #include "sim/clock.h"
 
@@ -34,6 +47,15 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->mem_local = 80;
+	t->tlb_l1_hit = 1;
+	t->tlb_l2_hit = 7;
+	t->walk_step = 2;
+	t->walk_mem_local = 30;
+	t->pwc_hit = 1;
+	t->ad_update = 20;
+	t->fault_delivery = 250;
+	t->invlpg = 150;
+	t->tlb_flush = 200;
 	t->alloc_fast = 60;
 	t->alloc_buddy = 150;
 	t->alloc_fallback = 200;

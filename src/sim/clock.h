@@ -24,6 +24,17 @@ struct vmm_cost_table {
 	/* Memory references, by NUMA distance: local (10) costs mem_local; a
 	 * reference at distance d costs mem_local * d / 10. */
 	uint32_t mem_local;
+	/* MMU (src/sim/mmu.c, tlb.c). A walker reference at distance d costs
+	 * walk_mem_local * d / 10 unless the embedder's latency callback answers. */
+	uint32_t tlb_l1_hit;		/* L1 ITLB/DTLB hit */
+	uint32_t tlb_l2_hit;		/* STLB hit (after the L1 miss) */
+	uint32_t walk_step;		/* walker overhead per paging-structure entry read */
+	uint32_t walk_mem_local;	/* one walker reference on the local node */
+	uint32_t pwc_hit;		/* a paging-structure-cache hit starting a walk */
+	uint32_t ad_update;		/* setting A or D in memory (locked RMW) */
+	uint32_t fault_delivery;	/* #PF/#GP delivery: exception entry and IRET */
+	uint32_t invlpg;		/* INVLPG / INVPCID of one address */
+	uint32_t tlb_flush;		/* MOV to CR3/CR4 or INVPCID flushing a context or more */
 	/* Page allocator. */
 	uint32_t alloc_fast;		/* pcp list hit, order 0..3 */
 	uint32_t alloc_buddy;		/* zone free lists (rmqueue under zone->lock) */

@@ -9,6 +9,33 @@
 #include "lib/compiler.h"
 #include "lib/log.h"
 
+/* The ABI: fields are added by shrinking the reserved tail, never by growing the struct. */
+_Static_assert(sizeof(struct vmm_config) == 5456, "struct vmm_config changed size");
+
+/*
+ * The default TLB hierarchy, modelled on an Intel Golden Cove core (Alder
+ * Lake P-core, Sapphire Rapids) as its optimization manual describes it, with
+ * the 1 GiB L1 ITLB left out (such code pages are served by the STLB) and the
+ * paging-structure caches sized after published reverse engineering.
+ */
+static void config_init_tlb(struct vmm_config *cfg)
+{
+	cfg->itlb[VMM_TLB_4K] = (struct vmm_tlb_geometry){ 256, 8 };
+	cfg->itlb[VMM_TLB_2M] = (struct vmm_tlb_geometry){ 32, 32 };
+	cfg->itlb[VMM_TLB_1G] = (struct vmm_tlb_geometry){ 0, 0 };
+	cfg->dtlb[VMM_TLB_4K] = (struct vmm_tlb_geometry){ 64, 4 };
+	cfg->dtlb[VMM_TLB_2M] = (struct vmm_tlb_geometry){ 32, 4 };
+	cfg->dtlb[VMM_TLB_1G] = (struct vmm_tlb_geometry){ 8, 8 };
+	cfg->stlb = (struct vmm_tlb_geometry){ 2048, 16 };
+	cfg->stlb_1g = (struct vmm_tlb_geometry){ 1024, 8 };
+	cfg->pwc[0] = (struct vmm_tlb_geometry){ 32, 4 };
+	cfg->pwc[1] = (struct vmm_tlb_geometry){ 4, 4 };
+	cfg->pwc[2] = (struct vmm_tlb_geometry){ 2, 2 };
+	cfg->pwc[3] = (struct vmm_tlb_geometry){ 2, 2 };
+	cfg->tlb_replacement = VMM_TLB_LRU;
+	cfg->phys_addr_bits = 46;
+}
+
 /* The default machine of ARCHITECTURE.md. */
 void vmm_config_init(struct vmm_config *cfg)
 {
@@ -30,6 +57,7 @@ void vmm_config_init(struct vmm_config *cfg)
 	cfg->watermark_scale_factor = 10;
 	cfg->seed = 0;
 	cfg->log_level = VMM_LOG_WARN;
+	config_init_tlb(cfg);
 }
 
 static uint64_t config_total_span(const struct vmm_config *cfg)
@@ -198,6 +226,52 @@ static int validate_layout(const struct vmm_config *cfg, struct vmm_log *log)
 	return 0;
 }
 
+static int validate_geometry(const char *name, const struct vmm_tlb_geometry *g, uint32_t policy,
+			     struct vmm_log *log)
+{
+	if (!g->entries)
+		return 0;
+	if (g->ways < 1 || g->ways > 64 || g->entries % g->ways ||
+	    (g->entries / g->ways) & (g->entries / g->ways - 1))
+		BAD(VMM_ECFG_TLB, "%s: %u entries, %u ways: must be ways (1..64) x 2^n sets", name,
+		    g->entries, g->ways);
+	if (policy == VMM_TLB_PLRU && (g->ways & (g->ways - 1)))
+		BAD(VMM_ECFG_TLB_POLICY, "tlb_replacement: tree-PLRU needs power-of-two ways, %s has %u",
+		    name, g->ways);
+	return 0;
+}
+
+static int validate_tlb(const struct vmm_config *cfg, struct vmm_log *log)
+{
+	static const char *const sz[3] = { "4k", "2m", "1g" };
+	char name[32];
+	int err;
+
+	if (cfg->tlb_replacement > VMM_TLB_RANDOM)
+		BAD(VMM_ECFG_TLB_POLICY, "tlb_replacement is %u, must be 0..2", cfg->tlb_replacement);
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "itlb[%s]", sz[i]);
+		if ((err = validate_geometry(name, &cfg->itlb[i], cfg->tlb_replacement, log)))
+			return err;
+		snprintf(name, sizeof(name), "dtlb[%s]", sz[i]);
+		if ((err = validate_geometry(name, &cfg->dtlb[i], cfg->tlb_replacement, log)))
+			return err;
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "pwc[%u]", i);
+		if ((err = validate_geometry(name, &cfg->pwc[i], cfg->tlb_replacement, log)))
+			return err;
+	}
+	if ((err = validate_geometry("stlb", &cfg->stlb, cfg->tlb_replacement, log)) ||
+	    (err = validate_geometry("stlb_1g", &cfg->stlb_1g, cfg->tlb_replacement, log)))
+		return err;
+	if (cfg->phys_addr_bits < 36 || cfg->phys_addr_bits > 52 ||
+	    (cfg->phys_addr_bits < 64 && config_total_span(cfg) > (1ull << cfg->phys_addr_bits)))
+		BAD(VMM_ECFG_PHYS_BITS, "phys_addr_bits is %u: must be 36..52 and cover all memory",
+		    cfg->phys_addr_bits);
+	return 0;
+}
+
 #undef BAD
 
 int vmm_config_validate(const struct vmm_config *cfg, struct vmm_log *log)
@@ -206,7 +280,8 @@ int vmm_config_validate(const struct vmm_config *cfg, struct vmm_log *log)
 
 	if ((err = validate_scalars(cfg, log)) || (err = validate_nodes(cfg, log)) ||
 	    (err = validate_cpus(cfg, log)) || (err = validate_distance(cfg, log)) ||
-	    (err = validate_holes(cfg, log)) || (err = validate_layout(cfg, log)))
+	    (err = validate_holes(cfg, log)) || (err = validate_layout(cfg, log)) ||
+	    (err = validate_tlb(cfg, log)))
 		return err;
 	return 0;
 }
@@ -221,6 +296,45 @@ void vmm_config_resolve(struct vmm_config *cfg)
 			for (unsigned j = 0; j < cfg->nodes; j++)
 				cfg->distance[i][j] =
 					i == j ? VMM_LOCAL_DISTANCE : VMM_REMOTE_DISTANCE;
+}
+
+static void print_geometry(FILE *out, const char *name, const struct vmm_tlb_geometry *g)
+{
+	if (!g->entries)
+		fprintf(out, "%-22s none\n", name);
+	else if (g->ways == g->entries)
+		fprintf(out, "%-22s %u entries, fully associative\n", name, g->entries);
+	else
+		fprintf(out, "%-22s %u entries, %u-way\n", name, g->entries, g->ways);
+}
+
+static void config_print_tlb(const struct vmm_config *cfg, FILE *out)
+{
+	static const char *const policy[] = { "lru", "tree-plru", "random" };
+	static const char *const sz[3] = { "4k", "2m", "1g" };
+	static const char *const pwc[4] = { "pde", "pdpte", "pml4e", "pml5e" };
+	char name[32];
+
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "itlb_%s", sz[i]);
+		print_geometry(out, name, &cfg->itlb[i]);
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "dtlb_%s", sz[i]);
+		print_geometry(out, name, &cfg->dtlb[i]);
+	}
+	print_geometry(out, "stlb_4k_2m", &cfg->stlb);
+	print_geometry(out, "stlb_1g", &cfg->stlb_1g);
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "pwc_%s", pwc[i]);
+		print_geometry(out, name, &cfg->pwc[i]);
+	}
+	if (cfg->tlb_replacement <= VMM_TLB_RANDOM)
+		fprintf(out, "tlb_replacement        %s\n", policy[cfg->tlb_replacement]);
+	else
+		fprintf(out, "tlb_replacement        %u (invalid)\n", cfg->tlb_replacement);
+	fprintf(out, "phys_addr_bits         %u\n", cfg->phys_addr_bits);
+	fprintf(out, "mem_latency_fn         %s\n", cfg->mem_latency_fn ? "set" : "cost table");
 }
 
 int vmm_config_print(const struct vmm_config *cfg, FILE *out)
@@ -266,5 +380,6 @@ int vmm_config_print(const struct vmm_config *cfg, FILE *out)
 	fprintf(out, "seed                   %" PRIu64 "\n", cfg->seed);
 	fprintf(out, "flags                  %#" PRIx64 "\n", cfg->flags);
 	fprintf(out, "log_level              %d\n", cfg->log_level);
+	config_print_tlb(cfg, out);
 	return ferror(out) ? -VMM_EIO : 0;
 }

@@ -4,6 +4,7 @@
 #include <vmm/vmm.h>
 #include <vmm/common.h>
 #include <vmm/config.h>
+#include <vmm/cpu.h>
 #include <vmm/errors.h>
 #include <vmm/machine.h>
 #include <vmm/page.h>

@@ -47,6 +47,9 @@ static const int all_codes[] = {
 	VMM_ECFG_RESERVED,
 	VMM_ECFG_NR_HOLES,
 	VMM_ECFG_MIN_FREE,
+	VMM_ECFG_TLB,
+	VMM_ECFG_TLB_POLICY,
+	VMM_ECFG_PHYS_BITS,
 };
 
 #define NR_CODES (sizeof(all_codes) / sizeof(all_codes[0]))

@@ -200,7 +200,7 @@ static int validate_only(const struct vmm_config *cfg, struct test_log *tl)
 	X(flags_bit1, VMM_ECFG_FLAGS, "flags", c->flags = 2;)                                \
 	X(flags_bit63, VMM_ECFG_FLAGS, "flags", c->flags = 1ull << 63;)                    \
 	X(reserved_first, VMM_ECFG_RESERVED, "reserved[0]", c->reserved[0] = 1;)           \
-	X(reserved_last, VMM_ECFG_RESERVED, "reserved[31]", c->reserved[31] = 1ull << 63;) \
+	X(reserved_last, VMM_ECFG_RESERVED, "reserved[22]", c->reserved[22] = 1ull << 63;) \
 	X(pad0, VMM_ECFG_RESERVED, "pad0", c->pad0 = 1;)                                   \
 	X(log_level_4, VMM_ECFG_LOG_LEVEL, "log_level", c->log_level = VMM_LOG_DEBUG + 1;) \
 	X(log_level_max, VMM_ECFG_LOG_LEVEL, "log_level", c->log_level = INT32_MAX;)       \
@@ -210,7 +210,19 @@ static int validate_only(const struct vmm_config *cfg, struct test_log *tl)
 	  c->watermark_scale_factor = 3001;)                                               \
 	X(min_free_over_memory, VMM_ECFG_MIN_FREE, "min_free_kbytes",                      \
 	  c->min_free_kbytes = (uint32_t)(DEFAULT_RAM >> 10) + 1;)                         \
-	X(min_free_max, VMM_ECFG_MIN_FREE, "min_free_kbytes", c->min_free_kbytes = UINT32_MAX;)
+	X(min_free_max, VMM_ECFG_MIN_FREE, "min_free_kbytes", c->min_free_kbytes = UINT32_MAX;) \
+	X(tlb_ways_not_dividing, VMM_ECFG_TLB, "dtlb[4k]", c->dtlb[0].ways = 5;)           \
+	X(tlb_sets_not_pow2, VMM_ECFG_TLB, "stlb", c->stlb.entries = 48; c->stlb.ways = 16;) \
+	X(tlb_ways_zero, VMM_ECFG_TLB, "pwc[0]", c->pwc[0].ways = 0;)                      \
+	X(tlb_ways_65, VMM_ECFG_TLB, "itlb[2m]",                                           \
+	  c->itlb[1].entries = 65; c->itlb[1].ways = 65;)                                  \
+	X(tlb_policy_3, VMM_ECFG_TLB_POLICY, "tlb_replacement", c->tlb_replacement = 3;)   \
+	X(tlb_plru_6_ways, VMM_ECFG_TLB_POLICY, "tree-PLRU",                               \
+	  c->tlb_replacement = VMM_TLB_PLRU; c->dtlb[0].entries = 96; c->dtlb[0].ways = 6;) \
+	X(phys_bits_35, VMM_ECFG_PHYS_BITS, "phys_addr_bits", c->phys_addr_bits = 35;)     \
+	X(phys_bits_53, VMM_ECFG_PHYS_BITS, "phys_addr_bits", c->phys_addr_bits = 53;)     \
+	X(phys_bits_small, VMM_ECFG_PHYS_BITS, "phys_addr_bits",                           \
+	  c->phys_addr_bits = 36; c->node_mem[0] = c->node_mem[1] = 64 * GiB;)
 /* clang-format on */
 
 #define DEFINE_BAD_TEST(name, code, field, ...)         \
@@ -378,7 +390,18 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.pad0, 0);
 	assert_null(cfg.log_fn);
 	assert_null(cfg.log_data);
-	for (unsigned i = 0; i < 32; i++)
+	/* the TLB hierarchy modelled on Golden Cove (config.h) */
+	assert_int_equal(cfg.dtlb[VMM_TLB_4K].entries, 64);
+	assert_int_equal(cfg.dtlb[VMM_TLB_4K].ways, 4);
+	assert_int_equal(cfg.itlb[VMM_TLB_1G].entries, 0);
+	assert_int_equal(cfg.stlb.entries, 2048);
+	assert_int_equal(cfg.stlb_1g.ways, 8);
+	assert_int_equal(cfg.pwc[0].entries, 32);
+	assert_int_equal(cfg.tlb_replacement, VMM_TLB_LRU);
+	assert_int_equal(cfg.phys_addr_bits, 46);
+	assert_null(cfg.mem_latency_fn);
+	assert_null(cfg.mem_latency_data);
+	for (unsigned i = 0; i < sizeof(cfg.reserved) / sizeof(cfg.reserved[0]); i++)
 		assert_int_equal(cfg.reserved[i], 0);
 }
 
@@ -707,6 +730,18 @@ static void test_print(void **state)
 		"seed",
 		"flags",
 		"log_level",
+		"itlb_4k                256 entries, 8-way",
+		"itlb_2m                32 entries, fully associative",
+		"itlb_1g                none",
+		"dtlb_4k                64 entries, 4-way",
+		"dtlb_1g                8 entries, fully associative",
+		"stlb_4k_2m             2048 entries, 16-way",
+		"stlb_1g                1024 entries, 8-way",
+		"pwc_pde                32 entries, 4-way",
+		"pwc_pml5e              2 entries, fully associative",
+		"tlb_replacement        lru",
+		"phys_addr_bits         46",
+		"mem_latency_fn         cost table",
 	};
 	struct vmm_config cfg;
 	char *text;

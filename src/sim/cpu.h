@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A simulated CPU: its architectural registers, its translation caches and
+ * counters, and the per-node cost of a memory reference from it.
+ *
+ * The fields the TLB-hit fast path reads (pcid, the canonical-address shift,
+ * the permission bitmaps and the L1 arrays) come first. The permission
+ * bitmaps are recomputed whenever CR0, CR4, EFER, RFLAGS.AC or PKRU change:
+ * perm[kind] has bit a set when an access of that kind may use an entry
+ * whose TLB_ATTR_* byte is a without walking again (rights allow it and, for
+ * a write, the entry is dirty).
+ *
+ * Ownership: one CPU of one machine; the machine's host thread.
+ */
+#ifndef VMM_SIM_CPU_H
+#define VMM_SIM_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <vmm/config.h>
+#include <vmm/cpu.h>
+
+#include "sim/tlb.h"
+
+struct vmm_machine;
+
+/* Access types and modes; an access kind is type | mode << 2. */
+enum { ACC_READ = 0, ACC_WRITE = 1, ACC_EXEC = 2 };
+enum { MODE_USER = 0, MODE_SUPER = 1, MODE_IMPLICIT = 2 };
+#define ACC_KIND(type, mode) ((unsigned)(type) | (unsigned)(mode) << 2)
+#define NR_ACC_KINDS 12
+
+struct vmm_cpu_regs {
+	uint64_t cr0, cr2, cr3, cr4, efer, rflags;
+	uint32_t pkru;
+	uint32_t cpl;
+};
+
+struct vmm_cpu {
+	/* read by the TLB-hit fast path */
+	uint16_t pcid;			/* current PCID: CR3[11:0] with CR4.PCIDE, else 0 */
+	uint8_t va_shift;		/* 16 with 4-level paging, 7 with 5-level */
+	uint8_t paging;			/* CR0.PG */
+	uint32_t l1_hit_cost;		/* the cost table's tlb_l1_hit, kept at hand */
+	uint64_t perm[NR_ACC_KINDS][4];	/* 256-bit "may use without walking" maps */
+	struct vmm_tlb tlb;
+	struct vmm_cpu_stats stats;
+
+	struct vmm_machine *m;
+	unsigned id;
+	unsigned nid;			/* the node the CPU sits on */
+	struct vmm_cpu_regs regs;
+	uint64_t *pcid_root;		/* CR3 table address last loaded with each PCID */
+	uint32_t mem_cost[VMM_MAX_NUMNODES];	/* data reference cost by target node */
+	uint32_t walk_cost[VMM_MAX_NUMNODES];	/* walker reference cost by target node */
+};
+
+/* Machine-wide MMU state (struct vmm_machine.mmu). */
+struct vmm_mmu {
+	struct vmm_cpu *cpus;		/* nr_cpus entries */
+	vmm_fault_handler_fn fault_fn;
+	void *fault_data;
+	uint64_t maxphy_mask;		/* (1 << MAXPHYADDR) - 1 */
+	uint64_t rsvd_addr_mask;	/* entry address bits 51:MAXPHYADDR */
+};
+
+int vmm_cpus_init(struct vmm_machine *m);
+void vmm_cpus_destroy(struct vmm_machine *m);
+
+/* The problems vmm_machine_check() finds in every CPU's caches. */
+long vmm_cpus_check(struct vmm_machine *m, FILE *out);
+
+struct XXH3_state_s;
+/* Add every CPU's registers, counters and cache contents to a digest. */
+void vmm_cpus_digest(const struct vmm_machine *m, struct XXH3_state_s *st);
+
+/* Recompute cpu->perm after a register change. */
+void vmm_cpu_update_perm(struct vmm_cpu *cpu);
+
+#endif /* VMM_SIM_CPU_H */

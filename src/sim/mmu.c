@@ -1,0 +1,674 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The x86-64 MMU, after the Intel SDM vol. 3A chapter 4.
+ *
+ * A translation looks in the L1 TLB arrays of every page size, then in the
+ * second-level arrays, then walks. An entry found in a TLB is used when the
+ * access's rights allow it; a write through an entry whose dirty flag is
+ * clear walks again so that D gets set in memory (4.8); any other rights
+ * violation raises #PF from the cached rights, as hardware may (a fault
+ * then invalidates the entry, so the retry walks the tables).
+ *
+ * The walk (4.5) starts from the deepest paging-structure-cache entry that
+ * matches the address and PCID (PDE cache first, then PDPTE, PML4E and
+ * PML5E), or from CR3. At each level it reads one 8-byte entry from
+ * simulated memory: not present gives #PF with P = 0; a set reserved bit
+ * (address bits at or above MAXPHYADDR, XD without EFER.NXE, PS in a PML5E
+ * or PML4E, bits 29:13 of a 1 GiB leaf or 20:13 of a 2 MiB leaf) gives #PF
+ * with P and RSVD. Rights combine as the SDM says: R/W and U/S are ANDed
+ * over the levels, XD is ORed. A non-leaf entry gets its accessed flag set
+ * as the walk passes it and is then cached in its PWC (4.10.3.1 requires A
+ * = 1 in memory before caching). The leaf gets A, and D on a write, only
+ * when the access is allowed: a faulting translation is not cached, and
+ * the SDM leaves A on a faulting leaf model-specific. Flags are set with
+ * an atomic OR on the entry's host bytes.
+ *
+ * Rights (4.6), for an address that is a user-mode address when U/S is 1
+ * at every level, writable when R/W is 1 at every level, and
+ * execute-disabled when XD is 1 at some level with EFER.NXE:
+ *   user-mode (CPL 3) accesses: user-mode addresses only; writes need
+ *   writable; fetches need not execute-disabled.
+ *   supervisor fetches: not execute-disabled, and with CR4.SMEP not from
+ *   user-mode addresses.
+ *   supervisor data accesses to user-mode addresses: with CR4.SMAP, only
+ *   explicit accesses with RFLAGS.AC = 1. Supervisor writes to read-only
+ *   addresses: only with CR0.WP = 0.
+ *   protection keys (CR4.PKE), for data accesses to user-mode addresses,
+ *   user or supervisor: AD forbids every access; WD forbids user writes,
+ *   and supervisor writes when CR0.WP = 1.
+ */
+#include "sim/mmu.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "lib/compiler.h"
+#include "machine.h"
+
+static const unsigned size_shift[VMM_PGSZ_NR] = { 12, 21, 30 };
+
+/* ---- rights ---- */
+
+static bool pkey_denies(const struct vmm_cpu_regs *r, unsigned type, unsigned mode,
+			unsigned attr)
+{
+	unsigned key = attr >> TLB_ATTR_PKEY_SHIFT;
+
+	if (!(r->cr4 & VMM_CR4_PKE) || type == ACC_EXEC || !(attr & TLB_ATTR_U))
+		return false;
+	if ((r->pkru >> (2 * key)) & 1)
+		return true;
+	return ((r->pkru >> (2 * key + 1)) & 1) && type == ACC_WRITE &&
+	       ((r->cr0 & VMM_CR0_WP) || mode == MODE_USER);
+}
+
+static bool rights_allow(const struct vmm_cpu_regs *r, unsigned type, unsigned mode,
+			 unsigned attr)
+{
+	bool user_addr = attr & TLB_ATTR_U, writable = attr & TLB_ATTR_W;
+	bool nx = (attr & TLB_ATTR_NX) && (r->efer & VMM_EFER_NXE);
+
+	if (pkey_denies(r, type, mode, attr))
+		return false;
+	if (mode == MODE_USER) {
+		if (!user_addr)
+			return false;
+		return type == ACC_WRITE ? writable : type == ACC_EXEC ? !nx : true;
+	}
+	if (type == ACC_EXEC)
+		return !nx && !(user_addr && (r->cr4 & VMM_CR4_SMEP));
+	if (user_addr && (r->cr4 & VMM_CR4_SMAP) &&
+	    (mode == MODE_IMPLICIT || !(r->rflags & VMM_RFLAGS_AC)))
+		return false;
+	return !(type == ACC_WRITE && !writable && (r->cr0 & VMM_CR0_WP));
+}
+
+/* Error-code bits that describe the access itself (4.7). */
+static uint32_t access_bits(const struct vmm_cpu_regs *r, unsigned type, unsigned mode)
+{
+	uint32_t ec = 0;
+
+	if (type == ACC_WRITE)
+		ec |= VMM_PF_W;
+	if (mode == MODE_USER)
+		ec |= VMM_PF_U;
+	if (type == ACC_EXEC && ((r->cr4 & VMM_CR4_SMEP) ||
+				 ((r->cr4 & VMM_CR4_PAE) && (r->efer & VMM_EFER_NXE))))
+		ec |= VMM_PF_I;
+	return ec;
+}
+
+uint32_t vmm_mmu_rights_error(const struct vmm_cpu_regs *r, unsigned type, unsigned mode,
+			      unsigned attr)
+{
+	if (rights_allow(r, type, mode, attr))
+		return 0;
+	return VMM_PF_P | access_bits(r, type, mode) |
+	       (pkey_denies(r, type, mode, attr) ? VMM_PF_PK : 0);
+}
+
+void vmm_cpu_update_perm(struct vmm_cpu *cpu)
+{
+	memset(cpu->perm, 0, sizeof(cpu->perm));
+	for (unsigned mode = MODE_USER; mode <= MODE_IMPLICIT; mode++)
+		for (unsigned type = ACC_READ; type <= ACC_EXEC; type++)
+			for (unsigned attr = 0; attr < 256; attr++) {
+				unsigned kind = ACC_KIND(type, mode);
+
+				if (!rights_allow(&cpu->regs, type, mode, attr))
+					continue;
+				if (type == ACC_WRITE && !(attr & TLB_ATTR_D))
+					continue;
+				cpu->perm[kind][attr >> 6] |= 1ull << (attr & 63);
+			}
+}
+
+/* ---- the walk ---- */
+
+#define WALK_SIDE_EFFECTS 1u	/* set A/D, use and fill the PWCs */
+
+struct mmu_walk {
+	/* in */
+	uint64_t va;
+	uint64_t root;
+	unsigned flags;
+	unsigned stop_level;	/* stop after the non-leaf entry of this level (checker) */
+	uint16_t pcid;
+	/* out */
+	uint64_t pa;		/* page base; with stop_level, the next table */
+	uint64_t leaf_pa;	/* where the last entry read lives */
+	uint64_t hash;
+	uint64_t cycles;
+	unsigned shift;
+	uint32_t fault, error_code;	/* error code without the access bits */
+	uint32_t refs, pwc_level;
+	uint8_t attr;
+	uint8_t global;
+	unsigned depth;
+	struct vmm_walk_level lv[5];
+};
+
+static unsigned cpu_levels(const struct vmm_cpu *cpu)
+{
+	return (cpu->regs.cr4 & VMM_CR4_LA57) ? 5 : 4;
+}
+
+static uint64_t maxphy_mask(const struct vmm_machine *m)
+{
+	return m->mmu.maxphy_mask;
+}
+
+static uint64_t hash_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+static uint64_t walk_seed(const struct vmm_cpu *cpu)
+{
+	return 0x5157ull ^ (cpu->regs.efer & VMM_EFER_NXE) ^ (cpu->regs.cr4 & VMM_CR4_PGE);
+}
+
+static uint64_t *entry_host(const struct vmm_machine *m, uint64_t pa)
+{
+	if (pa + 8 > m->phys.end)
+		return NULL;
+	return (uint64_t *)vmm_physmem_host(&m->phys, pa);
+}
+
+uint32_t vmm_mmu_ref_cost(const struct vmm_cpu *cpu, uint64_t pa, unsigned kind)
+{
+	const struct vmm_machine *m = cpu->m;
+
+	if (m->cfg.mem_latency_fn)
+		return m->cfg.mem_latency_fn(m->cfg.mem_latency_data, cpu->id, pa, kind);
+	if (pa >= m->phys.end)
+		return kind == VMM_MEMREF_WALK ? cpu->walk_cost[cpu->nid] : cpu->mem_cost[cpu->nid];
+	return kind == VMM_MEMREF_WALK ? cpu->walk_cost[vmm_physmem_nid(&m->phys, pa)]
+				       : cpu->mem_cost[vmm_physmem_nid(&m->phys, pa)];
+}
+
+/* Set @bits in the entry at @pa; returns the cycles it cost. */
+static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
+{
+	uint64_t *p = entry_host(cpu->m, pa);
+
+	if (!p)
+		return 0;
+	__atomic_fetch_or(p, bits, __ATOMIC_RELAXED);
+	cpu->stats.ad_updates++;
+	return cpu->m->cfg.mem_latency_fn ? vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_AD)
+					  : cpu->m->clock.cost.ad_update;
+}
+
+/* Reserved bits of a present entry at @level (4.5.4, tables 4-14..4-20). */
+static uint64_t reserved_bits(const struct vmm_cpu *cpu, uint64_t e, unsigned level, bool leaf)
+{
+	uint64_t rsvd = e & cpu->m->mmu.rsvd_addr_mask;
+
+	if (!(cpu->regs.efer & VMM_EFER_NXE))
+		rsvd |= e & VMM_PTE_NX;
+	if (level >= 4)
+		rsvd |= e & VMM_PTE_PS;
+	else if (leaf && level == 3)
+		rsvd |= e & 0x3fffe000ull;	/* bits 29:13 */
+	else if (leaf && level == 2)
+		rsvd |= e & 0x1fe000ull;	/* bits 20:13 */
+	return rsvd;
+}
+
+/* Start from the deepest matching paging-structure-cache entry; returns the level to read. */
+static unsigned walk_from_pwc(struct vmm_cpu *cpu, struct mmu_walk *w, unsigned levels,
+			      uint64_t *table)
+{
+	for (unsigned l = 2; l <= levels; l++) {
+		struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
+		struct vmm_tlb_entry *e = tlb_find(a, w->va, 12 + 9 * (l - 1), 0, w->pcid);
+
+		if (e) {
+			tlb_touch(a, e);
+			*table = e->pa;
+			w->attr = e->attr;
+			w->hash = e->path_hash;
+			w->pwc_level = l;
+			w->cycles += cpu->m->clock.cost.pwc_hit;
+			return l - 1;
+		}
+	}
+	return levels;
+}
+
+static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
+{
+	bool side = w->flags & WALK_SIDE_EFFECTS;
+	unsigned levels = cpu_levels(cpu), level = levels;
+	uint64_t table = w->root & VMM_PTE_ADDR_MASK & maxphy_mask(cpu->m);
+	bool nxe = cpu->regs.efer & VMM_EFER_NXE;
+
+	w->attr = TLB_ATTR_U | TLB_ATTR_W;
+	w->hash = walk_seed(cpu);
+	if (side)
+		level = walk_from_pwc(cpu, w, levels, &table);
+	for (; level >= 1; level--) {
+		uint64_t epa = table + ((w->va >> (12 + 9 * (level - 1))) & 511) * 8;
+		const uint64_t *p = entry_host(cpu->m, epa);
+		uint64_t e = p ? __atomic_load_n(p, __ATOMIC_RELAXED) : 0;
+		bool leaf = level == 1 || (level <= 3 && (e & VMM_PTE_PS));
+
+		w->lv[w->depth++] = (struct vmm_walk_level){ epa, e, level, 0 };
+		w->refs++;
+		w->cycles += cpu->m->clock.cost.walk_step + vmm_mmu_ref_cost(cpu, epa, VMM_MEMREF_WALK);
+		w->leaf_pa = epa;
+		if (!(e & VMM_PTE_PRESENT)) {
+			w->fault = VMM_FAULT_PF;
+			return;
+		}
+		if (reserved_bits(cpu, e, level, leaf)) {
+			w->fault = VMM_FAULT_PF;
+			w->error_code = VMM_PF_P | VMM_PF_RSVD;
+			return;
+		}
+		w->hash = hash_mix(w->hash, e & ~(VMM_PTE_ACCESSED | VMM_PTE_DIRTY));
+		if (!(e & VMM_PTE_RW))
+			w->attr &= (uint8_t)~TLB_ATTR_W;
+		if (!(e & VMM_PTE_USER))
+			w->attr &= (uint8_t)~TLB_ATTR_U;
+		if (nxe && (e & VMM_PTE_NX))
+			w->attr |= TLB_ATTR_NX;
+		if (leaf) {
+			w->shift = size_shift[level - 1];
+			w->pa = e & VMM_PTE_ADDR_MASK & maxphy_mask(cpu->m) &
+				~((1ull << w->shift) - 1);
+			w->attr |= (uint8_t)(((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT)
+					     << TLB_ATTR_PKEY_SHIFT);
+			if (e & VMM_PTE_DIRTY)
+				w->attr |= TLB_ATTR_D;
+			w->global = (e & VMM_PTE_GLOBAL) && (cpu->regs.cr4 & VMM_CR4_PGE);
+			if (w->stop_level)	/* the checker wanted a table here */
+				w->fault = VMM_FAULT_PF;
+			return;
+		}
+		table = e & VMM_PTE_ADDR_MASK & maxphy_mask(cpu->m);
+		if (side) {
+			struct tlb_fill f = { .va = w->va, .pa = table, .leaf_pa = epa,
+					      .path_hash = w->hash, .shift = 12 + 9 * (level - 1),
+					      .pcid = w->pcid, .attr = w->attr };
+
+			if (!(e & VMM_PTE_ACCESSED))
+				w->cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
+			vmm_tlb_fill(&cpu->tlb, &cpu->tlb.pwc[level - 2], &f);
+		}
+		if (level == w->stop_level) {
+			w->pa = table;
+			return;
+		}
+	}
+}
+
+/* ---- translation ---- */
+
+static void fill_from(struct vmm_cpu *cpu, struct vmm_tlb_array *a, uint64_t va,
+		      const struct vmm_tlb_entry *src)
+{
+	struct tlb_fill f = { .va = va, .pa = src->pa, .leaf_pa = src->leaf_pa,
+			      .path_hash = src->path_hash, .shift = src->shift,
+			      .szidx = (src->shift - 12) / 9, .pcid = cpu->pcid,
+			      .attr = src->attr, .global = src->global };
+
+	vmm_tlb_fill(&cpu->tlb, a, &f);
+}
+
+/* The second-level array for page size @sz. */
+static struct vmm_tlb_array *l2_array(struct vmm_cpu *cpu, unsigned sz)
+{
+	return sz == VMM_PGSZ_1G ? &cpu->tlb.stlb_1g : &cpu->tlb.stlb;
+}
+
+enum use_result { USE_HIT, USE_REWALK, USE_FAULT };
+
+/* Use a TLB entry for the access: a hit, a dirty re-walk, or a fault from cached rights. */
+static enum use_result use_entry(struct vmm_cpu *cpu, struct vmm_tlb_array *a,
+				 struct vmm_tlb_entry *e, uint64_t va, unsigned type, unsigned mode,
+				 struct mmu_xlat *x)
+{
+	uint32_t ec;
+
+	tlb_touch(a, e);
+	if (mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)) {
+		x->pa = e->pa | (va & ((1ull << e->shift) - 1));
+		x->page_shift = e->shift;
+		return USE_HIT;
+	}
+	ec = vmm_mmu_rights_error(&cpu->regs, type, mode, e->attr);
+	if (!ec)
+		return USE_REWALK;	/* a write through a clean entry */
+	x->fault = VMM_FAULT_PF;
+	x->error_code = ec;
+	return USE_FAULT;
+}
+
+/* Find the entry for @va in the L1 arrays of one kind; sets *sz. */
+static struct vmm_tlb_entry *l1_lookup(struct vmm_cpu *cpu, struct vmm_tlb_array *l1,
+				       uint64_t va, unsigned *sz)
+{
+	for (unsigned s = 0; s < VMM_PGSZ_NR; s++) {
+		struct vmm_tlb_entry *e = tlb_find(&l1[s], va, size_shift[s], s, cpu->pcid);
+
+		if (e) {
+			*sz = s;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static struct vmm_tlb_entry *l2_lookup(struct vmm_cpu *cpu, uint64_t va, unsigned *sz)
+{
+	for (unsigned s = 0; s < VMM_PGSZ_NR; s++) {
+		struct vmm_tlb_entry *e =
+			tlb_find(l2_array(cpu, s), va, size_shift[s], s, cpu->pcid);
+
+		if (e) {
+			*sz = s;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static void count_walk(struct vmm_cpu *cpu, const struct mmu_walk *w)
+{
+	cpu->stats.page_walks++;
+	cpu->stats.walk_refs += w->refs;
+	cpu->stats.walk_cycles += w->cycles;
+	if (w->pwc_level)
+		cpu->stats.pwc_hits[w->pwc_level]++;
+	else
+		cpu->stats.pwc_misses++;
+}
+
+/* Walk for @va, then check rights, set A/D and fill the TLBs. */
+static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			   bool acct, bool rewalk, struct mmu_xlat *x)
+{
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+	struct mmu_walk w = { .va = va, .root = cpu->regs.cr3, .flags = WALK_SIDE_EFFECTS,
+			      .pcid = cpu->pcid };
+	uint64_t bits = 0;
+	unsigned sz;
+
+	walk(cpu, &w);
+	x->source = VMM_XLAT_WALK;
+	x->walk_refs = w.refs;
+	x->pwc_level = w.pwc_level;
+	if (!w.fault) {
+		x->error_code = vmm_mmu_rights_error(&cpu->regs, type, mode, w.attr);
+		if (x->error_code)
+			w.fault = VMM_FAULT_PF;
+	} else {
+		x->error_code = w.error_code | access_bits(&cpu->regs, type, mode);
+	}
+	if (w.fault) {
+		x->fault = w.fault;
+		x->cyc_walk += w.cycles;
+		if (acct)
+			count_walk(cpu, &w);
+		return;
+	}
+	if (!(w.lv[w.depth - 1].entry & VMM_PTE_ACCESSED))
+		bits |= VMM_PTE_ACCESSED;
+	if (type == ACC_WRITE && !(w.attr & TLB_ATTR_D)) {
+		bits |= VMM_PTE_DIRTY;
+		w.attr |= TLB_ATTR_D;
+	}
+	if (bits)
+		w.cycles += set_entry_bits(cpu, w.leaf_pa, bits);
+	x->cyc_walk += w.cycles;
+	if (acct)
+		count_walk(cpu, &w);
+
+	sz = (w.shift - 12) / 9;
+	x->pa = w.pa | (va & ((1ull << w.shift) - 1));
+	x->page_shift = w.shift;
+	if (acct && !rewalk) {
+		if (type == ACC_EXEC)
+			cpu->stats.itlb_misses[sz]++;
+		else
+			cpu->stats.dtlb_misses[sz]++;
+		cpu->stats.stlb_misses[sz]++;
+	}
+	{
+		struct tlb_fill f = { .va = va, .pa = w.pa, .leaf_pa = w.leaf_pa,
+				      .path_hash = w.hash, .shift = w.shift, .szidx = sz,
+				      .pcid = cpu->pcid, .attr = w.attr, .global = w.global };
+
+		vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
+		vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
+	}
+}
+
+bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			  unsigned flags, struct mmu_xlat *x)
+{
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+
+	for (unsigned sz = VMM_PGSZ_2M; sz < VMM_PGSZ_NR; sz++) {
+		struct vmm_tlb_entry *e = tlb_find(&l1[sz], va, size_shift[sz], sz, cpu->pcid);
+
+		if (!e)
+			continue;
+		if (!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))
+			return false;
+		tlb_touch(&l1[sz], e);
+		x->pa = e->pa | (va & ((1ull << e->shift) - 1));
+		x->cyc_tlb = cpu->l1_hit_cost;
+		x->cyc_walk = 0;
+		x->fault = 0;
+		x->error_code = 0;
+		x->page_shift = e->shift;
+		x->source = VMM_XLAT_L1;
+		x->walk_refs = 0;
+		x->pwc_level = 0;
+		if (flags & MMU_ACCOUNT) {
+			if (type == ACC_EXEC)
+				cpu->stats.itlb_hits[sz]++;
+			else
+				cpu->stats.dtlb_hits[sz]++;
+		}
+		return true;
+	}
+	return false;
+}
+
+void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			    unsigned flags, struct mmu_xlat *x)
+{
+	const struct vmm_cost_table *c = &cpu->m->clock.cost;
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+	bool acct = flags & MMU_ACCOUNT;
+	struct vmm_tlb_entry *e;
+	unsigned sz;
+
+	memset(x, 0, sizeof(*x));
+	if (!cpu->paging) {
+		x->pa = va & maxphy_mask(cpu->m);
+		x->source = VMM_XLAT_NOPAGING;
+		return;
+	}
+	if (!mmu_canonical(cpu, va)) {
+		x->fault = VMM_FAULT_GP;
+		return;
+	}
+	x->cyc_tlb = c->tlb_l1_hit;
+	e = l1_lookup(cpu, l1, va, &sz);
+	if (e) {
+		x->source = VMM_XLAT_L1;
+		switch (use_entry(cpu, &l1[sz], e, va, type, mode, x)) {
+		case USE_HIT:
+			if (acct) {
+				if (type == ACC_EXEC)
+					cpu->stats.itlb_hits[sz]++;
+				else
+					cpu->stats.dtlb_hits[sz]++;
+			}
+			return;
+		case USE_FAULT:
+			return;
+		case USE_REWALK:
+			if (acct)
+				cpu->stats.dirty_rewalks++;
+			translate_walk(cpu, va, type, mode, acct, true, x);
+			return;
+		}
+	}
+	x->cyc_tlb += c->tlb_l2_hit;
+	e = l2_lookup(cpu, va, &sz);
+	if (e) {
+		struct vmm_tlb_array *l2 = l2_array(cpu, sz);
+
+		x->source = VMM_XLAT_L2;
+		switch (use_entry(cpu, l2, e, va, type, mode, x)) {
+		case USE_HIT:
+			if (acct) {
+				if (type == ACC_EXEC)
+					cpu->stats.itlb_misses[sz]++;
+				else
+					cpu->stats.dtlb_misses[sz]++;
+				cpu->stats.stlb_hits[sz]++;
+			}
+			fill_from(cpu, &l1[sz], va, e);
+			return;
+		case USE_FAULT:
+			return;
+		case USE_REWALK:
+			if (acct)
+				cpu->stats.dirty_rewalks++;
+			translate_walk(cpu, va, type, mode, acct, true, x);
+			return;
+		}
+	}
+	translate_walk(cpu, va, type, mode, acct, false, x);
+}
+
+/* ---- inspection ---- */
+
+void vmm_mmu_inspect(const struct vmm_cpu *ccpu, uint64_t va, unsigned type, unsigned mode,
+		     struct vmm_walk *out)
+{
+	/* the walk without side effects only reads the CPU */
+	struct vmm_cpu *cpu = (struct vmm_cpu *)ccpu;
+	struct mmu_walk w = { .va = va, .root = cpu->regs.cr3, .pcid = cpu->pcid };
+
+	memset(out, 0, sizeof(*out));
+	out->levels = cpu_levels(cpu);
+	if (!cpu->paging) {
+		out->paddr = va & maxphy_mask(cpu->m);
+		return;
+	}
+	if (!mmu_canonical(cpu, va)) {
+		out->fault = VMM_FAULT_GP;
+		return;
+	}
+	walk(cpu, &w);
+	out->depth = w.depth;
+	memcpy(out->level, w.lv, sizeof(w.lv));
+	if (!w.fault) {
+		out->error_code = vmm_mmu_rights_error(&cpu->regs, type, mode, w.attr);
+		if (out->error_code) {
+			out->fault = VMM_FAULT_PF;
+			return;
+		}
+		out->paddr = w.pa | (va & ((1ull << w.shift) - 1));
+		out->page_shift = w.shift;
+		return;
+	}
+	out->fault = w.fault;
+	out->error_code = w.error_code | access_bits(&cpu->regs, type, mode);
+}
+
+/* ---- the checker ---- */
+
+struct check_ctx {
+	struct vmm_cpu *cpu;
+	FILE *out, *stale_out;
+	long problems;
+	uint64_t stale_tlb, stale_pwc;
+	uint64_t per_pcid_seen;		/* entries counted while visiting */
+	uint64_t globals_seen;
+};
+
+static void check_entry(void *data, struct vmm_tlb_array *a, struct vmm_tlb_entry *e,
+			unsigned pwc_level)
+{
+	struct check_ctx *ctx = data;
+	struct vmm_cpu *cpu = ctx->cpu;
+	uint64_t base = e->tag & ~3ull;
+	struct mmu_walk w = { .va = base, .root = cpu->pcid_root[e->pcid],
+			      .stop_level = pwc_level };
+	bool stale, bad;
+
+	ctx->per_pcid_seen++;
+	ctx->globals_seen += e->global;
+	walk(cpu, &w);
+	stale = w.fault || w.hash != e->path_hash || w.leaf_pa != e->leaf_pa;
+	if (!stale && !pwc_level && (e->attr & TLB_ATTR_D) && !(w.attr & TLB_ATTR_D))
+		stale = true;	/* software cleared D without a flush */
+	if (stale) {
+		if (pwc_level)
+			ctx->stale_pwc++;
+		else
+			ctx->stale_tlb++;
+		if (ctx->stale_out)
+			fprintf(ctx->stale_out,
+				"cpu%u %s: stale entry va %#" PRIx64 " pcid %u pa %#" PRIx64
+				" (tables changed since the fill; legal until a flush)\n",
+				cpu->id, a->name, base, e->pcid, e->pa);
+		return;
+	}
+	if (pwc_level)
+		bad = w.pa != e->pa || w.attr != e->attr;
+	else
+		bad = w.pa != e->pa || w.shift != e->shift || w.global != e->global ||
+		      (w.attr & (uint8_t)~TLB_ATTR_D) != (e->attr & (uint8_t)~TLB_ATTR_D);
+	if (bad) {
+		fprintf(ctx->out,
+			"cpu%u %s: entry va %#" PRIx64 " pcid %u says pa %#" PRIx64
+			" shift %u attr %#x global %u, but the unchanged tables say pa %#" PRIx64
+			" shift %u attr %#x global %u\n",
+			cpu->id, a->name, base, e->pcid, e->pa, e->shift, e->attr, e->global, w.pa,
+			pwc_level ? e->shift : w.shift, w.attr, w.global);
+		ctx->problems++;
+	}
+}
+
+long vmm_mmu_check(struct vmm_cpu *cpu, FILE *out, FILE *stale_out)
+{
+	struct vmm_tlb_array *arrays[] = { &cpu->tlb.itlb[0], &cpu->tlb.itlb[1], &cpu->tlb.itlb[2],
+					   &cpu->tlb.dtlb[0], &cpu->tlb.dtlb[1], &cpu->tlb.dtlb[2],
+					   &cpu->tlb.stlb,    &cpu->tlb.stlb_1g };
+	struct check_ctx ctx = { .cpu = cpu, .out = out, .stale_out = stale_out };
+	uint64_t counted = 0;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(arrays); i++)
+		ctx.problems += vmm_tlb_array_check(arrays[i], false, out);
+	for (unsigned i = 0; i < PWC_NR; i++)
+		ctx.problems += vmm_tlb_array_check(&cpu->tlb.pwc[i], true, out);
+	vmm_tlb_for_each(&cpu->tlb, check_entry, &ctx);
+	for (unsigned p = 0; p < TLB_NR_PCIDS; p++)
+		counted += cpu->tlb.pcid_count[p];
+	if (counted != ctx.per_pcid_seen || cpu->tlb.global_count != ctx.globals_seen) {
+		fprintf(out, "cpu%u: per-PCID counts say %" PRIu64 " entries (%" PRIu64
+			     " global), the arrays hold %" PRIu64 " (%" PRIu64 " global)\n",
+			cpu->id, counted, cpu->tlb.global_count, ctx.per_pcid_seen,
+			ctx.globals_seen);
+		ctx.problems++;
+	}
+	if (!cpu->paging && ctx.per_pcid_seen) {
+		fprintf(out, "cpu%u: paging is off but the TLBs hold %" PRIu64 " entries\n", cpu->id,
+			ctx.per_pcid_seen);
+		ctx.problems++;
+	}
+	cpu->stats.check_stale_tlb = ctx.stale_tlb;
+	cpu->stats.check_stale_pwc = ctx.stale_pwc;
+	return ctx.problems;
+}

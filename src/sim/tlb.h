@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One CPU's translation caches: the L1 ITLB and DTLB (one array per page
+ * size), the unified second-level TLB (4 KiB + 2 MiB, and 1 GiB), and the
+ * paging-structure caches (PDE, PDPTE, PML4E, PML5E). Every array is sets x
+ * ways with one replacement policy (LRU, tree-PLRU, or random from the
+ * machine's PRNG).
+ *
+ * An entry is tagged by the page's linear base address (with the page-size
+ * index in the low bits, so one compare checks both) and by a PCID; a global
+ * entry matches every PCID. It caches what the SDM lets a TLB cache: the
+ * physical page, the rights combined over all levels (U/S and R/W ANDed, XD
+ * ORed), the protection key and the dirty flag. Rights are evaluated on
+ * every use against the current CR0/CR4/EFER/RFLAGS/PKRU, so a register
+ * write never leaves an entry wrong. Paging-structure-cache entries use the
+ * same layout: the tag is the linear region the cached entry controls, pa
+ * is the next table.
+ *
+ * Two fields exist only for vmm_machine_check(): where the leaf (or cached)
+ * entry lives and a hash of every paging-structure entry the translation
+ * was built from. They let the checker tell an entry the tables changed
+ * under (which hardware may legally keep until a flush) from an entry that
+ * never matched them (a bug).
+ *
+ * Ownership: per CPU; one host thread drives a machine at a time.
+ */
+#ifndef VMM_SIM_TLB_H
+#define VMM_SIM_TLB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <vmm/config.h>
+
+#include "lib/compiler.h"
+
+struct vmm_hostmem;
+struct vmm_prng;
+
+#define TLB_TAG_INVALID UINT64_MAX
+#define TLB_NR_PCIDS 4096
+
+/* Combined rights and flags cached in an entry (struct vmm_tlb_entry.attr). */
+#define TLB_ATTR_U 0x01u	/* user-mode address: U/S = 1 at every level */
+#define TLB_ATTR_W 0x02u	/* writable: R/W = 1 at every level */
+#define TLB_ATTR_NX 0x04u	/* XD = 1 at some level (only with EFER.NXE) */
+#define TLB_ATTR_D 0x08u	/* the leaf's dirty flag */
+#define TLB_ATTR_PKEY_SHIFT 4	/* bits 7:4: the leaf's protection key */
+
+enum tlb_policy_fast { TLB_POL_LRU = VMM_TLB_LRU, TLB_POL_PLRU = VMM_TLB_PLRU,
+		       TLB_POL_RANDOM = VMM_TLB_RANDOM };
+
+struct vmm_tlb_entry {
+	uint64_t tag;		/* linear base | page-size index; TLB_TAG_INVALID when empty */
+	uint64_t pa;		/* physical base of the page (PWC: of the next table) */
+	uint64_t stamp;		/* LRU: the array's tick at the last use */
+	uint16_t pcid;
+	uint8_t attr;		/* TLB_ATTR_* and the protection key */
+	uint8_t global;		/* G with CR4.PGE: matches every PCID */
+	uint8_t shift;		/* page shift 12/21/30 (PWC: shift of the region) */
+	uint8_t pad[3];
+	uint64_t leaf_pa;	/* checker: address of the leaf / cached entry */
+	uint64_t path_hash;	/* checker: hash of the entries it was built from */
+};
+
+struct vmm_tlb_array {
+	struct vmm_tlb_entry *e;	/* sets * ways (one dummy entry when empty) */
+	uint64_t *plru;			/* tree bits per set (tree-PLRU only) */
+	uint64_t tick;			/* LRU clock */
+	uint32_t sets, ways, set_mask;
+	uint32_t policy;		/* enum vmm_tlb_policy */
+	const char *name;
+};
+
+/* Paging-structure caches, by level - 2. */
+enum { PWC_PDE, PWC_PDPTE, PWC_PML4E, PWC_PML5E, PWC_NR };
+
+struct vmm_tlb {
+	struct vmm_tlb_array itlb[3];	/* by page size */
+	struct vmm_tlb_array dtlb[3];
+	struct vmm_tlb_array stlb;	/* 4 KiB and 2 MiB */
+	struct vmm_tlb_array stlb_1g;
+	struct vmm_tlb_array pwc[PWC_NR];
+	uint32_t *pcid_count;		/* valid entries per PCID, TLB and PWC */
+	uint64_t global_count;		/* valid global entries */
+	struct vmm_prng *prng;		/* the machine's, for random replacement */
+};
+
+/* The tag of @va's page of size 2^@shift in size class @szidx. */
+static inline uint64_t tlb_tag(uint64_t va, unsigned shift, unsigned szidx)
+{
+	return (va & ~((1ull << shift) - 1)) | szidx;
+}
+
+static inline struct vmm_tlb_entry *tlb_set(const struct vmm_tlb_array *a, uint64_t va,
+					    unsigned shift)
+{
+	return a->e + ((va >> shift) & a->set_mask) * a->ways;
+}
+
+/* The entry of @a for @tag usable under @pcid, or NULL. Replacement state is not touched. */
+static inline struct vmm_tlb_entry *tlb_find(const struct vmm_tlb_array *a, uint64_t va,
+					     unsigned shift, unsigned szidx, uint16_t pcid)
+{
+	uint64_t tag = tlb_tag(va, shift, szidx);
+	struct vmm_tlb_entry *e = tlb_set(a, va, shift);
+
+	for (uint32_t w = 0; w < a->ways; w++, e++)
+		if (e->tag == tag && (e->pcid == pcid || e->global))
+			return e;
+	return NULL;
+}
+
+void vmm_tlb_touch_slow(struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
+
+/* Record a use of @e for the replacement policy. */
+static inline void tlb_touch(struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
+{
+	if (likely(a->policy == VMM_TLB_LRU))
+		e->stamp = ++a->tick;
+	else if (a->policy == VMM_TLB_PLRU)
+		vmm_tlb_touch_slow(a, e);
+}
+
+/* What a fill stores. */
+struct tlb_fill {
+	uint64_t va;
+	uint64_t pa;
+	uint64_t leaf_pa;
+	uint64_t path_hash;
+	unsigned shift;
+	unsigned szidx;
+	uint16_t pcid;
+	uint8_t attr;
+	uint8_t global;
+};
+
+int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prng *prng,
+		 struct vmm_hostmem *hm);
+void vmm_tlb_destroy(struct vmm_tlb *t, struct vmm_hostmem *hm);
+
+/*
+ * Insert a translation into @a, replacing the entry for the same page that
+ * is usable under the PCID if any, else an empty way, else the policy's
+ * victim. Does nothing for an array without entries.
+ */
+void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f);
+
+/* How an invalidation treats global entries. */
+enum tlb_globals {
+	TLB_KEEP_GLOBAL,	/* global entries survive */
+	TLB_GLOBAL_TOO,		/* global entries go as well */
+};
+
+/*
+ * Drop TLB entries for the page(s) containing @va (all page sizes) that
+ * belong to @pcid (any PCID when @all_pcids), global ones only with
+ * TLB_GLOBAL_TOO. Returns the number dropped.
+ */
+unsigned vmm_tlb_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid, bool all_pcids,
+			  enum tlb_globals g);
+/*
+ * Drop TLB entries overlapping [start, end) (linear, end exclusive; end 0
+ * means the whole space) of @pcid or every PCID, with globals as @g.
+ */
+unsigned vmm_tlb_flush_range(struct vmm_tlb *t, uint64_t start, uint64_t end, uint16_t pcid,
+			     bool all_pcids, enum tlb_globals g);
+/* Drop every paging-structure-cache entry of @pcid (or of every PCID). */
+unsigned vmm_pwc_flush(struct vmm_tlb *t, uint16_t pcid, bool all_pcids);
+/* Drop the paging-structure-cache entries that would be used for @va under @pcid. */
+unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid);
+
+/* Drop @e (keeping the per-PCID counts right). */
+void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_entry *e);
+
+/* Whether @t may hold entries of @pcid (or global entries, with @global). */
+static inline bool vmm_tlb_may_cache(const struct vmm_tlb *t, uint16_t pcid, bool all_pcids,
+				     bool global)
+{
+	uint64_t n = 0;
+
+	if (all_pcids) {
+		for (unsigned p = 0; p < TLB_NR_PCIDS && !n; p++)
+			n += t->pcid_count[p];
+	} else {
+		n = t->pcid_count[pcid];
+	}
+	return n || (global && t->global_count);
+}
+
+/* Call @fn on every valid entry of every array (TLB, then PWC); @pwc_level is 0 for TLB arrays. */
+typedef void (*tlb_visit_fn)(void *data, struct vmm_tlb_array *a, struct vmm_tlb_entry *e,
+			     unsigned pwc_level);
+void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data);
+
+/*
+ * Structural checks of one array: every valid entry sits in the set its tag
+ * indexes, has the array's page size, an aligned physical address, and no
+ * other entry of its set answers the same tag and PCID. Returns problems.
+ */
+long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out);
+
+#endif /* VMM_SIM_TLB_H */

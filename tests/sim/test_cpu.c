@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of src/sim/cpu.c: register writes and the #GP cases they reject,
+ * accesses with fault delivery and retry, reads and writes across pages,
+ * cycle charging (including the embedder's latency callback), shootdowns
+ * with IPI cycles and vmstat counts, argument validation, digests.
+ */
+#include "mmu_util.h"
+
+static void test_reset_state_and_registers(void **state)
+{
+	vmm_machine *m = mmu_machine(5, 2, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 1);
+	struct test_log tl = { 0 };
+	uint64_t v;
+	(void)state;
+
+	assert_int_equal(vmm_cpu_id(cpu), 1);
+	assert_null(vmm_machine_cpu(m, 2));
+	assert_null(vmm_machine_cpu(NULL, 0));
+	assert_int_equal(vmm_cpu_id(NULL), -VMM_EINVAL);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_CR0),
+			 VMM_CR0_PE | VMM_CR0_ET | VMM_CR0_NE | VMM_CR0_WP | VMM_CR0_PG);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_CR4), VMM_CR4_PAE | VMM_CR4_PGE | VMM_CR4_LA57);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_EFER),
+			 VMM_EFER_SCE | VMM_EFER_LME | VMM_EFER_LMA | VMM_EFER_NXE);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_RFLAGS), VMM_RFLAGS_FIXED);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_CPL), 0);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_PKRU), 0);
+
+	/* what the instructions would reject with #GP */
+	m->log.fn = test_log_hook;
+	m->log.data = &tl;
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4,
+					 cpu_reg(cpu, VMM_REG_CR4) & ~VMM_CR4_LA57), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4,
+					 cpu_reg(cpu, VMM_REG_CR4) & ~VMM_CR4_PAE), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4, 1ull << 30), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR0, 1ull << 32), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR0, VMM_CR0_PG), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_EFER, VMM_EFER_NXE), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_EFER, 1ull << 20), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_RFLAGS, 1), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_PKRU, 1ull << 32), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CPL, 4), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR3, 1ull << 63), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_NR, 0), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_get_reg(cpu, VMM_REG_NR, &v), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_get_reg(cpu, VMM_REG_CR0, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_get_reg(NULL, VMM_REG_CR0, &v), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_set_reg(NULL, VMM_REG_CR0, 0), -VMM_EINVAL);
+	/* PCIDE needs CR3[11:0] = 0 */
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR3, 0x1000 | VMM_CR3_PWT), 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4,
+					 cpu_reg(cpu, VMM_REG_CR4) | VMM_CR4_PCIDE), -VMM_EINVAL);
+	assert_int_equal(tl.messages, 15);
+	assert_int_equal(tl.last_kind, VMM_LOG_KIND_CALLER);
+
+	/* leaving and re-entering IA-32e paging, then switching to 4 levels */
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR0,
+					 cpu_reg(cpu, VMM_REG_CR0) & ~VMM_CR0_PG), 0);
+	assert_false(cpu_reg(cpu, VMM_REG_EFER) & VMM_EFER_LMA);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4,
+					 cpu_reg(cpu, VMM_REG_CR4) & ~VMM_CR4_LA57), 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_EFER, VMM_EFER_NXE), 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR0,
+					 cpu_reg(cpu, VMM_REG_CR0) | VMM_CR0_PG), -VMM_EOPNOTSUPP);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_EFER, VMM_EFER_NXE | VMM_EFER_LME), 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR0,
+					 cpu_reg(cpu, VMM_REG_CR0) | VMM_CR0_PG), 0);
+	assert_true(cpu_reg(cpu, VMM_REG_EFER) & VMM_EFER_LMA);
+	assert_int_equal(xlat(cpu, 0x0000800000000000ull, 0).fault, VMM_FAULT_GP);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR2, 0xdead), 0);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_CR2), 0xdead);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
+/* A handler that maps the faulting page, as a kernel would, counting calls. */
+struct mapper {
+	struct pt *p;
+	unsigned calls;
+	uint32_t last_ec;
+	uint64_t cr2;
+	vmm_paddr_t next_frame;
+};
+
+static int map_on_fault(void *data, vmm_cpu *cpu, struct vmm_fault_info *f)
+{
+	struct mapper *mp = data;
+
+	mp->calls++;
+	mp->last_ec = f->error_code;
+	mp->cr2 = cpu_reg(cpu, VMM_REG_CR2);
+	assert_int_equal(mp->cr2, f->addr);
+	if (f->error_code & VMM_PF_P) {
+		/* a write to a read-only page: make it writable */
+		*pt_entry(mp->p, f->addr, 1) |= VMM_PTE_RW;
+		return vmm_cpu_invlpg(cpu, f->addr);
+	}
+	pt_map(mp->p, f->addr & ~0xfffull, mp->next_frame, 12, VMM_PTE_PRESENT | VMM_PTE_USER);
+	mp->next_frame += 0x1000;
+	return 0;
+}
+
+static void test_access_faults_and_retries(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 2, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 1);
+	struct pt p = pt_new(m, 4);
+	struct mapper mp = { .p = &p, .next_frame = 0x800000 };
+	struct vmm_access_result r;
+	struct vmm_cpu_stats s;
+	uint64_t va = 0x00007f0000003ff0ull, fault_cycles;
+	char buf[64], back[64];
+	(void)state;
+
+	pt_load(cpu, &p, 0);
+	/* no handler: SIGSEGV with SEGV_MAPERR */
+	assert_int_equal(vmm_cpu_access(cpu, va, 4, VMM_ACC_USER, &r), 0);
+	assert_int_equal(r.signal, 11);
+	assert_int_equal(r.si_code, 1);
+	assert_int_equal(r.faulted, 1);
+	assert_int_equal(r.error_code, VMM_PF_U);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_CR2), va);
+	assert_int_equal(m->current_cpu, 1);
+
+	/* with the handler: a 32-byte write across two pages faults on each, twice on
+	 * the second (not present, then read-only), and completes */
+	vmm_machine_set_fault_handler(m, map_on_fault, &mp);
+	for (int i = 0; i < 32; i++)
+		buf[i] = (char)i;
+	assert_int_equal(vmm_cpu_write(cpu, va, buf, 32, VMM_ACC_USER, &r), 0);
+	assert_int_equal(r.bytes, 32);
+	assert_int_equal(r.faulted, 4);	/* page 1: P=0 then W; page 2: P=0 then W */
+	assert_int_equal(mp.calls, 4);
+	assert_int_equal(mp.last_ec, VMM_PF_P | VMM_PF_W | VMM_PF_U);
+	assert_int_equal(r.signal, 0);
+	assert_int_equal(r.paddr, 0x800ff0);
+	assert_int_equal(vmm_cpu_read(cpu, va, back, 32, VMM_ACC_USER, &r), 0);
+	assert_memory_equal(buf, back, 32);
+	assert_int_equal(r.faulted, 0);
+	assert_memory_equal((char *)vmm_phys_to_host(m, 0x800ff0), buf, 16);
+	assert_memory_equal((char *)vmm_phys_to_host(m, 0x801000), buf + 16, 16);
+	/* fault cycles were charged, in their own category, to this CPU */
+	assert_int_equal(vmm_cpu_cycles(m, 1, VMM_CYC_FAULT, &fault_cycles), 0);
+	assert_int_equal(fault_cycles, 5 * m->clock.cost.fault_delivery);
+	assert_int_equal(vmm_cpu_stats(cpu, &s), 0);
+	assert_int_equal(s.page_faults, 5);
+	/* a kernel read of a user page under SMAP without AC is refused: SEGV_ACCERR */
+	vmm_machine_set_fault_handler(m, NULL, NULL);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4,
+					 cpu_reg(cpu, VMM_REG_CR4) | VMM_CR4_SMAP), 0);
+	assert_int_equal(vmm_cpu_read(cpu, va, back, 8, 0, &r), -VMM_EFAULT);
+	assert_int_equal(r.si_code, 2);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_RFLAGS, VMM_RFLAGS_AC), 0);
+	assert_int_equal(vmm_cpu_read(cpu, va, back, 8, 0, &r), 0);
+	/* protection keys: SEGV_PKUERR */
+	*pt_entry(&p, va, 1) |= 3ull << VMM_PTE_PKEY_SHIFT;
+	assert_int_equal(vmm_cpu_invlpg(cpu, va), 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4,
+					 cpu_reg(cpu, VMM_REG_CR4) | VMM_CR4_PKE), 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_PKRU, 1u << 6), 0);
+	assert_int_equal(vmm_cpu_access(cpu, va, 1, VMM_ACC_USER, &r), 0);
+	assert_int_equal(r.si_code, 4);
+	assert_int_equal(r.error_code, VMM_PF_P | VMM_PF_U | VMM_PF_PK);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
+static int never_fixes(void *data, vmm_cpu *cpu, struct vmm_fault_info *f)
+{
+	(void)data;
+	(void)cpu;
+	(void)f;
+	return 0;
+}
+
+static int fails(void *data, vmm_cpu *cpu, struct vmm_fault_info *f)
+{
+	(void)data;
+	(void)cpu;
+	(void)f;
+	return -VMM_ENOMEM;
+}
+
+static void test_handler_errors_and_bad_args(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 1, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	struct pt p = pt_new(m, 4);
+	struct vmm_access_result r;
+	struct vmm_translation t;
+	struct vmm_trouble_counts tc;
+	struct test_log tl = { 0 };
+	char b[4];
+	(void)state;
+
+	m->log.fn = test_log_hook;
+	m->log.data = &tl;
+	pt_load(cpu, &p, 0);
+	vmm_machine_set_fault_handler(m, never_fixes, NULL);
+	assert_int_equal(vmm_cpu_access(cpu, 0x1000, 1, 0, &r), -VMM_EFAULT);
+	assert_int_equal(r.faulted, 17);
+	assert_int_equal(tl.last_kind, VMM_LOG_KIND_GUEST);
+	vmm_machine_set_fault_handler(m, fails, NULL);
+	assert_int_equal(vmm_cpu_access(cpu, 0x1000, 1, 0, &r), -VMM_ENOMEM);
+	assert_int_equal(vmm_machine_set_fault_handler(NULL, NULL, NULL), -VMM_EINVAL);
+
+	assert_int_equal(vmm_cpu_access(NULL, 0, 1, 0, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_access(cpu, 0, 0, 0, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_access(cpu, ~0ull, 2, 0, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_access(cpu, 0, 1, VMM_ACC_WRITE | VMM_ACC_EXEC, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_access(cpu, 0, 1, VMM_ACC_IMPLICIT | VMM_ACC_USER, &r),
+			 -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_access(cpu, 0, 1, 0x10, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_translate(cpu, 0, 0, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_translate(NULL, 0, 0, &t), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_translate(cpu, 0, 0x20, &t), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_walk(cpu, 0, 0, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_read(cpu, 0, NULL, 1, 0, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_read(cpu, 0, b, 1, VMM_ACC_WRITE, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_write(cpu, 0, b, 1, VMM_ACC_EXEC, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_write(cpu, 0, NULL, 1, 0, &r), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_stats(cpu, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_dump(cpu, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_tlb_shootdown(cpu, 1, 0, 0, 0, 0, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_tlb_shootdown(cpu, 0, 4096, 0, 0, 0, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_tlb_shootdown(cpu, 0, 0, 0, 0, 4, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_tlb_shootdown(NULL, 0, 0, 0, 0, 0, NULL), -VMM_EINVAL);
+	assert_int_equal(vmm_machine_trouble(m, &tc), 0);
+	assert_true(tc.caller >= 15);
+	vmm_machine_destroy(&m);
+}
+
+/* ---- shootdowns ---- */
+
+static void test_shootdown(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 4, NULL);
+	struct pt p = pt_new(m, 4);
+	uint64_t va = 0x00007f0000000000ull, ipi0, ipi1, ipi3;
+	unsigned ipis;
+	char *vmstat;
+	(void)state;
+
+	for (unsigned i = 0; i < 64; i++)
+		pt_map(&p, va + i * 4096, 0x200000 + i * 4096, 12, VMM_PTE_PRESENT | VMM_PTE_RW);
+	/* CPUs 0..2 run the address space and cache its first pages; CPU 3 does not */
+	for (unsigned c = 0; c < 3; c++) {
+		vmm_cpu *cpu = vmm_machine_cpu(m, c);
+
+		pt_load(cpu, &p, 0);
+		for (unsigned i = 0; i < 4; i++)
+			assert_int_equal(vmm_cpu_access(cpu, va + i * 4096, 1, 0, NULL), 0);
+	}
+	/* two pages, everywhere: IPIs only to the CPUs that may cache PCID 0 */
+	assert_int_equal(vmm_tlb_shootdown(vmm_machine_cpu(m, 0), VMM_SHOOTDOWN_ALL, 0, va, 8192,
+					   0, &ipis), 0);
+	assert_int_equal(ipis, 2);
+	for (unsigned c = 0; c < 3; c++) {
+		vmm_cpu *cpu = vmm_machine_cpu(m, c);
+
+		assert_int_equal(xlat(cpu, va, 0).source, VMM_XLAT_WALK);
+		assert_int_equal(xlat(cpu, va + 4096, 0).source, VMM_XLAT_WALK);
+		assert_int_equal(xlat(cpu, va + 8192, 0).source, VMM_XLAT_L1);
+	}
+	assert_int_equal(vmm_cpu_cycles(m, 0, VMM_CYC_IPI, &ipi0), 0);
+	assert_int_equal(vmm_cpu_cycles(m, 1, VMM_CYC_IPI, &ipi1), 0);
+	assert_int_equal(vmm_cpu_cycles(m, 3, VMM_CYC_IPI, &ipi3), 0);
+	assert_int_equal(ipi0, m->clock.cost.ipi);
+	assert_int_equal(ipi1, m->clock.cost.ipi);
+	assert_int_equal(ipi3, 0);
+	/* a range above the ceiling (33 pages) is flushed whole, on one target */
+	assert_int_equal(vmm_tlb_shootdown(vmm_machine_cpu(m, 0), 2, 0, va, 64 * 4096, 0, &ipis), 0);
+	assert_int_equal(ipis, 1);
+	assert_int_equal(xlat(vmm_machine_cpu(m, 2), va + 8192, 0).source, VMM_XLAT_WALK);
+	/* a local-only flush sends nothing */
+	assert_int_equal(vmm_tlb_shootdown(vmm_machine_cpu(m, 1), 1, 0, 0, 0, VMM_FLUSH_GLOBAL,
+					   &ipis), 0);
+	assert_int_equal(ipis, 0);
+	assert_int_equal(xlat(vmm_machine_cpu(m, 1), va + 8192, 0).source, VMM_XLAT_WALK);
+	vmstat = dump_to_string(m, VMM_DUMP_VMSTAT);
+	assert_non_null(strstr(vmstat, "\nnr_tlb_remote_flush 2\n"));
+	assert_non_null(strstr(vmstat, "\nnr_tlb_remote_flush_received 3\n"));
+	assert_non_null(strstr(vmstat, "\nnr_tlb_local_flush_all 1\n"));
+	assert_non_null(strstr(vmstat, "\nnr_tlb_local_flush_one 2\n"));
+	free(vmstat);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
+/* ---- cycles, the latency callback, determinism ---- */
+
+static unsigned latency_calls[5];
+
+static uint32_t fixed_latency(void *data, unsigned cpu, vmm_paddr_t pa, unsigned kind)
+{
+	(void)data;
+	(void)cpu;
+	(void)pa;
+	latency_calls[kind]++;
+	return kind == VMM_MEMREF_WALK ? 10 : 100;
+}
+
+static void use_latency_fn(struct vmm_config *cfg)
+{
+	cfg->mem_latency_fn = fixed_latency;
+}
+
+static void test_cycles_and_latency_callback(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 4, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	struct pt p = pt_new(m, 4);
+	const struct vmm_cost_table cost = m->clock.cost, *c = &cost;
+	uint64_t va = 0x00007f0000000000ull, walk;
+	struct vmm_access_result r;
+	(void)state;
+
+	pt_map(&p, va, 0x200000, 12, VMM_PTE_PRESENT | VMM_PTE_ACCESSED);
+	/* node 1's memory starts at 2 GiB: a remote reference from CPU 0 */
+	pt_map(&p, va + 4096, 0x80000000, 12, VMM_PTE_PRESENT | VMM_PTE_ACCESSED);
+	pt_load(cpu, &p, 0);
+	/* a cold access: L1 and STLB lookups, 4 walker steps + A flags on 3 tables, data */
+	assert_int_equal(vmm_cpu_access(cpu, va, 8, 0, &r), 0);
+	walk = 4 * (c->walk_step + c->walk_mem_local) + 3 * c->ad_update;
+	assert_int_equal(r.cycles, c->tlb_l1_hit + c->tlb_l2_hit + walk + c->mem_local);
+	/* a hit costs the L1 lookup and the data reference */
+	assert_int_equal(vmm_cpu_access(cpu, va, 8, 0, &r), 0);
+	assert_int_equal(r.cycles, c->tlb_l1_hit + c->mem_local);
+	/* remote data costs mem_local * 21 / 10 */
+	assert_int_equal(vmm_cpu_access(cpu, va + 4096, 8, 0, NULL), 0);
+	assert_int_equal(vmm_cpu_access(cpu, va + 4096, 8, 0, &r), 0);
+	assert_int_equal(r.cycles, c->tlb_l1_hit + c->mem_local * 21 / 10);
+	vmm_machine_destroy(&m);
+
+	m = mmu_machine(4, 1, use_latency_fn);
+	cpu = vmm_machine_cpu(m, 0);
+	p = pt_new(m, 4);
+	pt_map(&p, va, 0x200000, 12, VMM_PTE_PRESENT | VMM_PTE_RW);
+	pt_load(cpu, &p, 0);
+	memset(latency_calls, 0, sizeof(latency_calls));
+	assert_int_equal(vmm_cpu_access(cpu, va, 8, VMM_ACC_WRITE, &r), 0);
+	assert_int_equal(latency_calls[VMM_MEMREF_WALK], 4);
+	assert_int_equal(latency_calls[VMM_MEMREF_AD], 4);	/* 3 tables + the leaf's A and D */
+	assert_int_equal(latency_calls[VMM_MEMREF_WRITE], 1);
+	assert_int_equal(r.cycles, c->tlb_l1_hit + c->tlb_l2_hit + 4 * (c->walk_step + 10) +
+					   4 * 100 + 100);
+	vmm_machine_destroy(&m);
+}
+
+static uint64_t run_and_digest(void)
+{
+	vmm_machine *m = mmu_machine(4, 2, NULL);
+	struct pt p = pt_new(m, 4);
+	uint64_t d;
+
+	for (unsigned i = 0; i < 16; i++)
+		pt_map(&p, 0x10000 + i * 4096, 0x200000, 12, VMM_PTE_PRESENT | VMM_PTE_RW);
+	pt_load(vmm_machine_cpu(m, 1), &p, 0);
+	for (unsigned i = 0; i < 100; i++)
+		vmm_cpu_access(vmm_machine_cpu(m, 1), 0x10000 + (i * 7 % 16) * 4096, 4,
+			       i % 3 ? 0 : VMM_ACC_WRITE, NULL);
+	d = vmm_machine_digest(m);
+	vmm_machine_destroy(&m);
+	return d;
+}
+
+static void test_digest_and_dump(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 1, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	struct pt p = pt_new(m, 4);
+	uint64_t before;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+	(void)state;
+
+	assert_int_equal(run_and_digest(), run_and_digest());
+	pt_map(&p, 0x1000, 0x200000, 12, VMM_PTE_PRESENT);
+	pt_load(cpu, &p, 0);
+	before = vmm_machine_digest(m);
+	assert_int_equal(xlat(cpu, 0x1000, 0).fault, 0);	/* fills the TLB: state changed */
+	assert_true(vmm_machine_digest(m) != before);
+	out = open_memstream(&buf, &len);
+	assert_int_equal(vmm_cpu_dump(cpu, out), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, "dtlb_4k     va 0x0000000000001000 pcid    0 -> pa 0x200000"));
+	assert_non_null(strstr(buf, "pwc_pde"));
+	free(buf);
+	vmm_machine_destroy(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reset_state_and_registers),
+		cmocka_unit_test(test_access_faults_and_retries),
+		cmocka_unit_test(test_handler_errors_and_bad_args),
+		cmocka_unit_test(test_shootdown),
+		cmocka_unit_test(test_cycles_and_latency_callback),
+		cmocka_unit_test(test_digest_and_dump),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

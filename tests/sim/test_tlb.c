@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of src/sim/tlb.c: hit and miss counts on seeded synthetic traces
+ * against a reference TLB model written here, for LRU, tree-PLRU and random
+ * replacement; and the invalidation semantics of PCIDs, global pages, MOV
+ * to CR3/CR4, INVLPG and INVPCID (SDM vol. 3A 4.10.4).
+ */
+#include "mmu_util.h"
+
+#include "lib/prng.h"
+
+/* ---- the reference model ---- */
+
+#define REF_MAX_WAYS 16
+#define REF_MAX_SETS 64
+
+/* One array: per set, the tags of its ways; recency order for LRU; tree bits for PLRU. */
+struct ref_array {
+	unsigned sets, ways, policy;
+	uint64_t tag[REF_MAX_SETS][REF_MAX_WAYS];	/* 0: empty */
+	unsigned order[REF_MAX_SETS][REF_MAX_WAYS];	/* LRU: ways, most recent first */
+	bool tree[REF_MAX_SETS][REF_MAX_WAYS];		/* PLRU: node i true = victim on the right */
+	struct vmm_prng *prng;
+};
+
+static void ref_init(struct ref_array *a, struct vmm_tlb_geometry g, unsigned policy,
+		     struct vmm_prng *prng)
+{
+	memset(a, 0, sizeof(*a));
+	a->ways = g.ways;
+	a->sets = g.entries ? g.entries / g.ways : 0;
+	a->policy = policy;
+	a->prng = prng;
+	assert_true(a->ways <= REF_MAX_WAYS && a->sets <= REF_MAX_SETS);
+	for (unsigned s = 0; s < a->sets; s++)
+		for (unsigned w = 0; w < a->ways; w++)
+			a->order[s][w] = w;
+}
+
+static void ref_use(struct ref_array *a, unsigned set, unsigned way)
+{
+	if (a->policy == VMM_TLB_LRU) {
+		unsigned i = 0;
+
+		while (a->order[set][i] != way)
+			i++;
+		memmove(&a->order[set][1], &a->order[set][0], i * sizeof(unsigned));
+		a->order[set][0] = way;
+	} else if (a->policy == VMM_TLB_PLRU) {
+		unsigned node = 0, lo = 0, n = a->ways;
+
+		while (n > 1) {
+			bool right = way >= lo + n / 2;
+
+			a->tree[set][node] = !right;	/* the victim is in the other half */
+			node = 2 * node + 1 + right;
+			if (right)
+				lo += n / 2;
+			n /= 2;
+		}
+	}
+}
+
+static unsigned ref_victim(struct ref_array *a, unsigned set)
+{
+	unsigned node = 0, lo = 0, n = a->ways;
+
+	for (unsigned w = 0; w < a->ways; w++)
+		if (!a->tag[set][w])
+			return w;
+	if (a->policy == VMM_TLB_LRU)
+		return a->order[set][a->ways - 1];
+	if (a->policy == VMM_TLB_RANDOM)
+		return (unsigned)vmm_prng_below(a->prng, a->ways);
+	while (n > 1) {
+		bool right = a->tree[set][node];
+
+		node = 2 * node + 1 + right;
+		if (right)
+			lo += n / 2;
+		n /= 2;
+	}
+	return lo;
+}
+
+/* Page number @vpn of size class @sz; tags are vpn * 4 + sz + 1 so that 0 means empty. */
+static bool ref_lookup(struct ref_array *a, uint64_t vpn, unsigned sz)
+{
+	unsigned set;
+
+	if (!a->sets)
+		return false;
+	set = (unsigned)(vpn % a->sets);
+	for (unsigned w = 0; w < a->ways; w++)
+		if (a->tag[set][w] == vpn * 4 + sz + 1) {
+			ref_use(a, set, w);
+			return true;
+		}
+	return false;
+}
+
+static void ref_fill(struct ref_array *a, uint64_t vpn, unsigned sz)
+{
+	unsigned set, w;
+
+	if (!a->sets)
+		return;
+	set = (unsigned)(vpn % a->sets);
+	w = ref_victim(a, set);
+	a->tag[set][w] = vpn * 4 + sz + 1;
+	ref_use(a, set, w);
+}
+
+struct ref_tlb {
+	struct ref_array itlb[3], dtlb[3], stlb, stlb_1g;
+	struct vmm_cpu_stats s;
+};
+
+/* One access in the model: L1 of its kind, then the second level, then a walk. */
+static void ref_access(struct ref_tlb *t, uint64_t va, unsigned sz, bool fetch)
+{
+	static const unsigned shift[3] = { 12, 21, 30 };
+	struct ref_array *l1 = fetch ? t->itlb : t->dtlb;
+	struct ref_array *l2 = sz == 2 ? &t->stlb_1g : &t->stlb;
+	uint64_t *hits = fetch ? t->s.itlb_hits : t->s.dtlb_hits;
+	uint64_t *misses = fetch ? t->s.itlb_misses : t->s.dtlb_misses;
+	uint64_t vpn = va >> shift[sz];
+
+	if (ref_lookup(&l1[sz], vpn, sz)) {
+		hits[sz]++;
+		return;
+	}
+	misses[sz]++;
+	if (ref_lookup(l2, vpn, sz)) {
+		t->s.stlb_hits[sz]++;
+	} else {
+		t->s.stlb_misses[sz]++;
+		ref_fill(l2, vpn, sz);
+	}
+	ref_fill(&l1[sz], vpn, sz);
+}
+
+/* ---- seeded traces ---- */
+
+static unsigned trace_policy;
+
+static void trace_geometry(struct vmm_config *c)
+{
+	c->dtlb[0] = (struct vmm_tlb_geometry){ 16, 4 };
+	c->dtlb[1] = (struct vmm_tlb_geometry){ 8, 2 };
+	c->dtlb[2] = (struct vmm_tlb_geometry){ 4, 4 };
+	c->itlb[0] = (struct vmm_tlb_geometry){ 16, 4 };
+	c->itlb[1] = (struct vmm_tlb_geometry){ 4, 4 };
+	c->itlb[2] = (struct vmm_tlb_geometry){ 0, 0 };
+	c->stlb = (struct vmm_tlb_geometry){ 64, 8 };
+	c->stlb_1g = (struct vmm_tlb_geometry){ 8, 2 };
+	/* no paging-structure caches: their fills would draw from the PRNG too */
+	for (unsigned i = 0; i < 4; i++)
+		c->pwc[i] = (struct vmm_tlb_geometry){ 0, 0 };
+	c->tlb_replacement = trace_policy;
+}
+
+#define POOL_4K 600
+#define POOL_2M 80
+#define POOL_1G 12
+#define TRACE_LEN 100000
+
+static void run_trace(unsigned policy, uint64_t seed)
+{
+	vmm_machine *m;
+	vmm_cpu *cpu;
+	struct pt p;
+	struct ref_tlb ref;
+	struct vmm_prng ref_prng, trace;
+	struct vmm_cpu_stats s;
+	uint64_t pool[3][POOL_4K];
+	const unsigned pool_n[3] = { POOL_4K, POOL_2M, POOL_1G };
+	const struct vmm_config *cfg;
+	uint64_t recent[8] = { 0 };
+	unsigned recent_sz[8] = { 0 };
+
+	trace_policy = policy;
+	m = mmu_machine(4, 1, trace_geometry);
+	cpu = vmm_machine_cpu(m, 0);
+	p = pt_new(m, 4);
+	vmm_prng_seed(&trace, seed);
+	/* distinct pages: 4 KiB ones in 64 MiB, 2 MiB ones in 8 GiB, 1 GiB ones in 1 TiB */
+	for (unsigned i = 0; i < POOL_4K; i++) {
+		pool[0][i] = 0x0000100000000000ull + i * 0x1b000ull;
+		pt_map(&p, pool[0][i], 0x200000, 12, VMM_PTE_PRESENT | VMM_PTE_RW |
+		       VMM_PTE_ACCESSED | VMM_PTE_DIRTY);
+	}
+	for (unsigned i = 0; i < POOL_2M; i++) {
+		pool[1][i] = 0x0000200000000000ull + i * 0x6600000ull;
+		pt_map(&p, pool[1][i], 0x400000, 21, VMM_PTE_PRESENT | VMM_PTE_RW |
+		       VMM_PTE_ACCESSED | VMM_PTE_DIRTY);
+	}
+	for (unsigned i = 0; i < POOL_1G; i++) {
+		pool[2][i] = 0x0000300000000000ull + i * 0x1340000000ull;
+		pt_map(&p, pool[2][i], 0x40000000, 30, VMM_PTE_PRESENT | VMM_PTE_RW |
+		       VMM_PTE_ACCESSED | VMM_PTE_DIRTY);
+	}
+	pt_load(cpu, &p, 0);
+
+	cfg = vmm_machine_config(m);
+	ref_prng = m->prng;	/* the model draws random victims from an identical stream */
+	memset(&ref, 0, sizeof(ref));
+	for (unsigned i = 0; i < 3; i++) {
+		ref_init(&ref.itlb[i], cfg->itlb[i], policy, &ref_prng);
+		ref_init(&ref.dtlb[i], cfg->dtlb[i], policy, &ref_prng);
+	}
+	ref_init(&ref.stlb, cfg->stlb, policy, &ref_prng);
+	ref_init(&ref.stlb_1g, cfg->stlb_1g, policy, &ref_prng);
+
+	for (unsigned i = 0; i < TRACE_LEN; i++) {
+		uint64_t r = vmm_prng_next(&trace), va;
+		unsigned kind = r % 10, sz = (r >> 8) % 10 < 6 ? 0 : (r >> 8) % 10 < 9 ? 1 : 2;
+		unsigned flags = kind < 7 ? VMM_ACC_READ : kind < 9 ? VMM_ACC_WRITE : VMM_ACC_EXEC;
+		unsigned slot = (r >> 16) % 8;
+
+		if ((r >> 24) % 2) {	/* locality: reuse a recent page */
+			va = recent[slot];
+			sz = recent_sz[slot];
+		} else {
+			va = pool[sz][(r >> 32) % pool_n[sz]];
+			recent[slot] = va;
+			recent_sz[slot] = sz;
+		}
+		if (!va)
+			continue;
+		va += (r >> 40) & 0xff8;
+		assert_int_equal(vmm_cpu_access(cpu, va, 8, flags, NULL), 0);
+		ref_access(&ref, va, sz, flags == VMM_ACC_EXEC);
+		assert_int_equal(vmm_cpu_stats(cpu, &s), 0);
+		if (memcmp(s.dtlb_hits, ref.s.dtlb_hits, 6 * 3 * sizeof(uint64_t)) != 0)
+			fail_msg("policy %u seed %" PRIu64 " access %u (va %#" PRIx64
+				 "): dtlb hits %" PRIu64 "/%" PRIu64 "/%" PRIu64 " model %" PRIu64
+				 "/%" PRIu64 "/%" PRIu64 ", stlb hits %" PRIu64 "/%" PRIu64
+				 " model %" PRIu64 "/%" PRIu64,
+				 policy, seed, i, va, s.dtlb_hits[0], s.dtlb_hits[1], s.dtlb_hits[2],
+				 ref.s.dtlb_hits[0], ref.s.dtlb_hits[1], ref.s.dtlb_hits[2],
+				 s.stlb_hits[0], s.stlb_hits[1], ref.s.stlb_hits[0],
+				 ref.s.stlb_hits[1]);
+	}
+	printf("# policy %u: dtlb 4k hits %" PRIu64 " misses %" PRIu64 ", stlb 4k hits %" PRIu64
+	       " misses %" PRIu64 ", walks %" PRIu64 "\n",
+	       policy, s.dtlb_hits[0], s.dtlb_misses[0], s.stlb_hits[0], s.stlb_misses[0],
+	       s.page_walks);
+	assert_true(s.dtlb_hits[0] && s.dtlb_misses[0] && s.stlb_hits[0] && s.stlb_misses[0]);
+	assert_int_equal(s.page_walks, s.stlb_misses[0] + s.stlb_misses[1] + s.stlb_misses[2]);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
+static void test_trace_lru(void **state)
+{
+	(void)state;
+	run_trace(VMM_TLB_LRU, test_seed("trace_lru", 1));
+}
+
+static void test_trace_plru(void **state)
+{
+	(void)state;
+	run_trace(VMM_TLB_PLRU, test_seed("trace_plru", 2));
+}
+
+static void test_trace_random(void **state)
+{
+	(void)state;
+	run_trace(VMM_TLB_RANDOM, test_seed("trace_random", 3));
+}
+
+/* Tree-PLRU on one 4-way set: after uses of ways 0,1,2,3 the victim is 0; after 0 it is 2. */
+static void test_plru_order(void **state)
+{
+	struct vmm_tlb_geometry g = { 4, 4 };
+	struct vmm_config cfg;
+	struct vmm_hostmem hm;
+	struct vmm_prng prng;
+	struct vmm_tlb t;
+	(void)state;
+
+	vmm_config_init(&cfg);
+	cfg.tlb_replacement = VMM_TLB_PLRU;
+	cfg.dtlb[0] = g;
+	vmm_hostmem_init(&hm, NULL);
+	vmm_prng_seed(&prng, 1);
+	assert_int_equal(vmm_tlb_init(&t, &cfg, &prng, &hm), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		struct tlb_fill f = { .va = (uint64_t)(i + 1) << 12, .pa = 0x1000, .shift = 12 };
+
+		vmm_tlb_fill(&t, &t.dtlb[0], &f);
+		assert_int_equal(t.dtlb[0].e[i].tag, f.va);
+	}
+	{
+		struct tlb_fill f = { .va = 5ull << 12, .pa = 0x1000, .shift = 12 };
+
+		vmm_tlb_fill(&t, &t.dtlb[0], &f);	/* evicts way 0 (page 1) */
+		assert_int_equal(t.dtlb[0].e[0].tag, 5ull << 12);
+		f.va = 6ull << 12;
+		vmm_tlb_fill(&t, &t.dtlb[0], &f);	/* after way 0, the left pair is fresh: way 2 */
+		assert_int_equal(t.dtlb[0].e[2].tag, 6ull << 12);
+	}
+	assert_int_equal(t.pcid_count[0], 4);
+	vmm_tlb_destroy(&t, &hm);
+	assert_int_equal(hm.heap_bytes, 0);
+}
+
+/* ---- invalidation semantics ---- */
+
+#define VA1 0x00007f0000001000ull	/* non-global in both tables */
+#define VA2 0xffffffff81000000ull	/* global in table A */
+#define VA3 0x00007f0000002000ull
+
+static unsigned src(vmm_cpu *cpu, uint64_t va)
+{
+	return xlat(cpu, va, 0).source;
+}
+
+static vmm_paddr_t pa_of(vmm_cpu *cpu, uint64_t va)
+{
+	return xlat(cpu, va, 0).paddr;
+}
+
+struct two_tables {
+	vmm_machine *m;
+	vmm_cpu *cpu;
+	struct pt a, b;
+};
+
+static void two_tables(struct two_tables *tt)
+{
+	tt->m = mmu_machine(4, 1, NULL);
+	tt->cpu = vmm_machine_cpu(tt->m, 0);
+	tt->a = pt_new(tt->m, 4);
+	tt->b = pt_new(tt->m, 4);
+	pt_map(&tt->a, VA1, 0xa01000, 12, VMM_PTE_PRESENT);
+	pt_map(&tt->a, VA2, 0xa02000, 12, VMM_PTE_PRESENT | VMM_PTE_GLOBAL);
+	pt_map(&tt->a, VA3, 0xa03000, 12, VMM_PTE_PRESENT);
+	pt_map(&tt->b, VA1, 0xb01000, 12, VMM_PTE_PRESENT);
+	pt_map(&tt->b, VA2, 0xb02000, 12, VMM_PTE_PRESENT);
+	pt_map(&tt->b, VA3, 0xb03000, 12, VMM_PTE_PRESENT);
+}
+
+static void test_cr3_and_globals_without_pcid(void **state)
+{
+	struct two_tables tt;
+	vmm_cpu *cpu;
+	uint64_t cr4;
+	(void)state;
+
+	two_tables(&tt);
+	cpu = tt.cpu;
+	pt_load(cpu, &tt.a, 0);
+	assert_int_equal(pa_of(cpu, VA1), 0xa01000);
+	assert_int_equal(pa_of(cpu, VA2), 0xa02000);
+	/* MOV to CR3: non-global entries go, the global one stays (CR4.PGE) */
+	pt_load(cpu, &tt.b, 0);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_L1);
+	assert_int_equal(pa_of(cpu, VA2), 0xa02000);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_WALK);
+	assert_int_equal(pa_of(cpu, VA1), 0xb01000);
+	/* the kept global entry no longer matches B: legal, flagged as stale */
+	assert_machine_healthy(tt.m);
+	/* changing CR4.PGE flushes everything, globals included */
+	cr4 = cpu_reg(cpu, VMM_REG_CR4);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4, cr4 & ~VMM_CR4_PGE), 0);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_WALK);
+	assert_int_equal(pa_of(cpu, VA2), 0xb02000);
+	/* with PGE clear, G is ignored: a CR3 load drops A's would-be global entry */
+	pt_load(cpu, &tt.a, 0);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_WALK);
+	pt_load(cpu, &tt.b, 0);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_WALK);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4, cr4), 0);
+	/* SMEP 0 -> 1 flushes the current PCID; 1 -> 0 does not */
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_WALK);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_L1);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4, cr4 | VMM_CR4_SMEP), 0);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_WALK);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4, cr4), 0);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_L1);
+	/* CR4.SMAP and CR0.WP changes flush nothing */
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4, cr4 | VMM_CR4_SMAP), 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR0,
+					 cpu_reg(cpu, VMM_REG_CR0) & ~VMM_CR0_WP), 0);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_L1);
+	/* clearing CR0.PG flushes everything; linear = physical meanwhile */
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR0,
+					 cpu_reg(cpu, VMM_REG_CR0) & ~VMM_CR0_PG), 0);
+	assert_int_equal(src(cpu, 0x123456), VMM_XLAT_NOPAGING);
+	assert_int_equal(pa_of(cpu, 0x123456), 0x123456);
+	assert_machine_healthy(tt.m);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR0,
+					 cpu_reg(cpu, VMM_REG_CR0) | VMM_CR0_PG), 0);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_WALK);
+	vmm_machine_destroy(&tt.m);
+}
+
+static void test_pcid_invlpg_invpcid(void **state)
+{
+	struct two_tables tt;
+	vmm_cpu *cpu;
+	uint64_t cr4;
+	(void)state;
+
+	two_tables(&tt);
+	cpu = tt.cpu;
+	pt_load(cpu, &tt.a, 0);
+	cr4 = cpu_reg(cpu, VMM_REG_CR4);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4, cr4 | VMM_CR4_PCIDE), 0);
+	/* PCID 1 = table A, PCID 2 = table B */
+	pt_load(cpu, &tt.a, 1);
+	assert_int_equal(pa_of(cpu, VA1), 0xa01000);
+	assert_int_equal(pa_of(cpu, VA3), 0xa03000);
+	assert_int_equal(pa_of(cpu, VA2), 0xa02000);	/* global */
+	pt_load(cpu, &tt.b, 2);
+	assert_int_equal(pa_of(cpu, VA1), 0xb01000);
+	assert_int_equal(pa_of(cpu, VA3), 0xb03000);
+	assert_int_equal(pa_of(cpu, VA2), 0xa02000);	/* the global entry serves every PCID */
+	/* back to PCID 1 without flushing: its entries are still there */
+	pt_load(cpu, &tt.a, 1 | VMM_CR3_NOFLUSH);
+	assert_int_equal(cpu_reg(cpu, VMM_REG_CR3), tt.a.root | 1);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_L1);
+	assert_int_equal(pa_of(cpu, VA1), 0xa01000);
+	/* INVLPG: this PCID's VA1 goes, VA3 stays; PCID 2's VA1 stays */
+	assert_int_equal(vmm_cpu_invlpg(cpu, VA1), 0);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_L1);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_WALK);
+	pt_load(cpu, &tt.b, 2 | VMM_CR3_NOFLUSH);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_L1);
+	/* INVLPG drops a global entry whatever PCID created it */
+	assert_int_equal(vmm_cpu_invlpg(cpu, VA2), 0);
+	assert_int_equal(pa_of(cpu, VA2), 0xb02000);	/* B's own, non-global */
+	assert_int_equal(vmm_cpu_invlpg(cpu, VA2), 0);
+
+	/* re-create the global entry under PCID 1 */
+	pt_load(cpu, &tt.a, 1 | VMM_CR3_NOFLUSH);
+	assert_int_equal(pa_of(cpu, VA2), 0xa02000);
+	assert_int_equal(pa_of(cpu, VA1), 0xa01000);
+	/* INVPCID 0: one address of one PCID, the global kept */
+	assert_int_equal(vmm_cpu_invpcid(cpu, VMM_INVPCID_ADDR, 2, VA1), 0);
+	assert_int_equal(vmm_cpu_invpcid(cpu, VMM_INVPCID_ADDR, 1, VA2), 0);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_L1);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_L1);
+	pt_load(cpu, &tt.b, 2 | VMM_CR3_NOFLUSH);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_L1);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_WALK);
+	/* INVPCID 1: PCID 1's non-global entries, not PCID 2's, not the global */
+	assert_int_equal(vmm_cpu_invpcid(cpu, VMM_INVPCID_SINGLE, 1, 0), 0);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_L1);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_L1);
+	pt_load(cpu, &tt.a, 1 | VMM_CR3_NOFLUSH);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_WALK);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_L1);
+	/* INVPCID 3: every non-global entry */
+	assert_int_equal(vmm_cpu_invpcid(cpu, VMM_INVPCID_ALL, 0, 0), 0);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_L1);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_WALK);
+	pt_load(cpu, &tt.b, 2 | VMM_CR3_NOFLUSH);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_WALK);
+	/* INVPCID 2: everything */
+	assert_int_equal(vmm_cpu_invpcid(cpu, VMM_INVPCID_ALL_GLOBAL, 0, 0), 0);
+	assert_int_equal(src(cpu, VA2), VMM_XLAT_WALK);
+	assert_int_equal(pa_of(cpu, VA2), 0xb02000);
+	/* MOV to CR3 without the no-flush bit drops the new PCID's entries */
+	assert_int_equal(pa_of(cpu, VA3), 0xb03000);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_L1);
+	pt_load(cpu, &tt.b, 2);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_WALK);
+	assert_machine_healthy(tt.m);
+
+	/* bad operands are #GP: rejected */
+	assert_int_equal(vmm_cpu_invpcid(cpu, 4, 0, 0), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_invpcid(cpu, VMM_INVPCID_SINGLE, 4096, 0), -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_invpcid(cpu, VMM_INVPCID_ADDR, 1, 0x0000800000000000ull),
+			 -VMM_EINVAL);
+	assert_int_equal(vmm_cpu_invlpg(cpu, 0x0000800000000000ull), -VMM_EINVAL);
+	/* PCIDE 1 -> 0 flushes everything */
+	pt_load(cpu, &tt.b, 0);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_WALK);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_L1);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4, cr4), 0);
+	assert_int_equal(src(cpu, VA3), VMM_XLAT_WALK);
+	assert_int_equal(vmm_cpu_invpcid(cpu, VMM_INVPCID_SINGLE, 1, 0), -VMM_EINVAL);
+	vmm_machine_destroy(&tt.m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trace_lru),
+		cmocka_unit_test(test_trace_plru),
+		cmocka_unit_test(test_trace_random),
+		cmocka_unit_test(test_plru_order),
+		cmocka_unit_test(test_cr3_and_globals_without_pcid),
+		cmocka_unit_test(test_pcid_invlpg_invpcid),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
