@@ -1572,7 +1572,6 @@ static struct vmm_page *alloc_pages_core(struct vmm_machine *m, vmm_gfp_t gfp, u
 	struct vmm_alloc_context ac;
 	const struct vmm_pgdat *pgdat;
 	vmm_gfp_t alloc_gfp = gfp;
-	(void)0;
 	unsigned alloc_flags = ALLOC_WMARK_LOW;
 	vmm_nodemask_t cpuset_mask;
 	uint64_t pfn;
