@@ -47,6 +47,8 @@
 
 #include <vmm/vmm.h>
 
+#include "bench_util.h"
+
 #include "lib/hostmem.h"
 #include "machine.h"
 
@@ -133,20 +135,6 @@ struct jemalloc_api {
 };
 
 static struct jemalloc_api je;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Keep the compiler from dropping a buffer's stores or its allocation. */
-static void clobber(void *p)
-{
-	__asm__ volatile("" : : "r"(p) : "memory");
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -487,24 +475,6 @@ static double to_mib(uint64_t bytes)
 static int64_t beyond_memmap(const struct mem_result *mr)
 {
 	return (int64_t)(mr->rss_live - mr->rss_before) - (int64_t)mr->memmap_rss;
-}
-
-static const char *pass_miss(bool pass)
-{
-	return pass ? "PASS" : "MISS";
-}
-
-static const char *malloc_owner(void)
-{
-	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-	void *real = libc ? dlsym(libc, "malloc") : NULL;
-	void *seen = dlsym(RTLD_DEFAULT, "malloc");
-
-	if (libc)
-		dlclose(libc);
-	if (!real || !seen)
-		return "unknown";
-	return real == seen ? "glibc" : "interposed (not glibc)";
 }
 
 static void print_row(const char *name, const struct timing *t)

@@ -36,6 +36,8 @@
 
 #include <vmm/vmm.h>
 
+#include "bench_util.h"
+
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/sparse.h"
@@ -44,14 +46,6 @@
 
 #define GIB (1ull << 30)
 #define MIB (1ull << 20)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static volatile uint64_t sink;
 

@@ -55,6 +55,8 @@
 
 #include <vmm/vmm.h>
 
+#include "bench_util.h"
+
 #ifndef BENCH_HAVE_JEMALLOC
 #define BENCH_HAVE_JEMALLOC 0
 #endif
@@ -158,20 +160,6 @@ struct jemalloc_api {
 
 static struct jemalloc_api je;
 static vmm_machine *machine_pcp, *machine_nopcp;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Keep the compiler from dropping an allocation whose result is unused. */
-static void clobber(void *p)
-{
-	__asm__ volatile("" : : "r"(p) : "memory");
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -488,30 +476,12 @@ static void measure_callgrind(const struct options *opt)
 
 /* ---- output ---- */
 
-static const char *malloc_owner(void)
-{
-	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-	void *real = libc ? dlsym(libc, "malloc") : NULL;
-	void *seen = dlsym(RTLD_DEFAULT, "malloc");
-
-	if (libc)
-		dlclose(libc);
-	if (!real || !seen)
-		return "unknown";
-	return real == seen ? "glibc" : "interposed (not glibc)";
-}
-
 static const struct bench_case *find_case(const char *name)
 {
 	for (size_t i = 0; i < NR_CASES; i++)
 		if (!strcmp(cases[i].name, name))
 			return cases[i].usable && cases[i].nr_ns ? &cases[i] : NULL;
 	return NULL;
-}
-
-static const char *pass_miss(bool pass)
-{
-	return pass ? "PASS" : "MISS";
 }
 
 /*
