@@ -6,6 +6,7 @@
 #include <vmm/config.h>
 #include <vmm/cpu.h>
 #include <vmm/errors.h>
+#include <vmm/gfp.h>
 #include <vmm/machine.h>
 #include <vmm/page.h>
 #include <vmm/stats.h>
@@ -86,6 +87,13 @@ int main()
 	expect(vmm_zone_info(m.get(), 0, VMM_ZONE_DMA32, &zi) == 0 &&
 		       std::strcmp(zi.name, "DMA32") == 0 && zi.managed_pages > 0,
 	       "node 0 has a populated DMA32 zone");
+	// the GFP composites are usable C++ constant expressions
+	constexpr vmm_gfp_t gfp = VMM_GFP_KERNEL | VMM_GFP_COMP;
+	struct vmm_page *pg = vmm_alloc_pages(m.get(), gfp, 2);
+	expect(pg != nullptr && vmm_page_count(pg) == 1, "vmm_alloc_pages from C++");
+	vmm_free_pages(m.get(), pg, 2);
+	expect(vmm_machine_check(m.get(), stderr) == 0, "the allocation round trip is clean");
+
 	expect(vmm_machine_create(nullptr, &raw) == -VMM_EINVAL && raw == nullptr,
 	       "a NULL config is rejected");
 
