@@ -1019,25 +1019,30 @@ static void free_to_pcp(struct vmm_machine *m, struct vmm_zone *zone, uint64_t p
 	}
 }
 
+/* Give the @n oldest pages of a hot or cold list back to the zone (2.6.11's free_pages_bulk). */
+static void hot_cold_free_oldest(struct vmm_machine *m, struct vmm_zone *zone,
+				 struct vmm_pcp_hot_cold *pcp, int n)
+{
+	for (int i = 0; i < n && !vmm_list_empty(&pcp->list); i++) {
+		struct vmm_page *old = vmm_list_last_entry(&pcp->list, struct vmm_page, lru);
+		uint64_t pfn = pfn_of(m, old);
+
+		old->index = 0;
+		pcp_list_del(old);
+		pcp->count--;
+		vmm_free_one_page(m, zone, pfn, 0, vmm_get_pfnblock_migratetype(m, pfn), FPI_NONE);
+		vmm_charge(m, VMM_CYC_FREE, m->clock.cost.pcp_bulk_per_page);
+	}
+}
+
 /* Linux 2.6.11's free_hot_cold_page(). */
 static void free_hot_cold(struct vmm_machine *m, struct vmm_zone *zone, uint64_t pfn, bool cold)
 {
 	struct vmm_pcp_hot_cold *pcp = &this_pcp(m, zone)->hot_cold[cold];
 	struct vmm_page *page = page_of(m, pfn);
 
-	if (pcp->count >= pcp->high) {
-		for (int i = 0; i < pcp->batch && !vmm_list_empty(&pcp->list); i++) {
-			struct vmm_page *old = vmm_list_last_entry(&pcp->list, struct vmm_page, lru);
-			uint64_t opfn = pfn_of(m, old);
-
-			old->index = 0;
-			pcp_list_del(old);
-			pcp->count--;
-			vmm_free_one_page(m, zone, opfn, 0, vmm_get_pfnblock_migratetype(m, opfn),
-					  FPI_NONE);
-			vmm_charge(m, VMM_CYC_FREE, m->clock.cost.pcp_bulk_per_page);
-		}
-	}
+	if (pcp->count >= pcp->high)
+		hot_cold_free_oldest(m, zone, pcp, pcp->batch);
 	page->index = (uint64_t)vmm_get_pfnblock_migratetype(m, pfn) + 1;
 	if (page->index > MIGRATE_PCPTYPES)
 		page->index = MIGRATE_MOVABLE + 1;
@@ -1250,20 +1255,8 @@ void vmm_drain_zone_pages(struct vmm_machine *m, struct vmm_zone *z, unsigned cp
 
 	if (pcp->count)
 		free_pcppages_bulk(m, z, pcp->count, pcp, 0);
-	for (int h = 0; h < 2; h++) {
-		struct vmm_pcp_hot_cold *hc = &pcp->hot_cold[h];
-
-		while (!vmm_list_empty(&hc->list)) {
-			struct vmm_page *p = vmm_list_last_entry(&hc->list, struct vmm_page, lru);
-			uint64_t pfn = pfn_of(m, p);
-
-			p->index = 0;
-			pcp_list_del(p);
-			hc->count--;
-			vmm_free_one_page(m, z, pfn, 0, vmm_get_pfnblock_migratetype(m, pfn),
-					  FPI_NONE);
-		}
-	}
+	for (int h = 0; h < 2; h++)
+		hot_cold_free_oldest(m, z, &pcp->hot_cold[h], pcp->hot_cold[h].count);
 }
 
 static bool cpu_has_pcp_pages(struct vmm_machine *m, unsigned cpu)
