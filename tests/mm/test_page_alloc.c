@@ -80,6 +80,14 @@ static void assert_pcp_empty(vmm_machine *m)
 		}
 }
 
+/* Free @n order-0 pages of @pages, newest first, and the array. */
+static void release_pages(vmm_machine *m, struct vmm_page **pages, uint64_t n)
+{
+	while (n)
+		vmm_free_pages(m, pages[--n], 0);
+	free(pages);
+}
+
 /* Fisher-Yates with the machine's PRNG stream seeded for the test. */
 static void shuffle(struct vmm_prng *r, struct vmm_page **a, uint64_t n)
 {
@@ -725,9 +733,7 @@ static void test_thisnode_does_not_fall_back(void **state)
 	assert_int_equal(z0->vm_numa_event[NUMA_MISS], miss0 + 1);
 	assert_int_equal(z1->vm_numa_event[NUMA_FOREIGN], foreign1 + 1);
 	vmm_free_pages(m, p, 0);
-	while (n)
-		vmm_free_pages(m, pages[--n], 0);
-	free(pages);
+	release_pages(m, pages, n);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
@@ -805,9 +811,7 @@ static void test_zone_restrictions_and_lowmem_protection(void **state)
 	p = vmm_alloc_pages(m, VMM_GFP_DMA | VMM_GFP_KERNEL, 0);
 	assert_non_null(p);
 	vmm_free_pages(m, p, 0);
-	while (n)
-		vmm_free_pages(m, pages[--n], 0);
-	free(pages);
+	release_pages(m, pages, n);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
@@ -829,9 +833,7 @@ static void test_lowmem_protection_stops_at_reserve(void **state)
 	assert_int_equal(dma->lowmem_reserve[VMM_ZONE_DMA32], dma32->managed_pages / 256);
 	assert_int_equal((uint64_t)dma->vm_stat[NR_FREE_PAGES],
 			 dma->watermark[WMARK_MIN] + dma->lowmem_reserve[VMM_ZONE_DMA32]);
-	while (n)
-		vmm_free_pages(m, pages[--n], 0);
-	free(pages);
+	release_pages(m, pages, n);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
@@ -1107,13 +1109,6 @@ static struct vmm_page **exhaust(vmm_machine *m, uint64_t *n)
 	return pages;
 }
 
-static void release_pages(vmm_machine *m, struct vmm_page **pages, uint64_t n)
-{
-	while (n)
-		vmm_free_pages(m, pages[--n], 0);
-	free(pages);
-}
-
 static void test_slowpath_rules(void **state)
 {
 	struct test_log tl = { 0 };
@@ -1219,9 +1214,7 @@ static void test_watermark_depths(void **state)
 	while ((pages[n] = vmm_alloc_pages(m, VMM_GFP_DMA32 | VMM_GFP_MEMALLOC | VMM_GFP_NOWARN, 0)))
 		n++;
 	assert_int_equal(z->vm_stat[NR_FREE_PAGES], 0);
-	while (n)
-		vmm_free_pages(m, pages[--n], 0);
-	free(pages);
+	release_pages(m, pages, n);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
@@ -1300,9 +1293,7 @@ static void test_cpuset(void **state)
 	assert_non_null(p);
 	assert_int_equal(vmm_page_to_nid(m, p), 0);
 	vmm_free_pages(m, p, 0);
-	while (n)
-		vmm_free_pages(m, pages[--n], 0);
-	free(pages);
+	release_pages(m, pages, n);
 	/* memory_spread_page: page-cache pages rotate over the cpuset's nodes */
 	cs.mems_allowed = 0x3;
 	cs.flags = VMM_CPUSET_MEMORY_SPREAD_PAGE;
