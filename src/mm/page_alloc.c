@@ -1555,7 +1555,41 @@ fail:
 }
 
 /*
- * prepare_alloc_pages() + __alloc_pages(): the fast path at the low
+ * prepare_alloc_pages(): the allocation context from the GFP flags and the
+ * preferred node's zonelist. With a cpuset, the fast path is hardwalled:
+ * without a caller's nodemask it uses the cpuset's nodes (@cpuset_mask
+ * holds them), with one it checks ALLOC_CPUSET per zone.
+ */
+static void prepare_alloc_pages(const struct vmm_machine *m, vmm_gfp_t gfp, int preferred_nid,
+				const vmm_nodemask_t *nodemask, struct vmm_alloc_context *ac,
+				vmm_nodemask_t *cpuset_mask, vmm_gfp_t *alloc_gfp,
+				unsigned *alloc_flags)
+{
+	const struct vmm_pgdat *pgdat = &m->node_data[preferred_nid];
+
+	*alloc_gfp = gfp;
+	*alloc_flags = ALLOC_WMARK_LOW;
+	ac->highest_zoneidx = (enum vmm_zone_type)vmm_gfp_zone(gfp);
+	ac->zonelist = pgdat->zonelists[(gfp & VMM_GFP_THISNODE) ? ZONELIST_NOFALLBACK
+								  : ZONELIST_FALLBACK];
+	ac->nodemask = nodemask;
+	ac->migratetype = vmm_gfp_migratetype(m, gfp);
+	ac->spread_dirty_pages = gfp & VMM_GFP_WRITE;
+	if (m->cpuset_mems) {
+		*alloc_gfp |= VMM_GFP_HARDWALL;
+		if (!nodemask) {
+			*cpuset_mask = m->cpuset_mems;
+			ac->nodemask = cpuset_mask;
+		} else {
+			*alloc_flags |= ALLOC_CPUSET;
+		}
+	}
+	ac->preferred_zoneref =
+		vmm_first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
+}
+
+/*
+ * __alloc_pages(): the fast path at the low
  * watermark (with a cpuset, hardwalled), then the slow path.
  */
 static struct vmm_page *alloc_pages_core(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
@@ -1563,29 +1597,13 @@ static struct vmm_page *alloc_pages_core(struct vmm_machine *m, vmm_gfp_t gfp, u
 					 struct vmm_zone **zone_out)
 {
 	struct vmm_alloc_context ac;
-	const struct vmm_pgdat *pgdat;
-	vmm_gfp_t alloc_gfp = gfp;
-	unsigned alloc_flags = ALLOC_WMARK_LOW;
+	vmm_gfp_t alloc_gfp;
+	unsigned alloc_flags;
 	vmm_nodemask_t cpuset_mask;
 	uint64_t pfn;
 
-	pgdat = NODE_DATA(m, (unsigned)preferred_nid);
-	ac.highest_zoneidx = (enum vmm_zone_type)vmm_gfp_zone(gfp);
-	ac.zonelist = pgdat->zonelists[(gfp & VMM_GFP_THISNODE) ? ZONELIST_NOFALLBACK
-								 : ZONELIST_FALLBACK];
-	ac.nodemask = nodemask;
-	ac.migratetype = vmm_gfp_migratetype(m, gfp);
-	ac.spread_dirty_pages = gfp & VMM_GFP_WRITE;
-	if (m->cpuset_mems) {
-		alloc_gfp |= VMM_GFP_HARDWALL;
-		if (!nodemask) {
-			cpuset_mask = m->cpuset_mems;
-			ac.nodemask = &cpuset_mask;
-		} else {
-			alloc_flags |= ALLOC_CPUSET;
-		}
-	}
-	ac.preferred_zoneref = vmm_first_zones_zonelist(ac.zonelist, ac.highest_zoneidx, ac.nodemask);
+	prepare_alloc_pages(m, gfp, preferred_nid, nodemask, &ac, &cpuset_mask, &alloc_gfp,
+			    &alloc_flags);
 
 	/*
 	 * alloc_flags_nofragment(): a request starting in ZONE_NORMAL first
@@ -1625,6 +1643,19 @@ static bool valid_nodemask(const struct vmm_machine *m, const vmm_nodemask_t *ma
 	return !mask || (*mask && !(m->nr_nodes < 64 && (*mask >> m->nr_nodes)));
 }
 
+/* A preferred node of -1 is the current CPU's; a node or mask beyond the machine is an error. */
+static bool resolve_node(struct vmm_machine *m, int *nid, const vmm_nodemask_t *nodemask,
+			 const char *fn)
+{
+	if (*nid < 0)
+		*nid = numa_node_id(m);
+	if ((unsigned)*nid >= m->nr_nodes || !valid_nodemask(m, nodemask)) {
+		vmm_caller_err(&m->log, "%s: node %d or nodemask outside the machine", fn, *nid);
+		return false;
+	}
+	return true;
+}
+
 struct vmm_page *vmm_alloc_pages_nodemask(vmm_machine *m, vmm_gfp_t gfp, unsigned order,
 					  int preferred_nid, const vmm_nodemask_t *nodemask)
 {
@@ -1632,13 +1663,8 @@ struct vmm_page *vmm_alloc_pages_nodemask(vmm_machine *m, vmm_gfp_t gfp, unsigne
 		return NULL;
 	if (!gfp_valid(m, gfp, order, __func__))
 		return NULL;
-	if (preferred_nid < 0)
-		preferred_nid = numa_node_id(m);
-	if ((unsigned)preferred_nid >= m->nr_nodes || !valid_nodemask(m, nodemask)) {
-		vmm_caller_err(&m->log, "%s: node %d or nodemask outside the machine", __func__,
-			       preferred_nid);
+	if (!resolve_node(m, &preferred_nid, nodemask, __func__))
 		return NULL;
-	}
 	return alloc_pages_core(m, gfp, order, preferred_nid, nodemask, NULL);
 }
 
@@ -1708,7 +1734,8 @@ unsigned long vmm_alloc_pages_bulk(vmm_machine *m, vmm_gfp_t gfp, int preferred_
 	struct vmm_per_cpu_pages *pcp;
 	struct vmm_list *list;
 	unsigned long nr_populated = 0, nr_account = 0;
-	unsigned alloc_flags = ALLOC_WMARK_LOW;
+	unsigned alloc_flags;
+	vmm_gfp_t alloc_gfp;
 	vmm_nodemask_t cpuset_mask;
 	struct vmm_page *page;
 
@@ -1716,13 +1743,8 @@ unsigned long vmm_alloc_pages_bulk(vmm_machine *m, vmm_gfp_t gfp, int preferred_
 		return 0;
 	if (!gfp_valid(m, gfp, 0, __func__))
 		return 0;
-	if (preferred_nid < 0)
-		preferred_nid = numa_node_id(m);
-	if ((unsigned)preferred_nid >= m->nr_nodes || !valid_nodemask(m, nodemask)) {
-		vmm_caller_err(&m->log, "%s: node %d or nodemask outside the machine", __func__,
-			       preferred_nid);
+	if (!resolve_node(m, &preferred_nid, nodemask, __func__))
 		return 0;
-	}
 	while (nr_populated < nr_pages && page_array[nr_populated])
 		nr_populated++;
 	if (nr_populated == nr_pages)
@@ -1730,27 +1752,13 @@ unsigned long vmm_alloc_pages_bulk(vmm_machine *m, vmm_gfp_t gfp, int preferred_
 	if (nr_pages - nr_populated == 1 || hot_cold(m))
 		goto failed;
 
-	ac.highest_zoneidx = (enum vmm_zone_type)vmm_gfp_zone(gfp);
-	ac.zonelist = NODE_DATA(m, (unsigned)preferred_nid)
-			      ->zonelists[(gfp & VMM_GFP_THISNODE) ? ZONELIST_NOFALLBACK
-								   : ZONELIST_FALLBACK];
-	ac.nodemask = nodemask;
-	ac.migratetype = vmm_gfp_migratetype(m, gfp);
-	if (m->cpuset_mems) {
-		if (!nodemask) {
-			cpuset_mask = m->cpuset_mems;
-			ac.nodemask = &cpuset_mask;
-		} else {
-			alloc_flags |= ALLOC_CPUSET;
-		}
-	}
-	ac.preferred_zoneref = vmm_first_zones_zonelist(ac.zonelist, ac.highest_zoneidx, ac.nodemask);
+	prepare_alloc_pages(m, gfp, preferred_nid, nodemask, &ac, &cpuset_mask, &alloc_gfp,
+			    &alloc_flags);
 	if (!ac.preferred_zoneref->zone)
 		goto failed;
 
 	for_next_zone_zonelist_nodemask(z, ac.preferred_zoneref, ac.highest_zoneidx, ac.nodemask) {
-		if ((alloc_flags & ALLOC_CPUSET) &&
-		    !vmm_cpuset_zone_allowed(m, z->zone, gfp | VMM_GFP_HARDWALL))
+		if ((alloc_flags & ALLOC_CPUSET) && !vmm_cpuset_zone_allowed(m, z->zone, alloc_gfp))
 			continue;
 		if (m->nr_nodes > 1 && z->zone != ac.preferred_zoneref->zone &&
 		    z->nid != ac.preferred_zoneref->nid)
