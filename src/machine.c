@@ -71,11 +71,12 @@ static int boot_alloc_node_data(struct vmm_machine *m, vmm_paddr_t *node_pa)
 	return 0;
 }
 
-static int machine_boot(struct vmm_machine *m)
+static int machine_boot(struct vmm_machine *m, bool with_slab)
 {
 	vmm_paddr_t node_pa[VMM_MAX_NUMNODES];
 	int err;
 
+	vmm_timers_init(&m->timers, m->cfg.cpu_mhz, m->cfg.hz);
 	if ((err = vmm_clock_init(&m->clock, m->nr_cpus, &m->hm)) ||
 	    (err = vmm_physmem_init(&m->phys, &m->cfg, &m->hm)) || (err = vmm_cpus_init(m)) ||
 	    (err = vmm_memblock_init(&m->memblock, &m->hm)) || (err = boot_register_memory(m)) ||
@@ -99,6 +100,8 @@ static int machine_boot(struct vmm_machine *m)
 		/* build_all_zonelists(): too little memory to be worth grouping by mobility */
 		m->page_group_by_mobility_disabled = total < PAGEBLOCK_NR_PAGES * MIGRATE_TYPES;
 	}
+	if (with_slab && (err = vmm_slab_init(m)))
+		return err;
 	m->booted = true;
 	return 0;
 }
@@ -107,6 +110,7 @@ static void machine_free(struct vmm_machine *m)
 {
 	struct vmm_hostmem hm;
 
+	vmm_slab_destroy(m);
 	vmm_free_zonelists(m);
 	vmm_free_area_destroy(m);
 	vmm_sparse_destroy(m);
@@ -121,8 +125,8 @@ static void machine_free(struct vmm_machine *m)
 		*hm.inject.final = hm;
 }
 
-int vmm_machine_create_inject(const struct vmm_config *cfg,
-			      const struct vmm_hostmem_inject *inject, vmm_machine **out)
+static int machine_create(const struct vmm_config *cfg, const struct vmm_hostmem_inject *inject,
+			  bool with_slab, vmm_machine **out)
 {
 	struct vmm_hostmem hm;
 	struct vmm_log log;
@@ -160,7 +164,7 @@ int vmm_machine_create_inject(const struct vmm_config *cfg,
 	memcpy(m->sysctl.lowmem_reserve_ratio, vmm_lowmem_reserve_ratio,
 	       sizeof(m->sysctl.lowmem_reserve_ratio));
 
-	err = machine_boot(m);
+	err = machine_boot(m, with_slab);
 	if (err) {
 		if (err == -VMM_ENOMEM)
 			vmm_log(&m->log, VMM_LOG_ERROR, VMM_LOG_KIND_NOTE,
@@ -171,6 +175,17 @@ int vmm_machine_create_inject(const struct vmm_config *cfg,
 	}
 	*out = m;
 	return 0;
+}
+
+int vmm_machine_create_inject(const struct vmm_config *cfg,
+			      const struct vmm_hostmem_inject *inject, vmm_machine **out)
+{
+	return machine_create(cfg, inject, true, out);
+}
+
+int vmm_machine_create_early(const struct vmm_config *cfg, vmm_machine **out)
+{
+	return machine_create(cfg, NULL, false, out);
 }
 
 int vmm_machine_create(const struct vmm_config *cfg, vmm_machine **out)
@@ -211,7 +226,22 @@ int vmm_machine_trouble(const vmm_machine *m, struct vmm_trouble_counts *out)
 	out->internal = m->log.counts[VMM_LOG_KIND_INTERNAL];
 	out->bad_pages = m->pa_stats.bad_pages;
 	out->quarantined_pages = m->pa_stats.quarantined_pages;
+	out->slab_errors = m->slab.errors;
 	return 0;
+}
+
+int vmm_machine_advance(vmm_machine *m, uint64_t cycles)
+{
+	if (!m)
+		return -VMM_EINVAL;
+	m->timers.floor = vmm_machine_now(m) + cycles;
+	vmm_timers_run(m);
+	return 0;
+}
+
+uint64_t vmm_machine_jiffies(const vmm_machine *m)
+{
+	return m ? vmm_jiffies(m) : 0;
 }
 
 uint64_t vmm_machine_random(vmm_machine *m)
@@ -351,7 +381,8 @@ static long check_memmap_zone(struct vmm_machine *m, struct vmm_zone *z, FILE *o
 static long machine_check(struct vmm_machine *m, FILE *out)
 {
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
-			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out);
+			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
+			vmm_slab_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 
@@ -509,6 +540,8 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	}
 	XXH3_64bits_update(&st, m->clock.cpu, m->nr_cpus * sizeof(*m->clock.cpu));
 	XXH3_64bits_update(&st, &m->prng, sizeof(m->prng));
+	XXH3_64bits_update(&st, &m->timers.floor, sizeof(m->timers.floor));
+	vmm_slab_digest(m, &st);
 	vmm_cpus_digest(m, &st);
 	return XXH3_64bits_digest(&st);
 }

@@ -20,11 +20,13 @@
 #include "lib/log.h"
 #include "lib/prng.h"
 #include "mm/memblock.h"
+#include "mm/slab.h"
 #include "mm/mmzone.h"
 #include "mm/sparse.h"
 #include "sim/clock.h"
 #include "sim/cpu.h"
 #include "sim/physmem.h"
+#include "sim/timer.h"
 
 /* The vm sysctls the page allocator reads (vmm_sysctl_set). */
 struct vmm_vm_sysctl {
@@ -58,6 +60,7 @@ struct vmm_machine {
 	struct vmm_prng prng;
 	struct vmm_physmem phys;	/* sim: the physical map and its host backing */
 	struct vmm_clock clock;		/* sim: per-CPU cycle clocks and the cost table */
+	struct vmm_timers timers;	/* sim: machine time and its timers */
 	struct vmm_mmu mmu;		/* sim: the CPUs, their TLBs, the #PF handler */
 	struct vmm_memblock memblock;	/* mm: boot memory, kept after boot for dumps */
 	struct vmm_sparse sparse;	/* mm: sections, memory map, pageblocks */
@@ -71,6 +74,7 @@ struct vmm_machine {
 	uint64_t vm_events[NR_VM_EVENT_ITEMS];
 	struct vmm_vm_sysctl sysctl;
 	struct vmm_page_alloc_stats pa_stats;
+	struct vmm_slab slab;		/* mm: slab caches and kmalloc */
 	bool page_group_by_mobility_disabled;
 	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
 	/* the current task's NUMA policy and cpuset (until tasks exist) */
@@ -116,5 +120,11 @@ static inline struct vmm_zone *vmm_next_zone(struct vmm_machine *m, struct vmm_z
 /* Internal variant of vmm_machine_create that tests use to inject host allocation failures. */
 int vmm_machine_create_inject(const struct vmm_config *cfg,
 			      const struct vmm_hostmem_inject *inject, vmm_machine **out);
+/*
+ * Boot only up to the page allocator, without the slab caches: the state
+ * right after memblock hands memory to the buddy allocator, for the tests
+ * of the layers below slab. The slab and kmalloc calls fail on such a machine.
+ */
+int vmm_machine_create_early(const struct vmm_config *cfg, vmm_machine **out);
 
 #endif /* VMM_MACHINE_INTERNAL_H */

@@ -70,6 +70,20 @@ static inline vmm_machine *default_machine(void)
 	return m;
 }
 
+/*
+ * The default machine booted only up to the page allocator (no slab caches):
+ * the memblock hand-off untouched, for tests of the layers below slab.
+ * Needs the internal headers (machine.h).
+ */
+#define early_machine()                                                      \
+	({                                                                   \
+		struct vmm_config cfg_;                                      \
+		vmm_machine *m_;                                             \
+		vmm_config_init(&cfg_);                                      \
+		assert_int_equal(vmm_machine_create_early(&cfg_, &m_), 0);   \
+		m_;                                                          \
+	})
+
 /* vmm_machine_check() must find nothing; on failure print the report. */
 static inline void assert_machine_healthy(vmm_machine *m)
 {

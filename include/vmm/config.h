@@ -142,7 +142,14 @@ typedef uint32_t (*vmm_mem_latency_fn)(void *data, unsigned cpu, vmm_paddr_t pa,
  * migrate type and per small order, as Linux 6.x has them.
  */
 #define VMM_CFG_PCP_HOT_COLD 0x1ull
-#define VMM_CFG_ALL_FLAGS 0x1ull
+/**
+ * The vm debugging switch (Linux's CONFIG_DEBUG_SLAB with FORCED_DEBUG, as
+ * slab_debug on the command line does today): every slab cache gets red
+ * zones and last-owner words where they fit, and poisoning, so corruption,
+ * double frees and use after free are caught. Default off.
+ */
+#define VMM_CFG_DEBUG_VM 0x2ull
+#define VMM_CFG_ALL_FLAGS 0x3ull
 /** @} */
 
 /**
@@ -249,8 +256,15 @@ struct vmm_config {
 	vmm_mem_latency_fn mem_latency_fn;
 	/** Passed to mem_latency_fn. Default NULL. */
 	void *mem_latency_data;
+	/**
+	 * Core clock in MHz, 1..100000: converts cycles to machine time (jiffies,
+	 * and the timers driven by them such as slab reaping). Default 3000.
+	 */
+	uint32_t cpu_mhz;
+	/** Timer ticks per second (CONFIG_HZ): 100, 250, 300 or 1000. Default 250. */
+	uint32_t hz;
 	/** Must be zero. */
-	uint64_t reserved[23];
+	uint64_t reserved[22];
 };
 
 /**

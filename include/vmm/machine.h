@@ -83,7 +83,8 @@ struct vmm_trouble_counts {
 	uint64_t internal;	/**< libvmm bugs caught by its own checks */
 	uint64_t bad_pages;	/**< bad_page reports (bad frees, corrupt free pages); also counted in guest */
 	uint64_t quarantined_pages; /**< pages a bad_page report took out of the allocator for good */
-	uint64_t reserved[3];
+	uint64_t slab_errors;	/**< slab and kmalloc reports (corruption, bad frees, leaks); also in guest */
+	uint64_t reserved[2];
 };
 
 /**
@@ -100,6 +101,19 @@ VMM_API int vmm_machine_trouble(const vmm_machine *m, struct vmm_trouble_counts 
  * @return 64 random bits; 0 when @p m is NULL
  */
 VMM_API uint64_t vmm_machine_random(vmm_machine *m);
+
+/**
+ * Move machine time forward by @p cycles of idle time and fire every timer
+ * that comes due (slab reaping runs every 2 s of machine time on each CPU).
+ * Machine time is the furthest-ahead CPU clock, or later after this call;
+ * the CPUs' own clocks, which count work, do not change.
+ *
+ * @return 0; -VMM_EINVAL when @p m is NULL
+ */
+VMM_API int vmm_machine_advance(vmm_machine *m, uint64_t cycles);
+
+/** @return machine time in jiffies (ticks of the config's hz); 0 for NULL */
+VMM_API uint64_t vmm_machine_jiffies(const vmm_machine *m);
 
 /** Zone indices, as Linux orders them on x86-64. */
 enum vmm_zone_type {

@@ -15,6 +15,7 @@
 #include <vmm/cpu.h>
 #include <vmm/page.h>
 #include <vmm/gfp.h>
+#include <vmm/slab.h>
 #include <vmm/stats.h>
 
 #endif /* VMM_VMM_H */

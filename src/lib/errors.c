@@ -64,6 +64,7 @@ static const char *const cfg_names[] = {
 		"config: tlb_replacement unknown, or tree-PLRU with ways not a power of two",
 	[VMM_ECFG_PHYS_BITS - VMM_ECFG_BASE] =
 		"config: phys_addr_bits must be 36..52 and cover all memory",
+	[VMM_ECFG_TIME - VMM_ECFG_BASE] = "config: cpu_mhz must be 1..100000 and hz 100, 250, 300 or 1000",
 };
 
 const char *vmm_strerror(int err)

@@ -472,6 +472,9 @@ int vmm_dump(vmm_machine *m, enum vmm_dump_kind kind, FILE *out)
 	case VMM_DUMP_EXTFRAG_INDEX:
 		dump_frag_index(m, true, out);
 		break;
+	case VMM_DUMP_SLABINFO:
+		vmm_slab_dump_slabinfo(m, out);
+		break;
 	default:
 		vmm_caller_err(&m->log, "vmm_dump: unknown kind %d", (int)kind);
 		return -VMM_EINVAL;

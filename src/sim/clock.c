@@ -33,6 +33,12 @@
  *   copy_page         400   copy_page
  *   ipi              1500   sending or receiving one IPI (a shootdown charges the
  *                           sender once and each receiver once, in VMM_CYC_IPI)
+ *   slab_alloc_fast    20   kmem_cache_alloc from the per-CPU array (irq off/on, pop)
+ *   slab_free_fast     25   kmem_cache_free into the per-CPU array (with virt_to_cache)
+ *   slab_batch        100   cache_alloc_refill / cache_flusharray: list lock, list moves
+ *   slab_per_object    15   per object moved between an array and a slab (bufctl chain)
+ *   slab_grow         300   cache_grow besides the pages: colour, management, init_objs
+ *   slab_debug_per_line 8   red-zone and poison checks, per 64 bytes examined
  */
 #include "sim/clock.h"
 
@@ -68,6 +74,12 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 	t->zero_page = 250;
 	t->copy_page = 400;
 	t->ipi = 1500;
+	t->slab_alloc_fast = 20;
+	t->slab_free_fast = 25;
+	t->slab_batch = 100;
+	t->slab_per_object = 15;
+	t->slab_grow = 300;
+	t->slab_debug_per_line = 8;
 }
 
 int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm)

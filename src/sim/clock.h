@@ -48,6 +48,13 @@ struct vmm_cost_table {
 	uint32_t zero_page;		/* clearing one 4 KiB page */
 	uint32_t copy_page;		/* copying one 4 KiB page */
 	uint32_t ipi;			/* sending or receiving one IPI */
+	/* Slab allocator (src/mm/slab.c), all in VMM_CYC_SLAB. */
+	uint32_t slab_alloc_fast;	/* object from the per-CPU array */
+	uint32_t slab_free_fast;	/* object into the per-CPU array */
+	uint32_t slab_batch;		/* a refill or flush: node list lock and bookkeeping */
+	uint32_t slab_per_object;	/* per object moved between an array and a slab */
+	uint32_t slab_grow;		/* cache_grow, besides the page allocation */
+	uint32_t slab_debug_per_line;	/* debug checks, per 64 bytes of object examined */
 };
 
 struct vmm_cpu_clock {

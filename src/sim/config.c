@@ -57,6 +57,8 @@ void vmm_config_init(struct vmm_config *cfg)
 	cfg->watermark_scale_factor = 10;
 	cfg->seed = 0;
 	cfg->log_level = VMM_LOG_WARN;
+	cfg->cpu_mhz = 3000;
+	cfg->hz = 250;
 	config_init_tlb(cfg);
 }
 
@@ -109,6 +111,10 @@ static int validate_scalars(const struct vmm_config *cfg, struct vmm_log *log)
 	if (cfg->watermark_scale_factor < 1 || cfg->watermark_scale_factor > 3000)
 		BAD(VMM_ECFG_MIN_FREE, "watermark_scale_factor %u is not 1..3000",
 		    cfg->watermark_scale_factor);
+	if (cfg->cpu_mhz < 1 || cfg->cpu_mhz > 100000)
+		BAD(VMM_ECFG_TIME, "cpu_mhz %u is not 1..100000", cfg->cpu_mhz);
+	if (cfg->hz != 100 && cfg->hz != 250 && cfg->hz != 300 && cfg->hz != 1000)
+		BAD(VMM_ECFG_TIME, "hz %u is not 100, 250, 300 or 1000", cfg->hz);
 	return 0;
 }
 
@@ -380,6 +386,8 @@ int vmm_config_print(const struct vmm_config *cfg, FILE *out)
 	fprintf(out, "seed                   %" PRIu64 "\n", cfg->seed);
 	fprintf(out, "flags                  %#" PRIx64 "\n", cfg->flags);
 	fprintf(out, "log_level              %d\n", cfg->log_level);
+	fprintf(out, "cpu_mhz                %u\n", cfg->cpu_mhz);
+	fprintf(out, "hz                     %u\n", cfg->hz);
 	config_print_tlb(cfg, out);
 	return ferror(out) ? -VMM_EIO : 0;
 }

@@ -50,6 +50,7 @@ static const int all_codes[] = {
 	VMM_ECFG_TLB,
 	VMM_ECFG_TLB_POLICY,
 	VMM_ECFG_PHYS_BITS,
+	VMM_ECFG_TIME,
 };
 
 #define NR_CODES (sizeof(all_codes) / sizeof(all_codes[0]))

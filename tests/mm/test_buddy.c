@@ -10,6 +10,8 @@
 #include "mm/zone.h"
 
 /*
+ * (The machine boots without slab caches here, so the hand-off is seen as
+ * memblock left it.)
  * memblock_free_all frees each free range in the largest aligned blocks.
  * DMA: [1M, 16M) minus nothing: the block at pfn 256 is order 8 (its buddy
  * [0, 256) is reserved), 512 is order 9, then three order-10 blocks; a real
@@ -19,7 +21,7 @@
  */
 static void test_boot_buddyinfo(void **state)
 {
-	vmm_machine *m = default_machine();
+	vmm_machine *m = early_machine();
 	char *s = dump_to_string(m, VMM_DUMP_BUDDYINFO);
 
 	(void)state;
@@ -38,7 +40,7 @@ static void test_boot_buddyinfo(void **state)
 /* Taking one page splits an order-10 block into one block of each lower order; freeing it merges all back. */
 static void test_split_and_merge(void **state)
 {
-	vmm_machine *m = default_machine();
+	vmm_machine *m = early_machine();
 	struct vmm_zone *z = &m->node_data[1].node_zones[VMM_ZONE_DMA32];
 	char *before = dump_to_string(m, VMM_DUMP_BUDDYINFO), *after;
 	uint64_t pfn;
@@ -76,7 +78,7 @@ static void test_split_and_merge(void **state)
  */
 static void test_random_alloc_free_restores_buddyinfo(void **state)
 {
-	vmm_machine *m = default_machine();
+	vmm_machine *m = early_machine();
 	struct vmm_prng rng;
 	char *before = dump_to_string(m, VMM_DUMP_BUDDYINFO), *after;
 	struct { uint64_t pfn; unsigned order; struct vmm_zone *z; } *blocks;
@@ -131,7 +133,7 @@ static void test_random_alloc_free_restores_buddyinfo(void **state)
 /* A block of a pageblock or more merging with a buddy of another ordinary type converts the buddy. */
 static void test_merge_converts_pageblock_type(void **state)
 {
-	vmm_machine *m = default_machine();
+	vmm_machine *m = early_machine();
 	struct vmm_zone *z = &m->node_data[1].node_zones[VMM_ZONE_DMA32];
 	uint64_t pfn = vmm_rmqueue_smallest(m, z, 10, MIGRATE_MOVABLE);
 
@@ -160,7 +162,7 @@ static void test_merge_converts_pageblock_type(void **state)
 /* The checker finds corrupted counts, lists and free-block contents. */
 static void test_check_finds_corruption(void **state)
 {
-	vmm_machine *m = default_machine();
+	vmm_machine *m = early_machine();
 	struct vmm_zone *z = &m->node_data[0].node_zones[VMM_ZONE_DMA32];
 	struct vmm_page *tail;
 	struct test_log tl = { 0 };

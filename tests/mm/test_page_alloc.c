@@ -23,7 +23,10 @@
 #define G (1ull << 30)
 #define M (1ull << 20)
 
-/* A machine of @nodes x @mem, low holes only, a 2 MiB kernel. */
+/*
+ * A machine of @nodes x @mem, low holes only, a 2 MiB kernel, booted up to
+ * the page allocator only (no slab caches), so every managed page starts free.
+ */
 static vmm_machine *small_machine(unsigned nodes, uint64_t mem, unsigned cpus, uint64_t flags,
 				  struct test_log *tl)
 {
@@ -44,7 +47,7 @@ static vmm_machine *small_machine(unsigned nodes, uint64_t mem, unsigned cpus, u
 		cfg.log_fn = test_log_hook;
 		cfg.log_data = tl;
 	}
-	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
+	assert_int_equal(vmm_machine_create_early(&cfg, &m), 0);
 	return m;
 }
 

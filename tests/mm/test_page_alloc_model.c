@@ -289,7 +289,7 @@ static void run_model(const struct vmm_config *cfg, uint64_t seed, uint64_t ops)
 	struct model md = { 0 };
 	struct vmm_zone *z;
 
-	assert_int_equal(vmm_machine_create(cfg, &md.m), 0);
+	assert_int_equal(vmm_machine_create_early(cfg, &md.m), 0); /* no slab: all pages start free */
 	vmm_prng_seed(&md.r, seed);
 	md.held = calloc(md.m->sparse.max_pfn, 1);
 	assert_non_null(md.held);

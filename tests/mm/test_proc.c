@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "machine.h"
+
 /* Linux 6.18's meminfo order, as the reference host prints it. */
 static const char *const meminfo_fields[] = {
 	"MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active",
@@ -45,8 +47,31 @@ static void test_meminfo(void **state)
 	free(s);
 
 	s = dump_to_string(m, VMM_DUMP_MEMINFO);
-	/* 3840 + 503764 + 387028 managed pages, all free */
-	assert_non_null(strstr(s, "MemTotal:        3578528 kB\nMemFree:         3578528 kB\n"));
+	/* 3840 + 503764 + 387028 managed pages, all free but the slab caches' */
+	{
+		char *info = dump_to_string(m, VMM_DUMP_SLABINFO), *l, *sv = NULL;
+		unsigned long slab_kb = 0;
+		char want[128];
+
+		for (l = strtok_r(info, "\n", &sv); l; l = strtok_r(NULL, "\n", &sv)) {
+			char name[32];
+			unsigned long a, n, sz, per, pages, as, ns, sh, lim, bat, shf;
+
+			if (sscanf(l, "%31s %lu %lu %lu %lu %lu : tunables %lu %lu %lu : slabdata "
+				      "%lu %lu %lu", name, &a, &n, &sz, &per, &pages, &lim, &bat,
+				   &shf, &as, &ns, &sh) == 12)
+				slab_kb += ns * pages * 4;
+		}
+		free(info);
+		assert_true(slab_kb > 0);
+		snprintf(want, sizeof(want), "MemTotal:        3578528 kB\nMemFree:        %8lu kB\n",
+			 3578528 - slab_kb);
+		assert_non_null(strstr(s, want));
+		snprintf(want, sizeof(want), "\nSlab:           %8lu kB\n", slab_kb);
+		assert_non_null(strstr(s, want));
+		snprintf(want, sizeof(want), "\nSUnreclaim:     %8lu kB\n", slab_kb);
+		assert_non_null(strstr(s, want));
+	}
 	assert_non_null(strstr(s, "VmallocTotal:   34359738367 kB\n"));
 	assert_non_null(strstr(s, "HugePages_Total:       0\n"));
 	assert_non_null(strstr(s, "Hugepagesize:       2048 kB\n"));
@@ -82,7 +107,7 @@ static void test_zoneinfo(void **state)
 
 static void test_pagetypeinfo(void **state)
 {
-	vmm_machine *m = default_machine();
+	vmm_machine *m = early_machine(); /* the hand-off as memblock left it */
 	char *s = dump_to_string(m, VMM_DUMP_PAGETYPEINFO);
 
 	(void)state;
@@ -102,7 +127,7 @@ static void test_pagetypeinfo(void **state)
 
 static void test_vmstat(void **state)
 {
-	vmm_machine *m = default_machine();
+	vmm_machine *m = early_machine(); /* the hand-off as memblock left it */
 	char *s = dump_to_string(m, VMM_DUMP_VMSTAT);
 
 	(void)state;

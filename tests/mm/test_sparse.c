@@ -67,7 +67,7 @@ static void test_memmap_is_lazy(void **state)
 
 	(void)state;
 	vmm_config_init(&cfg);
-	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
+	assert_int_equal(vmm_machine_create_early(&cfg, &m), 0);
 	npages = (m->sparse.vmemmap_bytes + (size_t)pagesz - 1) / (size_t)pagesz;
 	vec = malloc(npages);
 	assert_non_null(vec);

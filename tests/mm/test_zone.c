@@ -47,7 +47,7 @@ static void check_layout(const struct vmm_config *cfg, const struct node_expect 
 	vmm_machine *m;
 	uint64_t total_managed = 0, total_free = 0;
 
-	assert_int_equal(vmm_machine_create(cfg, &m), 0);
+	assert_int_equal(vmm_machine_create_early(cfg, &m), 0);
 	for (unsigned nid = 0; nid < cfg->nodes; nid++) {
 		struct vmm_node_info ni;
 
