@@ -797,6 +797,8 @@ static void slab_corrupt(struct vmm_kmem_cache *c, struct vmm_page *head, const 
 		       "taken out of use", pfn_kaddr(m, pfn), why);
 	vmm_list_del(&head->lru);
 	head->lru.next = head->lru.prev = NULL;
+	m->slab.set_aside_pages[page_nid(m, pfn) * 2 + !!(c->flags & VMM_SLAB_RECLAIM_ACCOUNT)] +=
+		1ull << c->gfporder;
 	/* what the lists counted as free in it */
 	l3->free_objects -= VMM_MIN(l3->free_objects, (uint64_t)(c->num - VMM_MIN(inuse, c->num)));
 	l3->nr_slabs--;
@@ -2188,12 +2190,13 @@ static long check_cache(struct vmm_kmem_cache *c, uint64_t *pages, FILE *out)
 
 long vmm_slab_check(struct vmm_machine *m, FILE *out)
 {
-	uint64_t pages[2 * VMM_MAX_NUMNODES] = { 0 };
+	uint64_t pages[2 * VMM_MAX_NUMNODES];
 	struct vmm_list *pos;
 	long problems = 0;
 
 	if (!m->slab.cache_chain.next)
 		return 0;
+	memcpy(pages, m->slab.set_aside_pages, sizeof(pages));
 	vmm_list_for_each(pos, &m->slab.cache_chain)
 		problems += check_cache(vmm_list_entry(pos, struct vmm_kmem_cache, next), pages, out);
 	vmm_list_for_each(pos, &m->slab.rcu_pending) {
