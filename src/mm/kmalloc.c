@@ -22,26 +22,31 @@
 const uint32_t vmm_kmalloc_sizes[SLAB_NR_KMALLOC] = { 8,   16,	 32,   64,   96,   128, 192,
 						      256, 512, 1024, 2048, 4096, 8192 };
 
-/* kmalloc_slab(): the cache for @size bytes (1..8192). */
+/*
+ * kmalloc_slab(): the cache for @size bytes (1..8192). Up to 192 bytes a
+ * table indexed by (size - 1) / 8 picks it, as Linux's size_index does
+ * (which is how 96 and 192 fit between the powers of two); above, the
+ * power of two.
+ */
+const uint8_t vmm_kmalloc_size_index[24] = {
+	0,			/* 8 */
+	1,			/* 16 */
+	2, 2,			/* 32 */
+	3, 3, 3, 3,		/* 64 */
+	4, 4, 4, 4,		/* 96 */
+	5, 5, 5, 5,		/* 128 */
+	6, 6, 6, 6, 6, 6, 6, 6, /* 192 */
+};
+
 struct vmm_kmem_cache *vmm_kmalloc_cache(struct vmm_machine *m, size_t size, vmm_gfp_t gfp)
 {
-	int i, dma = (gfp & VMM_GFP_DMA) != 0;
+	int dma = (gfp & VMM_GFP_DMA) != 0;
 
-	if (size <= 8)
-		i = 0;
-	else if (size > 64 && size <= 96)
-		i = 4;
-	else if (size > 128 && size <= 192)
-		i = 6;
-	else if (size <= 64)
-		i = (int)vmm_ilog2(size - 1) - 2;	/* 16: 1, 32: 2, 64: 3 */
-	else if (size <= 128)
-		i = 5;
-	else if (size <= VMM_KMALLOC_MAX_CACHE_SIZE)
-		i = (int)vmm_ilog2(size - 1);		/* 256: 7 ... 8192: 12 */
-	else
-		return NULL;
-	return m->slab.kmalloc[dma][i];
+	if (size - 1 < 192)
+		return m->slab.kmalloc[dma][vmm_kmalloc_size_index[(size - 1) >> 3]];
+	if (size <= VMM_KMALLOC_MAX_CACHE_SIZE)
+		return m->slab.kmalloc[dma][vmm_ilog2(size - 1)]; /* 256: 7 ... 8192: 12 */
+	return NULL;
 }
 
 static unsigned large_order(size_t size)
@@ -94,19 +99,10 @@ static vmm_vaddr_t do_kmalloc(struct vmm_machine *m, size_t size, vmm_gfp_t gfp,
 	return vmm_slab_alloc_node(vmm_kmalloc_cache(m, size, gfp), gfp, nid);
 }
 
-vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
+/* Everything vmm_kmalloc()'s fast path (in slab.c) leaves out. */
+vmm_vaddr_t vmm_kmalloc_slow(struct vmm_machine *m, size_t size, vmm_gfp_t gfp)
 {
-	struct vmm_kmem_cache *c;
-
-	if (!m)
-		return 0;
-	/* the common case straight to the cache's fast path */
-	if (likely(size - 1 < VMM_KMALLOC_MAX_CACHE_SIZE &&
-		   !(gfp & (VMM_GFP_HIGHMEM | VMM_GFP_COMP | VMM_GFP_DMA | ~VMM_GFP_KNOWN_MASK)))) {
-		c = vmm_kmalloc_cache(m, size, gfp);
-		return vmm_kmem_cache_alloc(c, gfp);
-	}
-	return do_kmalloc(m, size, gfp, VMM_NUMA_NO_NODE, __func__);
+	return m ? do_kmalloc(m, size, gfp, VMM_NUMA_NO_NODE, "vmm_kmalloc") : 0;
 }
 
 vmm_vaddr_t vmm_kmalloc_node(vmm_machine *m, size_t size, vmm_gfp_t gfp, int nid)
@@ -158,11 +154,12 @@ size_t vmm_ksize(vmm_machine *m, vmm_vaddr_t p)
 	return 0;
 }
 
-void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
+/* Everything vmm_kfree()'s fast path (in slab.c) leaves out. */
+void vmm_kfree_slow(struct vmm_machine *m, vmm_vaddr_t p)
 {
 	struct vmm_page *page;
 
-	if (!m || !p || p == VMM_ZERO_SIZE_PTR)
+	if (!p || p == VMM_ZERO_SIZE_PTR)
 		return;
 	page = vmm_virt_to_page(m, p);
 	if (page && page->page_type == VMM_PGTY_SLAB) {

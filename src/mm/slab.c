@@ -102,14 +102,12 @@ static inline int cpu_nid(struct vmm_machine *m)
 	return (int)m->mmu.cpus[m->current_cpu].nid;
 }
 
+/* A slab's head page: private = cache id << 40 | physical address of the management area. */
+#define SLAB_MGMT_PA_MASK ((1ull << 40) - 1)
+
 static inline unsigned cache_id_of(const struct vmm_page *head)
 {
-	return (unsigned)(head->private >> 32);
-}
-
-static inline uint32_t colouroff_of(const struct vmm_page *head)
-{
-	return (uint32_t)head->private;
+	return (unsigned)(head->private >> 40);
 }
 
 /* The slab's head page, for any address inside a slab's pages; NULL otherwise. */
@@ -132,15 +130,15 @@ static struct vmm_page *slab_head_of(struct vmm_machine *m, vmm_vaddr_t addr, ui
 	return page;
 }
 
-static inline vmm_vaddr_t slab_s_mem(struct vmm_machine *m, const struct vmm_kmem_cache *c,
-				     const struct vmm_page *head, uint64_t head_pfn)
+/* The first object's buffer (s_mem), kept in the head page's index. */
+static inline vmm_vaddr_t slab_s_mem(const struct vmm_page *head)
 {
-	return pfn_kaddr(m, head_pfn) + colouroff_of(head) + c->onslab_mgmt;
+	return head->index;
 }
 
 static inline uint8_t *slab_mgmt(struct vmm_machine *m, const struct vmm_page *head)
 {
-	return kmem(m, head->index);
+	return m->phys.base + (head->private & SLAB_MGMT_PA_MASK);
 }
 
 static inline uint8_t *bufctl_at(uint8_t *mgmt, uint32_t i)
@@ -158,18 +156,18 @@ static inline uint32_t slab_free_idx(uint8_t *mgmt)
 	return rd32(mgmt + SLAB_OFF_FREE);
 }
 
-/* Object index of @obj in its slab, or UINT32_MAX when it is not an object's start. */
+/*
+ * Object index of @obj in its slab, or UINT32_MAX when it is not an
+ * object's start. The quotient comes from a multiply by ceil(2^32 / size):
+ * for an offset below 2^32 it is exact whenever the offset is a multiple
+ * of the size, and the product check rejects every other offset.
+ */
 static inline uint32_t obj_to_index(const struct vmm_kmem_cache *c, vmm_vaddr_t s_mem,
 				    vmm_vaddr_t obj)
 {
-	uint64_t d = obj - s_mem, q;
+	uint64_t d = obj - s_mem, q = (d * c->recip) >> 32;
 
-#ifdef __SIZEOF_INT128__
-	q = (uint64_t)(((unsigned __int128)d * c->recip) >> 64);
-#else
-	q = d / c->buffer_size;
-#endif
-	if (obj < s_mem || q >= c->num || q * c->buffer_size != d)
+	if (d >= c->span || q * c->buffer_size != d)
 		return UINT32_MAX;
 	return (uint32_t)q;
 }
@@ -191,6 +189,17 @@ static inline unsigned nr_cpus_node(struct vmm_machine *m, unsigned nid)
 static void charge(struct vmm_machine *m, uint64_t cycles)
 {
 	vmm_charge(m, VMM_CYC_SLAB, cycles);
+}
+
+/* Charge the fast path's cycles and fire the timers machine time has reached. */
+static inline void charge_poll(struct vmm_machine *m, uint64_t cycles)
+{
+	struct vmm_cpu_clock *clk = &m->clock.cpu[m->current_cpu];
+
+	clk->by_cat[VMM_CYC_SLAB] += cycles;
+	clk->cycles += cycles;
+	if (unlikely(clk->cycles >= m->timers.next))
+		vmm_timers_run(m);
 }
 
 void vmm_slab_error(struct vmm_machine *m, struct vmm_kmem_cache *c, const char *fmt, ...)
@@ -699,8 +708,8 @@ static int cache_grow(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
 	for (uint64_t i = 0; i < npages; i++)
 		page[i].page_type = VMM_PGTY_SLAB;
 	page->mapping = c->self;
-	page->index = mgmt_addr;
-	page->private = ((uint64_t)c->id << 32) | offset;
+	page->index = s_mem;
+	page->private = ((uint64_t)c->id << 40) | (mgmt_addr - m->slab.page_offset);
 
 	cache_init_objs(c, mgmt, s_mem);
 	vmm_list_add_tail(&page->lru, &l3->slabs_free);
@@ -717,7 +726,7 @@ static void slab_free_pages(struct vmm_kmem_cache *c, struct vmm_page *head)
 {
 	struct vmm_machine *m = c->m;
 	uint64_t pfn = page_to_pfn(&m->sparse, head), npages = 1ull << c->gfporder;
-	vmm_vaddr_t mgmt_addr = head->index;
+	vmm_vaddr_t mgmt_addr = m->slab.page_offset + (head->private & SLAB_MGMT_PA_MASK);
 
 	for (uint64_t i = 0; i < npages; i++)
 		head[i].page_type = VMM_PGTY_NONE;
@@ -736,7 +745,7 @@ static void slab_free_pages(struct vmm_kmem_cache *c, struct vmm_page *head)
 static void slab_destroy_debugcheck(struct vmm_kmem_cache *c, struct vmm_page *head)
 {
 	struct vmm_machine *m = c->m;
-	vmm_vaddr_t s_mem = slab_s_mem(m, c, head, page_to_pfn(&m->sparse, head));
+	vmm_vaddr_t s_mem = slab_s_mem(head);
 
 	if (!(c->flags & (VMM_SLAB_POISON | VMM_SLAB_RED_ZONE)))
 		return;
@@ -797,6 +806,7 @@ static void slab_corrupt(struct vmm_kmem_cache *c, struct vmm_page *head, const 
 		       "taken out of use", pfn_kaddr(m, pfn), why);
 	vmm_list_del(&head->lru);
 	head->lru.next = head->lru.prev = NULL;
+	head->mapping = c->self | 1; /* no fast path takes it for this cache's slab again */
 	m->slab.set_aside_pages[page_nid(m, pfn) * 2 + !!(c->flags & VMM_SLAB_RECLAIM_ACCOUNT)] +=
 		1ull << c->gfporder;
 	/* what the lists counted as free in it */
@@ -824,7 +834,7 @@ static vmm_vaddr_t slab_get_obj(struct vmm_kmem_cache *c, struct vmm_page *head,
 		wr32(bufctl_at(mgmt, idx), SLAB_BUFCTL_FREE);
 	wr32(mgmt + SLAB_OFF_FREE, next);
 	wr32(mgmt + SLAB_OFF_INUSE, inuse + 1);
-	return slab_s_mem(m, c, head, pfn) + (uint64_t)idx * c->buffer_size + c->obj_offset;
+	return slab_s_mem(head) + (uint64_t)idx * c->buffer_size + c->obj_offset;
 }
 
 /* slab_put_obj(): @return false when the object cannot go back (debug: not allocated). */
@@ -877,7 +887,7 @@ static void free_block(struct vmm_kmem_cache *c, const vmm_vaddr_t *objs, unsign
 
 		if (!head || !vmm_list_is_linked(&head->lru))
 			continue; /* a slab taken out of use */
-		idx = obj_to_index(c, slab_s_mem(m, c, head, pfn), objs[i] - c->obj_offset);
+		idx = obj_to_index(c, slab_s_mem(head), objs[i] - c->obj_offset);
 		l3 = c->nodelists[page_nid(m, pfn)];
 		if (idx == UINT32_MAX || !slab_put_obj(c, head, idx))
 			continue;
@@ -1130,26 +1140,42 @@ vmm_vaddr_t vmm_slab_alloc_node(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid
 	return slab_alloc(c, gfp, nid, "kmem_cache_alloc_node");
 }
 
-vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
+/* The allocation fast path: the current CPU's array has an object and nothing asks for care. */
+static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, vmm_gfp_t slow_gfp,
+				     const char *fn)
 {
-	struct vmm_machine *m;
-	struct vmm_array_cache *ac;
+	struct vmm_machine *m = c->m;
+	struct vmm_array_cache *ac = c->fast_array[m->current_cpu];
 	vmm_vaddr_t obj;
 
-	if (unlikely(!c))
-		return 0;
-	m = c->m;
-	if (unlikely(c->slow | ((gfp & (m->slab.bad_gfp | VMM_GFP_ZERO)) != 0)))
-		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, __func__);
-	timers_poll(m);
-	ac = c->array[m->current_cpu];
-	if (unlikely(!ac->avail))
-		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, __func__);
+	if (unlikely((gfp & slow_gfp) | !ac->avail))
+		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
 	ac->touched = 1;
 	obj = ac->entry[--ac->avail];
 	c->allochit++;
-	vmm_charge(m, VMM_CYC_SLAB, m->clock.cost.slab_alloc_fast);
+	charge_poll(m, m->clock.cost.slab_alloc_fast);
 	return obj;
+}
+
+vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
+{
+	if (unlikely(!c))
+		return 0;
+	return alloc_fast(c, gfp, c->m->slab.bad_gfp | VMM_GFP_ZERO, __func__);
+}
+
+vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
+{
+	struct vmm_kmem_cache *c;
+
+	if (unlikely(!m || size - 1 >= VMM_KMALLOC_MAX_CACHE_SIZE ||
+		     (gfp & m->slab.kmalloc_slow_gfp)))
+		return vmm_kmalloc_slow(m, size, gfp);
+	c = m->slab.kmalloc[0][size <= 192 ? vmm_kmalloc_size_index[(size - 1) >> 3] :
+					     vmm_ilog2(size - 1)];
+	if (unlikely(!c))
+		return 0; /* a machine booted without slab */
+	return alloc_fast(c, gfp, 0, "vmm_kmalloc");
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc_node(vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
@@ -1200,7 +1226,7 @@ static struct vmm_kmem_cache *free_owner(struct vmm_machine *m, struct vmm_kmem_
 	uint32_t idx;
 
 	if (!head || head->page_type != VMM_PGTY_SLAB || cache_id_of(head) >= m->slab.nr_ids ||
-	    !(owner = m->slab.by_id[cache_id_of(head)]) || owner->self != head->mapping) {
+	    !(owner = m->slab.by_id[cache_id_of(head)]) || (head->mapping | 1) != (owner->self | 1)) {
 		vmm_slab_error(m, c, "%s: %#" PRIx64 " is not a slab object", fn, obj);
 		return NULL;
 	}
@@ -1211,7 +1237,7 @@ static struct vmm_kmem_cache *free_owner(struct vmm_machine *m, struct vmm_kmem_
 		vmm_slab_error(m, owner, "%s: %#" PRIx64 " is in a slab taken out of use", fn, obj);
 		return NULL;
 	}
-	idx = obj_to_index(owner, slab_s_mem(m, owner, head, pfn), obj - owner->obj_offset);
+	idx = obj_to_index(owner, slab_s_mem(head), obj - owner->obj_offset);
 	if (idx == UINT32_MAX) {
 		vmm_slab_error(m, owner, "%s: %#" PRIx64 " is not the start of an object", fn, obj);
 		return NULL;
@@ -1249,42 +1275,81 @@ static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr
 	charge(m, m->clock.cost.slab_free_fast);
 }
 
-void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
+/*
+ * The free fast path: @obj in the slab whose head page is @head (frame
+ * @pfn) of non-debug cache @c, on the current CPU's node, at an object's
+ * start. Pushes it (flushing a full array first) and returns true; false
+ * sends the caller down the careful path. The caller charges.
+ */
+static inline bool free_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
+			     const struct vmm_page *head, uint64_t pfn, vmm_vaddr_t obj)
 {
-	struct vmm_machine *m;
+	unsigned cpu = m->current_cpu;
+	uint64_t d = obj - head->index;
+	uint64_t q = (d * c->recip) >> 32;
 	struct vmm_array_cache *ac;
-	struct vmm_page *page;
-	uint64_t pfn;
-	vmm_vaddr_t s_mem;
 
-	if (unlikely(!c))
-		return;
-	m = c->m;
-	pfn = (obj - m->slab.page_offset) >> VMM_PAGE_SHIFT;
-	if (unlikely(c->slow || obj < m->slab.page_offset || pfn >= m->slab.max_pfn))
-		goto slow;
-	page = pfn_to_page(&m->sparse, pfn);
-	if (page->compound & VMM_PAGE_TAIL) {
-		pfn -= page->compound & VMM_PAGE_TAIL_OFFSET;
-		page -= page->compound & VMM_PAGE_TAIL_OFFSET;
-	}
-	if (unlikely(page->page_type != VMM_PGTY_SLAB || page->mapping != c->self ||
-		     pfn - m->slab.cpu_pfn_lo[m->current_cpu] >= m->slab.cpu_pfn_span[m->current_cpu]))
-		goto slow;
-	s_mem = pfn_kaddr(m, pfn) + (uint32_t)page->private + c->onslab_mgmt;
-	if (unlikely(obj_to_index(c, s_mem, obj) == UINT32_MAX || !vmm_list_is_linked(&page->lru)))
-		goto slow;
-	timers_poll(m);
-	ac = c->array[m->current_cpu];
+	if (unlikely(d >= c->span) || unlikely(q * c->buffer_size != d) ||
+	    unlikely(pfn - m->slab.cpu_pfn_lo[cpu] >= m->slab.cpu_pfn_span[cpu]))
+		return false;
+	ac = c->array[cpu];
 	if (unlikely(ac->avail >= ac->limit))
 		cache_flusharray(c, ac);
 	else
 		c->freehit++;
 	ac->entry[ac->avail++] = obj;
-	vmm_charge(m, VMM_CYC_SLAB, m->clock.cost.slab_free_fast);
-	return;
-slow:
+	return true;
+}
+
+/* The head page of the slab holding @obj when it may be one (no validity checks), or NULL. */
+static inline struct vmm_page *fast_head(struct vmm_machine *m, vmm_vaddr_t obj, uint64_t *pfn)
+{
+	struct vmm_page *page;
+
+	*pfn = (obj - m->slab.page_offset) >> VMM_PAGE_SHIFT;
+	if (unlikely(*pfn >= m->slab.max_pfn))
+		return NULL;
+	page = pfn_to_page(&m->sparse, *pfn);
+	if (page->compound & VMM_PAGE_TAIL) {
+		*pfn -= page->compound & VMM_PAGE_TAIL_OFFSET;
+		page -= page->compound & VMM_PAGE_TAIL_OFFSET;
+	}
+	return page;
+}
+
+void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
+{
+	struct vmm_machine *m;
+	struct vmm_page *head;
+	uint64_t pfn;
+
+	if (unlikely(!c))
+		return;
+	m = c->m;
+	head = fast_head(m, obj, &pfn);
+	if (likely(head && head->mapping == c->self_fast && free_fast(m, c, head, pfn, obj))) {
+		charge_poll(m, m->clock.cost.slab_free_fast);
+		return;
+	}
 	slab_free(m, c, obj, __func__);
+}
+
+void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
+{
+	uint64_t pfn;
+	struct vmm_page *head;
+	struct vmm_kmem_cache *c;
+
+	if (unlikely(!m))
+		return;
+	head = fast_head(m, p, &pfn);
+	if (likely(head && head->page_type == VMM_PGTY_SLAB && cache_id_of(head) < m->slab.nr_ids) &&
+	    (c = m->slab.by_id[cache_id_of(head)]) != NULL && head->mapping == c->self_fast &&
+	    free_fast(m, c, head, pfn, p)) {
+		charge_poll(m, m->clock.cost.slab_free_fast);
+		return;
+	}
+	vmm_kfree_slow(m, p);
 }
 
 void vmm_slab_free_any(struct vmm_machine *m, vmm_vaddr_t obj, const char *fn)
@@ -1308,7 +1373,6 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 		struct vmm_array_cache *ac;
 		size_t take;
 
-		timers_poll(m);
 		ac = c->array[m->current_cpu];
 		take = VMM_MIN((size_t)ac->avail, n);
 		/* the same objects, in the same order, as n single allocations */
@@ -1318,8 +1382,8 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 		if (take)
 			ac->touched = 1;
 		c->allochit += take;
-		vmm_charge(m, VMM_CYC_SLAB,
-			   m->clock.cost.slab_alloc_fast + (uint64_t)m->clock.cost.slab_per_object * take);
+		charge_poll(m, m->clock.cost.slab_alloc_fast +
+				       (uint64_t)m->clock.cost.slab_per_object * take);
 	}
 	for (; i < n; i++) {
 		objs[i] = slab_alloc(c, gfp, VMM_NUMA_NO_NODE, __func__);
@@ -1333,14 +1397,74 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 
 void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *objs)
 {
+	struct vmm_machine *m;
+	uint64_t fast = 0, flushed = 0;
+
 	if (!c || !n)
 		return;
+	m = c->m;
 	if (!objs) {
-		vmm_caller_err(&c->m->log, "%s(%s): objs is NULL", __func__, c->name);
+		vmm_caller_err(&m->log, "%s(%s): objs is NULL", __func__, c->name);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		vmm_kmem_cache_free(c, objs[i]);
+	if (c->slow) {
+		for (size_t i = 0; i < n; i++)
+			slab_free(m, c, objs[i], __func__);
+		return;
+	}
+	{
+		/* free_fast() with everything the loop does not change held in locals */
+		const unsigned cpu = m->current_cpu;
+		const uint64_t lo = m->slab.cpu_pfn_lo[cpu], local = m->slab.cpu_pfn_span[cpu];
+		const uint64_t base = m->slab.page_offset, max_pfn = m->slab.max_pfn;
+		const uint64_t span = c->span, recip = c->recip, size = c->buffer_size;
+		const vmm_vaddr_t self = c->self_fast;
+		struct vmm_array_cache *ac = c->array[cpu];
+
+		/* objects of one slab often come together: check each page once */
+		uint64_t last_raw = UINT64_MAX;
+		vmm_vaddr_t s_mem = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			vmm_vaddr_t obj = objs[i];
+			uint64_t raw = (obj - base) >> VMM_PAGE_SHIFT, d, q;
+
+			if (raw != last_raw) {
+				uint64_t pfn = raw;
+				struct vmm_page *page;
+
+				if (unlikely(pfn >= max_pfn))
+					goto careful;
+				page = pfn_to_page(&m->sparse, pfn);
+				if (page->compound & VMM_PAGE_TAIL) {
+					pfn -= page->compound & VMM_PAGE_TAIL_OFFSET;
+					page -= page->compound & VMM_PAGE_TAIL_OFFSET;
+				}
+				if (unlikely(page->mapping != self) || unlikely(pfn - lo >= local))
+					goto careful;
+				last_raw = raw;
+				s_mem = page->index;
+			}
+			d = obj - s_mem;
+			q = (d * recip) >> 32;
+			if (unlikely(d >= span) || unlikely(q * size != d))
+				goto careful;
+			if (unlikely(ac->avail >= ac->limit)) {
+				cache_flusharray(c, ac);
+				flushed++;
+				last_raw = UINT64_MAX; /* the flush may have freed that slab */
+			}
+			ac->entry[ac->avail++] = obj;
+			fast++;
+			continue;
+careful:
+			slab_free(m, c, obj, __func__);
+			last_raw = UINT64_MAX; /* the careful path may have changed any slab */
+		}
+	}
+	c->freehit += fast - flushed;
+	if (fast)
+		charge_poll(m, m->clock.cost.slab_free_fast + (uint64_t)m->clock.cost.slab_per_object * fast);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1576,6 +1700,8 @@ static int cache_layout(struct vmm_machine *m, struct vmm_kmem_cache *c, size_t 
 		size += 8;
 	c->flags = flags;
 	c->slow = (flags & (VMM_SLAB_RED_ZONE | VMM_SLAB_POISON | VMM_SLAB_STORE_USER)) != 0;
+	if (c->slow)
+		c->fast_array = m->slab.empty_acs;
 
 	if (size >= (VMM_PAGE_SIZE >> 3) && !m->slab.early)
 		off_slab = true; /* large objects: management elsewhere packs them better */
@@ -1602,9 +1728,10 @@ static int cache_layout(struct vmm_machine *m, struct vmm_kmem_cache *c, size_t 
 	c->onslab_mgmt = off_slab ? 0 : (uint32_t)slab_size;
 	c->align = (uint32_t)align;
 	c->buffer_size = (uint32_t)size;
-#ifdef __SIZEOF_INT128__
-	c->recip = (uint64_t)((((unsigned __int128)1 << 64) + size - 1) / size);
-#endif
+	c->recip = ((1ull << 32) + size - 1) / size;
+	c->span = (uint64_t)c->num * size;
+	/* the fast paths compare page->mapping with this: debug caches never match */
+	c->self_fast = c->slow ? 1 : 0;
 	if (flags & VMM_SLAB_CACHE_DMA)
 		c->gfpflags |= VMM_GFP_DMA;
 	if (flags & VMM_SLAB_CACHE_DMA32)
@@ -1641,6 +1768,7 @@ static int cache_create(struct vmm_machine *m, const char *name, size_t size, si
 	vmm_list_init(&c->next);
 	c->id = UINT32_MAX;
 	c->array = vmm_hcalloc(&m->hm, m->nr_cpus, sizeof(c->array[0]));
+	c->fast_array = c->array;
 	c->nodelists = vmm_hcalloc(&m->hm, m->nr_nodes, sizeof(c->nodelists[0]));
 	if (!c->array || !c->nodelists)
 		goto fail;
@@ -1667,6 +1795,8 @@ static int cache_create(struct vmm_machine *m, const char *name, size_t size, si
 	} else {
 		c->self = SLAB_CACHE_CACHE_ADDR; /* cache_cache is static in the kernel image */
 	}
+	if (!c->slow)
+		c->self_fast = c->self;
 	err = setup_cpu_cache(c);
 	if (err)
 		goto fail;
@@ -1736,9 +1866,8 @@ static uint64_t report_leaks(struct vmm_kmem_cache *c)
 
 			vmm_list_for_each(pos, lists[l]) {
 				struct vmm_page *head = vmm_list_entry(pos, struct vmm_page, lru);
-				uint64_t pfn = page_to_pfn(&m->sparse, head);
 				uint8_t *mgmt = slab_mgmt(m, head);
-				vmm_vaddr_t s_mem = slab_s_mem(m, c, head, pfn);
+				vmm_vaddr_t s_mem = slab_s_mem(head);
 				uint32_t i = slab_free_idx(mgmt), steps = 0;
 
 				memset(isfree, 0, c->num);
@@ -1805,7 +1934,7 @@ static void cache_counts(const struct vmm_kmem_cache *c, struct vmm_kmem_cache_i
 		vmm_list_for_each(pos, &l3->slabs_partial) {
 			const struct vmm_page *head = vmm_list_entry(pos, struct vmm_page, lru);
 
-			o->active_objs += slab_inuse(kmem(m, head->index));
+			o->active_objs += slab_inuse(slab_mgmt(m, head));
 			o->active_slabs++;
 		}
 		vmm_list_for_each(pos, &l3->slabs_free)
@@ -1903,6 +2032,13 @@ int vmm_slab_init(struct vmm_machine *m)
 	s->page_offset = vmm_page_offset(m);
 	s->max_pfn = m->sparse.max_pfn;
 	s->bad_gfp = SLAB_GFP_BUG | ~VMM_GFP_KNOWN_MASK;
+	s->kmalloc_slow_gfp = s->bad_gfp | VMM_GFP_ZERO | VMM_GFP_DMA;
+	s->empty_ac = vmm_hzalloc(&m->hm, sizeof(*s->empty_ac));
+	s->empty_acs = vmm_hcalloc(&m->hm, m->nr_cpus, sizeof(s->empty_acs[0]));
+	if (!s->empty_ac || !s->empty_acs)
+		return -VMM_ENOMEM;
+	for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++)
+		s->empty_acs[cpu] = s->empty_ac;
 	s->break_gfp_order = vmm_totalram_pages(m) > ((32ull << 20) >> VMM_PAGE_SHIFT) ? 1 : 0;
 	s->early = true;
 	s->up = SLAB_NONE;
@@ -2000,6 +2136,12 @@ void vmm_slab_destroy(struct vmm_machine *m)
 		vmm_hfree(&m->hm, s->seen, s->seen_cap);
 	s->scratch = NULL;
 	s->seen = NULL;
+	if (s->empty_ac)
+		vmm_hfree(&m->hm, s->empty_ac, sizeof(*s->empty_ac));
+	if (s->empty_acs)
+		vmm_hfree(&m->hm, s->empty_acs, m->nr_cpus * sizeof(s->empty_acs[0]));
+	s->empty_ac = NULL;
+	s->empty_acs = NULL;
 	s->scratch_cap = s->seen_cap = 0;
 	vmm_list_init(&s->cache_chain);
 }
@@ -2077,7 +2219,7 @@ static long check_slab(struct vmm_kmem_cache *c, struct vmm_page *head, unsigned
 	struct vmm_machine *m = c->m;
 	uint64_t pfn = page_to_pfn(&m->sparse, head);
 	uint8_t *mgmt = slab_mgmt(m, head);
-	vmm_vaddr_t s_mem = slab_s_mem(m, c, head, pfn);
+	vmm_vaddr_t s_mem = slab_s_mem(head);
 	uint32_t inuse = slab_inuse(mgmt), i = slab_free_idx(mgmt), count = 0;
 	long problems = 0;
 
@@ -2091,6 +2233,14 @@ static long check_slab(struct vmm_kmem_cache *c, struct vmm_page *head, unsigned
 	    (list == 1 && (inuse == 0 || inuse == c->num)) || (list == 2 && inuse)) {
 		fprintf(out, "slab %s: slab %#" PRIx64 " on the %s list has %u of %u objects in use\n",
 			c->name, pfn_kaddr(m, pfn), list_names[list], inuse, c->num);
+		problems++;
+	}
+	if (rd64(mgmt + SLAB_OFF_SMEM) != s_mem ||
+	    rd64(mgmt + SLAB_OFF_COLOUROFF) + c->onslab_mgmt != s_mem - pfn_kaddr(m, pfn)) {
+		fprintf(out, "slab %s: slab %#" PRIx64 "'s struct slab says s_mem %#" PRIx64
+			", colouroff %" PRIu64 "; the page says s_mem %#" PRIx64 "\n", c->name,
+			pfn_kaddr(m, pfn), rd64(mgmt + SLAB_OFF_SMEM), rd64(mgmt + SLAB_OFF_COLOUROFF),
+			s_mem);
 		problems++;
 	}
 	memset(seen, 0, c->num);
@@ -2145,7 +2295,7 @@ static long check_cache(struct vmm_kmem_cache *c, uint64_t *pages, FILE *out)
 			problems++;
 		}
 		if (!head || head->page_type != VMM_PGTY_SLAB || head->mapping != c->self ||
-		    obj_to_index(c, slab_s_mem(m, c, head, pfn), arr[i] - c->obj_offset) ==
+		    obj_to_index(c, slab_s_mem(head), arr[i] - c->obj_offset) ==
 			    UINT32_MAX) {
 			fprintf(out, "slab %s: array entry %#" PRIx64 " is not an object of the cache\n",
 				c->name, arr[i]);
@@ -2233,7 +2383,7 @@ struct vmm_kmem_cache *vmm_slab_cache_of(struct vmm_machine *m, vmm_vaddr_t addr
 		return NULL;
 	c = m->slab.by_id[cache_id_of(head)];
 	if (!c || c->self != head->mapping || !vmm_list_is_linked(&head->lru) ||
-	    obj_to_index(c, slab_s_mem(m, c, head, pfn), addr - c->obj_offset) == UINT32_MAX)
+	    obj_to_index(c, slab_s_mem(head), addr - c->obj_offset) == UINT32_MAX)
 		return NULL;
 	return c;
 }

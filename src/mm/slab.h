@@ -93,12 +93,15 @@ struct vmm_kmem_cache {
 	/* touched by every allocation and free */
 	struct vmm_machine *m;
 	struct vmm_array_cache **array;	/* per CPU */
+	struct vmm_array_cache **fast_array; /* array, or always-empty arrays for debug caches */
 	uint32_t buffer_size;		/* bytes per object in the slab */
 	uint32_t num;			/* objects per slab */
 	uint32_t onslab_mgmt;		/* slab_size when the management is on-slab, else 0 */
 	bool slow;			/* debug checks: every call takes the careful path */
-	uint64_t recip;			/* ceil(2^64 / buffer_size) */
+	uint64_t recip;			/* ceil(2^32 / buffer_size) */
+	uint64_t span;			/* num * buffer_size: the objects' bytes in a slab */
 	vmm_vaddr_t self;		/* simulated address of the descriptor (page->mapping) */
+	vmm_vaddr_t self_fast;		/* self, or 1 for debug caches: what the fast paths match */
 	uint64_t allochit, allocmiss, freehit, freemiss;
 
 	/* tunables */
@@ -143,6 +146,9 @@ struct vmm_slab {
 	vmm_vaddr_t page_offset;	/* PAGE_OFFSET, kept at hand */
 	uint64_t max_pfn;
 	vmm_gfp_t bad_gfp;		/* GFP bits a slab allocation must not carry */
+	vmm_gfp_t kmalloc_slow_gfp;	/* ... and the ones kmalloc's fast path leaves to the slow one */
+	struct vmm_array_cache *empty_ac; /* an array that is always empty */
+	struct vmm_array_cache **empty_acs; /* per CPU, all empty_ac: debug caches' fast_array */
 	struct vmm_timer *reap;		/* per CPU: cache_reap */
 	struct vmm_list rcu_pending;	/* TYPESAFE_BY_RCU slabs awaiting a grace period */
 	/* the checker's and leak reporter's scratch, sized as caches are made */
@@ -185,6 +191,10 @@ vmm_vaddr_t vmm_slab_alloc_node(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid
 struct vmm_kmem_cache *vmm_kmalloc_cache(struct vmm_machine *m, size_t size, vmm_gfp_t gfp);
 extern const uint32_t vmm_kmalloc_sizes[SLAB_NR_KMALLOC];
 
+/* kmalloc.c: what the kmalloc and kfree fast paths in slab.c hand over. */
+vmm_vaddr_t vmm_kmalloc_slow(struct vmm_machine *m, size_t size, vmm_gfp_t gfp);
+void vmm_kfree_slow(struct vmm_machine *m, vmm_vaddr_t p);
+extern const uint8_t vmm_kmalloc_size_index[24];
 /* Free a slab object of whatever cache owns it (kfree); bad addresses are reported. */
 void vmm_slab_free_any(struct vmm_machine *m, vmm_vaddr_t obj, const char *fn);
 /* The cache owning the slab object at @addr, or NULL when it is none (no report). */
