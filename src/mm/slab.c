@@ -527,11 +527,16 @@ static void store_user(struct vmm_kmem_cache *c, uint8_t *buf, bool freeing)
 /* Bytes of a free object's poison that differ from the pattern: first offset and count. */
 static uint32_t poison_damage(struct vmm_kmem_cache *c, uint8_t *buf, uint8_t val, uint32_t *first)
 {
+	const uint64_t word = 0x0101010101010101ull * val;
 	uint8_t *p = buf + c->obj_offset;
-	uint32_t bad = 0;
+	uint32_t bad = 0, i = 0, body = c->obj_size - 1;
 
-	for (uint32_t i = 0; i < c->obj_size; i++) {
-		uint8_t want = i == c->obj_size - 1 ? SLAB_POISON_END : val;
+	/* the common case, intact poison, a word at a time */
+	for (; i + 8 <= body; i += 8)
+		if (rd64(p + i) != word)
+			break;
+	for (; i < c->obj_size; i++) {
+		uint8_t want = i == body ? SLAB_POISON_END : val;
 
 		if (p[i] != want && !bad++)
 			*first = i;
@@ -2185,9 +2190,20 @@ static vmm_vaddr_t *array_objects(struct vmm_kmem_cache *c, size_t *n)
 	return v;
 }
 
-static bool in_sorted(const vmm_vaddr_t *v, size_t n, vmm_vaddr_t x)
+/* The index of the first of the sorted @v at or above @x (@n when none is). */
+static size_t first_at_or_after(const vmm_vaddr_t *v, size_t n, vmm_vaddr_t x)
 {
-	return n && bsearch(&x, v, n, sizeof(*v), cmp_vaddr) != NULL;
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* A free object's debug words must be intact. */
@@ -2253,15 +2269,20 @@ static long check_slab(struct vmm_kmem_cache *c, struct vmm_page *head, unsigned
 		}
 		seen[i] = 1;
 		count++;
-		if (in_sorted(arr, narr, s_mem + (uint64_t)i * c->buffer_size + c->obj_offset)) {
-			fprintf(out, "slab %s: object %#" PRIx64 " is both in an array and on its "
-				"slab's free chain\n", c->name,
-				s_mem + (uint64_t)i * c->buffer_size + c->obj_offset);
-			problems++;
-		}
 		problems += check_free_object(c, s_mem + (uint64_t)i * c->buffer_size + c->obj_offset,
 					      out);
 		i = rd32(bufctl_at(mgmt, i));
+	}
+	/* the arrays' objects of this slab: a run of the sorted entries */
+	for (size_t k = first_at_or_after(arr, narr, s_mem); k < narr && arr[k] < s_mem + c->span;
+	     k++) {
+		uint32_t idx = obj_to_index(c, s_mem, arr[k] - c->obj_offset);
+
+		if (idx != UINT32_MAX && seen[idx]) {
+			fprintf(out, "slab %s: object %#" PRIx64 " is both in an array and on its "
+				"slab's free chain\n", c->name, arr[k]);
+			problems++;
+		}
 	}
 	if (count + inuse != c->num) {
 		fprintf(out, "slab %s: slab %#" PRIx64 " has %u free and %u in use of %u\n", c->name,
