@@ -1150,10 +1150,10 @@ static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, vm
 				     const char *fn)
 {
 	struct vmm_machine *m = c->m;
-	struct vmm_array_cache *ac = c->fast_array[m->current_cpu];
+	struct vmm_array_cache *ac = c->array[m->current_cpu];
 	vmm_vaddr_t obj;
 
-	if (unlikely((gfp & slow_gfp) | !ac->avail))
+	if (unlikely(c->slow | ((gfp & slow_gfp) != 0) | !ac->avail))
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
 	ac->touched = 1;
 	obj = ac->entry[--ac->avail];
@@ -1176,10 +1176,11 @@ vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 	if (unlikely(!m || size - 1 >= VMM_KMALLOC_MAX_CACHE_SIZE ||
 		     (gfp & m->slab.kmalloc_slow_gfp)))
 		return vmm_kmalloc_slow(m, size, gfp);
-	c = m->slab.kmalloc[0][size <= 192 ? vmm_kmalloc_size_index[(size - 1) >> 3] :
-					     vmm_ilog2(size - 1)];
+	c = size <= 192 ? m->slab.kmalloc_small[(size - 1) >> 3] :
+			  m->slab.kmalloc[0][vmm_ilog2(size - 1)];
 	if (unlikely(!c))
 		return 0; /* a machine booted without slab */
+	m->slab.kfree_hint = c;
 	return alloc_fast(c, gfp, 0, "vmm_kmalloc");
 }
 
@@ -1348,12 +1349,27 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 	if (unlikely(!m))
 		return;
 	head = fast_head(m, p, &pfn);
-	if (likely(head && head->page_type == VMM_PGTY_SLAB && cache_id_of(head) < m->slab.nr_ids) &&
-	    (c = m->slab.by_id[cache_id_of(head)]) != NULL && head->mapping == c->self_fast &&
-	    free_fast(m, c, head, pfn, p)) {
+	if (unlikely(!head))
+		goto slow;
+	/*
+	 * Most blocks go back soon after kmalloc handed them out: try the cache
+	 * kmalloc used last before looking the slab's cache up. A match of the
+	 * page's mapping proves it, so the guess costs nothing when right.
+	 */
+	c = m->slab.kfree_hint;
+	if (unlikely(!c || head->mapping != c->self_fast)) {
+		if (head->page_type != VMM_PGTY_SLAB || cache_id_of(head) >= m->slab.nr_ids)
+			goto slow;
+		c = m->slab.by_id[cache_id_of(head)];
+		if (!c || head->mapping != c->self_fast)
+			goto slow;
+		m->slab.kfree_hint = c;
+	}
+	if (likely(free_fast(m, c, head, pfn, p))) {
 		charge_poll(m, m->clock.cost.slab_free_fast);
 		return;
 	}
+slow:
 	vmm_kfree_slow(m, p);
 }
 
@@ -1590,20 +1606,23 @@ vmm_kmem_cache *vmm_kmem_cache_find(vmm_machine *m, const char *name)
 	return NULL;
 }
 
+/* The host struct vmm_kmem_cache with its per-CPU array pointers. */
+static size_t cache_struct_size(const struct vmm_machine *m)
+{
+	return sizeof(struct vmm_kmem_cache) + m->nr_cpus * sizeof(struct vmm_array_cache *);
+}
+
 /* Free a cache's host structures and shadows; its slabs must be gone. */
 static void cache_free_struct(struct vmm_machine *m, struct vmm_kmem_cache *c, bool shadows)
 {
-	if (c->array) {
-		for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++) {
-			struct vmm_array_cache *ac = c->array[cpu];
+	for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++) {
+		struct vmm_array_cache *ac = c->array[cpu];
 
-			if (!ac)
-				continue;
-			if (shadows && ac->shadow)
-				vmm_kfree(m, ac->shadow);
-			vmm_hfree(&m->hm, ac, sizeof(*ac) + ac->capacity * sizeof(ac->entry[0]));
-		}
-		vmm_hfree(&m->hm, c->array, m->nr_cpus * sizeof(c->array[0]));
+		if (!ac)
+			continue;
+		if (shadows && ac->shadow)
+			vmm_kfree(m, ac->shadow);
+		vmm_hfree(&m->hm, ac, sizeof(*ac) + ac->capacity * sizeof(ac->entry[0]));
 	}
 	if (c->nodelists) {
 		for (unsigned nid = 0; nid < m->nr_nodes; nid++) {
@@ -1626,9 +1645,11 @@ static void cache_free_struct(struct vmm_machine *m, struct vmm_kmem_cache *c, b
 	}
 	if (c->id < m->slab.nr_ids && m->slab.by_id[c->id] == c)
 		m->slab.by_id[c->id] = NULL;
+	if (m->slab.kfree_hint == c)
+		m->slab.kfree_hint = NULL;
 	if (shadows && c->self && m->slab.cache_cache && c != m->slab.cache_cache)
 		vmm_kmem_cache_free(m->slab.cache_cache, c->self);
-	vmm_hfree(&m->hm, c, sizeof(*c));
+	vmm_hfree(&m->hm, c, cache_struct_size(m));
 }
 
 static int cache_take_id(struct vmm_machine *m, struct vmm_kmem_cache *c)
@@ -1705,8 +1726,6 @@ static int cache_layout(struct vmm_machine *m, struct vmm_kmem_cache *c, size_t 
 		size += 8;
 	c->flags = flags;
 	c->slow = (flags & (VMM_SLAB_RED_ZONE | VMM_SLAB_POISON | VMM_SLAB_STORE_USER)) != 0;
-	if (c->slow)
-		c->fast_array = m->slab.empty_acs;
 
 	if (size >= (VMM_PAGE_SIZE >> 3) && !m->slab.early)
 		off_slab = true; /* large objects: management elsewhere packs them better */
@@ -1761,7 +1780,7 @@ static int cache_create(struct vmm_machine *m, const char *name, size_t size, si
 
 	if (m->cfg.flags & VMM_CFG_DEBUG_VM)
 		flags = forced_debug(size, flags);
-	c = vmm_hzalloc(&m->hm, sizeof(*c));
+	c = vmm_hzalloc(&m->hm, cache_struct_size(m));
 	if (!c)
 		return -VMM_ENOMEM;
 	c->m = m;
@@ -1772,10 +1791,8 @@ static int cache_create(struct vmm_machine *m, const char *name, size_t size, si
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	vmm_list_init(&c->next);
 	c->id = UINT32_MAX;
-	c->array = vmm_hcalloc(&m->hm, m->nr_cpus, sizeof(c->array[0]));
-	c->fast_array = c->array;
 	c->nodelists = vmm_hcalloc(&m->hm, m->nr_nodes, sizeof(c->nodelists[0]));
-	if (!c->array || !c->nodelists)
+	if (!c->nodelists)
 		goto fail;
 	err = cache_layout(m, c, size, align);
 	if (err)
@@ -2038,12 +2055,6 @@ int vmm_slab_init(struct vmm_machine *m)
 	s->max_pfn = m->sparse.max_pfn;
 	s->bad_gfp = SLAB_GFP_BUG | ~VMM_GFP_KNOWN_MASK;
 	s->kmalloc_slow_gfp = s->bad_gfp | VMM_GFP_ZERO | VMM_GFP_DMA;
-	s->empty_ac = vmm_hzalloc(&m->hm, sizeof(*s->empty_ac));
-	s->empty_acs = vmm_hcalloc(&m->hm, m->nr_cpus, sizeof(s->empty_acs[0]));
-	if (!s->empty_ac || !s->empty_acs)
-		return -VMM_ENOMEM;
-	for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++)
-		s->empty_acs[cpu] = s->empty_ac;
 	s->break_gfp_order = vmm_totalram_pages(m) > ((32ull << 20) >> VMM_PAGE_SHIFT) ? 1 : 0;
 	s->early = true;
 	s->up = SLAB_NONE;
@@ -2090,6 +2101,8 @@ int vmm_slab_init(struct vmm_machine *m)
 		if (err)
 			return err;
 	}
+	for (int i = 0; i < 24; i++)
+		s->kmalloc_small[i] = s->kmalloc[0][vmm_kmalloc_size_index[i]];
 	s->up = SLAB_EARLY;
 	{
 		struct vmm_list *pos;
@@ -2141,12 +2154,7 @@ void vmm_slab_destroy(struct vmm_machine *m)
 		vmm_hfree(&m->hm, s->seen, s->seen_cap);
 	s->scratch = NULL;
 	s->seen = NULL;
-	if (s->empty_ac)
-		vmm_hfree(&m->hm, s->empty_ac, sizeof(*s->empty_ac));
-	if (s->empty_acs)
-		vmm_hfree(&m->hm, s->empty_acs, m->nr_cpus * sizeof(s->empty_acs[0]));
-	s->empty_ac = NULL;
-	s->empty_acs = NULL;
+
 	s->scratch_cap = s->seen_cap = 0;
 	vmm_list_init(&s->cache_chain);
 }

@@ -92,8 +92,6 @@ struct vmm_kmem_list3 {
 struct vmm_kmem_cache {
 	/* touched by every allocation and free */
 	struct vmm_machine *m;
-	struct vmm_array_cache **array;	/* per CPU */
-	struct vmm_array_cache **fast_array; /* array, or always-empty arrays for debug caches */
 	uint32_t buffer_size;		/* bytes per object in the slab */
 	uint32_t num;			/* objects per slab */
 	uint32_t onslab_mgmt;		/* slab_size when the management is on-slab, else 0 */
@@ -132,12 +130,16 @@ struct vmm_kmem_cache {
 
 	/* statistics */
 	uint64_t grown, reaped, errors, node_allocs, node_frees;
+
+	/* per CPU (nr_cpus entries), in the same allocation: one load from the cache */
+	struct vmm_array_cache *array[];
 };
 
 struct vmm_slab {
 	struct vmm_list cache_chain;
 	struct vmm_kmem_cache *cache_cache;
 	struct vmm_kmem_cache *kmalloc[2][SLAB_NR_KMALLOC]; /* [1]: the DMA twins */
+	struct vmm_kmem_cache *kmalloc_small[24];	/* by (size - 1) / 8 up to 192 bytes */
 	struct vmm_kmem_cache **by_id;
 	uint32_t nr_ids;
 	enum slab_up up;
@@ -147,8 +149,7 @@ struct vmm_slab {
 	uint64_t max_pfn;
 	vmm_gfp_t bad_gfp;		/* GFP bits a slab allocation must not carry */
 	vmm_gfp_t kmalloc_slow_gfp;	/* ... and the ones kmalloc's fast path leaves to the slow one */
-	struct vmm_array_cache *empty_ac; /* an array that is always empty */
-	struct vmm_array_cache **empty_acs; /* per CPU, all empty_ac: debug caches' fast_array */
+	struct vmm_kmem_cache *kfree_hint; /* the cache kmalloc or kfree used last (a guess) */
 	struct vmm_timer *reap;		/* per CPU: cache_reap */
 	struct vmm_list rcu_pending;	/* TYPESAFE_BY_RCU slabs awaiting a grace period */
 	/* the checker's and leak reporter's scratch, sized as caches are made */
