@@ -107,6 +107,29 @@ uint32_t vmm_mmu_rights_error(const struct vmm_cpu_regs *r, unsigned type, unsig
 	       (pkey_denies(r, type, mode, attr) ? VMM_PF_PK : 0);
 }
 
+/*
+ * Reserved bits of a present entry at @level (4.5.4, tables 4-14..4-20),
+ * as masks by [leaf][level]; they depend on MAXPHYADDR and EFER.NXE only,
+ * so vmm_cpu_update_perm() computes them with the rights maps.
+ */
+static void update_rsvd_masks(struct vmm_cpu *cpu)
+{
+	for (unsigned leaf = 0; leaf < 2; leaf++)
+		for (unsigned level = 1; level <= 5; level++) {
+			uint64_t rsvd = cpu->m->mmu.rsvd_addr_mask;
+
+			if (!(cpu->regs.efer & VMM_EFER_NXE))
+				rsvd |= VMM_PTE_NX;
+			if (level >= 4)
+				rsvd |= VMM_PTE_PS;
+			else if (leaf && level == 3)
+				rsvd |= 0x3fffe000ull;	/* bits 29:13 */
+			else if (leaf && level == 2)
+				rsvd |= 0x1fe000ull;	/* bits 20:13 */
+			cpu->rsvd_mask[leaf][level] = rsvd;
+		}
+}
+
 void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 {
 	memset(cpu->perm, 0, sizeof(cpu->perm));
@@ -121,6 +144,7 @@ void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 					continue;
 				cpu->perm[kind][attr >> 6] |= 1ull << (attr & 63);
 			}
+	update_rsvd_masks(cpu);
 }
 
 /* ---- the walk ---- */
@@ -188,6 +212,30 @@ uint32_t vmm_mmu_ref_cost(const struct vmm_cpu *cpu, uint64_t pa, unsigned kind)
 				       : cpu->mem_cost[vmm_physmem_nid(&m->phys, pa)];
 }
 
+/*
+ * The cost of one walker reference. The page tables of an address space
+ * mostly sit on one node, so the CPU remembers the physical range of the
+ * node its last walker reference went to and skips the node search while
+ * references stay in it. Never used with a latency callback (which must
+ * see every reference) nor beyond the end of memory.
+ */
+static uint32_t walk_ref_cost(struct vmm_cpu *cpu, uint64_t pa)
+{
+	const struct vmm_physmem *pm = &cpu->m->phys;
+	unsigned nid;
+
+	if (likely(pa - cpu->walk_node_start < cpu->walk_node_len))
+		return cpu->walk_node_cost;
+	if (cpu->m->cfg.mem_latency_fn || pa >= pm->end)
+		return vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_WALK);
+	nid = vmm_physmem_nid(pm, pa);
+	cpu->walk_node_start = nid ? pm->node_start[nid] : 0;
+	cpu->walk_node_len = (nid + 1 < pm->nr_nodes ? pm->node_start[nid + 1] : pm->end) -
+			     cpu->walk_node_start;
+	cpu->walk_node_cost = cpu->walk_cost[nid];
+	return cpu->walk_node_cost;
+}
+
 /* Set @bits in the entry at @pa; returns the cycles it cost. */
 static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
 {
@@ -199,22 +247,6 @@ static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
 	cpu->stats.ad_updates++;
 	return cpu->m->cfg.mem_latency_fn ? vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_AD)
 					  : cpu->m->clock.cost.ad_update;
-}
-
-/* Reserved bits of a present entry at @level (4.5.4, tables 4-14..4-20). */
-static uint64_t reserved_bits(const struct vmm_cpu *cpu, uint64_t e, unsigned level, bool leaf)
-{
-	uint64_t rsvd = e & cpu->m->mmu.rsvd_addr_mask;
-
-	if (!(cpu->regs.efer & VMM_EFER_NXE))
-		rsvd |= e & VMM_PTE_NX;
-	if (level >= 4)
-		rsvd |= e & VMM_PTE_PS;
-	else if (leaf && level == 3)
-		rsvd |= e & 0x3fffe000ull;	/* bits 29:13 */
-	else if (leaf && level == 2)
-		rsvd |= e & 0x1fe000ull;	/* bits 20:13 */
-	return rsvd;
 }
 
 /* Start from the deepest matching paging-structure-cache entry; returns the level to read. */
@@ -257,13 +289,13 @@ static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
 
 		w->lv[w->depth++] = (struct vmm_walk_level){ epa, e, level, 0 };
 		w->refs++;
-		w->cycles += cpu->m->clock.cost.walk_step + vmm_mmu_ref_cost(cpu, epa, VMM_MEMREF_WALK);
+		w->cycles += cpu->m->clock.cost.walk_step + walk_ref_cost(cpu, epa);
 		w->leaf_pa = epa;
 		if (!(e & VMM_PTE_PRESENT)) {
 			w->fault = VMM_FAULT_PF;
 			return;
 		}
-		if (reserved_bits(cpu, e, level, leaf)) {
+		if (e & cpu->rsvd_mask[leaf][level]) {
 			w->fault = VMM_FAULT_PF;
 			w->error_code = VMM_PF_P | VMM_PF_RSVD;
 			return;
@@ -290,13 +322,19 @@ static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
 		}
 		table = e & VMM_PTE_ADDR_MASK & maxphy_mask(cpu->m);
 		if (side) {
-			struct tlb_fill f = { .va = w->va, .pa = table, .leaf_pa = epa,
-					      .path_hash = w->hash, .shift = 12 + 9 * (level - 1),
-					      .pcid = w->pcid, .attr = w->attr };
+			struct vmm_tlb_array *pwc = &cpu->tlb.pwc[level - 2];
 
 			if (!(e & VMM_PTE_ACCESSED))
 				w->cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
-			vmm_tlb_fill(&cpu->tlb, &cpu->tlb.pwc[level - 2], &f);
+			/* fresh: walk_from_pwc() looked for this level and missed */
+			if (pwc->ways) {
+				struct tlb_fill f = { .va = w->va, .pa = table, .leaf_pa = epa,
+						      .path_hash = w->hash,
+						      .shift = 12 + 9 * (level - 1), .pcid = w->pcid,
+						      .attr = w->attr, .fresh = 1 };
+
+				vmm_tlb_fill(&cpu->tlb, pwc, &f);
+			}
 		}
 		if (level == w->stop_level) {
 			w->pa = table;
@@ -313,7 +351,7 @@ static void fill_from(struct vmm_cpu *cpu, struct vmm_tlb_array *a, uint64_t va,
 	struct tlb_fill f = { .va = va, .pa = src->pa, .leaf_pa = src->leaf_pa,
 			      .path_hash = src->path_hash, .shift = src->shift,
 			      .szidx = (src->shift - 12) / 9, .pcid = cpu->pcid,
-			      .attr = src->attr, .global = src->global };
+			      .attr = src->attr, .global = src->global, .fresh = 1 };
 
 	vmm_tlb_fill(&cpu->tlb, a, &f);
 }
@@ -387,7 +425,21 @@ static void count_walk(struct vmm_cpu *cpu, const struct mmu_walk *w)
 		cpu->stats.pwc_misses++;
 }
 
-/* Walk for @va, then check rights, set A/D and fill the TLBs. */
+/* The #PF error code of an access through a walk's combined rights; 0 if allowed. */
+static uint32_t walk_rights_error(const struct vmm_cpu *cpu, unsigned type, unsigned mode,
+				  uint8_t attr)
+{
+	/* the "may use" maps with D set are the rights alone */
+	if (likely(mmu_perm_ok(cpu, ACC_KIND(type, mode), attr | TLB_ATTR_D)))
+		return 0;
+	return vmm_mmu_rights_error(&cpu->regs, type, mode, attr);
+}
+
+/*
+ * Walk for @va, then check rights, set A/D and fill the TLBs. @rewalk: the
+ * TLBs hold an entry for the page (a write through a clean entry); else
+ * the lookups just missed, so the fills are fresh.
+ */
 static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			   bool acct, bool rewalk, struct mmu_xlat *x)
 {
@@ -402,7 +454,7 @@ static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 	x->walk_refs = w.refs;
 	x->pwc_level = w.pwc_level;
 	if (!w.fault) {
-		x->error_code = vmm_mmu_rights_error(&cpu->regs, type, mode, w.attr);
+		x->error_code = walk_rights_error(cpu, type, mode, w.attr);
 		if (x->error_code)
 			w.fault = VMM_FAULT_PF;
 	} else {
@@ -440,7 +492,8 @@ static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 	{
 		struct tlb_fill f = { .va = va, .pa = w.pa, .leaf_pa = w.leaf_pa,
 				      .path_hash = w.hash, .shift = w.shift, .szidx = sz,
-				      .pcid = cpu->pcid, .attr = w.attr, .global = w.global };
+				      .pcid = cpu->pcid, .attr = w.attr, .global = w.global,
+				      .fresh = !rewalk };
 
 		vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
 		vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);

@@ -69,6 +69,7 @@ struct vmm_tlb_array {
 	uint64_t *plru;			/* tree bits per set (tree-PLRU only) */
 	uint64_t tick;			/* LRU clock */
 	uint32_t sets, ways, set_mask;
+	uint32_t nvalid;		/* valid entries: a lookup in an empty array reads nothing */
 	uint32_t policy;		/* enum vmm_tlb_policy */
 	const char *name;
 };
@@ -106,6 +107,8 @@ static inline struct vmm_tlb_entry *tlb_find(const struct vmm_tlb_array *a, uint
 	uint64_t tag = tlb_tag(va, shift, szidx);
 	struct vmm_tlb_entry *e = tlb_set(a, va, shift);
 
+	if (!a->nvalid)
+		return NULL;
 	for (uint32_t w = 0; w < a->ways; w++, e++)
 		if (e->tag == tag && (e->pcid == pcid || e->global))
 			return e;
@@ -134,6 +137,7 @@ struct tlb_fill {
 	uint16_t pcid;
 	uint8_t attr;
 	uint8_t global;
+	uint8_t fresh;		/* the caller found no entry for the page usable under pcid */
 };
 
 int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prng *prng,
@@ -143,7 +147,9 @@ void vmm_tlb_destroy(struct vmm_tlb *t, struct vmm_hostmem *hm);
 /*
  * Insert a translation into @a, replacing the entry for the same page that
  * is usable under the PCID if any, else an empty way, else the policy's
- * victim. Does nothing for an array without entries.
+ * victim. Does nothing for an array without entries. With f->fresh the
+ * caller vouches that no such entry exists (a lookup just missed), so the
+ * first empty way ends the search.
  */
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f);
 
@@ -171,8 +177,8 @@ unsigned vmm_pwc_flush(struct vmm_tlb *t, uint16_t pcid, bool all_pcids);
 /* Drop the paging-structure-cache entries that would be used for @va under @pcid. */
 unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid);
 
-/* Drop @e (keeping the per-PCID counts right). */
-void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_entry *e);
+/* Drop @e of @a (keeping the per-PCID and per-array counts right). */
+void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
 
 /* Whether @t may hold entries of @pcid (or global entries, with @global). */
 static inline bool vmm_tlb_may_cache(const struct vmm_tlb *t, uint16_t pcid, bool all_pcids,
