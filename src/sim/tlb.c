@@ -79,6 +79,7 @@ int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prn
 	int err = 0;
 
 	memset(t, 0, sizeof(*t));
+	vmm_tlb_forget_last(t);
 	t->prng = prng;
 	for (unsigned i = 0; i < 3 && !err; i++)
 		err = tlb_array_init(&t->itlb[i], &cfg->itlb[i], pol, names[i], hm);
@@ -152,6 +153,7 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_ent
 {
 	if (e->tag == TLB_TAG_INVALID)
 		return;
+	vmm_tlb_forget_last(t);
 	a->nvalid--;
 	t->pcid_count[e->pcid]--;
 	if (e->global)
@@ -167,28 +169,32 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_ent
  */
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f)
 {
-	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
+	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx), oldest_stamp = UINT64_MAX;
 	uint32_t set_idx;
 	struct vmm_tlb_entry *set, *e = NULL, *empty = NULL, *oldest;
 
 	if (!a->ways)
 		return;
+	vmm_tlb_forget_last(t);	/* the new entry may answer for a remembered page */
 	set_idx = (uint32_t)((f->va >> f->shift) & a->set_mask);
 	set = a->e + (size_t)set_idx * a->ways;
 	oldest = set;
 	for (uint32_t w = 0; w < a->ways; w++) {
 		struct vmm_tlb_entry *x = &set[w];
+		uint64_t xtag = x->tag;
 
-		if (x->tag == TLB_TAG_INVALID) {
+		if (xtag == TLB_TAG_INVALID) {
 			if (!empty) {
 				empty = x;
 				if (f->fresh)
 					break;
 			}
-		} else if (x->tag == tag && (x->pcid == f->pcid || x->global)) {
+		} else if (xtag == tag && (x->pcid == f->pcid || x->global)) {
 			e = x;
 			break;
-		} else if (x->stamp < oldest->stamp) {
+		} else if (x->stamp < oldest_stamp) {
+			/* with every way valid, the first smallest stamp, as before */
+			oldest_stamp = x->stamp;
 			oldest = x;
 		}
 	}

@@ -77,12 +77,29 @@ struct vmm_tlb_array {
 /* Paging-structure caches, by level - 2. */
 enum { PWC_PDE, PWC_PDPTE, PWC_PML4E, PWC_PML5E, PWC_NR };
 
+/*
+ * The last L1 hit of one side (data or fetch): a host-side shortcut in
+ * front of the L1 arrays, not simulated state. It answers exactly as the
+ * arrays would: anything that could change their answer forgets it (every
+ * fill and kill, a PCID switch, a rights change; vmm_tlb_forget_last()).
+ * A large page is remembered for its whole extent only while the smaller
+ * L1 arrays of the side are empty (so no smaller entry can take over part
+ * of it), else for the 4 KiB page that hit.
+ */
+struct tlb_last {
+	uint64_t key;			/* (page base & mask) | access kind; TLB_TAG_INVALID: none */
+	uint64_t mask;			/* the page-base mask of key */
+	struct vmm_tlb_entry *e;	/* the L1 entry that hit */
+	uint32_t sz;			/* its page-size index */
+};
+
 struct vmm_tlb {
 	struct vmm_tlb_array itlb[3];	/* by page size */
 	struct vmm_tlb_array dtlb[3];
 	struct vmm_tlb_array stlb;	/* 4 KiB and 2 MiB */
 	struct vmm_tlb_array stlb_1g;
 	struct vmm_tlb_array pwc[PWC_NR];
+	struct tlb_last last[2];	/* data, fetch */
 	uint32_t *pcid_count;		/* valid entries per PCID, TLB and PWC */
 	uint64_t global_count;		/* valid global entries */
 	struct vmm_prng *prng;		/* the machine's, for random replacement */
@@ -113,6 +130,13 @@ static inline struct vmm_tlb_entry *tlb_find(const struct vmm_tlb_array *a, uint
 		if (e->tag == tag && (e->pcid == pcid || e->global))
 			return e;
 	return NULL;
+}
+
+/* Drop the remembered last hits (struct tlb_last). */
+static inline void vmm_tlb_forget_last(struct vmm_tlb *t)
+{
+	t->last[0].key = TLB_TAG_INVALID;
+	t->last[1].key = TLB_TAG_INVALID;
 }
 
 void vmm_tlb_touch_slow(struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
