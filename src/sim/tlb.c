@@ -162,44 +162,59 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_ent
 }
 
 /*
- * One pass over the set finds the entry to replace: the one for the same
- * page usable under the PCID, else the first empty way, else the policy's
- * victim (for LRU the oldest stamp, found in the same pass). A fresh fill
- * has no entry for the page to find, so the first empty way ends the pass.
+ * The way a fill takes in @set: the entry for the same page usable under
+ * the PCID, else the first empty way; NULL when there is neither, with
+ * *oldest set to the first way of the smallest LRU stamp (found in the
+ * same pass). A fresh fill has no entry for the page to look for.
  */
+static struct vmm_tlb_entry *fill_way(const struct vmm_tlb_array *a, struct vmm_tlb_entry *set,
+				      const struct tlb_fill *f, uint64_t tag,
+				      struct vmm_tlb_entry **oldest)
+{
+	struct vmm_tlb_entry *empty = NULL;
+	uint64_t oldest_stamp = UINT64_MAX;
+
+	*oldest = set;
+	if (f->fresh) {
+		for (uint32_t w = 0; w < a->ways; w++) {
+			if (set[w].tag == TLB_TAG_INVALID)
+				return &set[w];
+			if (set[w].stamp < oldest_stamp) {
+				oldest_stamp = set[w].stamp;
+				*oldest = &set[w];
+			}
+		}
+		return NULL;
+	}
+	for (uint32_t w = 0; w < a->ways; w++) {
+		struct vmm_tlb_entry *x = &set[w];
+
+		if (x->tag == TLB_TAG_INVALID) {
+			if (!empty)
+				empty = x;
+		} else if (x->tag == tag && (x->pcid == f->pcid || x->global)) {
+			return x;
+		} else if (x->stamp < oldest_stamp) {
+			oldest_stamp = x->stamp;
+			*oldest = x;
+		}
+	}
+	return empty;
+}
+
+/* Fill: the way fill_way() finds, else the policy's victim. */
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f)
 {
-	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx), oldest_stamp = UINT64_MAX;
+	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
 	uint32_t set_idx;
-	struct vmm_tlb_entry *set, *e = NULL, *empty = NULL, *oldest;
+	struct vmm_tlb_entry *set, *e, *oldest;
 
 	if (!a->ways)
 		return;
 	vmm_tlb_forget_last(t);	/* the new entry may answer for a remembered page */
 	set_idx = (uint32_t)((f->va >> f->shift) & a->set_mask);
 	set = a->e + (size_t)set_idx * a->ways;
-	oldest = set;
-	for (uint32_t w = 0; w < a->ways; w++) {
-		struct vmm_tlb_entry *x = &set[w];
-		uint64_t xtag = x->tag;
-
-		if (xtag == TLB_TAG_INVALID) {
-			if (!empty) {
-				empty = x;
-				if (f->fresh)
-					break;
-			}
-		} else if (xtag == tag && (x->pcid == f->pcid || x->global)) {
-			e = x;
-			break;
-		} else if (x->stamp < oldest_stamp) {
-			/* with every way valid, the first smallest stamp, as before */
-			oldest_stamp = x->stamp;
-			oldest = x;
-		}
-	}
-	if (!e)
-		e = empty;
+	e = fill_way(a, set, f, tag, &oldest);
 	if (!e) {
 		if (a->policy == VMM_TLB_PLRU)
 			e = &set[plru_victim(a, set_idx)];
