@@ -4,9 +4,11 @@
  * caches and the page walk (SDM vol. 3A 4.5 and 4.10), the access-rights
  * rules (4.6) and the #PF error code (4.7).
  *
- * vmm_mmu_translate() is the hot path: an inline probe of the 4 KiB L1
- * array that serves the access (ITLB for fetches, DTLB otherwise), and
- * everything else out of line in vmm_mmu_translate_slow(). It needs no
+ * vmm_mmu_translate() is the hot path, inline: the last L1 hit of the
+ * side (struct tlb_last: a compare when the access is of the same kind to
+ * the same page), then a probe of the 4 KiB L1 array that serves the access
+ * (ITLB for fetches, DTLB otherwise), and everything else out of line in
+ * vmm_mmu_l1_large_hit() and vmm_mmu_translate_slow(). It needs no
  * canonical-address test (a non-canonical address has a tag no entry can
  * hold) and no paging test (clearing CR0.PG empties the TLBs).
  */
