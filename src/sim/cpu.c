@@ -206,6 +206,7 @@ static int set_cr3(struct vmm_cpu *cpu, uint64_t v)
 	addr = v & ~0xfffull;
 	cpu->regs.cr3 = v;
 	cpu->pcid = pcide ? (uint16_t)(v & VMM_CR3_PCID_MASK) : 0;
+	vmm_tlb_forget_last(&cpu->tlb);	/* its entries may belong to the old PCID */
 	cpu->pcid_root[cpu->pcid] = addr;
 	cpu->stats.cr3_writes++;
 	if (!noflush)

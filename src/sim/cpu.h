@@ -54,6 +54,11 @@ struct vmm_cpu {
 	uint64_t *pcid_root;		/* CR3 table address last loaded with each PCID */
 	uint32_t mem_cost[VMM_MAX_NUMNODES];	/* data reference cost by target node */
 	uint32_t walk_cost[VMM_MAX_NUMNODES];	/* walker reference cost by target node */
+	uint64_t rsvd_mask[2][6];	/* reserved entry bits by [leaf][level] (mmu.c) */
+	/* host-side shortcut of the walker (mmu.c): the physical range of the node
+	 * of the last walker reference and that node's walker cost */
+	uint64_t walk_node_start, walk_node_len;
+	uint32_t walk_node_cost;
 };
 
 /* Machine-wide MMU state (struct vmm_machine.mmu). */

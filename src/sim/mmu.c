@@ -107,8 +107,32 @@ uint32_t vmm_mmu_rights_error(const struct vmm_cpu_regs *r, unsigned type, unsig
 	       (pkey_denies(r, type, mode, attr) ? VMM_PF_PK : 0);
 }
 
+/*
+ * Reserved bits of a present entry at @level (4.5.4, tables 4-14..4-20),
+ * as masks by [leaf][level]; they depend on MAXPHYADDR and EFER.NXE only,
+ * so vmm_cpu_update_perm() computes them with the rights maps.
+ */
+static void update_rsvd_masks(struct vmm_cpu *cpu)
+{
+	for (unsigned leaf = 0; leaf < 2; leaf++)
+		for (unsigned level = 1; level <= 5; level++) {
+			uint64_t rsvd = cpu->m->mmu.rsvd_addr_mask;
+
+			if (!(cpu->regs.efer & VMM_EFER_NXE))
+				rsvd |= VMM_PTE_NX;
+			if (level >= 4)
+				rsvd |= VMM_PTE_PS;
+			else if (leaf && level == 3)
+				rsvd |= 0x3fffe000ull;	/* bits 29:13 */
+			else if (leaf && level == 2)
+				rsvd |= 0x1fe000ull;	/* bits 20:13 */
+			cpu->rsvd_mask[leaf][level] = rsvd;
+		}
+}
+
 void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 {
+	vmm_tlb_forget_last(&cpu->tlb);	/* remembered for rights that may have changed */
 	memset(cpu->perm, 0, sizeof(cpu->perm));
 	for (unsigned mode = MODE_USER; mode <= MODE_IMPLICIT; mode++)
 		for (unsigned type = ACC_READ; type <= ACC_EXEC; type++)
@@ -121,6 +145,7 @@ void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 					continue;
 				cpu->perm[kind][attr >> 6] |= 1ull << (attr & 63);
 			}
+	update_rsvd_masks(cpu);
 }
 
 /* ---- the walk ---- */
@@ -142,10 +167,11 @@ struct mmu_walk {
 	unsigned shift;
 	uint32_t fault, error_code;	/* error code without the access bits */
 	uint32_t refs, pwc_level;
+	uint64_t leaf_entry;	/* the last entry read */
 	uint8_t attr;
 	uint8_t global;
 	unsigned depth;
-	struct vmm_walk_level lv[5];
+	struct vmm_walk_level *lv;	/* when not NULL, every entry read (5 slots) */
 };
 
 static unsigned cpu_levels(const struct vmm_cpu *cpu)
@@ -188,6 +214,30 @@ uint32_t vmm_mmu_ref_cost(const struct vmm_cpu *cpu, uint64_t pa, unsigned kind)
 				       : cpu->mem_cost[vmm_physmem_nid(&m->phys, pa)];
 }
 
+/*
+ * The cost of one walker reference. The page tables of an address space
+ * mostly sit on one node, so the CPU remembers the physical range of the
+ * node its last walker reference went to and skips the node search while
+ * references stay in it. Never used with a latency callback (which must
+ * see every reference) nor beyond the end of memory.
+ */
+static uint32_t walk_ref_cost(struct vmm_cpu *cpu, uint64_t pa)
+{
+	const struct vmm_physmem *pm = &cpu->m->phys;
+	unsigned nid;
+
+	if (likely(pa - cpu->walk_node_start < cpu->walk_node_len))
+		return cpu->walk_node_cost;
+	if (cpu->m->cfg.mem_latency_fn || pa >= pm->end)
+		return vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_WALK);
+	nid = vmm_physmem_nid(pm, pa);
+	cpu->walk_node_start = nid ? pm->node_start[nid] : 0;
+	cpu->walk_node_len = (nid + 1 < pm->nr_nodes ? pm->node_start[nid + 1] : pm->end) -
+			     cpu->walk_node_start;
+	cpu->walk_node_cost = cpu->walk_cost[nid];
+	return cpu->walk_node_cost;
+}
+
 /* Set @bits in the entry at @pa; returns the cycles it cost. */
 static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
 {
@@ -199,22 +249,6 @@ static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
 	cpu->stats.ad_updates++;
 	return cpu->m->cfg.mem_latency_fn ? vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_AD)
 					  : cpu->m->clock.cost.ad_update;
-}
-
-/* Reserved bits of a present entry at @level (4.5.4, tables 4-14..4-20). */
-static uint64_t reserved_bits(const struct vmm_cpu *cpu, uint64_t e, unsigned level, bool leaf)
-{
-	uint64_t rsvd = e & cpu->m->mmu.rsvd_addr_mask;
-
-	if (!(cpu->regs.efer & VMM_EFER_NXE))
-		rsvd |= e & VMM_PTE_NX;
-	if (level >= 4)
-		rsvd |= e & VMM_PTE_PS;
-	else if (leaf && level == 3)
-		rsvd |= e & 0x3fffe000ull;	/* bits 29:13 */
-	else if (leaf && level == 2)
-		rsvd |= e & 0x1fe000ull;	/* bits 20:13 */
-	return rsvd;
 }
 
 /* Start from the deepest matching paging-structure-cache entry; returns the level to read. */
@@ -238,71 +272,96 @@ static unsigned walk_from_pwc(struct vmm_cpu *cpu, struct mmu_walk *w, unsigned 
 	return levels;
 }
 
+/*
+ * The walk keeps its running state (table, rights, hash, cycles) in locals
+ * and stores it in @w once, at the end: through the pointer the compiler
+ * would reload and store every field at every level.
+ */
 static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
 {
+	const struct vmm_machine *m = cpu->m;
 	bool side = w->flags & WALK_SIDE_EFFECTS;
-	unsigned levels = cpu_levels(cpu), level = levels;
-	uint64_t table = w->root & VMM_PTE_ADDR_MASK & maxphy_mask(cpu->m);
 	bool nxe = cpu->regs.efer & VMM_EFER_NXE;
+	uint64_t addr_mask = VMM_PTE_ADDR_MASK & maxphy_mask(m);
+	uint64_t table = w->root & addr_mask, e = 0, epa = 0, hash, cycles;
+	unsigned levels = cpu_levels(cpu), level = levels, depth = 0;
+	uint8_t attr;
 
 	w->attr = TLB_ATTR_U | TLB_ATTR_W;
 	w->hash = walk_seed(cpu);
 	if (side)
 		level = walk_from_pwc(cpu, w, levels, &table);
+	attr = w->attr;
+	hash = w->hash;
+	cycles = w->cycles;
 	for (; level >= 1; level--) {
-		uint64_t epa = table + ((w->va >> (12 + 9 * (level - 1))) & 511) * 8;
-		const uint64_t *p = entry_host(cpu->m, epa);
-		uint64_t e = p ? __atomic_load_n(p, __ATOMIC_RELAXED) : 0;
-		bool leaf = level == 1 || (level <= 3 && (e & VMM_PTE_PS));
+		const uint64_t *p;
+		bool leaf;
 
-		w->lv[w->depth++] = (struct vmm_walk_level){ epa, e, level, 0 };
-		w->refs++;
-		w->cycles += cpu->m->clock.cost.walk_step + vmm_mmu_ref_cost(cpu, epa, VMM_MEMREF_WALK);
-		w->leaf_pa = epa;
+		epa = table + ((w->va >> (12 + 9 * (level - 1))) & 511) * 8;
+		p = entry_host(m, epa);
+		e = p ? __atomic_load_n(p, __ATOMIC_RELAXED) : 0;
+		leaf = level == 1 || (level <= 3 && (e & VMM_PTE_PS));
+		if (w->lv)
+			w->lv[depth] = (struct vmm_walk_level){ epa, e, level, 0 };
+		depth++;
+		cycles += m->clock.cost.walk_step + walk_ref_cost(cpu, epa);
 		if (!(e & VMM_PTE_PRESENT)) {
 			w->fault = VMM_FAULT_PF;
-			return;
+			break;
 		}
-		if (reserved_bits(cpu, e, level, leaf)) {
+		if (e & cpu->rsvd_mask[leaf][level]) {
 			w->fault = VMM_FAULT_PF;
 			w->error_code = VMM_PF_P | VMM_PF_RSVD;
-			return;
+			break;
 		}
-		w->hash = hash_mix(w->hash, e & ~(VMM_PTE_ACCESSED | VMM_PTE_DIRTY));
+		hash = hash_mix(hash, e & ~(VMM_PTE_ACCESSED | VMM_PTE_DIRTY));
 		if (!(e & VMM_PTE_RW))
-			w->attr &= (uint8_t)~TLB_ATTR_W;
+			attr &= (uint8_t)~TLB_ATTR_W;
 		if (!(e & VMM_PTE_USER))
-			w->attr &= (uint8_t)~TLB_ATTR_U;
+			attr &= (uint8_t)~TLB_ATTR_U;
 		if (nxe && (e & VMM_PTE_NX))
-			w->attr |= TLB_ATTR_NX;
+			attr |= TLB_ATTR_NX;
 		if (leaf) {
 			w->shift = size_shift[level - 1];
-			w->pa = e & VMM_PTE_ADDR_MASK & maxphy_mask(cpu->m) &
-				~((1ull << w->shift) - 1);
-			w->attr |= (uint8_t)(((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT)
-					     << TLB_ATTR_PKEY_SHIFT);
+			w->pa = e & addr_mask & ~((1ull << w->shift) - 1);
+			attr |= (uint8_t)(((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT)
+					  << TLB_ATTR_PKEY_SHIFT);
 			if (e & VMM_PTE_DIRTY)
-				w->attr |= TLB_ATTR_D;
+				attr |= TLB_ATTR_D;
 			w->global = (e & VMM_PTE_GLOBAL) && (cpu->regs.cr4 & VMM_CR4_PGE);
 			if (w->stop_level)	/* the checker wanted a table here */
 				w->fault = VMM_FAULT_PF;
-			return;
+			break;
 		}
-		table = e & VMM_PTE_ADDR_MASK & maxphy_mask(cpu->m);
+		table = e & addr_mask;
 		if (side) {
-			struct tlb_fill f = { .va = w->va, .pa = table, .leaf_pa = epa,
-					      .path_hash = w->hash, .shift = 12 + 9 * (level - 1),
-					      .pcid = w->pcid, .attr = w->attr };
+			struct vmm_tlb_array *pwc = &cpu->tlb.pwc[level - 2];
 
 			if (!(e & VMM_PTE_ACCESSED))
-				w->cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
-			vmm_tlb_fill(&cpu->tlb, &cpu->tlb.pwc[level - 2], &f);
+				cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
+			/* fresh: walk_from_pwc() looked for this level and missed */
+			if (pwc->ways) {
+				struct tlb_fill f = { .va = w->va, .pa = table, .leaf_pa = epa,
+						      .path_hash = hash,
+						      .shift = 12 + 9 * (level - 1), .pcid = w->pcid,
+						      .attr = attr, .fresh = 1 };
+
+				vmm_tlb_fill(&cpu->tlb, pwc, &f);
+			}
 		}
 		if (level == w->stop_level) {
 			w->pa = table;
-			return;
+			break;
 		}
 	}
+	w->attr = attr;
+	w->hash = hash;
+	w->cycles = cycles;
+	w->depth = depth;
+	w->refs = depth;
+	w->leaf_pa = epa;
+	w->leaf_entry = e;
 }
 
 /* ---- translation ---- */
@@ -313,7 +372,7 @@ static void fill_from(struct vmm_cpu *cpu, struct vmm_tlb_array *a, uint64_t va,
 	struct tlb_fill f = { .va = va, .pa = src->pa, .leaf_pa = src->leaf_pa,
 			      .path_hash = src->path_hash, .shift = src->shift,
 			      .szidx = (src->shift - 12) / 9, .pcid = cpu->pcid,
-			      .attr = src->attr, .global = src->global };
+			      .attr = src->attr, .global = src->global, .fresh = 1 };
 
 	vmm_tlb_fill(&cpu->tlb, a, &f);
 }
@@ -322,29 +381,6 @@ static void fill_from(struct vmm_cpu *cpu, struct vmm_tlb_array *a, uint64_t va,
 static struct vmm_tlb_array *l2_array(struct vmm_cpu *cpu, unsigned sz)
 {
 	return sz == VMM_PGSZ_1G ? &cpu->tlb.stlb_1g : &cpu->tlb.stlb;
-}
-
-enum use_result { USE_HIT, USE_REWALK, USE_FAULT };
-
-/* Use a TLB entry for the access: a hit, a dirty re-walk, or a fault from cached rights. */
-static enum use_result use_entry(struct vmm_cpu *cpu, struct vmm_tlb_array *a,
-				 struct vmm_tlb_entry *e, uint64_t va, unsigned type, unsigned mode,
-				 struct mmu_xlat *x)
-{
-	uint32_t ec;
-
-	tlb_touch(a, e);
-	if (mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)) {
-		x->pa = e->pa | (va & ((1ull << e->shift) - 1));
-		x->page_shift = e->shift;
-		return USE_HIT;
-	}
-	ec = vmm_mmu_rights_error(&cpu->regs, type, mode, e->attr);
-	if (!ec)
-		return USE_REWALK;	/* a write through a clean entry */
-	x->fault = VMM_FAULT_PF;
-	x->error_code = ec;
-	return USE_FAULT;
 }
 
 /* Find the entry for @va in the L1 arrays of one kind; sets *sz. */
@@ -387,7 +423,21 @@ static void count_walk(struct vmm_cpu *cpu, const struct mmu_walk *w)
 		cpu->stats.pwc_misses++;
 }
 
-/* Walk for @va, then check rights, set A/D and fill the TLBs. */
+/* The #PF error code of an access through a walk's combined rights; 0 if allowed. */
+static uint32_t walk_rights_error(const struct vmm_cpu *cpu, unsigned type, unsigned mode,
+				  uint8_t attr)
+{
+	/* the "may use" maps with D set are the rights alone */
+	if (likely(mmu_perm_ok(cpu, ACC_KIND(type, mode), attr | TLB_ATTR_D)))
+		return 0;
+	return vmm_mmu_rights_error(&cpu->regs, type, mode, attr);
+}
+
+/*
+ * Walk for @va, then check rights, set A/D and fill the TLBs. @rewalk: the
+ * TLBs hold an entry for the page (a write through a clean entry); else
+ * the lookups just missed, so the fills are fresh.
+ */
 static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			   bool acct, bool rewalk, struct mmu_xlat *x)
 {
@@ -402,7 +452,7 @@ static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 	x->walk_refs = w.refs;
 	x->pwc_level = w.pwc_level;
 	if (!w.fault) {
-		x->error_code = vmm_mmu_rights_error(&cpu->regs, type, mode, w.attr);
+		x->error_code = walk_rights_error(cpu, type, mode, w.attr);
 		if (x->error_code)
 			w.fault = VMM_FAULT_PF;
 	} else {
@@ -415,7 +465,7 @@ static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 			count_walk(cpu, &w);
 		return;
 	}
-	if (!(w.lv[w.depth - 1].entry & VMM_PTE_ACCESSED))
+	if (!(w.leaf_entry & VMM_PTE_ACCESSED))
 		bits |= VMM_PTE_ACCESSED;
 	if (type == ACC_WRITE && !(w.attr & TLB_ATTR_D)) {
 		bits |= VMM_PTE_DIRTY;
@@ -440,11 +490,40 @@ static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 	{
 		struct tlb_fill f = { .va = va, .pa = w.pa, .leaf_pa = w.leaf_pa,
 				      .path_hash = w.hash, .shift = w.shift, .szidx = sz,
-				      .pcid = cpu->pcid, .attr = w.attr, .global = w.global };
+				      .pcid = cpu->pcid, .attr = w.attr, .global = w.global,
+				      .fresh = !rewalk };
 
 		vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
 		vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
 	}
+}
+
+/*
+ * Use a TLB entry for the access. True on a usable hit, with pa and
+ * page_shift set (the caller counts it); otherwise @x is complete: a fault
+ * from the cached rights, or a write through a clean entry re-walked.
+ */
+static bool use_entry(struct vmm_cpu *cpu, struct vmm_tlb_array *a, struct vmm_tlb_entry *e,
+		      uint64_t va, unsigned type, unsigned mode, bool acct, struct mmu_xlat *x)
+{
+	uint32_t ec;
+
+	tlb_touch(a, e);
+	if (mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)) {
+		x->pa = e->pa | (va & ((1ull << e->shift) - 1));
+		x->page_shift = e->shift;
+		return true;
+	}
+	ec = vmm_mmu_rights_error(&cpu->regs, type, mode, e->attr);
+	if (ec) {
+		x->fault = VMM_FAULT_PF;
+		x->error_code = ec;
+		return false;
+	}
+	if (acct)
+		cpu->stats.dirty_rewalks++;
+	translate_walk(cpu, va, type, mode, acct, true, x);
+	return false;
 }
 
 bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
@@ -454,27 +533,18 @@ bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsig
 
 	for (unsigned sz = VMM_PGSZ_2M; sz < VMM_PGSZ_NR; sz++) {
 		struct vmm_tlb_entry *e = tlb_find(&l1[sz], va, size_shift[sz], sz, cpu->pcid);
+		bool whole = true;
 
 		if (!e)
 			continue;
 		if (!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))
 			return false;
 		tlb_touch(&l1[sz], e);
-		x->pa = e->pa | (va & ((1ull << e->shift) - 1));
-		x->cyc_tlb = cpu->l1_hit_cost;
-		x->cyc_walk = 0;
-		x->fault = 0;
-		x->error_code = 0;
-		x->page_shift = e->shift;
-		x->source = VMM_XLAT_L1;
-		x->walk_refs = 0;
-		x->pwc_level = 0;
-		if (flags & MMU_ACCOUNT) {
-			if (type == ACC_EXEC)
-				cpu->stats.itlb_hits[sz]++;
-			else
-				cpu->stats.dtlb_hits[sz]++;
-		}
+		for (unsigned s = 0; s < sz; s++)
+			whole = whole && !l1[s].nvalid;
+		mmu_remember(cpu, va, type, mode, e, sz,
+			     whole ? ~((1ull << e->shift) - 1) : ~(uint64_t)VMM_PAGE_MASK_4K);
+		mmu_l1_result(cpu, va, type, flags, e, e->shift, sz, x);
 		return true;
 	}
 	return false;
@@ -503,49 +573,25 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 	e = l1_lookup(cpu, l1, va, &sz);
 	if (e) {
 		x->source = VMM_XLAT_L1;
-		switch (use_entry(cpu, &l1[sz], e, va, type, mode, x)) {
-		case USE_HIT:
-			if (acct) {
-				if (type == ACC_EXEC)
-					cpu->stats.itlb_hits[sz]++;
-				else
-					cpu->stats.dtlb_hits[sz]++;
-			}
-			return;
-		case USE_FAULT:
-			return;
-		case USE_REWALK:
-			if (acct)
-				cpu->stats.dirty_rewalks++;
-			translate_walk(cpu, va, type, mode, acct, true, x);
-			return;
-		}
+		if (use_entry(cpu, &l1[sz], e, va, type, mode, acct, x) && acct)
+			mmu_count_l1_hit(cpu, type, sz);
+		return;
 	}
 	x->cyc_tlb += c->tlb_l2_hit;
 	e = l2_lookup(cpu, va, &sz);
 	if (e) {
-		struct vmm_tlb_array *l2 = l2_array(cpu, sz);
-
 		x->source = VMM_XLAT_L2;
-		switch (use_entry(cpu, l2, e, va, type, mode, x)) {
-		case USE_HIT:
-			if (acct) {
-				if (type == ACC_EXEC)
-					cpu->stats.itlb_misses[sz]++;
-				else
-					cpu->stats.dtlb_misses[sz]++;
-				cpu->stats.stlb_hits[sz]++;
-			}
-			fill_from(cpu, &l1[sz], va, e);
+		if (!use_entry(cpu, l2_array(cpu, sz), e, va, type, mode, acct, x))
 			return;
-		case USE_FAULT:
-			return;
-		case USE_REWALK:
-			if (acct)
-				cpu->stats.dirty_rewalks++;
-			translate_walk(cpu, va, type, mode, acct, true, x);
-			return;
+		if (acct) {
+			if (type == ACC_EXEC)
+				cpu->stats.itlb_misses[sz]++;
+			else
+				cpu->stats.dtlb_misses[sz]++;
+			cpu->stats.stlb_hits[sz]++;
 		}
+		fill_from(cpu, &l1[sz], va, e);
+		return;
 	}
 	translate_walk(cpu, va, type, mode, acct, false, x);
 }
@@ -557,7 +603,8 @@ void vmm_mmu_inspect(const struct vmm_cpu *ccpu, uint64_t va, unsigned type, uns
 {
 	/* the walk without side effects only reads the CPU */
 	struct vmm_cpu *cpu = (struct vmm_cpu *)ccpu;
-	struct mmu_walk w = { .va = va, .root = cpu->regs.cr3, .pcid = cpu->pcid };
+	struct mmu_walk w = { .va = va, .root = cpu->regs.cr3, .pcid = cpu->pcid,
+			      .lv = out->level };
 
 	memset(out, 0, sizeof(*out));
 	out->levels = cpu_levels(cpu);
@@ -571,7 +618,6 @@ void vmm_mmu_inspect(const struct vmm_cpu *ccpu, uint64_t va, unsigned type, uns
 	}
 	walk(cpu, &w);
 	out->depth = w.depth;
-	memcpy(out->level, w.lv, sizeof(w.lv));
 	if (!w.fault) {
 		out->error_code = vmm_mmu_rights_error(&cpu->regs, type, mode, w.attr);
 		if (out->error_code) {

@@ -4,9 +4,11 @@
  * caches and the page walk (SDM vol. 3A 4.5 and 4.10), the access-rights
  * rules (4.6) and the #PF error code (4.7).
  *
- * vmm_mmu_translate() is the hot path: an inline probe of the 4 KiB L1
- * array that serves the access (ITLB for fetches, DTLB otherwise), and
- * everything else out of line in vmm_mmu_translate_slow(). It needs no
+ * vmm_mmu_translate() is the hot path, inline: the last L1 hit of the
+ * side (struct tlb_last: a compare when the access is of the same kind to
+ * the same page), then a probe of the 4 KiB L1 array that serves the access
+ * (ITLB for fetches, DTLB otherwise), and everything else out of line in
+ * vmm_mmu_l1_large_hit() and vmm_mmu_translate_slow(). It needs no
  * canonical-address test (a non-canonical address has a tag no entry can
  * hold) and no paging test (clearing CR0.PG empties the TLBs).
  */
@@ -45,12 +47,56 @@ static inline bool mmu_perm_ok(const struct vmm_cpu *cpu, unsigned kind, uint8_t
 	return (cpu->perm[kind][attr >> 6] >> (attr & 63)) & 1;
 }
 
-/* The L1 4 KiB probe: true with *pa set on a usable hit. */
-static inline bool vmm_mmu_l1_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type,
-				  unsigned mode, uint64_t *pa)
+#define VMM_PAGE_MASK_4K 0xfffull
+
+/* The hit path is worth inlining into every caller even where GCC thinks it too big. */
+#define MMU_HOT static inline __attribute__((always_inline))
+
+/* Count an L1 hit of page-size index @sz. */
+MMU_HOT void mmu_count_l1_hit(struct vmm_cpu *cpu, unsigned type, unsigned sz)
+{
+	if (type == ACC_EXEC)
+		cpu->stats.itlb_hits[sz]++;
+	else
+		cpu->stats.dtlb_hits[sz]++;
+}
+
+/* Fill @x for a usable hit on @e (page shift @shift), in the L1 array of size index @sz. */
+MMU_HOT void mmu_l1_result(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned flags,
+			   const struct vmm_tlb_entry *e, unsigned shift, unsigned sz,
+			   struct mmu_xlat *x)
+{
+	x->pa = e->pa | (va & ((1ull << shift) - 1));
+	x->cyc_tlb = cpu->l1_hit_cost;
+	x->cyc_walk = 0;
+	x->fault = 0;
+	x->error_code = 0;
+	x->page_shift = shift;
+	x->source = VMM_XLAT_L1;
+	x->walk_refs = 0;
+	x->pwc_level = 0;
+	if (flags & MMU_ACCOUNT)
+		mmu_count_l1_hit(cpu, type, sz);
+}
+
+/* Remember a usable L1 hit on @e for accesses of the same kind to va & @mask. */
+MMU_HOT void mmu_remember(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+				struct vmm_tlb_entry *e, unsigned sz, uint64_t mask)
+{
+	struct tlb_last *l = &cpu->tlb.last[type == ACC_EXEC];
+
+	l->key = (va & mask) | ACC_KIND(type, mode);
+	l->mask = mask;
+	l->e = e;
+	l->sz = sz;
+}
+
+/* The L1 4 KiB probe: true with @x filled on a usable hit. */
+MMU_HOT bool vmm_mmu_l1_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type,
+				  unsigned mode, unsigned flags, struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *a = type == ACC_EXEC ? &cpu->tlb.itlb[0] : &cpu->tlb.dtlb[0];
-	uint64_t tag = va & ~0xfffull;
+	uint64_t tag = va & ~VMM_PAGE_MASK_4K;
 	struct vmm_tlb_entry *e = a->e + ((va >> 12) & a->set_mask) * a->ways;
 
 	for (uint32_t w = 0; w < a->ways; w++, e++) {
@@ -58,7 +104,8 @@ static inline bool vmm_mmu_l1_hit(struct vmm_cpu *cpu, uint64_t va, unsigned typ
 			if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)))
 				return false;
 			tlb_touch(a, e);
-			*pa = e->pa | (va & 0xfff);
+			mmu_remember(cpu, va, type, mode, e, VMM_PGSZ_4K, ~VMM_PAGE_MASK_4K);
+			mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
 			return true;
 		}
 	}
@@ -69,26 +116,24 @@ static inline bool vmm_mmu_l1_hit(struct vmm_cpu *cpu, uint64_t va, unsigned typ
 bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			  unsigned flags, struct mmu_xlat *x);
 
-static inline void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned type,
+/*
+ * Translate: the last L1 hit of the side when the access is of the same
+ * kind to the same page (a compare), else the L1 arrays, else the rest.
+ */
+MMU_HOT void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 				     unsigned mode, unsigned flags, struct mmu_xlat *x)
 {
-	if (likely(vmm_mmu_l1_hit(cpu, va, type, mode, &x->pa))) {
-		x->cyc_tlb = cpu->l1_hit_cost;
-		x->cyc_walk = 0;
-		x->fault = 0;
-		x->error_code = 0;
-		x->page_shift = 12;
-		x->source = VMM_XLAT_L1;
-		x->walk_refs = 0;
-		x->pwc_level = 0;
-		if (flags & MMU_ACCOUNT) {
-			if (type == ACC_EXEC)
-				cpu->stats.itlb_hits[VMM_PGSZ_4K]++;
-			else
-				cpu->stats.dtlb_hits[VMM_PGSZ_4K]++;
-		}
+	const struct tlb_last *l = &cpu->tlb.last[type == ACC_EXEC];
+
+	if (likely(((va & l->mask) | ACC_KIND(type, mode)) == l->key)) {
+		struct vmm_tlb_array *a = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+
+		tlb_touch(&a[l->sz], l->e);
+		mmu_l1_result(cpu, va, type, flags, l->e, l->e->shift, l->sz, x);
 		return;
 	}
+	if (likely(vmm_mmu_l1_hit(cpu, va, type, mode, flags, x)))
+		return;
 	if (vmm_mmu_l1_large_hit(cpu, va, type, mode, flags, x))
 		return;
 	vmm_mmu_translate_slow(cpu, va, type, mode, flags, x);

@@ -79,6 +79,7 @@ int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prn
 	int err = 0;
 
 	memset(t, 0, sizeof(*t));
+	vmm_tlb_forget_last(t);
 	t->prng = prng;
 	for (unsigned i = 0; i < 3 && !err; i++)
 		err = tlb_array_init(&t->itlb[i], &cfg->itlb[i], pol, names[i], hm);
@@ -148,10 +149,12 @@ static uint32_t plru_victim(const struct vmm_tlb_array *a, uint32_t set)
 	return way;
 }
 
-void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_entry *e)
+void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
 {
 	if (e->tag == TLB_TAG_INVALID)
 		return;
+	vmm_tlb_forget_last(t);
+	a->nvalid--;
 	t->pcid_count[e->pcid]--;
 	if (e->global)
 		t->global_count--;
@@ -159,37 +162,59 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_entry *e)
 }
 
 /*
- * One pass over the set finds the entry to replace: the one for the same
- * page usable under the PCID, else the first empty way, else the policy's
- * victim (for LRU the oldest stamp, found in the same pass).
+ * The way a fill takes in @set: the entry for the same page usable under
+ * the PCID, else the first empty way; NULL when there is neither, with
+ * *oldest set to the first way of the smallest LRU stamp (found in the
+ * same pass). A fresh fill has no entry for the page to look for.
  */
+static struct vmm_tlb_entry *fill_way(const struct vmm_tlb_array *a, struct vmm_tlb_entry *set,
+				      const struct tlb_fill *f, uint64_t tag,
+				      struct vmm_tlb_entry **oldest)
+{
+	struct vmm_tlb_entry *empty = NULL;
+	uint64_t oldest_stamp = UINT64_MAX;
+
+	*oldest = set;
+	if (f->fresh) {
+		for (uint32_t w = 0; w < a->ways; w++) {
+			if (set[w].tag == TLB_TAG_INVALID)
+				return &set[w];
+			if (set[w].stamp < oldest_stamp) {
+				oldest_stamp = set[w].stamp;
+				*oldest = &set[w];
+			}
+		}
+		return NULL;
+	}
+	for (uint32_t w = 0; w < a->ways; w++) {
+		struct vmm_tlb_entry *x = &set[w];
+
+		if (x->tag == TLB_TAG_INVALID) {
+			if (!empty)
+				empty = x;
+		} else if (x->tag == tag && (x->pcid == f->pcid || x->global)) {
+			return x;
+		} else if (x->stamp < oldest_stamp) {
+			oldest_stamp = x->stamp;
+			*oldest = x;
+		}
+	}
+	return empty;
+}
+
+/* Fill: the way fill_way() finds, else the policy's victim. */
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f)
 {
 	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
 	uint32_t set_idx;
-	struct vmm_tlb_entry *set, *e = NULL, *empty = NULL, *oldest;
+	struct vmm_tlb_entry *set, *e, *oldest;
 
 	if (!a->ways)
 		return;
+	vmm_tlb_forget_last(t);	/* the new entry may answer for a remembered page */
 	set_idx = (uint32_t)((f->va >> f->shift) & a->set_mask);
 	set = a->e + (size_t)set_idx * a->ways;
-	oldest = set;
-	for (uint32_t w = 0; w < a->ways; w++) {
-		struct vmm_tlb_entry *x = &set[w];
-
-		if (x->tag == tag && (x->pcid == f->pcid || x->global)) {
-			e = x;
-			break;
-		}
-		if (x->tag == TLB_TAG_INVALID) {
-			if (!empty)
-				empty = x;
-		} else if (x->stamp < oldest->stamp) {
-			oldest = x;
-		}
-	}
-	if (!e)
-		e = empty;
+	e = fill_way(a, set, f, tag, &oldest);
 	if (!e) {
 		if (a->policy == VMM_TLB_PLRU)
 			e = &set[plru_victim(a, set_idx)];
@@ -198,7 +223,8 @@ void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_f
 		else
 			e = oldest;
 	}
-	vmm_tlb_kill(t, e);
+	vmm_tlb_kill(t, a, e);
+	a->nvalid++;
 	e->tag = tag;
 	e->pa = f->pa;
 	e->pcid = f->pcid;
@@ -234,7 +260,7 @@ static unsigned flush_va_in(struct vmm_tlb *t, struct vmm_tlb_array *a, uint64_t
 
 	for (uint32_t w = 0; w < a->ways; w++, e++)
 		if (e->tag == tag && entry_matches(e, pcid, all_pcids, g)) {
-			vmm_tlb_kill(t, e);
+			vmm_tlb_kill(t, a, e);
 			n++;
 		}
 	return n;
@@ -265,7 +291,7 @@ unsigned vmm_tlb_flush_range(struct vmm_tlb *t, uint64_t start, uint64_t end, ui
 	for (unsigned i = 0; i < NR_TLB_ARRAYS; i++) {
 		struct vmm_tlb_array *a = arrays[i];
 
-		for (uint32_t k = 0; k < a->sets * a->ways; k++) {
+		for (uint32_t k = 0; a->nvalid && k < a->sets * a->ways; k++) {
 			struct vmm_tlb_entry *e = &a->e[k];
 			uint64_t base = e->tag & ~3ull, last = base + ((1ull << e->shift) - 1);
 
@@ -273,7 +299,7 @@ unsigned vmm_tlb_flush_range(struct vmm_tlb *t, uint64_t start, uint64_t end, ui
 				continue;
 			if (end && (last < start || base >= end))
 				continue;
-			vmm_tlb_kill(t, e);
+			vmm_tlb_kill(t, a, e);
 			n++;
 		}
 	}
@@ -287,9 +313,9 @@ unsigned vmm_pwc_flush(struct vmm_tlb *t, uint16_t pcid, bool all_pcids)
 	for (unsigned l = 0; l < PWC_NR; l++) {
 		struct vmm_tlb_array *a = &t->pwc[l];
 
-		for (uint32_t k = 0; k < a->sets * a->ways; k++)
+		for (uint32_t k = 0; a->nvalid && k < a->sets * a->ways; k++)
 			if (entry_matches(&a->e[k], pcid, all_pcids, TLB_KEEP_GLOBAL)) {
-				vmm_tlb_kill(t, &a->e[k]);
+				vmm_tlb_kill(t, a, &a->e[k]);
 				n++;
 			}
 	}
@@ -325,6 +351,7 @@ void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data)
 long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 {
 	long problems = 0;
+	uint32_t valid = 0;
 
 	for (uint32_t k = 0; k < a->sets * a->ways; k++) {
 		const struct vmm_tlb_entry *e = &a->e[k];
@@ -333,6 +360,7 @@ long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 
 		if (e->tag == TLB_TAG_INVALID)
 			continue;
+		valid++;
 		if (((base >> e->shift) & a->set_mask) != set ||
 		    (!pwc && (e->tag & 3) != (uint64_t)(e->shift - 12) / 9) ||
 		    (base & ((1ull << e->shift) - 1)) || (e->pa & 0xfff) ||
@@ -352,6 +380,10 @@ long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 				problems++;
 			}
 		}
+	}
+	if (valid != a->nvalid) {
+		fprintf(out, "%s: counts %u valid entries, holds %u\n", a->name, a->nvalid, valid);
+		problems++;
 	}
 	return problems;
 }

@@ -69,6 +69,7 @@ struct vmm_tlb_array {
 	uint64_t *plru;			/* tree bits per set (tree-PLRU only) */
 	uint64_t tick;			/* LRU clock */
 	uint32_t sets, ways, set_mask;
+	uint32_t nvalid;		/* valid entries: a lookup in an empty array reads nothing */
 	uint32_t policy;		/* enum vmm_tlb_policy */
 	const char *name;
 };
@@ -76,12 +77,29 @@ struct vmm_tlb_array {
 /* Paging-structure caches, by level - 2. */
 enum { PWC_PDE, PWC_PDPTE, PWC_PML4E, PWC_PML5E, PWC_NR };
 
+/*
+ * The last L1 hit of one side (data or fetch): a host-side shortcut in
+ * front of the L1 arrays, not simulated state. It answers exactly as the
+ * arrays would: anything that could change their answer forgets it (every
+ * fill and kill, a PCID switch, a rights change; vmm_tlb_forget_last()).
+ * A large page is remembered for its whole extent only while the smaller
+ * L1 arrays of the side are empty (so no smaller entry can take over part
+ * of it), else for the 4 KiB page that hit.
+ */
+struct tlb_last {
+	uint64_t key;			/* (page base & mask) | access kind; TLB_TAG_INVALID: none */
+	uint64_t mask;			/* the page-base mask of key */
+	struct vmm_tlb_entry *e;	/* the L1 entry that hit */
+	uint32_t sz;			/* its page-size index */
+};
+
 struct vmm_tlb {
 	struct vmm_tlb_array itlb[3];	/* by page size */
 	struct vmm_tlb_array dtlb[3];
 	struct vmm_tlb_array stlb;	/* 4 KiB and 2 MiB */
 	struct vmm_tlb_array stlb_1g;
 	struct vmm_tlb_array pwc[PWC_NR];
+	struct tlb_last last[2];	/* data, fetch */
 	uint32_t *pcid_count;		/* valid entries per PCID, TLB and PWC */
 	uint64_t global_count;		/* valid global entries */
 	struct vmm_prng *prng;		/* the machine's, for random replacement */
@@ -106,10 +124,19 @@ static inline struct vmm_tlb_entry *tlb_find(const struct vmm_tlb_array *a, uint
 	uint64_t tag = tlb_tag(va, shift, szidx);
 	struct vmm_tlb_entry *e = tlb_set(a, va, shift);
 
+	if (!a->nvalid)
+		return NULL;
 	for (uint32_t w = 0; w < a->ways; w++, e++)
 		if (e->tag == tag && (e->pcid == pcid || e->global))
 			return e;
 	return NULL;
+}
+
+/* Drop the remembered last hits (struct tlb_last). */
+static inline void vmm_tlb_forget_last(struct vmm_tlb *t)
+{
+	t->last[0].key = TLB_TAG_INVALID;
+	t->last[1].key = TLB_TAG_INVALID;
 }
 
 void vmm_tlb_touch_slow(struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
@@ -134,6 +161,7 @@ struct tlb_fill {
 	uint16_t pcid;
 	uint8_t attr;
 	uint8_t global;
+	uint8_t fresh;		/* the caller found no entry for the page usable under pcid */
 };
 
 int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prng *prng,
@@ -143,7 +171,9 @@ void vmm_tlb_destroy(struct vmm_tlb *t, struct vmm_hostmem *hm);
 /*
  * Insert a translation into @a, replacing the entry for the same page that
  * is usable under the PCID if any, else an empty way, else the policy's
- * victim. Does nothing for an array without entries.
+ * victim. Does nothing for an array without entries. With f->fresh the
+ * caller vouches that no such entry exists (a lookup just missed), so the
+ * first empty way ends the search.
  */
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f);
 
@@ -171,8 +201,8 @@ unsigned vmm_pwc_flush(struct vmm_tlb *t, uint16_t pcid, bool all_pcids);
 /* Drop the paging-structure-cache entries that would be used for @va under @pcid. */
 unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid);
 
-/* Drop @e (keeping the per-PCID counts right). */
-void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_entry *e);
+/* Drop @e of @a (keeping the per-PCID and per-array counts right). */
+void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
 
 /* Whether @t may hold entries of @pcid (or global entries, with @global). */
 static inline bool vmm_tlb_may_cache(const struct vmm_tlb *t, uint16_t pcid, bool all_pcids,

@@ -423,6 +423,11 @@ static void test_pcid_invlpg_invpcid(void **state)
 	assert_int_equal(cpu_reg(cpu, VMM_REG_CR3), tt.a.root | 1);
 	assert_int_equal(src(cpu, VA1), VMM_XLAT_L1);
 	assert_int_equal(pa_of(cpu, VA1), 0xa01000);
+	/* a switch without flush must not serve the other PCID's last hit */
+	pt_load(cpu, &tt.b, 2 | VMM_CR3_NOFLUSH);
+	assert_int_equal(pa_of(cpu, VA1), 0xb01000);
+	pt_load(cpu, &tt.a, 1 | VMM_CR3_NOFLUSH);
+	assert_int_equal(pa_of(cpu, VA1), 0xa01000);
 	/* INVLPG: this PCID's VA1 goes, VA3 stays; PCID 2's VA1 stays */
 	assert_int_equal(vmm_cpu_invlpg(cpu, VA1), 0);
 	assert_int_equal(src(cpu, VA3), VMM_XLAT_L1);
