@@ -77,41 +77,15 @@ static inline bool hot_cold(const struct vmm_machine *m)
 /* GFP decoding                                                        */
 /* ------------------------------------------------------------------ */
 
-/*
- * gfp_zone(): Linux encodes this as the GFP_ZONE_TABLE. On x86-64 there is
- * no high memory, so HIGHMEM means ZONE_NORMAL, and only HIGHMEM|MOVABLE
- * reaches ZONE_MOVABLE. More than one of DMA, DMA32 and HIGHMEM is invalid.
- */
-int vmm_gfp_zone(vmm_gfp_t gfp)
-{
-	unsigned z = gfp & (VMM_GFP_DMA | VMM_GFP_HIGHMEM | VMM_GFP_DMA32);
-	bool movable = gfp & VMM_GFP_MOVABLE;
-
-	switch (z) {
-	case 0:
-		return VMM_ZONE_NORMAL;
-	case VMM_GFP_DMA:
-		return VMM_ZONE_DMA;
-	case VMM_GFP_DMA32:
-		return VMM_ZONE_DMA32;
-	case VMM_GFP_HIGHMEM:
-		return movable ? VMM_ZONE_MOVABLE : VMM_ZONE_NORMAL;
-	default:
-		return -1;
-	}
-}
-
 int vmm_gfp_migratetype(const struct vmm_machine *m, vmm_gfp_t gfp)
 {
-	unsigned mob = gfp & (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE);
+	unsigned mob = gfp & GFP_MOBILITY_MASK;
 
-	if (mob == (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE))
+	if (mob == GFP_MOBILITY_MASK)
 		return -1;
 	if (m->page_group_by_mobility_disabled)
 		return MIGRATE_UNMOVABLE;
-	return mob == VMM_GFP_MOVABLE ? MIGRATE_MOVABLE
-	       : mob ? MIGRATE_RECLAIMABLE
-		     : MIGRATE_UNMOVABLE;
+	return (int)(mob >> GFP_MOVABLE_SHIFT);
 }
 
 /*
