@@ -104,6 +104,11 @@ _Static_assert(VMM_GFP_MOVABLE >> GFP_MOVABLE_SHIFT == MIGRATE_MOVABLE &&
 		       VMM_GFP_RECLAIMABLE >> GFP_MOVABLE_SHIFT == MIGRATE_RECLAIMABLE,
 	       "the GFP mobility bits encode the migrate type");
 
+/* The bits that index pgdat->fast_zone. */
+#define GFP_ZONE_MOBILITY (GFP_ZONE_MODIFIERS | VMM_GFP_RECLAIMABLE)
+_Static_assert(GFP_ZONE_MOBILITY == NR_GFP_ZONE_MOBILITY - 1,
+	       "the zone and mobility bits are the low bits of a GFP mask");
+
 /* gfp_migratetype(), or -1 when both MOVABLE and RECLAIMABLE are set. */
 int vmm_gfp_migratetype(const struct vmm_machine *m, vmm_gfp_t gfp);
 /* gfp_to_alloc_flags() of the slow path. */
