@@ -1042,18 +1042,22 @@ static int nr_pcp_free(const struct vmm_per_cpu_pages *pcp, int batch, int high,
 static FAST_INLINE int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone,
 				   int batch, bool free_high)
 {
-	int high_min = pcp->high_min, high_max = pcp->high_max, high;
+	int high_min = pcp->high_min, high_max = pcp->high_max, high = pcp->high;
 
-	high = pcp->high = VMM_CLAMP(pcp->high, high_min, high_max);
+	/*
+	 * The usual case: a list below a limit that is within its bounds, in a zone under
+	 * no pressure, and no free_high drain. Nothing below would change anything.
+	 */
+	if (likely(!free_high && high >= high_min && high <= high_max && pcp->count < high &&
+		   !(zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH))))
+		return high;
+	high = pcp->high = VMM_CLAMP(high, high_min, high_max);
 	if (!high)
 		return 0;
 	if (free_high) {
 		pcp->high = VMM_MAX(high - (batch << PCP_BATCH_SCALE_MAX), high_min);
 		return 0;
 	}
-	/* the usual case, a list below its limit in a zone under no pressure: nothing adapts */
-	if (likely(!(zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)) && pcp->count < high))
-		return high;
 	if (zone->flags & ZONE_RECLAIM_ACTIVE) {
 		int free_count = VMM_MAX(pcp->free_count, batch);
 
