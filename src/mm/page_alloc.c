@@ -1186,17 +1186,22 @@ static void free_the_page(struct vmm_machine *m, uint64_t pfn, unsigned order, b
 }
 
 /* Is @page a descriptor of this machine's memory map? */
-static inline bool page_ok(const struct vmm_machine *m, const struct vmm_page *page)
+/*
+ * The pfn of @page if it is a descriptor of this machine's memory map, else an
+ * invalid pfn: the offset into the map rotated right by the descriptor's size is
+ * the pfn when it is a multiple of that size; otherwise the low bits land on top
+ * and make it too large, as does an address below the map (NULL included).
+ */
+static inline uint64_t page_pfn_checked(const struct vmm_machine *m, const struct vmm_page *page)
 {
 	uint64_t off = (uintptr_t)page - (uintptr_t)m->sparse.vmemmap;
-	/*
-	 * The offset rotated right by the descriptor's size is its pfn when it is a
-	 * multiple of that size; otherwise the low bits land on top and make it too
-	 * large to be valid, as does an address below the map (NULL included).
-	 */
-	uint64_t pfn = (off >> VMM_STRUCT_PAGE_SHIFT) | (off << (64 - VMM_STRUCT_PAGE_SHIFT));
 
-	return vmm_sparse_pfn_valid(&m->sparse, pfn);
+	return (off >> VMM_STRUCT_PAGE_SHIFT) | (off << (64 - VMM_STRUCT_PAGE_SHIFT));
+}
+
+static inline bool page_ok(const struct vmm_machine *m, const struct vmm_page *page)
+{
+	return vmm_sparse_pfn_valid(&m->sparse, page_pfn_checked(m, page));
 }
 
 /* Is @pfn inside a free buddy block or on a per-CPU list? Returns the reason. */
@@ -1344,11 +1349,12 @@ static __attribute__((noinline)) void free_pages_common(struct vmm_machine *m,
 static FAST_INLINE bool free_pages_fast(struct vmm_machine *m, struct vmm_page *page,
 					unsigned order)
 {
+	uint64_t pfn = page_pfn_checked(m, page);
 	struct vmm_zone *zone;
 	int mt;
 
-	if (!page_ok(m, page) || !free_page_clean(page, order) ||
-	    !pcp_takes(m, pfn_of(m, page), order, &zone, &mt))
+	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, order) ||
+	    !pcp_takes(m, pfn, order, &zone, &mt))
 		return false;
 	page->refcount = 0;
 	free_page_reset(page);
