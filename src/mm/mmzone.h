@@ -153,6 +153,9 @@ struct vmm_per_cpu_pages {
 
 struct vmm_pgdat;
 
+/* Combinations of the GFP bits that choose a zone and a migrate type (DMA ... RECLAIMABLE). */
+#define NR_GFP_ZONE_MOBILITY 32
+
 struct vmm_zone {
 	struct vmm_pgdat *zone_pgdat;
 	enum vmm_zone_type idx;
@@ -187,6 +190,12 @@ struct vmm_pgdat {
 	struct vmm_zoneref *zonelists[MAX_ZONELISTS];
 	unsigned nr_zonerefs[MAX_ZONELISTS];
 	uint8_t node_order[VMM_MAX_NUMNODES];	/* the fallback order build_zonelists chose */
+	/*
+	 * Where the allocation fast path looks, by the GFP zone and mobility bits: the
+	 * first zone of the fallback zonelist a request with them may use, when that zone
+	 * is this node's own, else NULL. Set with the zonelists (page_alloc.c).
+	 */
+	struct vmm_zone *fast_zone[NR_GFP_ZONE_MOBILITY];
 	/* kswapd, as far as it exists before reclaim does */
 	unsigned kswapd_order;
 	int kswapd_highest_zoneidx;

@@ -33,6 +33,18 @@
 #define PAGE_OFFSET_L4 0xffff888000000000ull
 #define PAGE_OFFSET_L5 0xff11000000000000ull
 
+/*
+ * For the few helpers of the allocation and free fast paths that the compiler
+ * would otherwise leave out of line: those paths are a handful of loads and stores,
+ * and a call's register spills are a good part of their cost.
+ */
+#define FAST_INLINE inline __attribute__((always_inline))
+
+/* log2(sizeof(struct vmm_page)), for page_ok() */
+#define VMM_STRUCT_PAGE_SHIFT 6
+_Static_assert(sizeof(struct vmm_page) == 1u << VMM_STRUCT_PAGE_SHIFT,
+	       "a page descriptor is 64 bytes");
+
 /* PENALTY_FOR_NODE_WITH_CPUS in find_next_best_node(). */
 #define PENALTY_FOR_NODE_WITH_CPUS 1
 
@@ -77,41 +89,15 @@ static inline bool hot_cold(const struct vmm_machine *m)
 /* GFP decoding                                                        */
 /* ------------------------------------------------------------------ */
 
-/*
- * gfp_zone(): Linux encodes this as the GFP_ZONE_TABLE. On x86-64 there is
- * no high memory, so HIGHMEM means ZONE_NORMAL, and only HIGHMEM|MOVABLE
- * reaches ZONE_MOVABLE. More than one of DMA, DMA32 and HIGHMEM is invalid.
- */
-int vmm_gfp_zone(vmm_gfp_t gfp)
-{
-	unsigned z = gfp & (VMM_GFP_DMA | VMM_GFP_HIGHMEM | VMM_GFP_DMA32);
-	bool movable = gfp & VMM_GFP_MOVABLE;
-
-	switch (z) {
-	case 0:
-		return VMM_ZONE_NORMAL;
-	case VMM_GFP_DMA:
-		return VMM_ZONE_DMA;
-	case VMM_GFP_DMA32:
-		return VMM_ZONE_DMA32;
-	case VMM_GFP_HIGHMEM:
-		return movable ? VMM_ZONE_MOVABLE : VMM_ZONE_NORMAL;
-	default:
-		return -1;
-	}
-}
-
 int vmm_gfp_migratetype(const struct vmm_machine *m, vmm_gfp_t gfp)
 {
-	unsigned mob = gfp & (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE);
+	unsigned mob = gfp & GFP_MOBILITY_MASK;
 
-	if (mob == (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE))
+	if (mob == GFP_MOBILITY_MASK)
 		return -1;
 	if (m->page_group_by_mobility_disabled)
 		return MIGRATE_UNMOVABLE;
-	return mob == VMM_GFP_MOVABLE ? MIGRATE_MOVABLE
-	       : mob ? MIGRATE_RECLAIMABLE
-		     : MIGRATE_UNMOVABLE;
+	return (int)(mob >> GFP_MOVABLE_SHIFT);
 }
 
 /*
@@ -229,6 +215,56 @@ static unsigned add_node_zones(struct vmm_pgdat *pgdat, struct vmm_zoneref *zl, 
 	return nr;
 }
 
+static inline bool mpol_is_local(const struct vmm_machine *m)
+{
+	return m->mpol_mode == VMM_MPOL_DEFAULT || m->mpol_mode == VMM_MPOL_LOCAL;
+}
+
+/*
+ * What pgdat->fast_zone[@mods] holds (see mmzone.h): for a valid combination of the
+ * zone and mobility bits, the first zone of the node's fallback zonelist that a
+ * request with them may use, when it is the node's own. None while the policy is
+ * other than default or local or a cpuset is in force, and none on a machine with
+ * 2.6-style hot/cold lists: their allocations all go the full way.
+ */
+static struct vmm_zone *fast_zone(const struct vmm_machine *m, const struct vmm_pgdat *pgdat,
+				  vmm_gfp_t mods)
+{
+	const struct vmm_zoneref *z;
+
+	if (hot_cold(m) || !mpol_is_local(m) || m->cpuset_mems || gfp_zone_bad(mods) ||
+	    (mods & GFP_MOBILITY_MASK) == GFP_MOBILITY_MASK)
+		return NULL;
+	z = vmm_first_zones_zonelist(pgdat->zonelists[ZONELIST_FALLBACK],
+				     (enum vmm_zone_type)vmm_gfp_zone(mods), NULL);
+	return z->zone && z->nid == (int)pgdat->node_id ? z->zone : NULL;
+}
+
+/* Set every node's fast_zone: after the zonelists are built and whenever policy or cpuset change. */
+static void update_fast_zones(struct vmm_machine *m)
+{
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		for (unsigned mods = 0; mods < NR_GFP_ZONE_MOBILITY; mods++)
+			NODE_DATA(m, nid)->fast_zone[mods] = fast_zone(m, NODE_DATA(m, nid), mods);
+}
+
+/* fast_zone entries that disagree with what they should hold (for vmm_pcp_check()). */
+static long check_fast_zones(struct vmm_machine *m, FILE *out)
+{
+	long problems = 0;
+
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		for (unsigned mods = 0; mods < NR_GFP_ZONE_MOBILITY; mods++)
+			if (NODE_DATA(m, nid)->fast_zone[mods] !=
+			    fast_zone(m, NODE_DATA(m, nid), mods)) {
+				fprintf(out,
+					"node %u: stale fast_zone for GFP zone/mobility bits %#x\n",
+					nid, mods);
+				problems++;
+			}
+	return problems;
+}
+
 /*
  * build_all_zonelists(): each node's fallback list holds every node's zones,
  * nodes in find_next_best_node() order, zones highest first within a node.
@@ -263,6 +299,7 @@ int vmm_build_all_zonelists(struct vmm_machine *m)
 		pgdat->nr_zonerefs[ZONELIST_NOFALLBACK] =
 			add_node_zones(pgdat, pgdat->zonelists[ZONELIST_NOFALLBACK], 0);
 	}
+	update_fast_zones(m);
 	return 0;
 }
 
@@ -401,6 +438,17 @@ bool vmm_zone_watermark_ok(const struct vmm_zone *z, unsigned order, uint64_t ma
 	return false;
 }
 
+/* The order-0 test of zone_watermark_fast(): the count alone. */
+static inline bool watermark_order0_ok(const struct vmm_zone *z, uint64_t mark,
+				       enum vmm_zone_type highest_zoneidx, unsigned alloc_flags)
+{
+	int64_t free_pages = z->vm_stat[NR_FREE_PAGES];
+	int64_t reserved = unusable_free(z, 0, alloc_flags);
+	int64_t usable = free_pages - VMM_MIN(free_pages, reserved);
+
+	return usable > (int64_t)(mark + z->lowmem_reserve[highest_zoneidx]);
+}
+
 /*
  * zone_watermark_fast(): order 0 needs only the count; a __GFP_HIGH order-0
  * request at the min mark may ignore a watermark boost.
@@ -410,13 +458,8 @@ bool vmm_zone_watermark_fast(const struct vmm_zone *z, unsigned order, uint64_t 
 {
 	int64_t free_pages = z->vm_stat[NR_FREE_PAGES];
 
-	if (!order) {
-		int64_t reserved = unusable_free(z, 0, alloc_flags);
-		int64_t usable = free_pages - VMM_MIN(free_pages, reserved);
-
-		if (usable > (int64_t)(mark + z->lowmem_reserve[highest_zoneidx]))
-			return true;
-	}
+	if (!order && watermark_order0_ok(z, mark, highest_zoneidx, alloc_flags))
+		return true;
 	if (vmm_zone_watermark_ok(z, order, mark, highest_zoneidx, alloc_flags, free_pages))
 		return true;
 	if (!order && (alloc_flags & ALLOC_MIN_RESERVE) && z->watermark_boost &&
@@ -475,26 +518,35 @@ static void clear_pages(struct vmm_machine *m, uint64_t pfn, unsigned order)
 	vmm_charge(m, VMM_CYC_ZERO_COPY, n * m->clock.cost.zero_page);
 }
 
-/*
- * prep_new_page(): a reference for the caller, the block's order recorded
- * on its head (for the checker and for free-time checks), a compound page
- * for __GFP_COMP, zeroed memory for __GFP_ZERO.
- */
-static void prep_new_page(struct vmm_machine *m, uint64_t pfn, unsigned order, vmm_gfp_t gfp)
+/* The rarer parts of prep_new_page(): the tails of a compound page, and zeroing. */
+static __attribute__((returns_nonnull)) struct vmm_page *
+prep_compound_or_zero(struct vmm_machine *m, struct vmm_page *page, unsigned order, vmm_gfp_t gfp)
 {
-	struct vmm_page *page = page_of(m, pfn);
-
-	page->private = 0;
-	page->refcount = 1;
-	page->compound = order;
-	page->lru.next = page->lru.prev = NULL;
 	if (order && (gfp & VMM_GFP_COMP)) {
 		set_page_flag(page, VMM_PG_head);
 		for (uint64_t i = 1; i < (1ull << order); i++)
 			page[i].compound = VMM_PAGE_TAIL | (uint32_t)i;
 	}
 	if (gfp & VMM_GFP_ZERO)
-		clear_pages(m, pfn, order);
+		clear_pages(m, pfn_of(m, page), order);
+	return page;
+}
+
+/*
+ * prep_new_page(): a reference for the caller, the block's order recorded
+ * on its head (for the checker and for free-time checks), a compound page
+ * for __GFP_COMP, zeroed memory for __GFP_ZERO.
+ */
+static FAST_INLINE struct vmm_page *prep_new_page(struct vmm_machine *m, struct vmm_page *page,
+						  unsigned order, vmm_gfp_t gfp)
+{
+	page->private = 0;
+	page->refcount = 1;
+	page->compound = order;
+	page->lru.next = page->lru.prev = NULL;
+	if (unlikely(gfp & (VMM_GFP_COMP | VMM_GFP_ZERO)))
+		return prep_compound_or_zero(m, page, order, gfp);
+	return page;
 }
 
 /* ------------------------------------------------------------------ */
@@ -592,13 +644,22 @@ static int nr_pcp_alloc(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zo
 	return batch;
 }
 
+/* Take the first block of a per-CPU list that has one. */
+static inline struct vmm_page *pcp_list_pop(struct vmm_per_cpu_pages *pcp, struct vmm_list *list,
+					    unsigned order)
+{
+	struct vmm_page *page = vmm_list_first_entry(list, struct vmm_page, lru);
+
+	pcp_list_del(page);
+	pcp->count -= 1 << order;
+	return page;
+}
+
 /* __rmqueue_pcplist() */
 static uint64_t rmqueue_pcplist_one(struct vmm_machine *m, struct vmm_zone *zone, unsigned order,
 				    int migratetype, unsigned alloc_flags,
 				    struct vmm_per_cpu_pages *pcp, struct vmm_list *list)
 {
-	struct vmm_page *page;
-
 	if (vmm_list_empty(list)) {
 		int batch = nr_pcp_alloc(pcp, zone, order);
 		int got = rmqueue_bulk(m, zone, order, batch, list, migratetype, alloc_flags);
@@ -607,10 +668,7 @@ static uint64_t rmqueue_pcplist_one(struct vmm_machine *m, struct vmm_zone *zone
 		if (!got)
 			return UINT64_MAX;
 	}
-	page = vmm_list_first_entry(list, struct vmm_page, lru);
-	pcp_list_del(page);
-	pcp->count -= 1 << order;
-	return pfn_of(m, page);
+	return pfn_of(m, pcp_list_pop(pcp, list, order));
 }
 
 /* Linux 2.6.11's buffered_rmqueue() for order 0 on the hot or cold list. */
@@ -668,9 +726,44 @@ static uint64_t rmqueue_buddy(struct vmm_machine *m, struct vmm_zone *zone, unsi
 	return pfn;
 }
 
+/* __rmqueue_pcplist() for a caller that wants the page; the refill stays out of line. */
+static FAST_INLINE struct vmm_page *
+rmqueue_pcplist_page(struct vmm_machine *m, struct vmm_zone *zone, unsigned order, int migratetype,
+		     unsigned alloc_flags, struct vmm_per_cpu_pages *pcp, struct vmm_list *list)
+{
+	uint64_t pfn;
+
+	if (likely(!vmm_list_empty(list)))
+		return pcp_list_pop(pcp, list, order);
+	pfn = rmqueue_pcplist_one(m, zone, order, migratetype, alloc_flags, pcp, list);
+	return pfn == UINT64_MAX ? NULL : page_of(m, pfn);
+}
+
+/* An allocation ends a run of frees (the free_count decay and flag of rmqueue_pcplist()). */
+static inline void pcp_alloc_starts(struct vmm_per_cpu_pages *pcp)
+{
+	pcp->free_count >>= 1;
+	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
+}
+
+/* rmqueue_pcplist() */
+static uint64_t rmqueue_pcplist(struct vmm_machine *m, struct vmm_zone *zone, unsigned order,
+				int migratetype, unsigned alloc_flags)
+{
+	struct vmm_per_cpu_pages *pcp = this_pcp(m, zone);
+	uint64_t pfn;
+
+	pcp_alloc_starts(pcp);
+	pfn = rmqueue_pcplist_one(m, zone, order, migratetype, alloc_flags, pcp,
+				  &pcp->lists[order_to_pindex(migratetype, order)]);
+	if (pfn != UINT64_MAX)
+		vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
+	return pfn;
+}
+
 /* zone_statistics(): NUMA hit/miss/foreign and local/other. */
-static void zone_statistics(struct vmm_machine *m, struct vmm_zone *preferred, struct vmm_zone *z,
-			    uint64_t nr)
+static inline void zone_statistics(struct vmm_machine *m, struct vmm_zone *preferred,
+				   struct vmm_zone *z, uint64_t nr)
 {
 	unsigned nid = z->zone_pgdat->node_id;
 
@@ -683,8 +776,8 @@ static void zone_statistics(struct vmm_machine *m, struct vmm_zone *preferred, s
 	z->vm_numa_event[(int)nid == numa_node_id(m) ? NUMA_LOCAL : NUMA_OTHER] += nr;
 }
 
-static void count_alloc(struct vmm_machine *m, struct vmm_zone *preferred, struct vmm_zone *zone,
-			unsigned order)
+static inline void count_alloc(struct vmm_machine *m, struct vmm_zone *preferred,
+			       struct vmm_zone *zone, unsigned order)
 {
 	m->vm_events[VE_PGALLOC_DMA + zone->idx] += 1ull << order;
 	zone_statistics(m, preferred, zone, 1);
@@ -703,14 +796,7 @@ static uint64_t rmqueue(struct vmm_machine *m, struct vmm_zone *preferred, struc
 		if (pfn != UINT64_MAX)
 			vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
 	} else if (pcp_allowed_order(order)) {
-		struct vmm_per_cpu_pages *pcp = this_pcp(m, zone);
-
-		pcp->free_count >>= 1;
-		pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
-		pfn = rmqueue_pcplist_one(m, zone, order, migratetype, alloc_flags, pcp,
-					  &pcp->lists[order_to_pindex(migratetype, order)]);
-		if (pfn != UINT64_MAX)
-			vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
+		pfn = rmqueue_pcplist(m, zone, order, migratetype, alloc_flags);
 	}
 	if (pfn == UINT64_MAX)
 		pfn = rmqueue_buddy(m, zone, order, migratetype, alloc_flags);
@@ -875,7 +961,7 @@ try_this_zone:
 		pfn = rmqueue(m, ac->preferred_zoneref->zone, zone, order, gfp, alloc_flags,
 			      ac->migratetype);
 		if (pfn != UINT64_MAX) {
-			prep_new_page(m, pfn, order, gfp);
+			prep_new_page(m, page_of(m, pfn), order, gfp);
 			if ((alloc_flags & ALLOC_HIGHATOMIC) && order > 0)
 				vmm_reserve_highatomic_pageblock(m, pfn, order, zone);
 			if (zone_out)
@@ -894,7 +980,7 @@ try_this_zone:
 /* Freeing                                                             */
 /* ------------------------------------------------------------------ */
 
-static void count_free(struct vmm_machine *m, unsigned order)
+static inline void count_free(struct vmm_machine *m, unsigned order)
 {
 	m->vm_events[VE_PGFREE] += 1ull << order;
 }
@@ -953,12 +1039,19 @@ static int nr_pcp_free(const struct vmm_per_cpu_pages *pcp, int batch, int high,
 }
 
 /* nr_pcp_high(): the list's current limit, adapting pcp->high. */
-static int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone, int batch,
-		       bool free_high)
+static FAST_INLINE int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone,
+				   int batch, bool free_high)
 {
-	int high_min = pcp->high_min, high_max = pcp->high_max, high;
+	int high_min = pcp->high_min, high_max = pcp->high_max, high = pcp->high;
 
-	high = pcp->high = VMM_CLAMP(pcp->high, high_min, high_max);
+	/*
+	 * The usual case: a list below a limit that is within its bounds, in a zone under
+	 * no pressure, and no free_high drain. Nothing below would change anything.
+	 */
+	if (likely(!free_high && high >= high_min && high <= high_max && pcp->count < high &&
+		   !(zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH))))
+		return high;
+	high = pcp->high = VMM_CLAMP(high, high_min, high_max);
 	if (!high)
 		return 0;
 	if (free_high) {
@@ -987,15 +1080,26 @@ static int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zon
 	return high;
 }
 
+/* The list reached its limit: give pages back, and note when the zone is above high again. */
+static void pcp_overflow(struct vmm_machine *m, struct vmm_zone *zone,
+			 struct vmm_per_cpu_pages *pcp, int pindex, int high, bool free_high)
+{
+	free_pcppages_bulk(m, zone, nr_pcp_free(pcp, pcp->batch, high, free_high), pcp, pindex);
+	if ((zone->flags & ZONE_BELOW_HIGH) &&
+	    vmm_zone_watermark_ok(zone, 0, wmark_pages(zone, WMARK_HIGH), VMM_ZONE_MOVABLE, 0,
+				  zone->vm_stat[NR_FREE_PAGES]))
+		zone->flags &= ~ZONE_BELOW_HIGH;
+}
+
 /* free_unref_page_commit() */
-static void free_to_pcp(struct vmm_machine *m, struct vmm_zone *zone, uint64_t pfn,
-			unsigned order, int migratetype)
+static FAST_INLINE void free_to_pcp(struct vmm_machine *m, struct vmm_zone *zone,
+				    struct vmm_page *page, unsigned order, int migratetype)
 {
 	struct vmm_per_cpu_pages *pcp = this_pcp(m, zone);
 	int pindex = order_to_pindex(migratetype, order), batch = pcp->batch, high;
 	bool free_high = false;
 
-	pcp_list_add(page_of(m, pfn), &pcp->lists[pindex], order, false);
+	pcp_list_add(page, &pcp->lists[pindex], order, false);
 	pcp->count += 1 << order;
 	vmm_charge(m, VMM_CYC_FREE, m->clock.cost.free_fast);
 
@@ -1004,19 +1108,14 @@ static void free_to_pcp(struct vmm_machine *m, struct vmm_zone *zone, uint64_t p
 		free_high = pcp->free_count >= batch && (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) &&
 			    (!(pcp->flags & PCPF_FREE_HIGH_BATCH) || pcp->count >= batch);
 		pcp->flags |= PCPF_PREV_FREE_HIGH_ORDER;
-	} else if (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) {
+	} else {
 		pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
 	}
 	if (pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
 		pcp->free_count += 1 << order;
 	high = nr_pcp_high(pcp, zone, batch, free_high);
-	if (pcp->count >= high) {
-		free_pcppages_bulk(m, zone, nr_pcp_free(pcp, batch, high, free_high), pcp, pindex);
-		if ((zone->flags & ZONE_BELOW_HIGH) &&
-		    vmm_zone_watermark_ok(zone, 0, wmark_pages(zone, WMARK_HIGH), VMM_ZONE_MOVABLE,
-					  0, zone->vm_stat[NR_FREE_PAGES]))
-			zone->flags &= ~ZONE_BELOW_HIGH;
-	}
+	if (unlikely(pcp->count >= high))
+		pcp_overflow(m, zone, pcp, pindex, high, free_high);
 }
 
 /* Give the @n oldest pages of a hot or cold list back to the zone (2.6.11's free_pages_bulk). */
@@ -1051,44 +1150,58 @@ static void free_hot_cold(struct vmm_machine *m, struct vmm_zone *zone, uint64_t
 	vmm_charge(m, VMM_CYC_FREE, m->clock.cost.free_fast);
 }
 
+/*
+ * Whether a checked block goes to a per-CPU list (free_unref_page() on a machine
+ * without hot/cold lists, for an order those lists hold, outside an isolated
+ * pageblock), and if so its zone and the list's migrate type; one pageblock
+ * lookup gives both.
+ */
+static inline bool pcp_takes(struct vmm_machine *m, uint64_t pfn, unsigned order,
+			     struct vmm_zone **zone, int *migratetype)
+{
+	const struct vmm_pageblock *pb = pfn_to_pageblock(&m->sparse, pfn);
+	int mt = pb->migratetype;
+
+	if (hot_cold(m) || !pcp_allowed_order(order) || mt == MIGRATE_ISOLATE)
+		return false;
+	*zone = &NODE_DATA(m, pb->nid)->node_zones[pb->zone];
+	*migratetype = mt < MIGRATE_PCPTYPES ? mt : MIGRATE_MOVABLE;
+	return true;
+}
+
 /* free_unref_page() / __free_pages_ok(): where a checked block goes. */
 static void free_the_page(struct vmm_machine *m, uint64_t pfn, unsigned order, bool cold)
 {
-	struct vmm_zone *zone = vmm_pfn_zone(m, pfn);
+	struct vmm_zone *zone;
 	int mt;
 
 	count_free(m, order);
-	if (hot_cold(m)) {
-		if (order == 0 && vmm_get_pfnblock_migratetype(m, pfn) != MIGRATE_ISOLATE) {
-			free_hot_cold(m, zone, pfn, cold);
-			return;
-		}
+	if (pcp_takes(m, pfn, order, &zone, &mt))
+		free_to_pcp(m, zone, page_of(m, pfn), order, mt);
+	else if (hot_cold(m) && order == 0 &&
+		 vmm_get_pfnblock_migratetype(m, pfn) != MIGRATE_ISOLATE)
+		free_hot_cold(m, vmm_pfn_zone(m, pfn), pfn, cold);
+	else
 		free_to_zone(m, pfn, order);
-		return;
-	}
-	if (!pcp_allowed_order(order)) {
-		free_to_zone(m, pfn, order);
-		return;
-	}
-	mt = vmm_get_pfnblock_migratetype(m, pfn);
-	if (mt >= MIGRATE_PCPTYPES) {
-		if (mt == MIGRATE_ISOLATE) {
-			free_to_zone(m, pfn, order);
-			return;
-		}
-		mt = MIGRATE_MOVABLE;
-	}
-	free_to_pcp(m, zone, pfn, order, mt);
 }
 
 /* Is @page a descriptor of this machine's memory map? */
-static bool page_ok(const struct vmm_machine *m, const struct vmm_page *page)
+/*
+ * The pfn of @page if it is a descriptor of this machine's memory map, else an
+ * invalid pfn: the offset into the map rotated right by the descriptor's size is
+ * the pfn when it is a multiple of that size; otherwise the low bits land on top
+ * and make it too large, as does an address below the map (NULL included).
+ */
+static inline uint64_t page_pfn_checked(const struct vmm_machine *m, const struct vmm_page *page)
 {
-	uintptr_t p = (uintptr_t)page, base = (uintptr_t)m->sparse.vmemmap;
+	uint64_t off = (uintptr_t)page - (uintptr_t)m->sparse.vmemmap;
 
-	if (!page || p < base || (p - base) % sizeof(struct vmm_page))
-		return false;
-	return vmm_sparse_pfn_valid(&m->sparse, (p - base) / sizeof(struct vmm_page));
+	return (off >> VMM_STRUCT_PAGE_SHIFT) | (off << (64 - VMM_STRUCT_PAGE_SHIFT));
+}
+
+static inline bool page_ok(const struct vmm_machine *m, const struct vmm_page *page)
+{
+	return vmm_sparse_pfn_valid(&m->sparse, page_pfn_checked(m, page));
 }
 
 /* Is @pfn inside a free buddy block or on a per-CPU list? Returns the reason. */
@@ -1106,6 +1219,15 @@ static const char *free_state(const struct vmm_machine *m, const struct vmm_page
 			return "double free (the page is inside a free block)";
 	}
 	return "free of a page that was never allocated (zero _refcount)";
+}
+
+/* What free_pages_prepare() leaves of a block's head that passed. */
+static inline void free_page_reset(struct vmm_page *page)
+{
+	page->flags = 0;
+	page->compound = 0;
+	page->private = 0;
+	page->index = 0;
 }
 
 /*
@@ -1149,11 +1271,22 @@ static bool free_pages_prepare(struct vmm_machine *m, struct vmm_page *page, uns
 		for (uint64_t i = 1; i < (1ull << order); i++)
 			page[i].compound = 0;
 	}
-	page->flags = 0;
-	page->compound = 0;
-	page->private = 0;
-	page->index = 0;
+	free_page_reset(page);
 	return true;
+}
+
+/*
+ * The one cheap combined test: a block freed by its last reference, with its own
+ * order, not a compound page, and in none of the states free_pages_common() and
+ * free_pages_prepare() reject. Such a block passes all their checks, so it may skip
+ * them; any other goes through them, which find and report what is wrong.
+ */
+static inline bool free_page_clean(const struct vmm_page *page, unsigned order)
+{
+	return ((page->compound ^ order) | (uint32_t)(page->refcount ^ 1) |
+		(uint32_t)page->mapcount) == 0 &&
+	       !(page->flags & (PAGE_FLAGS_CHECK_AT_FREE | (1ull << VMM_PG_head))) &&
+	       !(page->mapping | (uintptr_t)page->lru.next);
 }
 
 /*
@@ -1162,8 +1295,9 @@ static bool free_pages_prepare(struct vmm_machine *m, struct vmm_page *page, uns
  * the pages beyond the first are freed now and the first goes with the
  * last reference, as Linux does.
  */
-static void free_pages_common(struct vmm_machine *m, struct vmm_page *page, unsigned order,
-			      bool cold, const char *fn)
+static __attribute__((noinline)) void free_pages_common(struct vmm_machine *m,
+							struct vmm_page *page, unsigned order,
+							bool cold, const char *fn)
 {
 	uint64_t pfn;
 
@@ -1205,6 +1339,35 @@ static void free_pages_common(struct vmm_machine *m, struct vmm_page *page, unsi
 	if (!free_pages_prepare(m, page, order))
 		return;
 	free_the_page(m, pfn, order, cold);
+}
+
+/*
+ * The common free: a clean block (the combined test) of this machine going to a
+ * per-CPU list, with what free_pages_common() would do for it and nothing else.
+ * Returns false, having changed nothing, for any other; free_pages_common() takes it.
+ */
+static FAST_INLINE bool free_pages_fast(struct vmm_machine *m, struct vmm_page *page,
+					unsigned order)
+{
+	uint64_t pfn = page_pfn_checked(m, page);
+	struct vmm_zone *zone;
+	int mt;
+
+	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, order) ||
+	    !pcp_takes(m, pfn, order, &zone, &mt))
+		return false;
+	page->refcount = 0;
+	free_page_reset(page);
+	count_free(m, order);
+	free_to_pcp(m, zone, page, order, mt);
+	return true;
+}
+
+static void free_pages(struct vmm_machine *m, struct vmm_page *page, unsigned order, bool cold,
+		       const char *fn)
+{
+	if (!free_pages_fast(m, page, order))
+		free_pages_common(m, page, order, cold, fn);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1588,6 +1751,51 @@ static void prepare_alloc_pages(const struct vmm_machine *m, vmm_gfp_t gfp, int 
 		vmm_first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
 }
 
+/* GFP bits that send a request the full way: invalid ones, and those that change where it looks. */
+#define GFP_NOT_FAST (~VMM_GFP_KNOWN_MASK | VMM_GFP_COLD | VMM_GFP_THISNODE)
+
+/*
+ * The common request of vmm_alloc_pages(), in a few steps and without an allocation
+ * context: a valid GFP mask without __GFP_THISNODE or __GFP_COLD, an order the per-CPU
+ * lists hold, mobility grouping on, and a fast_zone for it on the local node (so the
+ * default or local policy, no cpuset, and the node's first eligible zone its own).
+ * When that zone passes the watermark get_page_from_freelist() tests first, has no
+ * boost for kswapd to undo, and this CPU's list for the request holds a block,
+ * get_page_from_freelist() would take that block and do nothing else; this takes it
+ * with the same counters and charges. In every other case it returns NULL having
+ * changed nothing, and the caller goes the full way.
+ */
+static FAST_INLINE struct vmm_page *alloc_pages_fast(struct vmm_machine *m, vmm_gfp_t gfp,
+						     unsigned order)
+{
+	struct vmm_zone *zone = m->node_data[numa_node_id(m)].fast_zone[gfp & GFP_ZONE_MOBILITY];
+	/* a zone there means the zone bits are valid */
+	enum vmm_zone_type highest_zoneidx = gfp_zone_entry(gfp);
+	int migratetype = (int)((gfp & GFP_MOBILITY_MASK) >> GFP_MOVABLE_SHIFT);
+	struct vmm_per_cpu_pages *pcp;
+	struct vmm_list *list;
+	uint64_t mark;
+
+	if (!zone || (gfp & GFP_NOT_FAST) || !pcp_allowed_order(order) ||
+	    m->page_group_by_mobility_disabled || (zone->flags & ZONE_BOOSTED_WATERMARK))
+		return NULL;
+	mark = wmark_pages(zone, (zone->flags & ZONE_BELOW_HIGH) ? WMARK_LOW : WMARK_HIGH);
+	if (!(order ? vmm_zone_watermark_fast(zone, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)
+		    : watermark_order0_ok(zone, mark, highest_zoneidx, ALLOC_WMARK_LOW)))
+		return NULL;
+	pcp = this_pcp(m, zone);
+	list = &pcp->lists[order_to_pindex(migratetype, order)];
+	if (vmm_list_empty(list))
+		return NULL;
+	pcp_alloc_starts(pcp);
+	vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
+	/* count_alloc(): the zone is the preferred one, on the local node */
+	m->vm_events[VE_PGALLOC_DMA + zone->idx] += 1ull << order;
+	zone->vm_numa_event[NUMA_HIT]++;
+	zone->vm_numa_event[NUMA_LOCAL]++;
+	return prep_new_page(m, pcp_list_pop(pcp, list, order), order, gfp);
+}
+
 /*
  * __alloc_pages(): the fast path at the low
  * watermark (with a cpuset, hardwalled), then the slow path.
@@ -1683,16 +1891,14 @@ static int interleave_nodes(struct vmm_machine *m)
 }
 
 /* alloc_pages_mpol(): apply the current task's policy. */
-struct vmm_page *vmm_alloc_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
+static __attribute__((noinline)) struct vmm_page *alloc_pages_mpol(struct vmm_machine *m,
+								   vmm_gfp_t gfp, unsigned order)
 {
-	int local, nid;
+	int local = numa_node_id(m), nid;
 	struct vmm_page *page;
 
-	if (!m)
+	if (!gfp_valid(m, gfp, order, "vmm_alloc_pages"))
 		return NULL;
-	if (!gfp_valid(m, gfp, order, __func__))
-		return NULL;
-	local = numa_node_id(m);
 	switch (m->mpol_mode) {
 	case VMM_MPOL_INTERLEAVE:
 		nid = interleave_nodes(m);
@@ -1711,6 +1917,38 @@ struct vmm_page *vmm_alloc_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
 	default:
 		return alloc_pages_core(m, gfp, order, local, NULL, NULL);
 	}
+}
+
+/* vmm_alloc_pages() but for an order-0 request the fast path served. */
+static __attribute__((noinline)) struct vmm_page *alloc_pages_other(struct vmm_machine *m,
+								    vmm_gfp_t gfp, unsigned order)
+{
+	struct vmm_page *page;
+
+	if (!m)
+		return NULL;
+	if (order) {
+		page = alloc_pages_fast(m, gfp, order);
+		if (page)
+			return page;
+	}
+	return alloc_pages_mpol(m, gfp, order);
+}
+
+/*
+ * Under the default or local policy, a request may take the fast path. Order 0 is
+ * tried here so that its path is straight-line code with nothing to save and restore.
+ */
+struct vmm_page *vmm_alloc_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
+{
+	struct vmm_page *page;
+
+	if (likely(m && !order)) {
+		page = alloc_pages_fast(m, gfp, 0);
+		if (likely(page))
+			return page;
+	}
+	return alloc_pages_other(m, gfp, order);
 }
 
 /* __page_cache_alloc(): with cpuset.memory_spread_page, round robin over the cpuset's nodes. */
@@ -1777,21 +2015,18 @@ unsigned long vmm_alloc_pages_bulk(vmm_machine *m, vmm_gfp_t gfp, int preferred_
 	pcp = this_pcp(m, zone);
 	list = &pcp->lists[order_to_pindex(ac.migratetype, 0)];
 	while (nr_populated < nr_pages) {
-		uint64_t pfn;
-
 		if (page_array[nr_populated]) {
 			nr_populated++;
 			continue;
 		}
-		pfn = rmqueue_pcplist_one(m, zone, 0, ac.migratetype, alloc_flags, pcp, list);
-		if (pfn == UINT64_MAX) {
+		page = rmqueue_pcplist_page(m, zone, 0, ac.migratetype, alloc_flags, pcp, list);
+		if (!page) {
 			if (!nr_account)
 				goto failed;
 			break;
 		}
 		nr_account++;
-		prep_new_page(m, pfn, 0, gfp);
-		page_array[nr_populated++] = page_of(m, pfn);
+		page_array[nr_populated++] = prep_new_page(m, page, 0, gfp);
 	}
 	vmm_charge(m, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
 	m->vm_events[VE_PGALLOC_DMA + zone->idx] += nr_account;
@@ -1805,18 +2040,27 @@ failed:
 	return nr_populated;
 }
 
+/* vmm_free_pages() but for an order-0 block the fast path took. */
+static __attribute__((noinline)) void free_pages_other(struct vmm_machine *m, struct vmm_page *page,
+						       unsigned order)
+{
+	if (m)
+		free_pages(m, page, order, false, "vmm_free_pages");
+}
+
+/* Order 0 is tried here so that its path is straight-line code (see vmm_alloc_pages()). */
 void vmm_free_pages(vmm_machine *m, struct vmm_page *page, unsigned order)
 {
-	if (!m)
+	if (likely(m && !order && free_pages_fast(m, page, 0)))
 		return;
-	free_pages_common(m, page, order, false, __func__);
+	free_pages_other(m, page, order);
 }
 
 void vmm_free_cold_page(vmm_machine *m, struct vmm_page *page)
 {
 	if (!m)
 		return;
-	free_pages_common(m, page, 0, true, __func__);
+	free_pages(m, page, 0, true, __func__);
 }
 
 static struct vmm_page *compound_head(const struct vmm_machine *m, struct vmm_page *page)
@@ -1864,8 +2108,8 @@ void vmm_put_page(vmm_machine *m, struct vmm_page *page)
 			       "freeing all of it (Linux would leak %llu pages)",
 			       order, (unsigned long long)((1ull << order) - 1));
 	}
-	free_pages_common(m, page, page_flag(page, VMM_PG_head) || page->refcount == 1 ? order : 0,
-			  false, __func__);
+	free_pages(m, page, page_flag(page, VMM_PG_head) || page->refcount == 1 ? order : 0, false,
+		   __func__);
 }
 
 vmm_vaddr_t vmm_page_offset(const vmm_machine *m)
@@ -2018,6 +2262,7 @@ int vmm_set_mempolicy(vmm_machine *m, enum vmm_mempolicy_mode mode, vmm_nodemask
 	m->mpol_nodes = nodes;
 	/* the first interleaved allocation goes to the lowest node of the mask */
 	m->mpol_il_prev = (int)m->nr_nodes - 1;
+	update_fast_zones(m);
 	return 0;
 }
 
@@ -2028,6 +2273,7 @@ int vmm_set_cpuset(vmm_machine *m, const struct vmm_cpuset *cs)
 	if (!cs || !cs->mems_allowed) {
 		m->cpuset_mems = 0;
 		m->cpuset_flags = 0;
+		update_fast_zones(m);
 		return 0;
 	}
 	if (cs->flags & ~0xfu || cs->reserved0) {
@@ -2047,6 +2293,7 @@ int vmm_set_cpuset(vmm_machine *m, const struct vmm_cpuset *cs)
 	m->cpuset_mems = cs->mems_allowed;
 	m->cpuset_flags = cs->flags;
 	m->cpuset_spread_rotor = (int)m->nr_nodes - 1;
+	update_fast_zones(m);
 	return 0;
 }
 
@@ -2183,7 +2430,7 @@ static long check_pcp_list(struct vmm_machine *m, struct vmm_zone *z, unsigned c
 long vmm_pcp_check(struct vmm_machine *m, FILE *out)
 {
 	struct vmm_zone *z;
-	long problems = 0;
+	long problems = check_fast_zones(m, out);
 
 	for_each_zone(m, z) {
 		for (unsigned c = 0; c < m->nr_cpus; c++) {

@@ -57,8 +57,58 @@ struct vmm_alloc_context {
 	bool spread_dirty_pages;
 };
 
+/*
+ * gfp_zone() as a table lookup, since every allocation asks it: the four zone
+ * modifiers (DMA, HIGHMEM, DMA32, MOVABLE) index sixteen 4-bit entries. On x86-64
+ * there is no high memory, so HIGHMEM means ZONE_NORMAL and only HIGHMEM|MOVABLE
+ * reaches ZONE_MOVABLE; MOVABLE alone does not change the zone.
+ */
+#define GFP_ZONE_MODIFIERS (VMM_GFP_DMA | VMM_GFP_HIGHMEM | VMM_GFP_DMA32 | VMM_GFP_MOVABLE)
+#define GFP_ZONE_ENTRY(mods, zone) ((uint64_t)(zone) << ((mods)*4))
+#define GFP_ZONE_TABLE                                                                    \
+	(GFP_ZONE_ENTRY(0, VMM_ZONE_NORMAL) | GFP_ZONE_ENTRY(VMM_GFP_DMA, VMM_ZONE_DMA) | \
+	 GFP_ZONE_ENTRY(VMM_GFP_HIGHMEM, VMM_ZONE_NORMAL) |                               \
+	 GFP_ZONE_ENTRY(VMM_GFP_DMA32, VMM_ZONE_DMA32) |                                  \
+	 GFP_ZONE_ENTRY(VMM_GFP_MOVABLE, VMM_ZONE_NORMAL) |                               \
+	 GFP_ZONE_ENTRY(VMM_GFP_MOVABLE | VMM_GFP_DMA, VMM_ZONE_DMA) |                    \
+	 GFP_ZONE_ENTRY(VMM_GFP_MOVABLE | VMM_GFP_HIGHMEM, VMM_ZONE_MOVABLE) |            \
+	 GFP_ZONE_ENTRY(VMM_GFP_MOVABLE | VMM_GFP_DMA32, VMM_ZONE_DMA32))
+
+/* More than one of DMA, DMA32 and HIGHMEM: no zone satisfies all of them. */
+static inline bool gfp_zone_bad(vmm_gfp_t gfp)
+{
+	unsigned z = gfp & (VMM_GFP_DMA | VMM_GFP_HIGHMEM | VMM_GFP_DMA32);
+
+	return z & (z - 1);
+}
+
+/* The table's entry for @gfp, meaningful when !gfp_zone_bad(@gfp). */
+static inline enum vmm_zone_type gfp_zone_entry(vmm_gfp_t gfp)
+{
+	return (enum vmm_zone_type)((GFP_ZONE_TABLE >> ((gfp & GFP_ZONE_MODIFIERS) * 4)) & 0xf);
+}
+
 /* gfp_zone(): the highest zone a request may use, or -1 for an invalid combination. */
-int vmm_gfp_zone(vmm_gfp_t gfp);
+static inline int vmm_gfp_zone(vmm_gfp_t gfp)
+{
+	return gfp_zone_bad(gfp) ? -1 : (int)gfp_zone_entry(gfp);
+}
+
+/*
+ * The mobility bits shifted down are the migrate type (as Linux's GFP_MOVABLE_SHIFT
+ * arranges): MOVABLE is 1, RECLAIMABLE 2, both together invalid.
+ */
+#define GFP_MOVABLE_SHIFT 3
+#define GFP_MOBILITY_MASK (VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE)
+_Static_assert(VMM_GFP_MOVABLE >> GFP_MOVABLE_SHIFT == MIGRATE_MOVABLE &&
+		       VMM_GFP_RECLAIMABLE >> GFP_MOVABLE_SHIFT == MIGRATE_RECLAIMABLE,
+	       "the GFP mobility bits encode the migrate type");
+
+/* The bits that index pgdat->fast_zone. */
+#define GFP_ZONE_MOBILITY (GFP_ZONE_MODIFIERS | VMM_GFP_RECLAIMABLE)
+_Static_assert(GFP_ZONE_MOBILITY == NR_GFP_ZONE_MOBILITY - 1,
+	       "the zone and mobility bits are the low bits of a GFP mask");
+
 /* gfp_migratetype(), or -1 when both MOVABLE and RECLAIMABLE are set. */
 int vmm_gfp_migratetype(const struct vmm_machine *m, vmm_gfp_t gfp);
 /* gfp_to_alloc_flags() of the slow path. */

@@ -1416,6 +1416,162 @@ static void test_determinism(void **state)
 	assert_int_equal(d[0], d[1]);
 }
 
+/* Both machines' digests, compared with both under the default policy (the digest covers it). */
+static void assert_same_state(vmm_machine *fast, vmm_machine *full, unsigned cpu)
+{
+	assert_int_equal(vmm_set_mempolicy(fast, VMM_MPOL_DEFAULT, 0), 0);
+	assert_int_equal(vmm_set_mempolicy(full, VMM_MPOL_DEFAULT, 0), 0);
+	assert_int_equal(vmm_machine_digest(fast), vmm_machine_digest(full));
+	assert_int_equal(
+		vmm_set_mempolicy(full, VMM_MPOL_PREFERRED, 1ull << full->cfg.cpu_node[cpu]), 0);
+}
+
+/* What a step may change beside the pages: cheap enough to compare after every step. */
+static void assert_same_counters(vmm_machine *fast, vmm_machine *full)
+{
+	struct vmm_zone *a, *b;
+
+	assert_memory_equal(fast->vm_events, full->vm_events, sizeof(fast->vm_events));
+	assert_memory_equal(&fast->pa_stats, &full->pa_stats, sizeof(fast->pa_stats));
+	assert_memory_equal(fast->clock.cpu, full->clock.cpu,
+			    fast->nr_cpus * sizeof(*fast->clock.cpu));
+	for (a = &fast->node_data[0].node_zones[0], b = &full->node_data[0].node_zones[0]; a;
+	     a = vmm_next_zone(fast, a), b = vmm_next_zone(full, b)) {
+		assert_int_equal(a->flags, b->flags);
+		assert_memory_equal(a->vm_stat, b->vm_stat, sizeof(a->vm_stat));
+		assert_memory_equal(a->vm_numa_event, b->vm_numa_event, sizeof(a->vm_numa_event));
+		for (unsigned c = 0; c < fast->nr_cpus; c++) {
+			const struct vmm_per_cpu_pages *p = &a->pcp[c], *q = &b->pcp[c];
+
+			assert_int_equal(p->count, q->count);
+			assert_int_equal(p->high, q->high);
+			assert_int_equal(p->flags, q->flags);
+			assert_int_equal(p->alloc_factor, q->alloc_factor);
+			assert_int_equal(p->free_count, q->free_count);
+		}
+	}
+}
+
+struct held_block {
+	struct vmm_page *page[2]; /* on the fast machine, on the full-path machine */
+	unsigned order;
+};
+
+/*
+ * The allocation and free fast paths against the full way: two identical machines
+ * take the same random requests, one under the default policy, where the fast paths
+ * serve what they can, and one under MPOL_PREFERRED of its current CPU's node, which
+ * places pages the same way but sends every allocation the full way. Memory runs
+ * short enough for watermarks, refills, drains and the slow path to matter. The two
+ * must hand out the same pages, log the same trouble, and keep the same state.
+ */
+static void test_fast_path_matches_full_path(void **state)
+{
+	static const vmm_gfp_t gfps[] = {
+		VMM_GFP_KERNEL,
+		VMM_GFP_KERNEL,
+		VMM_GFP_KERNEL | VMM_GFP_ZERO,
+		VMM_GFP_HIGHUSER_MOVABLE,
+		VMM_GFP_KERNEL | VMM_GFP_RECLAIMABLE,
+		VMM_GFP_KERNEL | VMM_GFP_DMA32,
+		VMM_GFP_KERNEL | VMM_GFP_DMA,
+		VMM_GFP_KERNEL | VMM_GFP_COMP,
+		VMM_GFP_ATOMIC | VMM_GFP_NOWARN,
+		VMM_GFP_NOWAIT | VMM_GFP_NOWARN,
+		VMM_GFP_KERNEL | VMM_GFP_THISNODE | VMM_GFP_NOWARN,
+		VMM_GFP_KERNEL | VMM_GFP_MOVABLE | VMM_GFP_RECLAIMABLE, /* invalid */
+		VMM_GFP_KERNEL | VMM_GFP_DMA | VMM_GFP_DMA32,		/* invalid */
+		VMM_GFP_KERNEL | ~VMM_GFP_KNOWN_MASK,			/* invalid */
+	};
+	static const unsigned orders[] = { 0, 0, 0, 0, 0, 1, 2, 3, 4, 9 };
+	enum { STEPS = 60000, MAX_HELD = 6000 };
+	struct test_log tl[2] = { { 0 }, { 0 } };
+	vmm_machine *m[2] = { small_machine(2, 48 * M, 4, 0, &tl[0]),
+			      small_machine(2, 48 * M, 4, 0, &tl[1]) };
+	struct held_block *held = calloc(MAX_HELD, sizeof(*held));
+	struct vmm_prng r;
+	unsigned nr = 0, cpu = 0;
+	bool filling = true; /* phases of filling and draining memory cross every watermark */
+
+	(void)state;
+	assert_non_null(held);
+	vmm_prng_seed(&r, test_seed(__func__, 3));
+	for (int i = 0; i < 2; i++) /* a wide band between the low and high watermarks */
+		assert_int_equal(vmm_sysctl_set(m[i], "vm.watermark_scale_factor", 500), 0);
+	assert_same_state(m[0], m[1], cpu);
+	for (int step = 0; step < STEPS; step++) {
+		uint64_t op = vmm_prng_next(&r) % 100;
+
+		if (filling ? nr == MAX_HELD : nr < 50)
+			filling = !filling;
+		if (op < (filling ? 70u : 25u) && nr < MAX_HELD) {
+			size_t g = vmm_prng_next(&r) % ARRAY_SIZE(gfps);
+			vmm_gfp_t gfp = gfps[g];
+			unsigned order = orders[vmm_prng_next(&r) % ARRAY_SIZE(orders)];
+			struct vmm_page *p[2];
+
+			for (int i = 0; i < 2; i++)
+				p[i] = vmm_alloc_pages(m[i], gfp, order);
+			assert_int_equal(p[0] != NULL, p[1] != NULL);
+			if (!p[0] && order == 0 && gfps[g] == VMM_GFP_KERNEL)
+				filling = false; /* memory is full */
+			if (p[0]) {
+				assert_int_equal(pfn(m[0], p[0]), pfn(m[1], p[1]));
+				held[nr++] = (struct held_block){ { p[0], p[1] }, order };
+			}
+		} else if (op < 97 && nr) {
+			unsigned k = (unsigned)(vmm_prng_next(&r) % nr);
+			struct held_block b = held[k];
+			bool extra_ref = vmm_prng_next(&r) % 16 == 0;
+
+			held[k] = held[--nr];
+			for (int i = 0; i < 2; i++) {
+				if (extra_ref) { /* a reference taken and dropped again first */
+					vmm_get_page(m[i], b.page[i]);
+					vmm_put_page(m[i], b.page[i]);
+				}
+				vmm_free_pages(m[i], b.page[i], b.order);
+			}
+			if (extra_ref && b.order == 0) /* a double free, reported the same way */
+				for (int i = 0; i < 2; i++)
+					vmm_free_pages(m[i], b.page[i], 0);
+		} else if (op < 99) {
+			cpu = (unsigned)(vmm_prng_next(&r) % 4);
+			for (int i = 0; i < 2; i++)
+				assert_int_equal(vmm_machine_set_current_cpu(m[i], cpu), 0);
+			assert_int_equal(vmm_set_mempolicy(m[1], VMM_MPOL_PREFERRED,
+							   1ull << m[1]->cfg.cpu_node[cpu]),
+					 0);
+		} else {
+			int64_t fraction =
+				vmm_prng_next(&r) % 2 ? 0 : 8 + (int64_t)(vmm_prng_next(&r) % 64);
+
+			for (int i = 0; i < 2; i++) {
+				assert_int_equal(vmm_sysctl_set(m[i],
+								"vm.percpu_pagelist_high_fraction",
+								fraction),
+						 0);
+				if (fraction % 3 == 0)
+					vmm_drain_all_pages(m[i]);
+			}
+		}
+		assert_same_counters(m[0], m[1]);
+		if (step % 2000 == 0)
+			assert_same_state(m[0], m[1], cpu);
+	}
+	assert_same_state(m[0], m[1], cpu);
+	assert_int_equal(tl[0].messages, tl[1].messages);
+	while (nr--)
+		for (int i = 0; i < 2; i++)
+			vmm_free_pages(m[i], held[nr].page[i], held[nr].order);
+	assert_same_state(m[0], m[1], cpu);
+	for (int i = 0; i < 2; i++) {
+		assert_machine_healthy(m[i]);
+		vmm_machine_destroy(&m[i]);
+	}
+	free(held);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1443,6 +1599,7 @@ int main(void)
 		cmocka_unit_test(test_bulk),
 		cmocka_unit_test(test_kernel_addresses),
 		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_fast_path_matches_full_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
