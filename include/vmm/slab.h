@@ -76,15 +76,16 @@ typedef void (*vmm_kmem_ctor_fn)(vmm_kmem_cache *c, vmm_vaddr_t obj, void *host)
  *
  * @param m     the machine
  * @param name  1..31 printable characters without spaces, unique in the machine
- * @param size  object size, 1..VMM_KMALLOC_MAX_CACHE_SIZE... up to VMM_KMALLOC_MAX_SIZE / 2
+ * @param size  object size in bytes, 1..VMM_KMALLOC_MAX_SIZE
  * @param align 0 or a power of two up to 4096: the objects' minimum alignment
  * @param flags VMM_SLAB_* bits
  * @param ctor  constructor or NULL
  * @param out   the cache
  * @return 0; -VMM_EINVAL for a bad argument (unknown flags,
- *         POISON with TYPESAFE_BY_RCU, DMA with DMA32); -VMM_EEXIST for a name
- *         in use; -VMM_ENOMEM when simulated or host memory ran out (with
- *         VMM_SLAB_PANIC the failure is also reported as a kernel panic)
+ *         POISON with TYPESAFE_BY_RCU, DMA with DMA32, an object too large
+ *         for a slab once debug words are added); -VMM_EEXIST for a name in
+ *         use; -VMM_ENOMEM when simulated or host memory ran out (with
+ *         VMM_SLAB_PANIC any failure is also reported as a kernel panic)
  */
 VMM_API int vmm_kmem_cache_create(vmm_machine *m, const char *name, size_t size, size_t align,
 				  uint32_t flags, vmm_kmem_ctor_fn ctor, vmm_kmem_cache **out);
@@ -162,7 +163,7 @@ struct vmm_kmem_cache_info {
 	uint32_t batchcount;	/**< objects moved per refill or flush */
 	uint32_t shared;	/**< shared array factor (entries = shared * batchcount) */
 	uint32_t pad0;
-	uint64_t active_objs;	/**< objects allocated (not in any array or free list) */
+	uint64_t active_objs;	/**< objects in use as slabinfo counts them: allocated, or waiting in an array */
 	uint64_t num_objs;	/**< objects in all slabs */
 	uint64_t active_slabs;	/**< slabs with at least one object in use */
 	uint64_t num_slabs;	/**< all slabs */

@@ -288,6 +288,9 @@ static void check_counts(struct model *md)
 		struct vmm_kmem_cache_info in;
 		uint64_t live = 0, cached = 0;
 
+		if (!c)
+			continue; /* destroyed at the end */
+
 		for (size_t i = 0; i < md->nr; i++)
 			live += md->live[i].cache == ci;
 		for (unsigned cpu = 0; cpu < md->m->nr_cpus; cpu++)
@@ -342,8 +345,10 @@ static void run_model(const struct vmm_config *cfg, uint64_t seed, uint64_t ops)
 	       ops, md.allocs, md.fails, md.frees, md.destroys, md.reaps, md.nr);
 	while (md.nr)
 		drop(&md, md.nr - 1);
-	for (int ci = 0; ci < NR_CACHES; ci++)
+	for (int ci = 0; ci < NR_CACHES; ci++) {
 		assert_int_equal(vmm_kmem_cache_destroy(md.caches[ci]), 0);
+		md.caches[ci] = NULL;
+	}
 	check_invariants(&md, true);
 	assert_int_equal(vmm_machine_trouble(md.m, &t), 0);
 	assert_int_equal(t.slab_errors, 0);
