@@ -777,6 +777,8 @@ static void slab_destroy(struct vmm_kmem_cache *c, struct vmm_page *head)
 {
 	slab_destroy_debugcheck(c, head);
 	if (c->flags & VMM_SLAB_TYPESAFE_BY_RCU) {
+		/* out of use (no free may put an object back) but still the cache's pages */
+		head->mapping = c->self | 1;
 		vmm_list_add_tail(&head->lru, &c->m->slab.rcu_pending);
 		return;
 	}
@@ -890,7 +892,7 @@ static void free_block(struct vmm_kmem_cache *c, const vmm_vaddr_t *objs, unsign
 		struct vmm_kmem_list3 *l3;
 		uint32_t idx;
 
-		if (!head || !vmm_list_is_linked(&head->lru))
+		if (!head || head->mapping != c->self)
 			continue; /* a slab taken out of use */
 		idx = obj_to_index(c, slab_s_mem(head), objs[i] - c->obj_offset);
 		l3 = c->nodelists[page_nid(m, pfn)];
@@ -1239,7 +1241,8 @@ static struct vmm_kmem_cache *free_owner(struct vmm_machine *m, struct vmm_kmem_
 	if (c && owner != c)
 		vmm_slab_error(m, c, "%s: wrong slab cache: %s, but object %#" PRIx64
 			       " is from %s", fn, c->name, obj, owner->name);
-	if (!vmm_list_is_linked(&head->lru)) {
+	if (head->mapping != owner->self) {
+		/* set aside as corrupt, or empty and waiting for its RCU grace period */
 		vmm_slab_error(m, owner, "%s: %#" PRIx64 " is in a slab taken out of use", fn, obj);
 		return NULL;
 	}

@@ -438,13 +438,19 @@ static void test_reap_trims_idle_arrays(void **state)
 /* Slabs of a TYPESAFE_BY_RCU cache stay until a grace period has passed. */
 static void test_typesafe_by_rcu(void **state)
 {
-	vmm_machine *m = default_machine();
+	struct test_log tl = { 0 };
+	struct vmm_config cfg;
+	vmm_machine *m;
 	vmm_kmem_cache *c;
 	vmm_vaddr_t obj;
 	uint64_t slab_before;
 	uint8_t *host;
 
 	(void)state;
+	vmm_config_init(&cfg);
+	cfg.log_fn = test_log_hook;
+	cfg.log_data = &tl;
+	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
 	assert_int_equal(vmm_kmem_cache_create(m, "rcu", 256, 0, VMM_SLAB_TYPESAFE_BY_RCU, NULL, &c),
 			 0);
 	assert_int_equal(vmm_kmem_cache_create(m, "rcu2", 256, 0,
@@ -462,6 +468,15 @@ static void test_typesafe_by_rcu(void **state)
 	assert_false(vmm_list_empty(&m->slab.rcu_pending));
 	assert_int_equal(vmm_global_node_page_state(m, NR_SLAB_UNRECLAIMABLE_B), slab_before);
 	assert_int_equal(host[0], 0x42); /* a reader may still look at it */
+	assert_machine_healthy(m);
+	/* but nobody may free into it again */
+	vmm_kmem_cache_free(c, obj);
+	{
+		struct vmm_trouble_counts t;
+
+		assert_int_equal(vmm_machine_trouble(m, &t), 0);
+		assert_int_equal(t.slab_errors, 1);
+	}
 	assert_machine_healthy(m);
 	/* the next reap on any CPU ends the grace period */
 	for (int j = 0; j < 3 * 250 && !vmm_list_empty(&m->slab.rcu_pending); j++)
