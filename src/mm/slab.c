@@ -194,7 +194,7 @@ static void charge(struct vmm_machine *m, uint64_t cycles)
 /* Charge the fast path's cycles and fire the timers machine time has reached. */
 static inline void charge_poll(struct vmm_machine *m, uint64_t cycles)
 {
-	struct vmm_cpu_clock *clk = &m->clock.cpu[m->current_cpu];
+	struct vmm_cpu_clock *clk = m->slab.clk[m->current_cpu];
 
 	clk->by_cat[VMM_CYC_SLAB] += cycles;
 	clk->cycles += cycles;
@@ -1122,10 +1122,8 @@ static vmm_vaddr_t slab_alloc(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid, 
 		if (ac->avail) {
 			ac->touched = 1;
 			obj = ac->entry[--ac->avail];
-			c->allochit++;
 			charge(m, m->clock.cost.slab_alloc_fast);
 		} else {
-			c->allocmiss++;
 			obj = cache_alloc_refill(c, gfp);
 		}
 	} else {
@@ -1147,6 +1145,13 @@ vmm_vaddr_t vmm_slab_alloc_node(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid
 	return slab_alloc(c, gfp, nid, "kmem_cache_alloc_node");
 }
 
+/* Fire the timers a fast allocation found due, then hand its object out (kept out of line). */
+static __attribute__((noinline)) vmm_vaddr_t timers_then(struct vmm_machine *m, vmm_vaddr_t obj)
+{
+	vmm_timers_run(m);
+	return obj;
+}
+
 /* The allocation fast path: the current CPU's array has an object and nothing asks for care. */
 static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, vmm_gfp_t slow_gfp,
 				     const char *fn)
@@ -1159,8 +1164,14 @@ static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, vm
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
 	ac->touched = 1;
 	obj = ac->entry[--ac->avail];
-	c->allochit++;
-	charge_poll(m, m->clock.cost.slab_alloc_fast);
+	{
+		struct vmm_cpu_clock *clk = m->slab.clk[m->current_cpu];
+
+		clk->by_cat[VMM_CYC_SLAB] += m->clock.cost.slab_alloc_fast;
+		clk->cycles += m->clock.cost.slab_alloc_fast;
+		if (unlikely(clk->cycles >= m->timers.next))
+			return timers_then(m, obj);
+	}
 	return obj;
 }
 
@@ -1204,7 +1215,6 @@ static void cache_flusharray(struct vmm_kmem_cache *c, struct vmm_array_cache *a
 	struct vmm_kmem_list3 *l3 = c->nodelists[cpu_nid(m)];
 	unsigned batchcount = VMM_MIN(ac->batchcount, ac->avail);
 
-	c->freemiss++;
 	if (l3->shared && l3->shared->limit > l3->shared->avail) {
 		struct vmm_array_cache *sh = l3->shared;
 		unsigned max = sh->limit - sh->avail;
@@ -1276,9 +1286,7 @@ static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr
 		return;
 	}
 	ac = c->array[m->current_cpu];
-	if (ac->avail < ac->limit)
-		c->freehit++;
-	else
+	if (ac->avail >= ac->limit)
 		cache_flusharray(c, ac);
 	ac->entry[ac->avail++] = obj;
 	charge(m, m->clock.cost.slab_free_fast);
@@ -1287,8 +1295,10 @@ static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr
 /*
  * The free fast path: @obj in the slab whose head page is @head (frame
  * @pfn) of non-debug cache @c, on the current CPU's node, at an object's
- * start. Pushes it (flushing a full array first) and returns true; false
- * sends the caller down the careful path. The caller charges.
+ * start, with room in the CPU's array. Pushes it and returns true; false
+ * sends the caller down the careful path (which also flushes a full
+ * array), so that the fast path calls nothing and needs no stack frame.
+ * The caller charges.
  */
 static inline bool free_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
 			     const struct vmm_page *head, uint64_t pfn, vmm_vaddr_t obj)
@@ -1303,9 +1313,7 @@ static inline bool free_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
 		return false;
 	ac = c->array[cpu];
 	if (unlikely(ac->avail >= ac->limit))
-		cache_flusharray(c, ac);
-	else
-		c->freehit++;
+		return false;
 	ac->entry[ac->avail++] = obj;
 	return true;
 }
@@ -1405,7 +1413,6 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 		ac->avail -= (uint32_t)take;
 		if (take)
 			ac->touched = 1;
-		c->allochit += take;
 		charge_poll(m, m->clock.cost.slab_alloc_fast +
 				       (uint64_t)m->clock.cost.slab_per_object * take);
 	}
@@ -1422,7 +1429,7 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *objs)
 {
 	struct vmm_machine *m;
-	uint64_t fast = 0, flushed = 0;
+	uint64_t fast = 0;
 
 	if (!c || !n)
 		return;
@@ -1475,7 +1482,6 @@ void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *ob
 				goto careful;
 			if (unlikely(ac->avail >= ac->limit)) {
 				cache_flusharray(c, ac);
-				flushed++;
 				last_raw = UINT64_MAX; /* the flush may have freed that slab */
 			}
 			ac->entry[ac->avail++] = obj;
@@ -1486,7 +1492,6 @@ careful:
 			last_raw = UINT64_MAX; /* the careful path may have changed any slab */
 		}
 	}
-	c->freehit += fast - flushed;
 	if (fast)
 		charge_poll(m, m->clock.cost.slab_free_fast + (uint64_t)m->clock.cost.slab_per_object * fast);
 }
@@ -2063,6 +2068,8 @@ int vmm_slab_init(struct vmm_machine *m)
 	s->up = SLAB_NONE;
 	for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++) {
 		unsigned nid = m->mmu.cpus[cpu].nid;
+
+		s->clk[cpu] = &m->clock.cpu[cpu];
 
 		s->cpu_pfn_lo[cpu] = m->phys.node_start[nid] >> VMM_PAGE_SHIFT;
 		s->cpu_pfn_span[cpu] = (m->phys.node_end[nid] - m->phys.node_start[nid]) >>

@@ -29,6 +29,7 @@
 #include <vmm/slab.h>
 
 #include "lib/list.h"
+#include "sim/clock.h"
 #include "sim/timer.h"
 
 struct vmm_machine;
@@ -100,7 +101,6 @@ struct vmm_kmem_cache {
 	uint64_t span;			/* num * buffer_size: the objects' bytes in a slab */
 	vmm_vaddr_t self;		/* simulated address of the descriptor (page->mapping) */
 	vmm_vaddr_t self_fast;		/* self, or 1 for debug caches: what the fast paths match */
-	uint64_t allochit, allocmiss, freehit, freemiss;
 
 	/* tunables */
 	uint32_t batchcount;
@@ -162,7 +162,8 @@ struct vmm_slab {
 	uint64_t large_pages_node[VMM_MAX_NUMNODES]; /* pages of large kmalloc blocks */
 	/* pages of slabs set aside as corrupt, by node and by reclaimable (still accounted) */
 	uint64_t set_aside_pages[2 * VMM_MAX_NUMNODES];
-	/* per CPU: the local node's frames, for the free fast path */
+	/* per CPU: its cycle clock, and the local node's frames, for the fast paths */
+	struct vmm_cpu_clock *clk[VMM_MAX_CPUS];
 	uint64_t cpu_pfn_lo[VMM_MAX_CPUS];
 	uint64_t cpu_pfn_span[VMM_MAX_CPUS];
 };
