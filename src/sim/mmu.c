@@ -340,7 +340,7 @@ static inline __attribute__((always_inline)) void walk_levels(struct vmm_cpu *cp
 		bool leaf;
 
 		epa = table + ((va >> shift) & 511) * 8;
-		e = epa + 8 <= phys_end
+		e = likely(epa + 8 <= phys_end)
 			    ? __atomic_load_n((const uint64_t *)vmm_physmem_host(&m->phys, epa),
 					      __ATOMIC_RELAXED)
 			    : 0;

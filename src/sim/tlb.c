@@ -204,11 +204,17 @@ static struct vmm_tlb_entry *fill_way(const struct vmm_tlb_array *a, struct vmm_
 }
 
 /* Put @f into @e, which held nothing or what it replaces. */
-static void install(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e,
-		    uint64_t tag, const struct tlb_fill *f)
+static inline void install(struct vmm_tlb *t, struct vmm_tlb_array *a,
+			   struct vmm_tlb_entry *e, uint64_t tag, const struct tlb_fill *f)
 {
-	vmm_tlb_kill(t, a, e);
-	a->nvalid++;
+	if (e->tag != TLB_TAG_INVALID) {	/* vmm_tlb_kill(), the last hits already forgotten */
+		a->nvalid_sz[e->tag & 3]--;
+		t->pcid_count[e->pcid]--;
+		if (e->global)
+			t->global_count--;
+	} else {
+		a->nvalid++;
+	}
 	a->nvalid_sz[tag & 3]++;
 	e->tag = tag;
 	e->pa = f->pa;
@@ -225,7 +231,7 @@ static void install(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_e
 }
 
 /* The policy's victim in @set when it has no empty way; @oldest is the LRU one. */
-static struct vmm_tlb_entry *victim(struct vmm_tlb *t, struct vmm_tlb_array *a,
+static inline struct vmm_tlb_entry *victim(struct vmm_tlb *t, struct vmm_tlb_array *a,
 				    struct vmm_tlb_entry *set, struct vmm_tlb_entry *oldest)
 {
 	if (a->policy == VMM_TLB_PLRU)
