@@ -184,10 +184,15 @@ static uint64_t maxphy_mask(const struct vmm_machine *m)
 	return m->mmu.maxphy_mask;
 }
 
+/*
+ * The checker's fingerprint of a walk: every entry read, folded in by an
+ * XOR and a multiply by an odd constant. For the entries that follow, each
+ * step is a bijection of the running value, so a change to any one entry
+ * always changes the result; two steps cost two instructions per level.
+ */
 static uint64_t hash_mix(uint64_t h, uint64_t v)
 {
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h * 0xff51afd7ed558ccdull;
+	return (h ^ v) * 0xff51afd7ed558ccdull;
 }
 
 static uint64_t walk_seed(const struct vmm_cpu *cpu)
@@ -221,13 +226,11 @@ uint32_t vmm_mmu_ref_cost(const struct vmm_cpu *cpu, uint64_t pa, unsigned kind)
  * references stay in it. Never used with a latency callback (which must
  * see every reference) nor beyond the end of memory.
  */
-static uint32_t walk_ref_cost(struct vmm_cpu *cpu, uint64_t pa)
+static __attribute__((noinline)) uint32_t walk_ref_cost_slow(struct vmm_cpu *cpu, uint64_t pa)
 {
 	const struct vmm_physmem *pm = &cpu->m->phys;
 	unsigned nid;
 
-	if (likely(pa - cpu->walk_node_start < cpu->walk_node_len))
-		return cpu->walk_node_cost;
 	if (cpu->m->cfg.mem_latency_fn || pa >= pm->end)
 		return vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_WALK);
 	nid = vmm_physmem_nid(pm, pa);
@@ -236,6 +239,13 @@ static uint32_t walk_ref_cost(struct vmm_cpu *cpu, uint64_t pa)
 			     cpu->walk_node_start;
 	cpu->walk_node_cost = cpu->walk_cost[nid];
 	return cpu->walk_node_cost;
+}
+
+static inline uint32_t walk_ref_cost(struct vmm_cpu *cpu, uint64_t pa)
+{
+	if (likely(pa - cpu->walk_node_start < cpu->walk_node_len))
+		return cpu->walk_node_cost;
+	return walk_ref_cost_slow(cpu, pa);
 }
 
 /* Set @bits in the entry at @pa; returns the cycles it cost. */
@@ -251,9 +261,12 @@ static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
 					  : cpu->m->clock.cost.ad_update;
 }
 
-/* Start from the deepest matching paging-structure-cache entry; returns the level to read. */
+/*
+ * Start from the deepest matching paging-structure-cache entry; returns the
+ * level to read, with the table, rights, fingerprint and cycles so far.
+ */
 static unsigned walk_from_pwc(struct vmm_cpu *cpu, struct mmu_walk *w, unsigned levels,
-			      uint64_t *table)
+			      uint64_t *table, uint8_t *attr, uint64_t *hash, uint64_t *cycles)
 {
 	for (unsigned l = 2; l <= levels; l++) {
 		struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
@@ -262,10 +275,10 @@ static unsigned walk_from_pwc(struct vmm_cpu *cpu, struct mmu_walk *w, unsigned 
 		if (e) {
 			tlb_touch(a, e);
 			*table = e->pa;
-			w->attr = e->attr;
-			w->hash = e->path_hash;
+			*attr = e->attr;
+			*hash = e->path_hash;
 			w->pwc_level = l;
-			w->cycles += cpu->m->clock.cost.pwc_hit;
+			*cycles += cpu->m->clock.cost.pwc_hit;
 			return l - 1;
 		}
 	}
@@ -273,95 +286,123 @@ static unsigned walk_from_pwc(struct vmm_cpu *cpu, struct mmu_walk *w, unsigned 
 }
 
 /*
- * The walk keeps its running state (table, rights, hash, cycles) in locals
- * and stores it in @w once, at the end: through the pointer the compiler
- * would reload and store every field at every level.
+ * The rights of a walk as TLB_ATTR_* bits: @attr0 (where the walk started:
+ * U and W, or a PWC entry's rights) with U/S and R/W ANDed over the entries
+ * read (@all is their AND) and XD ORed (@any is their OR).
  */
-static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
+static uint8_t walk_rights(uint8_t attr0, uint64_t all, uint64_t any, bool nxe)
+{
+	uint8_t keep = (uint8_t)~(TLB_ATTR_U | TLB_ATTR_W);
+
+	if (all & VMM_PTE_USER)
+		keep |= TLB_ATTR_U;
+	if (all & VMM_PTE_RW)
+		keep |= TLB_ATTR_W;
+	return (uint8_t)((attr0 & keep) | (nxe && (any & VMM_PTE_NX) ? TLB_ATTR_NX : 0));
+}
+
+/* Cache the non-leaf entry @e at @epa of @level (A already set) in its PWC. */
+static void walk_fill_pwc(struct vmm_cpu *cpu, const struct mmu_walk *w, unsigned level,
+			  uint64_t epa, uint64_t table, uint64_t hash, uint8_t attr)
+{
+	struct vmm_tlb_array *pwc = &cpu->tlb.pwc[level - 2];
+	/* fresh: walk_from_pwc() looked for this level and missed */
+	struct tlb_fill f = { .va = w->va, .pa = table, .leaf_pa = epa, .path_hash = hash,
+			      .shift = 12 + 9 * (level - 1), .pcid = w->pcid, .attr = attr,
+			      .fresh = 1 };
+
+	vmm_tlb_fill(&cpu->tlb, pwc, &f);
+}
+
+/*
+ * The walk proper, instantiated twice: with @side (translation: PWCs and
+ * A flags) and without (inspection and the checker: entry log and
+ * stop_level). It keeps its running state in locals and stores it in @w
+ * once, at the end; rights are gathered as the AND and the OR of the
+ * entries and turned into TLB_ATTR_* bits where they are needed.
+ */
+static inline __attribute__((always_inline)) void walk_levels(struct vmm_cpu *cpu,
+							      struct mmu_walk *w, const bool side)
 {
 	const struct vmm_machine *m = cpu->m;
-	bool side = w->flags & WALK_SIDE_EFFECTS;
-	bool nxe = cpu->regs.efer & VMM_EFER_NXE;
-	uint64_t addr_mask = VMM_PTE_ADDR_MASK & maxphy_mask(m);
-	uint64_t table = w->root & addr_mask, e = 0, epa = 0, hash, cycles;
+	const uint64_t addr_mask = VMM_PTE_ADDR_MASK & maxphy_mask(m), va = w->va;
+	const uint64_t step = m->clock.cost.walk_step, phys_end = m->phys.end;
+	const bool nxe = cpu->regs.efer & VMM_EFER_NXE;
+	uint64_t table = w->root & addr_mask, e = 0, epa = 0, hash = walk_seed(cpu);
+	uint64_t cycles = w->cycles, all = ~0ull, any = 0;
 	unsigned levels = cpu_levels(cpu), level = levels, depth = 0;
-	uint8_t attr;
+	uint8_t attr0 = TLB_ATTR_U | TLB_ATTR_W;
 
-	w->attr = TLB_ATTR_U | TLB_ATTR_W;
-	w->hash = walk_seed(cpu);
 	if (side)
-		level = walk_from_pwc(cpu, w, levels, &table);
-	attr = w->attr;
-	hash = w->hash;
-	cycles = w->cycles;
+		level = walk_from_pwc(cpu, w, levels, &table, &attr0, &hash, &cycles);
 	for (; level >= 1; level--) {
-		const uint64_t *p;
+		unsigned shift = 3 + 9 * level;	/* of the region one entry maps */
 		bool leaf;
 
-		epa = table + ((w->va >> (12 + 9 * (level - 1))) & 511) * 8;
-		p = entry_host(m, epa);
-		e = p ? __atomic_load_n(p, __ATOMIC_RELAXED) : 0;
-		leaf = level == 1 || (level <= 3 && (e & VMM_PTE_PS));
-		if (w->lv)
+		epa = table + ((va >> shift) & 511) * 8;
+		e = likely(epa + 8 <= phys_end)
+			    ? __atomic_load_n((const uint64_t *)vmm_physmem_host(&m->phys, epa),
+					      __ATOMIC_RELAXED)
+			    : 0;
+		if (!side && w->lv)
 			w->lv[depth] = (struct vmm_walk_level){ epa, e, level, 0 };
 		depth++;
-		cycles += m->clock.cost.walk_step + walk_ref_cost(cpu, epa);
-		if (!(e & VMM_PTE_PRESENT)) {
+		cycles += step + walk_ref_cost(cpu, epa);
+		if (unlikely(!(e & VMM_PTE_PRESENT))) {
 			w->fault = VMM_FAULT_PF;
 			break;
 		}
-		if (e & cpu->rsvd_mask[leaf][level]) {
+		leaf = level == 1 || (level <= 3 && (e & VMM_PTE_PS));
+		if (unlikely(e & cpu->rsvd_mask[leaf][level])) {
 			w->fault = VMM_FAULT_PF;
 			w->error_code = VMM_PF_P | VMM_PF_RSVD;
 			break;
 		}
 		hash = hash_mix(hash, e & ~(VMM_PTE_ACCESSED | VMM_PTE_DIRTY));
-		if (!(e & VMM_PTE_RW))
-			attr &= (uint8_t)~TLB_ATTR_W;
-		if (!(e & VMM_PTE_USER))
-			attr &= (uint8_t)~TLB_ATTR_U;
-		if (nxe && (e & VMM_PTE_NX))
-			attr |= TLB_ATTR_NX;
+		all &= e;
+		any |= e;
 		if (leaf) {
-			w->shift = size_shift[level - 1];
-			w->pa = e & addr_mask & ~((1ull << w->shift) - 1);
-			attr |= (uint8_t)(((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT)
-					  << TLB_ATTR_PKEY_SHIFT);
-			if (e & VMM_PTE_DIRTY)
-				attr |= TLB_ATTR_D;
+			w->shift = shift;
+			w->pa = e & addr_mask & ~((1ull << shift) - 1);
 			w->global = (e & VMM_PTE_GLOBAL) && (cpu->regs.cr4 & VMM_CR4_PGE);
-			if (w->stop_level)	/* the checker wanted a table here */
+			if (!side && w->stop_level)	/* the checker wanted a table here */
 				w->fault = VMM_FAULT_PF;
 			break;
 		}
 		table = e & addr_mask;
 		if (side) {
-			struct vmm_tlb_array *pwc = &cpu->tlb.pwc[level - 2];
-
 			if (!(e & VMM_PTE_ACCESSED))
 				cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
-			/* fresh: walk_from_pwc() looked for this level and missed */
-			if (pwc->ways) {
-				struct tlb_fill f = { .va = w->va, .pa = table, .leaf_pa = epa,
-						      .path_hash = hash,
-						      .shift = 12 + 9 * (level - 1), .pcid = w->pcid,
-						      .attr = attr, .fresh = 1 };
-
-				vmm_tlb_fill(&cpu->tlb, pwc, &f);
-			}
+			if (cpu->tlb.pwc[level - 2].ways)
+				walk_fill_pwc(cpu, w, level, epa, table, hash,
+					      walk_rights(attr0, all, any, nxe));
 		}
-		if (level == w->stop_level) {
+		if (!side && level == w->stop_level) {
 			w->pa = table;
 			break;
 		}
 	}
-	w->attr = attr;
+	w->attr = walk_rights(attr0, all, any, nxe);
+	if (!w->fault && !(side ? 0 : w->stop_level)) {
+		w->attr |= (uint8_t)(((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT)
+				     << TLB_ATTR_PKEY_SHIFT);
+		if (e & VMM_PTE_DIRTY)
+			w->attr |= TLB_ATTR_D;
+	}
 	w->hash = hash;
 	w->cycles = cycles;
 	w->depth = depth;
 	w->refs = depth;
 	w->leaf_pa = epa;
 	w->leaf_entry = e;
+}
+
+static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
+{
+	if (w->flags & WALK_SIDE_EFFECTS)
+		walk_levels(cpu, w, true);
+	else
+		walk_levels(cpu, w, false);
 }
 
 /* ---- translation ---- */
@@ -385,9 +426,9 @@ static struct vmm_tlb_array *l2_array(struct vmm_cpu *cpu, unsigned sz)
 
 /* Find the entry for @va in the L1 arrays of one kind; sets *sz. */
 static struct vmm_tlb_entry *l1_lookup(struct vmm_cpu *cpu, struct vmm_tlb_array *l1,
-				       uint64_t va, unsigned *sz)
+				       uint64_t va, unsigned from, unsigned *sz)
 {
-	for (unsigned s = 0; s < VMM_PGSZ_NR; s++) {
+	for (unsigned s = from; s < VMM_PGSZ_NR; s++) {
 		struct vmm_tlb_entry *e = tlb_find(&l1[s], va, size_shift[s], s, cpu->pcid);
 
 		if (e) {
@@ -398,9 +439,20 @@ static struct vmm_tlb_entry *l1_lookup(struct vmm_cpu *cpu, struct vmm_tlb_array
 	return NULL;
 }
 
-static struct vmm_tlb_entry *l2_lookup(struct vmm_cpu *cpu, uint64_t va, unsigned *sz)
+/*
+ * Find the entry for @va in the second-level arrays; sets *sz. The 4 KiB
+ * set is scanned with tlb_probe(), so that a fill after a miss needs no
+ * second scan (@p).
+ */
+static struct vmm_tlb_entry *l2_lookup(struct vmm_cpu *cpu, uint64_t va, unsigned *sz,
+				       struct tlb_probe *p)
 {
-	for (unsigned s = 0; s < VMM_PGSZ_NR; s++) {
+	tlb_probe(&cpu->tlb.stlb, va, 12, VMM_PGSZ_4K, cpu->pcid, p);
+	if (p->hit) {
+		*sz = VMM_PGSZ_4K;
+		return p->hit;
+	}
+	for (unsigned s = VMM_PGSZ_2M; s < VMM_PGSZ_NR; s++) {
 		struct vmm_tlb_entry *e =
 			tlb_find(l2_array(cpu, s), va, size_shift[s], s, cpu->pcid);
 
@@ -436,10 +488,11 @@ static uint32_t walk_rights_error(const struct vmm_cpu *cpu, unsigned type, unsi
 /*
  * Walk for @va, then check rights, set A/D and fill the TLBs. @rewalk: the
  * TLBs hold an entry for the page (a write through a clean entry); else
- * the lookups just missed, so the fills are fresh.
+ * the lookups just missed, so the fills are fresh, and @p is the STLB's
+ * 4 KiB probe that missed.
  */
 static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			   bool acct, bool rewalk, struct mmu_xlat *x)
+			   bool acct, bool rewalk, const struct tlb_probe *p, struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 	struct mmu_walk w = { .va = va, .root = cpu->regs.cr3, .flags = WALK_SIDE_EFFECTS,
@@ -493,7 +546,10 @@ static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 				      .pcid = cpu->pcid, .attr = w.attr, .global = w.global,
 				      .fresh = !rewalk };
 
-		vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
+		if (p && sz == VMM_PGSZ_4K)
+			vmm_tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f);
+		else
+			vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
 		vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
 	}
 }
@@ -522,12 +578,18 @@ static bool use_entry(struct vmm_cpu *cpu, struct vmm_tlb_array *a, struct vmm_t
 	}
 	if (acct)
 		cpu->stats.dirty_rewalks++;
-	translate_walk(cpu, va, type, mode, acct, true, x);
+	translate_walk(cpu, va, type, mode, acct, true, NULL, x);
 	return false;
 }
 
-bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			  unsigned flags, struct mmu_xlat *x)
+/*
+ * The L1 probe of the 2 MiB and 1 GiB arrays: L1_USED with *x filled on a
+ * usable hit, L1_NONE when they hold no entry for @va, else L1_UNUSABLE.
+ */
+enum { L1_NONE, L1_USED, L1_UNUSABLE };
+
+static int l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			unsigned flags, struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 
@@ -538,16 +600,16 @@ bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsig
 		if (!e)
 			continue;
 		if (!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))
-			return false;
+			return L1_UNUSABLE;
 		tlb_touch(&l1[sz], e);
 		for (unsigned s = 0; s < sz; s++)
 			whole = whole && !l1[s].nvalid;
 		mmu_remember(cpu, va, type, mode, e, sz,
 			     whole ? ~((1ull << e->shift) - 1) : ~(uint64_t)VMM_PAGE_MASK_4K);
 		mmu_l1_result(cpu, va, type, flags, e, e->shift, sz, x);
-		return true;
+		return L1_USED;
 	}
-	return false;
+	return L1_NONE;
 }
 
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
@@ -555,10 +617,21 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 {
 	const struct vmm_cost_table *c = &cpu->m->clock.cost;
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-	bool acct = flags & MMU_ACCOUNT;
-	struct vmm_tlb_entry *e;
+	bool acct = flags & MMU_ACCOUNT, missed_4k = flags & MMU_L1_4K_MISSED;
+	struct vmm_tlb_entry *e = NULL;
+	struct tlb_probe p;
 	unsigned sz;
+	int large;
 
+	/*
+	 * A usable large-page entry serves the access even when the 4 KiB
+	 * array holds an unusable entry for it; when the 4 KiB array missed
+	 * and the large arrays hold nothing, the L1 lookup below is known to
+	 * miss.
+	 */
+	large = l1_large_hit(cpu, va, type, mode, flags, x);
+	if (large == L1_USED)
+		return;
 	memset(x, 0, sizeof(*x));
 	if (!cpu->paging) {
 		x->pa = va & maxphy_mask(cpu->m);
@@ -570,7 +643,8 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 		return;
 	}
 	x->cyc_tlb = c->tlb_l1_hit;
-	e = l1_lookup(cpu, l1, va, &sz);
+	if (!missed_4k || large != L1_NONE)
+		e = l1_lookup(cpu, l1, va, missed_4k ? VMM_PGSZ_2M : VMM_PGSZ_4K, &sz);
 	if (e) {
 		x->source = VMM_XLAT_L1;
 		if (use_entry(cpu, &l1[sz], e, va, type, mode, acct, x) && acct)
@@ -578,7 +652,7 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 		return;
 	}
 	x->cyc_tlb += c->tlb_l2_hit;
-	e = l2_lookup(cpu, va, &sz);
+	e = l2_lookup(cpu, va, &sz, &p);
 	if (e) {
 		x->source = VMM_XLAT_L2;
 		if (!use_entry(cpu, l2_array(cpu, sz), e, va, type, mode, acct, x))
@@ -593,7 +667,7 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 		fill_from(cpu, &l1[sz], va, e);
 		return;
 	}
-	translate_walk(cpu, va, type, mode, acct, false, x);
+	translate_walk(cpu, va, type, mode, acct, false, &p, x);
 }
 
 /* ---- inspection ---- */

@@ -8,7 +8,7 @@
  * side (struct tlb_last: a compare when the access is of the same kind to
  * the same page), then a probe of the 4 KiB L1 array that serves the access
  * (ITLB for fetches, DTLB otherwise), and everything else out of line in
- * vmm_mmu_l1_large_hit() and vmm_mmu_translate_slow(). It needs no
+ * vmm_mmu_translate_slow(). It needs no
  * canonical-address test (a non-canonical address has a tag no entry can
  * hold) and no paging test (clearing CR0.PG empties the TLBs).
  */
@@ -37,6 +37,7 @@ struct mmu_xlat {
 
 /* vmm_mmu_translate() flags. */
 #define MMU_ACCOUNT 1u		/* count the lookup in cpu->stats */
+#define MMU_L1_4K_MISSED 2u	/* the L1 4 KiB array holds no entry for the page */
 
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			    unsigned flags, struct mmu_xlat *x);
@@ -91,52 +92,46 @@ MMU_HOT void mmu_remember(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsig
 	l->sz = sz;
 }
 
-/* The L1 4 KiB probe: true with @x filled on a usable hit. */
-MMU_HOT bool vmm_mmu_l1_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type,
-				  unsigned mode, unsigned flags, struct mmu_xlat *x)
+/* The L1 4 KiB probe: the entry of @a for @va's page usable under the PCID, or NULL. */
+MMU_HOT struct vmm_tlb_entry *mmu_l1_4k_find(const struct vmm_cpu *cpu,
+					     const struct vmm_tlb_array *a, uint64_t va)
 {
-	struct vmm_tlb_array *a = type == ACC_EXEC ? &cpu->tlb.itlb[0] : &cpu->tlb.dtlb[0];
 	uint64_t tag = va & ~VMM_PAGE_MASK_4K;
 	struct vmm_tlb_entry *e = a->e + ((va >> 12) & a->set_mask) * a->ways;
 
-	for (uint32_t w = 0; w < a->ways; w++, e++) {
-		if (e->tag == tag && (e->pcid == cpu->pcid || e->global)) {
-			if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)))
-				return false;
-			tlb_touch(a, e);
-			mmu_remember(cpu, va, type, mode, e, VMM_PGSZ_4K, ~VMM_PAGE_MASK_4K);
-			mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
-			return true;
-		}
-	}
-	return false;
+	for (uint32_t w = 0; w < a->ways; w++, e++)
+		if (e->tag == tag && (e->pcid == cpu->pcid || e->global))
+			return e;
+	return NULL;
 }
-
-/* The L1 probe of the 2 MiB and 1 GiB arrays: true with *x filled on a usable hit. */
-bool vmm_mmu_l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			  unsigned flags, struct mmu_xlat *x);
 
 /*
  * Translate: the last L1 hit of the side when the access is of the same
- * kind to the same page (a compare), else the L1 arrays, else the rest.
+ * kind to the same page (a compare), else the L1 4 KiB array, else the
+ * rest out of line (told whether the 4 KiB array holds the page at all).
  */
 MMU_HOT void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 				     unsigned mode, unsigned flags, struct mmu_xlat *x)
 {
 	const struct tlb_last *l = &cpu->tlb.last[type == ACC_EXEC];
+	struct vmm_tlb_array *a;
+	struct vmm_tlb_entry *e;
 
 	if (likely(((va & l->mask) | ACC_KIND(type, mode)) == l->key)) {
-		struct vmm_tlb_array *a = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-
+		a = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 		tlb_touch(&a[l->sz], l->e);
 		mmu_l1_result(cpu, va, type, flags, l->e, l->e->shift, l->sz, x);
 		return;
 	}
-	if (likely(vmm_mmu_l1_hit(cpu, va, type, mode, flags, x)))
+	a = type == ACC_EXEC ? &cpu->tlb.itlb[0] : &cpu->tlb.dtlb[0];
+	e = mmu_l1_4k_find(cpu, a, va);
+	if (likely(e && mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))) {
+		tlb_touch(a, e);
+		mmu_remember(cpu, va, type, mode, e, VMM_PGSZ_4K, ~VMM_PAGE_MASK_4K);
+		mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
 		return;
-	if (vmm_mmu_l1_large_hit(cpu, va, type, mode, flags, x))
-		return;
-	vmm_mmu_translate_slow(cpu, va, type, mode, flags, x);
+	}
+	vmm_mmu_translate_slow(cpu, va, type, mode, flags | (e ? 0 : MMU_L1_4K_MISSED), x);
 }
 
 /* Whether @va is canonical for the CPU's paging mode. */

@@ -155,6 +155,7 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_ent
 		return;
 	vmm_tlb_forget_last(t);
 	a->nvalid--;
+	a->nvalid_sz[e->tag & 3]--;
 	t->pcid_count[e->pcid]--;
 	if (e->global)
 		t->global_count--;
@@ -202,29 +203,19 @@ static struct vmm_tlb_entry *fill_way(const struct vmm_tlb_array *a, struct vmm_
 	return empty;
 }
 
-/* Fill: the way fill_way() finds, else the policy's victim. */
-void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f)
+/* Put @f into @e, which held nothing or what it replaces. */
+static inline void install(struct vmm_tlb *t, struct vmm_tlb_array *a,
+			   struct vmm_tlb_entry *e, uint64_t tag, const struct tlb_fill *f)
 {
-	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
-	uint32_t set_idx;
-	struct vmm_tlb_entry *set, *e, *oldest;
-
-	if (!a->ways)
-		return;
-	vmm_tlb_forget_last(t);	/* the new entry may answer for a remembered page */
-	set_idx = (uint32_t)((f->va >> f->shift) & a->set_mask);
-	set = a->e + (size_t)set_idx * a->ways;
-	e = fill_way(a, set, f, tag, &oldest);
-	if (!e) {
-		if (a->policy == VMM_TLB_PLRU)
-			e = &set[plru_victim(a, set_idx)];
-		else if (a->policy == VMM_TLB_RANDOM)
-			e = &set[vmm_prng_below(t->prng, a->ways)];
-		else
-			e = oldest;
+	if (e->tag != TLB_TAG_INVALID) {	/* vmm_tlb_kill(), the last hits already forgotten */
+		a->nvalid_sz[e->tag & 3]--;
+		t->pcid_count[e->pcid]--;
+		if (e->global)
+			t->global_count--;
+	} else {
+		a->nvalid++;
 	}
-	vmm_tlb_kill(t, a, e);
-	a->nvalid++;
+	a->nvalid_sz[tag & 3]++;
 	e->tag = tag;
 	e->pa = f->pa;
 	e->pcid = f->pcid;
@@ -237,6 +228,46 @@ void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_f
 	if (f->global)
 		t->global_count++;
 	tlb_touch(a, e);
+}
+
+/* The policy's victim in @set when it has no empty way; @oldest is the LRU one. */
+static inline struct vmm_tlb_entry *victim(struct vmm_tlb *t, struct vmm_tlb_array *a,
+				    struct vmm_tlb_entry *set, struct vmm_tlb_entry *oldest)
+{
+	if (a->policy == VMM_TLB_PLRU)
+		return &set[plru_victim(a, (uint32_t)((size_t)(set - a->e) / a->ways))];
+	if (a->policy == VMM_TLB_RANDOM)
+		return &set[vmm_prng_below(t->prng, a->ways)];
+	return oldest;
+}
+
+/* Fill: the way fill_way() finds, else the policy's victim. */
+void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f)
+{
+	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
+	struct vmm_tlb_entry *set, *e, *oldest;
+
+	if (!a->ways)
+		return;
+	vmm_tlb_forget_last(t);	/* the new entry may answer for a remembered page */
+	set = tlb_set(a, f->va, f->shift);
+	e = fill_way(a, set, f, tag, &oldest);
+	if (!e)
+		e = victim(t, a, set, oldest);
+	install(t, a, e, tag, f);
+}
+
+void vmm_tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_probe *p,
+			 const struct tlb_fill *f)
+{
+	struct vmm_tlb_entry *e = p->way;
+
+	if (!a->ways)
+		return;
+	vmm_tlb_forget_last(t);
+	if (e->tag != TLB_TAG_INVALID)
+		e = victim(t, a, p->set, e);
+	install(t, a, e, tlb_tag(f->va, f->shift, f->szidx), f);
 }
 
 static bool entry_matches(const struct vmm_tlb_entry *e, uint16_t pcid, bool all_pcids,
@@ -351,7 +382,7 @@ void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data)
 long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 {
 	long problems = 0;
-	uint32_t valid = 0;
+	uint32_t valid = 0, valid_sz[3] = { 0, 0, 0 };
 
 	for (uint32_t k = 0; k < a->sets * a->ways; k++) {
 		const struct vmm_tlb_entry *e = &a->e[k];
@@ -361,6 +392,7 @@ long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 		if (e->tag == TLB_TAG_INVALID)
 			continue;
 		valid++;
+		valid_sz[e->tag & 3]++;
 		if (((base >> e->shift) & a->set_mask) != set ||
 		    (!pwc && (e->tag & 3) != (uint64_t)(e->shift - 12) / 9) ||
 		    (base & ((1ull << e->shift) - 1)) || (e->pa & 0xfff) ||
@@ -385,5 +417,11 @@ long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 		fprintf(out, "%s: counts %u valid entries, holds %u\n", a->name, a->nvalid, valid);
 		problems++;
 	}
+	for (unsigned sz = 0; sz < 3; sz++)
+		if (valid_sz[sz] != a->nvalid_sz[sz]) {
+			fprintf(out, "%s: counts %u valid entries of size index %u, holds %u\n",
+				a->name, a->nvalid_sz[sz], sz, valid_sz[sz]);
+			problems++;
+		}
 	return problems;
 }

@@ -69,7 +69,9 @@ struct vmm_tlb_array {
 	uint64_t *plru;			/* tree bits per set (tree-PLRU only) */
 	uint64_t tick;			/* LRU clock */
 	uint32_t sets, ways, set_mask;
-	uint32_t nvalid;		/* valid entries: a lookup in an empty array reads nothing */
+	uint32_t nvalid;		/* valid entries */
+	uint32_t nvalid_sz[3];		/* valid entries by page-size index (tag & 3): a lookup
+					 * for a size the array holds none of reads nothing */
 	uint32_t policy;		/* enum vmm_tlb_policy */
 	const char *name;
 };
@@ -121,15 +123,57 @@ static inline struct vmm_tlb_entry *tlb_set(const struct vmm_tlb_array *a, uint6
 static inline struct vmm_tlb_entry *tlb_find(const struct vmm_tlb_array *a, uint64_t va,
 					     unsigned shift, unsigned szidx, uint16_t pcid)
 {
-	uint64_t tag = tlb_tag(va, shift, szidx);
-	struct vmm_tlb_entry *e = tlb_set(a, va, shift);
+	uint64_t tag;
+	struct vmm_tlb_entry *e;
 
-	if (!a->nvalid)
+	if (!a->nvalid_sz[szidx])
 		return NULL;
+	tag = tlb_tag(va, shift, szidx);
+	e = tlb_set(a, va, shift);
 	for (uint32_t w = 0; w < a->ways; w++, e++)
 		if (e->tag == tag && (e->pcid == pcid || e->global))
 			return e;
 	return NULL;
+}
+
+/*
+ * One scan of a set that serves both a lookup and the fill after a miss:
+ * the entry for the page usable under the PCID, else the way a fresh fill
+ * would take if the set does not change in between (the first empty way,
+ * or under LRU the first way of the smallest stamp). Tree-PLRU and random
+ * choose their victim at fill time, so that the PRNG draws stay in order.
+ */
+struct tlb_probe {
+	struct vmm_tlb_entry *set;	/* the set's first way */
+	struct vmm_tlb_entry *hit;	/* the usable entry, or NULL */
+	struct vmm_tlb_entry *way;	/* on a miss: empty way or LRU victim (NULL: neither) */
+};
+
+static inline void tlb_probe(const struct vmm_tlb_array *a, uint64_t va, unsigned shift,
+			     unsigned szidx, uint16_t pcid, struct tlb_probe *p)
+{
+	uint64_t tag = tlb_tag(va, shift, szidx), oldest = UINT64_MAX;
+	struct vmm_tlb_entry *e = tlb_set(a, va, shift), *empty = NULL, *lru = e;
+
+	p->set = e;
+	p->hit = NULL;
+	p->way = e;
+	if (!a->nvalid)
+		return;
+	for (uint32_t w = 0; w < a->ways; w++, e++) {
+		if (e->tag == tag && (e->pcid == pcid || e->global)) {
+			p->hit = e;
+			return;
+		}
+		if (e->tag == TLB_TAG_INVALID) {
+			if (!empty)
+				empty = e;
+		} else if (e->stamp < oldest) {
+			oldest = e->stamp;
+			lru = e;
+		}
+	}
+	p->way = empty ? empty : lru;
 }
 
 /* Drop the remembered last hits (struct tlb_last). */
@@ -176,6 +220,13 @@ void vmm_tlb_destroy(struct vmm_tlb *t, struct vmm_hostmem *hm);
  * first empty way ends the search.
  */
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f);
+
+/*
+ * A fresh fill into the set @p scanned (tlb_probe() missed, for the same
+ * page, and nothing changed the set since): no second scan of the set.
+ */
+void vmm_tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_probe *p,
+			 const struct tlb_fill *f);
 
 /* How an invalidation treats global entries. */
 enum tlb_globals {

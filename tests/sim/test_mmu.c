@@ -593,6 +593,16 @@ static void test_check_stale_and_corrupt(void **state)
 	cpu->tlb.pcid_count[0]++;
 	assert_int_equal(vmm_machine_check(m, stdout), 1);
 	cpu->tlb.pcid_count[0]--;
+	/* a wrong per-size count would make lookups skip a size the array holds */
+	cpu->tlb.dtlb[0].nvalid_sz[0]--;
+	assert_int_equal(vmm_machine_check(m, stdout), 1);
+	cpu->tlb.dtlb[0].nvalid_sz[0]++;
+	/* a rights change in an upper level alone makes the entries stale, not wrong */
+	*pt_entry(&p, va, 2) &= ~VMM_PTE_RW;
+	assert_machine_healthy(m);
+	assert_int_equal(vmm_cpu_stats(cpu, &s), 0);
+	assert_true(s.check_stale_tlb >= 2);
+	*pt_entry(&p, va, 2) |= VMM_PTE_RW;
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
