@@ -4,12 +4,14 @@
  * digest, destroy.
  *
  * Boot follows x86-64 Linux's order: the e820 map registers RAM with
- * memblock; the first megabyte and the kernel image are reserved; each
+ * memblock; the first megabyte and the kernel image are reserved;
+ * init_mem_mapping builds the direct map in frames taken from memblock; each
  * node's pg_data_t is allocated on the node; sparse_init reserves the memory
  * map; free_area_init sizes nodes and zones; memblock_free_all hands all
  * free memory to the buddy allocator; finally min_free_kbytes, the
  * watermarks, lowmem reserves and pagesets are computed from the managed
- * pages.
+ * pages. Last, the direct map's table frames are accounted and loaded into
+ * every CPU's CR3.
  */
 #include "machine.h"
 
@@ -80,14 +82,14 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 	if ((err = vmm_clock_init(&m->clock, m->nr_cpus, &m->hm)) ||
 	    (err = vmm_physmem_init(&m->phys, &m->cfg, &m->hm)) || (err = vmm_cpus_init(m)) ||
 	    (err = vmm_memblock_init(&m->memblock, &m->hm)) || (err = boot_register_memory(m)) ||
-	    (err = boot_alloc_node_data(m, node_pa)) || (err = vmm_sparse_init(m)) ||
+	    (err = vmm_init_mem_mapping(m)) || (err = boot_alloc_node_data(m, node_pa)) || (err = vmm_sparse_init(m)) ||
 	    (err = vmm_free_area_init(m)))
 		return err;
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
 		NODE_DATA(m, nid)->node_data_phys = node_pa[nid];
 	vmm_memblock_free_all(m);
 	vmm_zones_init_after_boot(m);
-	if ((err = vmm_pcp_init(m)) || (err = vmm_build_all_zonelists(m)))
+	if ((err = vmm_init_mm_finish(m)) || (err = vmm_pcp_init(m)) || (err = vmm_build_all_zonelists(m)))
 		return err;
 	{
 		struct vmm_zone *z;
@@ -382,7 +384,7 @@ static long machine_check(struct vmm_machine *m, FILE *out)
 {
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
 			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
-			vmm_slab_check(m, out);
+			vmm_slab_check(m, out) + vmm_init_mm_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 
@@ -500,6 +502,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 			   m->memblock.memory.cnt * sizeof(struct vmm_memblock_region));
 	XXH3_64bits_update(&st, m->memblock.reserved.regions,
 			   m->memblock.reserved.cnt * sizeof(struct vmm_memblock_region));
+	XXH3_64bits_update(&st, &m->init_mm, sizeof(m->init_mm));
 	XXH3_64bits_update(&st, m->sparse.pageblocks,
 			   m->sparse.nr_pageblocks * sizeof(struct vmm_pageblock));
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++) {

@@ -19,6 +19,7 @@
 #include "lib/hostmem.h"
 #include "lib/log.h"
 #include "lib/prng.h"
+#include "mm/init_mm.h"
 #include "mm/memblock.h"
 #include "mm/slab.h"
 #include "mm/mmzone.h"
@@ -63,6 +64,7 @@ struct vmm_machine {
 	struct vmm_timers timers;	/* sim: machine time and its timers */
 	struct vmm_mmu mmu;		/* sim: the CPUs, their TLBs, the #PF handler */
 	struct vmm_memblock memblock;	/* mm: boot memory, kept after boot for dumps */
+	struct vmm_init_mm init_mm;	/* mm: the kernel's page tables (the direct map) */
 	struct vmm_sparse sparse;	/* mm: sections, memory map, pageblocks */
 	struct vmm_pgdat *node_data;	/* mm: cfg.nodes entries */
 	unsigned nr_nodes;

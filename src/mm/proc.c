@@ -12,6 +12,7 @@
 #include "lib/compiler.h"
 #include "machine.h"
 #include "mm/buddy.h"
+#include "mm/init_mm.h"
 #include "mm/vmstat.h"
 #include "mm/zone.h"
 
@@ -105,10 +106,9 @@ static void dump_meminfo(struct vmm_machine *m, FILE *out)
 	meminfo_count(out, "HugePages_Surp:", 0);
 	meminfo_kb(out, "Hugepagesize:", 2048);
 	meminfo_kb(out, "Hugetlb:", 0);
-	/* the direct map is built with the kernel page tables; until then it maps nothing */
-	meminfo_kb(out, "DirectMap4k:", 0);
-	meminfo_kb(out, "DirectMap2M:", 0);
-	meminfo_kb(out, "DirectMap1G:", 0);
+	meminfo_kb(out, "DirectMap4k:", vmm_direct_map_bytes(m, DIRECTMAP_4K) >> 10);
+	meminfo_kb(out, "DirectMap2M:", vmm_direct_map_bytes(m, DIRECTMAP_2M) >> 10);
+	meminfo_kb(out, "DirectMap1G:", vmm_direct_map_bytes(m, DIRECTMAP_1G) >> 10);
 }
 
 static bool zone_is_first_populated(const struct vmm_pgdat *pgdat, const struct vmm_zone *zone)

@@ -38,6 +38,12 @@ struct node_expect {
 /* The first megabyte of RAM (pfn 1..158; 159..255 are the EBDA/VGA/ROM hole). */
 #define LOW_RESERVED 158
 #define KERNEL_PAGES 8192
+/*
+ * init_mm's direct map (4-level): PGD + PUD, a PMD for each GiB not wholly
+ * RAM, a PTE table for [0, 2M); taken top-down from memblock, so from the
+ * highest node. RAM ending below 1 GiB: PGD, PUD, PMD, PTE.
+ */
+#define DIRECT_MAP_TABLES(pmds) (2 + (pmds) + 1)
 
 /* Node 0 of the default layout: DMA is the same on every machine with the default low holes. */
 #define DMA_ZONE { 1, 4095, 3998, 3998 - LOW_RESERVED }
@@ -92,7 +98,8 @@ static void test_layout_1x64m(void **state)
 	 */
 	const struct node_expect exp[] = {
 		{ 1, 16383, 16286,
-		  { DMA_ZONE, { 4096, 12288, 12288, 12288 - KERNEL_PAGES - MEMMAP(1) - NODE_BOOT_PAGES },
+		  { DMA_ZONE, { 4096, 12288, 12288, 12288 - KERNEL_PAGES - MEMMAP(1) - NODE_BOOT_PAGES -
+				      DIRECT_MAP_TABLES(1) },
 		    { 0, 0, 0, 0 }, { 0, 0, 0, 0 } } },
 	};
 
@@ -115,7 +122,9 @@ static void test_layout_2x2g(void **state)
 		    { 4096, 520192, 520192, 520192 - KERNEL_PAGES - MEMMAP(16) - NODE_BOOT_PAGES },
 		    { 0, 0, 0, 0 }, { 0, 0, 0, 0 } } },
 		{ 524288, 393216, 393216,
-		  { { 0, 0, 0, 0 }, { 524288, 393216, 393216, 393216 - MEMMAP(12) - NODE_BOOT_PAGES },
+		  { { 0, 0, 0, 0 },
+		    { 524288, 393216, 393216,
+		      393216 - MEMMAP(12) - NODE_BOOT_PAGES - DIRECT_MAP_TABLES(2) },
 		    { 0, 0, 0, 0 }, { 0, 0, 0, 0 } } },
 	};
 
@@ -150,8 +159,10 @@ static void test_layout_4_nodes_holes(void **state)
 		    { 1048576, 507904, 442368, 442368 - MEMMAP(14) - NODE_BOOT_PAGES },
 		    { 0, 0, 0, 0 } } },
 		{ 1589248, 507904, 507904,
+		  /* PMDs for the GiBs from 0, 3, 4, 5 and 6 G */
 		  { { 0, 0, 0, 0 }, { 0, 0, 0, 0 },
-		    { 1589248, 507904, 507904, 507904 - MEMMAP(16) - NODE_BOOT_PAGES },
+		    { 1589248, 507904, 507904,
+		      507904 - MEMMAP(16) - NODE_BOOT_PAGES - DIRECT_MAP_TABLES(5) },
 		    { 0, 0, 0, 0 } } },
 	};
 
@@ -195,6 +206,8 @@ static void test_layout_8x8g(void **state)
 			  { 0, 0, 0, 0 } }
 		};
 	}
+	/* the top node holds the direct map's tables: PMDs for the GiBs from 0 and 3 G */
+	exp[7].zone[VMM_ZONE_NORMAL].managed -= DIRECT_MAP_TABLES(2);
 	check_layout(&cfg, exp);
 }
 
@@ -206,7 +219,8 @@ static void test_layout_8x8g(void **state)
  * node 1 first takes 262144 pages, the second pass another 262144, and
  * ZONE_MOVABLE starts at pfn 1572864 (already 1024-aligned): exactly
  * 2 GiB. The memory map lands at the top of node 1, in ZONE_MOVABLE, as
- * it does on Linux.
+ * it does on Linux. init_mm's 4 tables (PGD, PUD, the PMD of GiB 0, the
+ * PTE table of [0, 2M)) were taken before it, at the very top.
  */
 static void test_layout_movablecore(void **state)
 {
@@ -218,7 +232,8 @@ static void test_layout_movablecore(void **state)
 		    { 0, 0, 0, 0 }, { 0, 0, 0, 0 } } },
 		{ 1048576, 1048576, 1048576,
 		  { { 0, 0, 0, 0 }, { 0, 0, 0, 0 }, { 1048576, 524288, 524288, 524288 },
-		    { 1572864, 524288, 524288, 524288 - MEMMAP(32) - NODE_BOOT_PAGES } } },
+		    { 1572864, 524288, 524288,
+		      524288 - MEMMAP(32) - NODE_BOOT_PAGES - DIRECT_MAP_TABLES(1) } } },
 	};
 	vmm_machine *m;
 	struct vmm_zone_info zi;
@@ -239,10 +254,11 @@ static void test_layout_movablecore(void **state)
 
 /*
  * The watermarks of the 64 MiB machine, from Linux's formulas:
- * lowmem = 3840 + 3540 = 7380 pages = 29520 kB; min_free_kbytes =
- * int_sqrt(29520 * 16) = 687; pages_min = 171; DMA min = 171*3840/7380 =
- * 88, DMA32 min = 171*3540/7380 = 82; the step is max(min/4, managed/1000):
- * 22 and 20. Lowmem reserve of DMA against DMA32 = 3540/256 = 13.
+ * lowmem = 3840 + 3536 (3540 less init_mm's 4 tables) = 7376 pages =
+ * 29504 kB; min_free_kbytes = int_sqrt(29504 * 16) = 687; pages_min = 171;
+ * DMA min = 171*3840/7376 = 89, DMA32 min = 171*3536/7376 = 81; the step
+ * is max(min/4, managed/1000): 22 and 20. Lowmem reserve of DMA against
+ * DMA32 = 3536/256 = 13.
  */
 static void test_watermarks_1x64m(void **state)
 {
@@ -259,14 +275,14 @@ static void test_watermarks_1x64m(void **state)
 	assert_int_equal(m->min_free_kbytes, 687);
 	assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_DMA, &dma), 0);
 	assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_DMA32, &dma32), 0);
-	assert_int_equal(dma.watermark_min, 88);
-	assert_int_equal(dma.watermark_low, 110);
-	assert_int_equal(dma.watermark_high, 132);
-	assert_int_equal(dma.watermark_promo, 154);
-	assert_int_equal(dma32.watermark_min, 82);
-	assert_int_equal(dma32.watermark_low, 102);
-	assert_int_equal(dma32.watermark_high, 122);
-	assert_int_equal(dma32.watermark_promo, 142);
+	assert_int_equal(dma.watermark_min, 89);
+	assert_int_equal(dma.watermark_low, 111);
+	assert_int_equal(dma.watermark_high, 133);
+	assert_int_equal(dma.watermark_promo, 155);
+	assert_int_equal(dma32.watermark_min, 81);
+	assert_int_equal(dma32.watermark_low, 101);
+	assert_int_equal(dma32.watermark_high, 121);
+	assert_int_equal(dma32.watermark_promo, 141);
 	assert_int_equal(dma.lowmem_reserve[VMM_ZONE_DMA32], 13);
 	assert_int_equal(dma.lowmem_reserve[VMM_ZONE_NORMAL], 13);
 	assert_int_equal(dma32.lowmem_reserve[VMM_ZONE_NORMAL], 0);
