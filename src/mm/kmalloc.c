@@ -22,33 +22,6 @@
 const uint32_t vmm_kmalloc_sizes[SLAB_NR_KMALLOC] = { 8,   16,	 32,   64,   96,   128, 192,
 						      256, 512, 1024, 2048, 4096, 8192 };
 
-/*
- * kmalloc_slab(): the cache for @size bytes (1..8192). Up to 192 bytes a
- * table indexed by (size - 1) / 8 picks it, as Linux's size_index does
- * (which is how 96 and 192 fit between the powers of two); above, the
- * power of two.
- */
-const uint8_t vmm_kmalloc_size_index[24] = {
-	0,			/* 8 */
-	1,			/* 16 */
-	2, 2,			/* 32 */
-	3, 3, 3, 3,		/* 64 */
-	4, 4, 4, 4,		/* 96 */
-	5, 5, 5, 5,		/* 128 */
-	6, 6, 6, 6, 6, 6, 6, 6, /* 192 */
-};
-
-struct vmm_kmem_cache *vmm_kmalloc_cache(struct vmm_machine *m, size_t size, vmm_gfp_t gfp)
-{
-	int dma = (gfp & VMM_GFP_DMA) != 0;
-
-	if (size - 1 < 192)
-		return m->slab.kmalloc[dma][vmm_kmalloc_size_index[(size - 1) >> 3]];
-	if (size <= VMM_KMALLOC_MAX_CACHE_SIZE)
-		return m->slab.kmalloc[dma][vmm_ilog2(size - 1)]; /* 256: 7 ... 8192: 12 */
-	return NULL;
-}
-
 static unsigned large_order(size_t size)
 {
 	return size <= VMM_PAGE_SIZE ? 0 : vmm_ilog2((size - 1) >> VMM_PAGE_SHIFT) + 1;
@@ -77,7 +50,7 @@ static vmm_vaddr_t do_kmalloc(struct vmm_machine *m, size_t size, vmm_gfp_t gfp,
 {
 	if (!size)
 		return VMM_ZERO_SIZE_PTR;
-	if (gfp & (VMM_GFP_HIGHMEM | VMM_GFP_COMP | ~VMM_GFP_KNOWN_MASK)) {
+	if (gfp & m->slab.bad_gfp) {
 		vmm_caller_err(&m->log, "%s: gfp %#x has bits kmalloc cannot use", fn, (unsigned)gfp);
 		return 0;
 	}
@@ -95,8 +68,8 @@ static vmm_vaddr_t do_kmalloc(struct vmm_machine *m, size_t size, vmm_gfp_t gfp,
 		return kmalloc_large(m, size, gfp, nid);
 	}
 	if (nid == VMM_NUMA_NO_NODE)
-		return vmm_kmem_cache_alloc(vmm_kmalloc_cache(m, size, gfp), gfp);
-	return vmm_slab_alloc_node(vmm_kmalloc_cache(m, size, gfp), gfp, nid);
+		return vmm_kmem_cache_alloc(vmm_kmalloc_cache(&m->slab, size, gfp), gfp);
+	return vmm_slab_alloc_node(vmm_kmalloc_cache(&m->slab, size, gfp), gfp, nid);
 }
 
 /* Everything vmm_kmalloc()'s fast path (in slab.c) leaves out. */

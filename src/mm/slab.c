@@ -110,24 +110,30 @@ static inline unsigned cache_id_of(const struct vmm_page *head)
 	return (unsigned)(head->private >> 40);
 }
 
-/* The slab's head page, for any address inside a slab's pages; NULL otherwise. */
-static struct vmm_page *slab_head_of(struct vmm_machine *m, vmm_vaddr_t addr, uint64_t *head_pfn)
+/* The head page of the slab holding @obj when it may be one (no validity checks), or NULL. */
+static inline struct vmm_page *fast_head(struct vmm_machine *m, vmm_vaddr_t obj, uint64_t *pfn)
 {
-	uint64_t pfn;
 	struct vmm_page *page;
 
-	if (addr < m->slab.page_offset)
+	*pfn = (obj - m->slab.page_offset) >> VMM_PAGE_SHIFT;
+	if (unlikely(*pfn >= m->slab.max_pfn))
 		return NULL;
-	pfn = (addr - m->slab.page_offset) >> VMM_PAGE_SHIFT;
+	page = pfn_to_page(&m->sparse, *pfn);
+	if (page->compound & VMM_PAGE_TAIL) {
+		*pfn -= page->compound & VMM_PAGE_TAIL_OFFSET;
+		page -= page->compound & VMM_PAGE_TAIL_OFFSET;
+	}
+	return page;
+}
+
+/* The same for any address, checked: NULL unless its frame has a page descriptor. */
+static struct vmm_page *slab_head_of(struct vmm_machine *m, vmm_vaddr_t addr, uint64_t *head_pfn)
+{
+	uint64_t pfn = (addr - m->slab.page_offset) >> VMM_PAGE_SHIFT;
+
 	if (pfn >= m->slab.max_pfn || !vmm_sparse_pfn_valid(&m->sparse, pfn))
 		return NULL;
-	page = pfn_to_page(&m->sparse, pfn);
-	if (page->compound & VMM_PAGE_TAIL) {
-		pfn -= page->compound & VMM_PAGE_TAIL_OFFSET;
-		page = pfn_to_page(&m->sparse, pfn);
-	}
-	*head_pfn = pfn;
-	return page;
+	return fast_head(m, addr, head_pfn);
 }
 
 /* The first object's buffer (s_mem), kept in the head page's index. */
@@ -162,14 +168,21 @@ static inline uint32_t slab_free_idx(uint8_t *mgmt)
  * for an offset below 2^32 it is exact whenever the offset is a multiple
  * of the size, and the product check rejects every other offset.
  */
+static inline bool obj_index(const struct vmm_kmem_cache *c, vmm_vaddr_t s_mem, vmm_vaddr_t obj,
+			     uint64_t *idx)
+{
+	uint64_t d = obj - s_mem;
+
+	*idx = (d * c->recip) >> 32;
+	return likely(d < c->span) && likely(*idx * c->buffer_size == d);
+}
+
 static inline uint32_t obj_to_index(const struct vmm_kmem_cache *c, vmm_vaddr_t s_mem,
 				    vmm_vaddr_t obj)
 {
-	uint64_t d = obj - s_mem, q = (d * c->recip) >> 32;
+	uint64_t q;
 
-	if (d >= c->span || q * c->buffer_size != d)
-		return UINT32_MAX;
-	return (uint32_t)q;
+	return obj_index(c, s_mem, obj, &q) ? (uint32_t)q : UINT32_MAX;
 }
 
 static inline unsigned page_nid(struct vmm_machine *m, uint64_t pfn)
@@ -192,13 +205,23 @@ static void charge(struct vmm_machine *m, uint64_t cycles)
 }
 
 /* Charge the fast path's cycles and fire the timers machine time has reached. */
-static inline void charge_poll(struct vmm_machine *m, uint64_t cycles)
+/*
+ * Charge a fast path's cycles; true when machine time has reached a timer,
+ * which the caller fires last (vmm_timers_run() or timers_then()) so that
+ * the call is a tail call and the fast path needs no stack frame.
+ */
+static inline bool charge_due(struct vmm_machine *m, uint64_t cycles)
 {
 	struct vmm_cpu_clock *clk = m->slab.clk[m->current_cpu];
 
 	clk->by_cat[VMM_CYC_SLAB] += cycles;
 	clk->cycles += cycles;
-	if (unlikely(clk->cycles >= m->timers.next))
+	return unlikely(clk->cycles >= m->timers.next);
+}
+
+static inline void charge_poll(struct vmm_machine *m, uint64_t cycles)
+{
+	if (charge_due(m, cycles))
 		vmm_timers_run(m);
 }
 
@@ -1164,14 +1187,8 @@ static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, vm
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
 	ac->touched = 1;
 	obj = ac->entry[--ac->avail];
-	{
-		struct vmm_cpu_clock *clk = m->slab.clk[m->current_cpu];
-
-		clk->by_cat[VMM_CYC_SLAB] += m->clock.cost.slab_alloc_fast;
-		clk->cycles += m->clock.cost.slab_alloc_fast;
-		if (unlikely(clk->cycles >= m->timers.next))
-			return timers_then(m, obj);
-	}
+	if (charge_due(m, m->clock.cost.slab_alloc_fast))
+		return timers_then(m, obj);
 	return obj;
 }
 
@@ -1189,8 +1206,7 @@ vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 	if (unlikely(!m || size - 1 >= VMM_KMALLOC_MAX_CACHE_SIZE ||
 		     (gfp & m->slab.kmalloc_slow_gfp)))
 		return vmm_kmalloc_slow(m, size, gfp);
-	c = size <= 192 ? m->slab.kmalloc_small[(size - 1) >> 3] :
-			  m->slab.kmalloc[0][vmm_ilog2(size - 1)];
+	c = vmm_kmalloc_cache(&m->slab, size, 0);
 	if (unlikely(!c))
 		return 0; /* a machine booted without slab */
 	m->slab.kfree_hint = c;
@@ -1292,6 +1308,12 @@ static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr
 	charge(m, m->clock.cost.slab_free_fast);
 }
 
+/* Whether frame @pfn is on CPU @cpu's node. */
+static inline bool on_cpu_node(const struct vmm_machine *m, unsigned cpu, uint64_t pfn)
+{
+	return pfn - m->slab.cpu_pfn_lo[cpu] < m->slab.cpu_pfn_span[cpu];
+}
+
 /*
  * The free fast path: @obj in the slab whose head page is @head (frame
  * @pfn) of non-debug cache @c, on the current CPU's node, at an object's
@@ -1304,34 +1326,17 @@ static inline bool free_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
 			     const struct vmm_page *head, uint64_t pfn, vmm_vaddr_t obj)
 {
 	unsigned cpu = m->current_cpu;
-	uint64_t d = obj - head->index;
-	uint64_t q = (d * c->recip) >> 32;
 	struct vmm_array_cache *ac;
+	uint64_t idx;
 
-	if (unlikely(d >= c->span) || unlikely(q * c->buffer_size != d) ||
-	    unlikely(pfn - m->slab.cpu_pfn_lo[cpu] >= m->slab.cpu_pfn_span[cpu]))
+	if (unlikely(!obj_index(c, slab_s_mem(head), obj, &idx)) ||
+	    unlikely(!on_cpu_node(m, cpu, pfn)))
 		return false;
 	ac = c->array[cpu];
 	if (unlikely(ac->avail >= ac->limit))
 		return false;
 	ac->entry[ac->avail++] = obj;
 	return true;
-}
-
-/* The head page of the slab holding @obj when it may be one (no validity checks), or NULL. */
-static inline struct vmm_page *fast_head(struct vmm_machine *m, vmm_vaddr_t obj, uint64_t *pfn)
-{
-	struct vmm_page *page;
-
-	*pfn = (obj - m->slab.page_offset) >> VMM_PAGE_SHIFT;
-	if (unlikely(*pfn >= m->slab.max_pfn))
-		return NULL;
-	page = pfn_to_page(&m->sparse, *pfn);
-	if (page->compound & VMM_PAGE_TAIL) {
-		*pfn -= page->compound & VMM_PAGE_TAIL_OFFSET;
-		page -= page->compound & VMM_PAGE_TAIL_OFFSET;
-	}
-	return page;
 }
 
 void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
@@ -1445,40 +1450,30 @@ void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *ob
 	}
 	{
 		/* free_fast() with everything the loop does not change held in locals */
+		/*
+		 * free_fast()'s checks, the page's once per run of objects of one
+		 * slab (they often come together), and a full array flushed here
+		 */
 		const unsigned cpu = m->current_cpu;
-		const uint64_t lo = m->slab.cpu_pfn_lo[cpu], local = m->slab.cpu_pfn_span[cpu];
-		const uint64_t base = m->slab.page_offset, max_pfn = m->slab.max_pfn;
-		const uint64_t span = c->span, recip = c->recip, size = c->buffer_size;
-		const vmm_vaddr_t self = c->self_fast;
 		struct vmm_array_cache *ac = c->array[cpu];
-
-		/* objects of one slab often come together: check each page once */
 		uint64_t last_raw = UINT64_MAX;
 		vmm_vaddr_t s_mem = 0;
 
 		for (size_t i = 0; i < n; i++) {
 			vmm_vaddr_t obj = objs[i];
-			uint64_t raw = (obj - base) >> VMM_PAGE_SHIFT, d, q;
+			uint64_t raw = (obj - m->slab.page_offset) >> VMM_PAGE_SHIFT, idx;
 
 			if (raw != last_raw) {
-				uint64_t pfn = raw;
-				struct vmm_page *page;
+				uint64_t pfn;
+				struct vmm_page *head = fast_head(m, obj, &pfn);
 
-				if (unlikely(pfn >= max_pfn))
-					goto careful;
-				page = pfn_to_page(&m->sparse, pfn);
-				if (page->compound & VMM_PAGE_TAIL) {
-					pfn -= page->compound & VMM_PAGE_TAIL_OFFSET;
-					page -= page->compound & VMM_PAGE_TAIL_OFFSET;
-				}
-				if (unlikely(page->mapping != self) || unlikely(pfn - lo >= local))
+				if (unlikely(!head) || unlikely(head->mapping != c->self_fast) ||
+				    unlikely(!on_cpu_node(m, cpu, pfn)))
 					goto careful;
 				last_raw = raw;
-				s_mem = page->index;
+				s_mem = slab_s_mem(head);
 			}
-			d = obj - s_mem;
-			q = (d * recip) >> 32;
-			if (unlikely(d >= span) || unlikely(q * size != d))
+			if (unlikely(!obj_index(c, s_mem, obj, &idx)))
 				goto careful;
 			if (unlikely(ac->avail >= ac->limit)) {
 				cache_flusharray(c, ac);
@@ -1748,7 +1743,7 @@ static int cache_layout(struct vmm_machine *m, struct vmm_kmem_cache *c, size_t 
 	}
 	if (off_slab) {
 		slab_size = SLAB_STRUCT_SLAB + (size_t)c->num * SLAB_BUFCTL;
-		c->slabp_cache = vmm_kmalloc_cache(m, slab_size, 0);
+		c->slabp_cache = vmm_kmalloc_cache(&m->slab, slab_size, 0);
 		if (!c->slabp_cache)
 			return -VMM_EINVAL;
 	}
@@ -1880,6 +1875,31 @@ int vmm_kmem_cache_create(vmm_machine *m, const char *name, size_t size, size_t 
 	return err;
 }
 
+/*
+ * Mark in @seen (one byte per object) the objects on @head's free chain.
+ * @return how many; *bad is SLAB_BUFCTL_END when the chain ends as it must,
+ * else the index at which it leaves the slab or comes back on itself.
+ */
+static uint32_t mark_free_chain(const struct vmm_kmem_cache *c, struct vmm_page *head,
+				uint8_t *seen, uint32_t *bad)
+{
+	uint8_t *mgmt = slab_mgmt(c->m, head);
+	uint32_t i = slab_free_idx(mgmt), count = 0;
+
+	memset(seen, 0, c->num);
+	while (i != SLAB_BUFCTL_END) {
+		if (i >= c->num || seen[i]) {
+			*bad = i;
+			return count;
+		}
+		seen[i] = 1;
+		count++;
+		i = rd32(bufctl_at(mgmt, i));
+	}
+	*bad = SLAB_BUFCTL_END;
+	return count;
+}
+
 /* The addresses of a cache's allocated objects, for a leak report. */
 static uint64_t report_leaks(struct vmm_kmem_cache *c)
 {
@@ -1896,15 +1916,11 @@ static uint64_t report_leaks(struct vmm_kmem_cache *c)
 
 			vmm_list_for_each(pos, lists[l]) {
 				struct vmm_page *head = vmm_list_entry(pos, struct vmm_page, lru);
-				uint8_t *mgmt = slab_mgmt(m, head);
 				vmm_vaddr_t s_mem = slab_s_mem(head);
-				uint32_t i = slab_free_idx(mgmt), steps = 0;
+				uint32_t bad;
 
-				memset(isfree, 0, c->num);
-				while (i < c->num && steps++ < c->num) {
-					isfree[i] = 1;
-					i = rd32(bufctl_at(mgmt, i));
-				}
+				/* a broken chain marks what it can; the checker reports it */
+				mark_free_chain(c, head, isfree, &bad);
 				for (uint32_t k = 0; k < c->num; k++) {
 					if (isfree[k])
 						continue;
@@ -2045,6 +2061,40 @@ int vmm_slab_dump_slabinfo(struct vmm_machine *m, FILE *out)
 }
 
 /*
+ * Which kmalloc cache serves (size - 1) / 8 for sizes up to 192 bytes, as
+ * Linux's size_index (this is how 96 and 192 fit between the powers of two).
+ */
+static const uint8_t kmalloc_size_index[24] = {
+	0,			/* 8 */
+	1,			/* 16 */
+	2, 2,			/* 32 */
+	3, 3, 3, 3,		/* 64 */
+	4, 4, 4, 4,		/* 96 */
+	5, 5, 5, 5,		/* 128 */
+	6, 6, 6, 6, 6, 6, 6, 6, /* 192 */
+};
+
+/* Make kmalloc cache @i (or its DMA twin) and enter it where vmm_kmalloc_cache() looks. */
+static int kmalloc_cache_create(struct vmm_machine *m, int dma, int i)
+{
+	struct vmm_slab *s = &m->slab;
+	uint32_t sz = vmm_kmalloc_sizes[i];
+	char name[32];
+	int err;
+
+	snprintf(name, sizeof(name), sz >= 1024 ? "%skmalloc-%uk" : "%skmalloc-%u",
+		 dma ? "dma-" : "", sz >= 1024 ? sz / 1024 : sz);
+	err = cache_create(m, name, sz, SLAB_WORD, dma ? VMM_SLAB_CACHE_DMA : 0, NULL, true,
+			   &s->kmalloc[dma][i]);
+	if (err)
+		return err;
+	for (int j = 0; j < 24; j++)
+		if (kmalloc_size_index[j] == i)
+			s->kmalloc_small[dma][j] = s->kmalloc[dma][i];
+	return 0;
+}
+
+/*
  * kmem_cache_init() and kmem_cache_init_late(): the cache of caches first;
  * then the kmalloc caches the array caches and node lists come from (32 and
  * 128 bytes), with on-slab management; then every other kmalloc cache and
@@ -2054,7 +2104,6 @@ int vmm_slab_dump_slabinfo(struct vmm_machine *m, FILE *out)
 int vmm_slab_init(struct vmm_machine *m)
 {
 	struct vmm_slab *s = &m->slab;
-	char name[32];
 	int err;
 
 	vmm_list_init(&s->cache_chain);
@@ -2084,35 +2133,16 @@ int vmm_slab_init(struct vmm_machine *m)
 	/* INDEX_AC (32: struct arraycache_init) and INDEX_L3 (128: struct kmem_list3) first */
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < SLAB_NR_KMALLOC; i++) {
-			uint32_t sz = vmm_kmalloc_sizes[i];
-			bool bootstrap = sz == 32 || sz == 128;
+			bool bootstrap = vmm_kmalloc_sizes[i] == 32 || vmm_kmalloc_sizes[i] == 128;
 
-			if (bootstrap != (pass == 0))
-				continue;
-			if (sz >= 1024)
-				snprintf(name, sizeof(name), "kmalloc-%uk", sz / 1024);
-			else
-				snprintf(name, sizeof(name), "kmalloc-%u", sz);
-			err = cache_create(m, name, sz, SLAB_WORD, 0, NULL, true, &s->kmalloc[0][i]);
-			if (err)
+			if (bootstrap == (pass == 0) && (err = kmalloc_cache_create(m, 0, i)))
 				return err;
 		}
 		s->early = false;
 	}
-	for (int i = 0; i < SLAB_NR_KMALLOC; i++) {
-		uint32_t sz = vmm_kmalloc_sizes[i];
-
-		if (sz >= 1024)
-			snprintf(name, sizeof(name), "dma-kmalloc-%uk", sz / 1024);
-		else
-			snprintf(name, sizeof(name), "dma-kmalloc-%u", sz);
-		err = cache_create(m, name, sz, SLAB_WORD, VMM_SLAB_CACHE_DMA, NULL, true,
-				   &s->kmalloc[1][i]);
-		if (err)
+	for (int i = 0; i < SLAB_NR_KMALLOC; i++)
+		if ((err = kmalloc_cache_create(m, 1, i)))
 			return err;
-	}
-	for (int i = 0; i < 24; i++)
-		s->kmalloc_small[i] = s->kmalloc[0][vmm_kmalloc_size_index[i]];
 	s->up = SLAB_EARLY;
 	{
 		struct vmm_list *pos;
@@ -2254,7 +2284,7 @@ static long check_slab(struct vmm_kmem_cache *c, struct vmm_page *head, unsigned
 	uint64_t pfn = page_to_pfn(&m->sparse, head);
 	uint8_t *mgmt = slab_mgmt(m, head);
 	vmm_vaddr_t s_mem = slab_s_mem(head);
-	uint32_t inuse = slab_inuse(mgmt), i = slab_free_idx(mgmt), count = 0;
+	uint32_t inuse = slab_inuse(mgmt), count, bad;
 	long problems = 0;
 
 	if (head->page_type != VMM_PGTY_SLAB || head->mapping != c->self ||
@@ -2277,20 +2307,17 @@ static long check_slab(struct vmm_kmem_cache *c, struct vmm_page *head, unsigned
 			s_mem);
 		problems++;
 	}
-	memset(seen, 0, c->num);
-	while (i != SLAB_BUFCTL_END) {
-		if (i >= c->num || seen[i]) {
-			fprintf(out, "slab %s: slab %#" PRIx64 "'s free chain %s at index %u\n",
-				c->name, pfn_kaddr(m, pfn), i >= c->num ? "leaves the slab" : "loops",
-				i);
-			return problems + 1;
-		}
-		seen[i] = 1;
-		count++;
-		problems += check_free_object(c, s_mem + (uint64_t)i * c->buffer_size + c->obj_offset,
-					      out);
-		i = rd32(bufctl_at(mgmt, i));
+	count = mark_free_chain(c, head, seen, &bad);
+	if (bad != SLAB_BUFCTL_END) {
+		fprintf(out, "slab %s: slab %#" PRIx64 "'s free chain %s at index %u\n", c->name,
+			pfn_kaddr(m, pfn), bad >= c->num ? "leaves the slab" : "loops", bad);
+		return problems + 1;
 	}
+	if (c->flags & (VMM_SLAB_RED_ZONE | VMM_SLAB_POISON))
+		for (uint32_t k = 0; k < c->num; k++)
+			if (seen[k])
+				problems += check_free_object(
+					c, s_mem + (uint64_t)k * c->buffer_size + c->obj_offset, out);
 	/* the arrays' objects of this slab: a run of the sorted entries */
 	for (size_t k = first_at_or_after(arr, narr, s_mem); k < narr && arr[k] < s_mem + c->span;
 	     k++) {

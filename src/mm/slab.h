@@ -139,7 +139,7 @@ struct vmm_slab {
 	struct vmm_list cache_chain;
 	struct vmm_kmem_cache *cache_cache;
 	struct vmm_kmem_cache *kmalloc[2][SLAB_NR_KMALLOC]; /* [1]: the DMA twins */
-	struct vmm_kmem_cache *kmalloc_small[24];	/* by (size - 1) / 8 up to 192 bytes */
+	struct vmm_kmem_cache *kmalloc_small[2][24];	/* by (size - 1) / 8 up to 192 bytes */
 	struct vmm_kmem_cache **by_id;
 	uint32_t nr_ids;
 	enum slab_up up;
@@ -189,14 +189,23 @@ void vmm_slab_estimate(unsigned gfporder, size_t buffer_size, size_t align, bool
 /* Internal allocations from a cache for the library's own objects. */
 vmm_vaddr_t vmm_slab_alloc_node(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid);
 
-/* kmalloc internals shared with slab.c. */
-struct vmm_kmem_cache *vmm_kmalloc_cache(struct vmm_machine *m, size_t size, vmm_gfp_t gfp);
+/* kmalloc_slab(): the kmalloc cache for @size bytes (1..8192), NULL above or before it exists. */
+static inline struct vmm_kmem_cache *vmm_kmalloc_cache(const struct vmm_slab *s, size_t size,
+						      vmm_gfp_t gfp)
+{
+	int dma = (gfp & VMM_GFP_DMA) != 0;
+
+	if (size - 1 < 192)
+		return s->kmalloc_small[dma][(size - 1) >> 3];
+	if (size <= VMM_KMALLOC_MAX_CACHE_SIZE)
+		return s->kmalloc[dma][63u - (unsigned)__builtin_clzll(size - 1)]; /* 256: 7 ... */
+	return NULL;
+}
 extern const uint32_t vmm_kmalloc_sizes[SLAB_NR_KMALLOC];
 
 /* kmalloc.c: what the kmalloc and kfree fast paths in slab.c hand over. */
 vmm_vaddr_t vmm_kmalloc_slow(struct vmm_machine *m, size_t size, vmm_gfp_t gfp);
 void vmm_kfree_slow(struct vmm_machine *m, vmm_vaddr_t p);
-extern const uint8_t vmm_kmalloc_size_index[24];
 /* Free a slab object of whatever cache owns it (kfree); bad addresses are reported. */
 void vmm_slab_free_any(struct vmm_machine *m, vmm_vaddr_t obj, const char *fn);
 /* The cache owning the slab object at @addr, or NULL when it is none (no report). */
