@@ -28,6 +28,14 @@ static inline uint64_t test_seed(const char *test, uint64_t fallback)
 	return seed;
 }
 
+/* The length of a long randomized test: VMM_TEST_OPS when set, else @fallback. */
+static inline uint64_t test_ops(uint64_t fallback)
+{
+	const char *env = getenv("VMM_TEST_OPS");
+
+	return env ? strtoull(env, NULL, 0) : fallback;
+}
+
 /* A quiet log hook that counts messages, for tests that provoke errors. */
 struct test_log {
 	unsigned messages;

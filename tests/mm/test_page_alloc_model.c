@@ -336,13 +336,6 @@ static void run_model(const struct vmm_config *cfg, uint64_t seed, uint64_t ops)
 	vmm_machine_destroy(&md.m);
 }
 
-static uint64_t ops_from_env(uint64_t fallback)
-{
-	const char *env = getenv("VMM_TEST_OPS");
-
-	return env ? strtoull(env, NULL, 0) : fallback;
-}
-
 static void quiet(void *data, enum vmm_log_level level, enum vmm_log_kind kind, const char *msg)
 {
 	(void)data;
@@ -366,7 +359,7 @@ static void test_model_small_numa(void **state)
 	cfg.nr_holes = 2;
 	cfg.kernel_image_size = 0;
 	cfg.log_fn = quiet;
-	run_model(&cfg, test_seed(__func__, 20261122), ops_from_env(1000000));
+	run_model(&cfg, test_seed(__func__, 20261122), test_ops(1000000));
 }
 
 /* One node of 256 MiB, large enough for HighAtomic reserves and boosting. */
@@ -382,7 +375,7 @@ static void test_model_one_node(void **state)
 	cfg.nr_holes = 2;
 	cfg.kernel_image_size = 2 * M;
 	cfg.log_fn = quiet;
-	run_model(&cfg, test_seed(__func__, 7), ops_from_env(1000000) / 20);
+	run_model(&cfg, test_seed(__func__, 7), test_ops(1000000) / 20);
 }
 
 /* The hot/cold lists under the same model. */
@@ -400,7 +393,7 @@ static void test_model_hot_cold(void **state)
 	cfg.kernel_image_size = 0;
 	cfg.flags = VMM_CFG_PCP_HOT_COLD;
 	cfg.log_fn = quiet;
-	run_model(&cfg, test_seed(__func__, 11), ops_from_env(1000000) / 10);
+	run_model(&cfg, test_seed(__func__, 11), test_ops(1000000) / 10);
 }
 
 int main(void)

@@ -64,13 +64,6 @@ static uint64_t rnd(struct model *md, uint64_t n)
 	return vmm_prng_next(&md->r) % n;
 }
 
-static uint64_t ops_from_env(uint64_t fallback)
-{
-	const char *env = getenv("VMM_TEST_OPS");
-
-	return env ? strtoull(env, NULL, 0) : fallback;
-}
-
 /* The tag pattern: the first 8 bytes an object owns and, from 16 bytes, the last 8. */
 static void stamp(struct model *md, struct obj *o)
 {
@@ -371,7 +364,7 @@ static void test_model_numa(void **state)
 	cfg.node_mem[0] = cfg.node_mem[1] = 16 * M;
 	cfg.kernel_image_size = 0; /* no room for it at 16 MiB */
 	cfg.log_level = VMM_LOG_ERROR;
-	run_model(&cfg, test_seed(__func__, 20261122), ops_from_env(1000000));
+	run_model(&cfg, test_seed(__func__, 20261122), test_ops(1000000));
 }
 
 /* With VMM_CFG_DEBUG_VM every cache checks itself; one node, 2 CPUs. */
@@ -388,7 +381,7 @@ static void test_model_debug_vm(void **state)
 	cfg.kernel_image_size = 2 * M;
 	cfg.flags = VMM_CFG_DEBUG_VM;
 	cfg.log_level = VMM_LOG_ERROR;
-	run_model(&cfg, test_seed(__func__, 5), ops_from_env(1000000) / 10);
+	run_model(&cfg, test_seed(__func__, 5), test_ops(1000000) / 10);
 }
 
 int main(void)
