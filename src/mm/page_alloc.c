@@ -2070,16 +2070,20 @@ static struct vmm_page *compound_head(const struct vmm_machine *m, struct vmm_pa
 	return page;
 }
 
+/* The head of the (compound) page @page belongs to, or NULL with a report when it is no page of @m. */
+static struct vmm_page *checked_head(struct vmm_machine *m, struct vmm_page *page, const char *fn)
+{
+	if (!page_ok(m, page)) {
+		vmm_caller_err(&m->log, "%s: %p is not a page of this machine", fn, (void *)page);
+		return NULL;
+	}
+	return compound_head(m, page);
+}
+
 void vmm_get_page(vmm_machine *m, struct vmm_page *page)
 {
-	if (!m)
+	if (!m || !(page = checked_head(m, page, __func__)))
 		return;
-	if (!page_ok(m, page)) {
-		vmm_caller_err(&m->log, "%s: %p is not a page of this machine", __func__,
-			       (void *)page);
-		return;
-	}
-	page = compound_head(m, page);
 	if (page->refcount <= 0) {
 		bad_page(m, page, "get_page on a page with zero _refcount", -1);
 		return;
@@ -2091,14 +2095,8 @@ void vmm_put_page(vmm_machine *m, struct vmm_page *page)
 {
 	unsigned order;
 
-	if (!m)
+	if (!m || !(page = checked_head(m, page, __func__)))
 		return;
-	if (!page_ok(m, page)) {
-		vmm_caller_err(&m->log, "%s: %p is not a page of this machine", __func__,
-			       (void *)page);
-		return;
-	}
-	page = compound_head(m, page);
 	order = page->compound & VMM_PAGE_ALLOC_ORDER;
 	if (order && !page_flag(page, VMM_PG_head) && page->refcount == 1 &&
 	    !(page->compound & VMM_PAGE_QUARANTINE)) {
