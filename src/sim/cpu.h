@@ -55,6 +55,11 @@ struct vmm_cpu {
 	uint32_t mem_cost[VMM_MAX_NUMNODES];	/* data reference cost by target node */
 	uint32_t walk_cost[VMM_MAX_NUMNODES];	/* walker reference cost by target node */
 	uint64_t rsvd_mask[2][6];	/* reserved entry bits by [leaf][level] (mmu.c) */
+	/* what the walker derives from the registers, recomputed with perm */
+	uint64_t walk_seed;		/* the checker's fingerprint seed (EFER.NXE, CR4.PGE) */
+	uint8_t levels;			/* paging levels: 5 with CR4.LA57, else 4 */
+	uint8_t nxe;			/* EFER.NXE */
+	uint8_t pge;			/* CR4.PGE */
 	/* host-side shortcut of the walker (mmu.c): the physical range of the node
 	 * of the last walker reference and that node's walker cost */
 	uint64_t walk_node_start, walk_node_len;
