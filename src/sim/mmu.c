@@ -143,7 +143,7 @@ void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 					continue;
 				if (type == ACC_WRITE && !(attr & TLB_ATTR_D))
 					continue;
-				cpu->perm[kind][attr >> 6] |= 1ull << (attr & 63);
+				cpu->perm[kind][attr] = 1;
 			}
 	update_rsvd_masks(cpu);
 	cpu->walk_seed = 0x5157ull ^ (cpu->regs.efer & VMM_EFER_NXE) ^

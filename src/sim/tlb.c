@@ -54,6 +54,7 @@ static int tlb_array_init(struct vmm_tlb_array *a, const struct vmm_tlb_geometry
 		a->sets = g->entries / g->ways;
 		a->set_mask = a->sets - 1;
 	}
+	a->set_bytes = a->ways * (uint32_t)sizeof(*a->e);
 	a->fp_words = (a->ways + 7) / 8;
 	a->all_ways = a->ways == 64 ? ~0ull : (1ull << a->ways) - 1;
 	/* an empty array keeps one dummy entry so that lookups need no NULL test */

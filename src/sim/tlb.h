@@ -95,6 +95,7 @@ struct vmm_tlb_array {
 					 * (TLB_POL_LRU_LIST only) */
 	uint64_t tick;			/* LRU clock */
 	uint32_t sets, ways, set_mask;
+	uint32_t set_bytes;		/* ways * sizeof(struct vmm_tlb_entry) */
 	uint32_t fp_words;		/* fingerprint words per set: ways / 8 rounded up */
 	uint64_t all_ways;		/* the mask of a full set */
 	uint32_t nvalid;		/* valid entries */
@@ -108,8 +109,8 @@ struct vmm_tlb_array {
 enum { PWC_PDE, PWC_PDPTE, PWC_PML4E, PWC_PML5E, PWC_NR };
 
 /*
- * The last L1 hit of one side (data or fetch): a host-side shortcut in
- * front of the L1 arrays, not simulated state. It answers exactly as the
+ * The last large-page L1 hit of one side (data or fetch): a host-side
+ * shortcut past the large L1 arrays, not simulated state. It answers exactly as the
  * arrays would: anything that could change their answer forgets it (every
  * fill and kill, a PCID switch, a rights change; vmm_tlb_forget_last()).
  * A large page is remembered for its whole extent only while the smaller
@@ -251,10 +252,12 @@ static inline void tlb_touch(struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
 		e->stamp = ++a->tick;
 	} else if (a->policy == TLB_POL_LRU_LIST) {
 		uint32_t set = tlb_set_index(a, e->tag, e->shift);
+		unsigned way = (unsigned)(e - (a->e + (size_t)set * a->ways));
 
 		e->stamp = ++a->tick;
-		a->order[set] = tlb_list_use(a->order[set],
-					     (unsigned)(e - (a->e + (size_t)set * a->ways)));
+		/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
+		if ((a->order[set] & 0xf) != way)
+			a->order[set] = tlb_list_use(a->order[set], way);
 	} else if (a->policy == TLB_POL_PLRU) {
 		vmm_tlb_touch_slow(a, e);
 	}
@@ -285,7 +288,7 @@ static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t se
 	uint32_t way = 0;
 
 	for (uint32_t w = 1; w < a->ways; w++) {
-		bool older = s[w].stamp < oldest;
+		bool older = s[w].stamp < oldest;	/* no branch: the winner is random */
 
 		way = older ? w : way;
 		oldest = older ? s[w].stamp : oldest;
