@@ -492,6 +492,19 @@ static uint32_t walk_rights_error(const struct vmm_cpu *cpu, unsigned type, unsi
 	return vmm_mmu_rights_error(&cpu->regs, type, mode, attr);
 }
 
+/* Count an L1 miss of page-size index @sz that the STLB served (@stlb_hit) or a walk did. */
+static void count_l1_miss(struct vmm_cpu *cpu, unsigned type, unsigned sz, bool stlb_hit)
+{
+	if (type == ACC_EXEC)
+		cpu->stats.itlb_misses[sz]++;
+	else
+		cpu->stats.dtlb_misses[sz]++;
+	if (stlb_hit)
+		cpu->stats.stlb_hits[sz]++;
+	else
+		cpu->stats.stlb_misses[sz]++;
+}
+
 /* What a fill of a walk's translation of @va stores; @fresh: no entry for the page exists. */
 static inline struct tlb_fill walk_fill(const struct vmm_cpu *cpu, const struct mmu_walk *w,
 					uint64_t va, unsigned sz, bool fresh)
@@ -557,13 +570,8 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 		vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
 		return;
 	}
-	if (acct) {
-		if (type == ACC_EXEC)
-			cpu->stats.itlb_misses[sz]++;
-		else
-			cpu->stats.dtlb_misses[sz]++;
-		cpu->stats.stlb_misses[sz]++;
-	}
+	if (acct)
+		count_l1_miss(cpu, type, sz, false);
 	{
 		struct tlb_fill f = walk_fill(cpu, &w, va, sz, true);
 
@@ -637,17 +645,26 @@ static int l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigne
 	return L1_NONE;
 }
 
-void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			    unsigned flags, struct mmu_xlat *x)
+/*
+ * The lookups of a translation that missed the hot path: the large L1
+ * arrays, the L1 arrays again when the hot path could not tell, the STLB.
+ * Returns true when @x is complete (a hit, a fault from cached rights, no
+ * paging, #GP); false when the access must walk, with *probe set to @p
+ * (the STLB's 4 KiB probe that missed: the fills are fresh) or to NULL (a
+ * write through a clean entry the TLBs hold).
+ */
+static bool translate_lookup(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			     unsigned flags, struct mmu_xlat *x, struct tlb_probe *p,
+			     const struct tlb_probe **probe)
 {
 	const struct vmm_cost_table *c = &cpu->m->clock.cost;
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 	bool acct = flags & MMU_ACCOUNT, missed_4k = flags & MMU_L1_4K_MISSED;
 	struct vmm_tlb_entry *e = NULL;
-	struct tlb_probe p;
 	unsigned sz;
 	int large, used;
 
+	*probe = NULL;
 	/*
 	 * A usable large-page entry serves the access even when the 4 KiB
 	 * array holds an unusable entry for it; when the 4 KiB array missed
@@ -656,16 +673,16 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 	 */
 	large = l1_large_hit(cpu, va, type, mode, flags, x);
 	if (large == L1_USED)
-		return;
+		return true;
 	memset(x, 0, sizeof(*x));
 	if (!cpu->paging) {
 		x->pa = va & maxphy_mask(cpu->m);
 		x->source = VMM_XLAT_NOPAGING;
-		return;
+		return true;
 	}
 	if (!mmu_canonical(cpu, va)) {
 		x->fault = VMM_FAULT_GP;
-		return;
+		return true;
 	}
 	x->cyc_tlb = c->tlb_l1_hit;
 	if (!missed_4k || large != L1_NONE)
@@ -675,33 +692,32 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 		used = use_entry(cpu, &l1[sz], e, va, type, mode, acct, x);
 		if (used == ENTRY_USED && acct)
 			mmu_count_l1_hit(cpu, type, sz);
-		if (used != ENTRY_REWALK)
-			return;
-		translate_walk(cpu, va, type, mode, acct, NULL, x);
-		return;
+		return used != ENTRY_REWALK;
 	}
 	x->cyc_tlb += c->tlb_l2_hit;
-	e = l2_lookup(cpu, va, &sz, &p);
+	e = l2_lookup(cpu, va, &sz, p);
 	if (!e) {
-		translate_walk(cpu, va, type, mode, acct, &p, x);
-		return;
+		*probe = p;
+		return false;
 	}
 	x->source = VMM_XLAT_L2;
 	used = use_entry(cpu, l2_array(cpu, sz), e, va, type, mode, acct, x);
-	if (used == ENTRY_REWALK) {
-		translate_walk(cpu, va, type, mode, acct, NULL, x);
-		return;
+	if (used == ENTRY_USED) {
+		if (acct)
+			count_l1_miss(cpu, type, sz, true);
+		fill_from(cpu, &l1[sz], va, e);
 	}
-	if (used == ENTRY_FAULT)
-		return;
-	if (acct) {
-		if (type == ACC_EXEC)
-			cpu->stats.itlb_misses[sz]++;
-		else
-			cpu->stats.dtlb_misses[sz]++;
-		cpu->stats.stlb_hits[sz]++;
-	}
-	fill_from(cpu, &l1[sz], va, e);
+	return used != ENTRY_REWALK;
+}
+
+void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			    unsigned flags, struct mmu_xlat *x)
+{
+	const struct tlb_probe *probe;
+	struct tlb_probe p;
+
+	if (!translate_lookup(cpu, va, type, mode, flags, x, &p, &probe))
+		translate_walk(cpu, va, type, mode, flags & MMU_ACCOUNT, probe, x);
 }
 
 /* ---- inspection ---- */

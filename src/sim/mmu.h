@@ -100,8 +100,7 @@ MMU_HOT struct vmm_tlb_entry *mmu_l1_4k_find(const struct vmm_cpu *cpu,
 					     const struct vmm_tlb_array *a, uint64_t va)
 {
 	uint64_t tag = va & ~VMM_PAGE_MASK_4K;
-	struct vmm_tlb_entry *e = (struct vmm_tlb_entry *)(void *)((char *)a->e +
-					 ((va >> 12) & a->set_mask) * (size_t)a->set_bytes);
+	struct vmm_tlb_entry *e = tlb_set_base(a, (uint32_t)(va >> 12) & a->set_mask);
 	struct vmm_tlb_entry *end = e + a->ways;
 
 	do {

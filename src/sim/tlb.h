@@ -148,6 +148,12 @@ static inline struct vmm_tlb_entry *tlb_set(const struct vmm_tlb_array *a, uint6
 	return a->e + ((va >> shift) & a->set_mask) * a->ways;
 }
 
+/* The first way of set @set_idx. */
+static inline struct vmm_tlb_entry *tlb_set_base(const struct vmm_tlb_array *a, uint32_t set_idx)
+{
+	return (struct vmm_tlb_entry *)(void *)((char *)a->e + (size_t)set_idx * a->set_bytes);
+}
+
 /* The fingerprint byte of a tag: 0x80 (a valid way) and seven bits mixed from the whole tag. */
 static inline uint64_t tlb_fp(uint64_t tag)
 {
@@ -175,7 +181,7 @@ static inline struct vmm_tlb_entry *tlb_set_find(const struct vmm_tlb_array *a,
 						 uint32_t set_idx, uint64_t tag, uint16_t pcid)
 {
 	const uint64_t *fpw = a->fp + (size_t)set_idx * a->fp_words;
-	struct vmm_tlb_entry *set = a->e + (size_t)set_idx * a->ways;
+	struct vmm_tlb_entry *set = tlb_set_base(a, set_idx);
 	uint64_t fp = tlb_fp(tag);
 
 	for (uint32_t i = 0; i < a->fp_words; i++, set += 8)
@@ -252,7 +258,7 @@ static inline void tlb_touch(struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
 		e->stamp = ++a->tick;
 	} else if (a->policy == TLB_POL_LRU_LIST) {
 		uint32_t set = tlb_set_index(a, e->tag, e->shift);
-		unsigned way = (unsigned)(e - (a->e + (size_t)set * a->ways));
+		unsigned way = (unsigned)(e - tlb_set_base(a, set));
 
 		e->stamp = ++a->tick;
 		/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
@@ -283,7 +289,7 @@ uint32_t vmm_tlb_victim_slow(struct vmm_tlb *t, const struct vmm_tlb_array *a, u
 /* LRU: the way of full set @set with the smallest stamp (stamps of valid ways are distinct). */
 static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t set)
 {
-	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
+	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
 	uint64_t oldest = s[0].stamp;
 	uint32_t way = 0;
 
@@ -321,7 +327,7 @@ static inline uint32_t tlb_fresh_way(struct vmm_tlb *t, const struct vmm_tlb_arr
 static inline void tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set,
 			       uint32_t way, uint64_t tag, const struct tlb_fill *f)
 {
-	struct vmm_tlb_entry *e = a->e + (size_t)set * a->ways + way;
+	struct vmm_tlb_entry *e = tlb_set_base(a, set) + way;
 	uint64_t *fpw = &a->fp[(size_t)set * a->fp_words + way / 8];
 	unsigned fp_shift = 8 * (way % 8);
 
