@@ -200,7 +200,6 @@ static uint64_t hash_mix(uint64_t h, uint64_t v)
 	return (h ^ v) * 0xff51afd7ed558ccdull;
 }
 
-
 static uint64_t *entry_host(const struct vmm_machine *m, uint64_t pa)
 {
 	if (pa + 8 > m->phys.end)

@@ -90,7 +90,8 @@ static void tlb_array_destroy(struct vmm_tlb_array *a, struct vmm_hostmem *hm)
 	if (a->valid)
 		vmm_hfree(hm, a->valid, (a->sets ? a->sets : 1) * sizeof(*a->valid));
 	if (a->fp)
-		vmm_hfree(hm, a->fp, (a->sets ? (size_t)a->sets * a->fp_words : 1) * sizeof(*a->fp));
+		vmm_hfree(hm, a->fp,
+			  (a->sets ? (size_t)a->sets * a->fp_words : 1) * sizeof(*a->fp));
 	if (a->plru)
 		vmm_hfree(hm, a->plru, a->sets * sizeof(*a->plru));
 	if (a->order)
@@ -394,7 +395,8 @@ static long check_index(const struct vmm_tlb_array *a, FILE *out)
 
 		for (uint32_t w = 0; w < a->ways; w++) {
 			const struct vmm_tlb_entry *e = &a->e[(size_t)set * a->ways + w];
-			uint64_t fp = a->fp[(size_t)set * a->fp_words + w / 8] >> (8 * (w % 8)) & 0xff;
+			uint64_t word = a->fp[(size_t)set * a->fp_words + w / 8];
+			uint64_t fp = word >> (8 * (w % 8)) & 0xff;
 
 			if (e->tag == TLB_TAG_INVALID) {
 				if (fp) {
@@ -416,8 +418,8 @@ static long check_index(const struct vmm_tlb_array *a, FILE *out)
 		if (a->policy == TLB_POL_LRU_LIST)
 			problems += check_list(a, set, out);
 		if (valid != a->valid[set]) {
-			fprintf(out, "%s: set %u has valid mask %#" PRIx64 ", its ways say %#" PRIx64
-				     "\n",
+			fprintf(out,
+				"%s: set %u has valid mask %#" PRIx64 ", its ways say %#" PRIx64 "\n",
 				a->name, set, a->valid[set], valid);
 			problems++;
 		}

@@ -324,7 +324,7 @@ static void step_edit(struct trace *t, unsigned step)
 	} else {
 		bit = bits[below(t, ARRAY_SIZE(bits))];
 		if (level > 1 && bit == VMM_PTE_PS)
-			bit = VMM_PTE_RW;	/* a PS flip on a table would map the table's frames */
+			bit = VMM_PTE_RW;	/* PS on a table would map the table's frames */
 		/*
 		 * XD flips at one level per trace only: the checker's fingerprint
 		 * of a walk misses two bit-63 changes at two levels of one path

@@ -369,15 +369,16 @@ static void index_ops(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_prn
 			want = scan_fill_way(a, set, tag, pcid, f.fresh);
 			vmm_tlb_fill(t, a, &f);
 			if (want >= 0) {
-				assert_int_equal(a->e[(size_t)set * a->ways + (unsigned)want].tag, tag);
-				assert_int_equal(a->e[(size_t)set * a->ways + (unsigned)want].pcid,
-						 pcid);
+				const struct vmm_tlb_entry *got = tlb_set_base(a, set) + want;
+
+				assert_int_equal(got->tag, tag);
+				assert_int_equal(got->pcid, pcid);
 			}
 		} else if (r < 9) {
 			struct vmm_tlb_entry *e = tlb_find(a, va, 12, 0, pcid);
 			int want = scan_find(a, set, tag, pcid);
 
-			assert_true(want < 0 ? !e : e == a->e + (size_t)set * a->ways + want);
+			assert_true(want < 0 ? !e : e == tlb_set_base(a, set) + want);
 			if (e)
 				tlb_touch(a, e);
 		} else {
@@ -407,8 +408,8 @@ static void test_set_index_against_scans(void **state)
 				continue;
 			vmm_config_init(&cfg);
 			cfg.tlb_replacement = pol;
-			cfg.dtlb[0] = geoms[g];	/* plain LRU under LRU: the hit path uses it */
-			cfg.stlb = geoms[g];	/* with a recency list under LRU, up to 16 ways */
+			cfg.dtlb[0] = geoms[g];	/* plain LRU: the hit path uses it */
+			cfg.stlb = geoms[g];	/* LRU with a recency list, up to 16 ways */
 			vmm_hostmem_init(&hm, NULL);
 			vmm_prng_seed(&prng, seed + g);
 			vmm_prng_seed(&rng, seed ^ (pol * 16 + g));
