@@ -89,7 +89,8 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 		NODE_DATA(m, nid)->node_data_phys = node_pa[nid];
 	vmm_memblock_free_all(m);
 	vmm_zones_init_after_boot(m);
-	if ((err = vmm_init_mm_finish(m)) || (err = vmm_pcp_init(m)) || (err = vmm_build_all_zonelists(m)))
+	if ((err = vmm_init_mm_finish(m)) || (err = vmm_highmem_init(m)) || (err = vmm_pcp_init(m)) ||
+	    (err = vmm_build_all_zonelists(m)))
 		return err;
 	{
 		struct vmm_zone *z;
@@ -115,6 +116,7 @@ static void machine_free(struct vmm_machine *m)
 	struct vmm_hostmem hm;
 
 	vmm_slab_destroy(m);
+	vmm_highmem_destroy(m);
 	vmm_free_zonelists(m);
 	vmm_free_area_destroy(m);
 	vmm_sparse_destroy(m);
@@ -167,6 +169,9 @@ static int machine_create(const struct vmm_config *cfg, const struct vmm_hostmem
 	m->sysctl.watermark_boost_factor = 15000;
 	memcpy(m->sysctl.lowmem_reserve_ratio, vmm_lowmem_reserve_ratio,
 	       sizeof(m->sysctl.lowmem_reserve_ratio));
+	/* CONFIG_HIGHMEM or not: where __GFP_HIGHMEM leads */
+	m->gfp_zone_table = m->cfg.direct_map_limit ? GFP_ZONE_TABLE_HIGHMEM
+						    : GFP_ZONE_TABLE_NO_HIGHMEM;
 
 	err = machine_boot(m, with_slab);
 	if (err) {
@@ -386,7 +391,8 @@ static long machine_check(struct vmm_machine *m, FILE *out)
 {
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
 			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
-			vmm_slab_check(m, out) + vmm_init_mm_check(m, out);
+			vmm_slab_check(m, out) + vmm_init_mm_check(m, out) +
+			vmm_highmem_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 
@@ -547,6 +553,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	XXH3_64bits_update(&st, &m->prng, sizeof(m->prng));
 	XXH3_64bits_update(&st, &m->timers.floor, sizeof(m->timers.floor));
 	vmm_slab_digest(m, &st);
+	vmm_highmem_digest(m, &st);
 	vmm_cpus_digest(m, &st);
 	return XXH3_64bits_digest(&st);
 }

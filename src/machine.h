@@ -19,6 +19,7 @@
 #include "lib/hostmem.h"
 #include "lib/log.h"
 #include "lib/prng.h"
+#include "mm/highmem.h"
 #include "mm/init_mm.h"
 #include "mm/memblock.h"
 #include "mm/slab.h"
@@ -77,6 +78,8 @@ struct vmm_machine {
 	struct vmm_vm_sysctl sysctl;
 	struct vmm_page_alloc_stats pa_stats;
 	struct vmm_slab slab;		/* mm: slab caches and kmalloc */
+	struct vmm_highmem highmem;	/* mm: kmap and kmap_atomic */
+	uint64_t gfp_zone_table;	/* gfp_zone()'s table for this machine's zones */
 	bool page_group_by_mobility_disabled;
 	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
 	/* the current task's NUMA policy and cpuset (until tasks exist) */

@@ -16,6 +16,7 @@
 #include <vmm/page.h>
 #include <vmm/gfp.h>
 #include <vmm/slab.h>
+#include <vmm/highmem.h>
 #include <vmm/stats.h>
 
 #endif /* VMM_VMM_H */

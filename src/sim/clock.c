@@ -39,6 +39,15 @@
  *   slab_per_object    15   per object moved between an array and a slab (bufctl chain)
  *   slab_grow         300   cache_grow besides the pages: colour, management, init_objs
  *   slab_debug_per_line 8   red-zone and poison checks, per 64 bytes examined
+ *   kmap_lowmem         2   kmap/kmap_atomic of a lowmem page (PageHighMem test, __va)
+ *   kmap_high          40   kmap_high/page_address: kmap_lock, one hash bucket, the count
+ *   kmap_scan_per_slot  2   one pkmap_count entry looked at by map_new_virtual or
+ *                           flush_all_zero_pkmaps
+ *   kmap_set_pte       20   writing or clearing a kmap PTE, with the hash insert/remove
+ *   kunmap_high        35   kunmap_high: kmap_lock, hash lookup, count drop
+ *   kmap_atomic        10   kmap_atomic/kunmap_atomic bookkeeping (preempt and
+ *                           pagefault counts, the per-CPU index); the PTE write and
+ *                           INVLPG are charged apart
  */
 #include "sim/clock.h"
 
@@ -80,6 +89,12 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 	t->slab_per_object = 15;
 	t->slab_grow = 300;
 	t->slab_debug_per_line = 8;
+	t->kmap_lowmem = 2;
+	t->kmap_high = 40;
+	t->kmap_scan_per_slot = 2;
+	t->kmap_set_pte = 20;
+	t->kunmap_high = 35;
+	t->kmap_atomic = 10;
 }
 
 int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm)

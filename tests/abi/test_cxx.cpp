@@ -7,6 +7,7 @@
 #include <vmm/cpu.h>
 #include <vmm/errors.h>
 #include <vmm/gfp.h>
+#include <vmm/highmem.h>
 #include <vmm/slab.h>
 #include <vmm/machine.h>
 #include <vmm/page.h>
