@@ -29,6 +29,7 @@
 #include "mm/buddy.h"
 #include "mm/debug.h"
 #include "mm/page_alloc.h"
+#include "mm/task.h"
 #include "mm/sparse.h"
 #include "mm/zone.h"
 #include "sim/config.h"
@@ -102,7 +103,7 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 		/* build_all_zonelists(): too little memory to be worth grouping by mobility */
 		m->page_group_by_mobility_disabled = total < PAGEBLOCK_NR_PAGES * MIGRATE_TYPES;
 	}
-	if (with_slab && (err = vmm_slab_init(m)))
+	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_tasks_init(m))))
 		return err;
 	m->booted = true;
 	return 0;
@@ -112,6 +113,7 @@ static void machine_free(struct vmm_machine *m)
 {
 	struct vmm_hostmem hm;
 
+	vmm_tasks_destroy(m);
 	vmm_slab_destroy(m);
 	vmm_free_zonelists(m);
 	vmm_free_area_destroy(m);
@@ -384,7 +386,8 @@ static long machine_check(struct vmm_machine *m, FILE *out)
 {
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
 			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
-			vmm_slab_check(m, out) + vmm_init_mm_check(m, out);
+			vmm_slab_check(m, out) + vmm_init_mm_check(m, out) +
+			vmm_tasks_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 

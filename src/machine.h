@@ -21,6 +21,7 @@
 #include "lib/prng.h"
 #include "mm/init_mm.h"
 #include "mm/memblock.h"
+#include "mm/mm_types.h"
 #include "mm/slab.h"
 #include "mm/mmzone.h"
 #include "mm/sparse.h"
@@ -77,6 +78,7 @@ struct vmm_machine {
 	struct vmm_vm_sysctl sysctl;
 	struct vmm_page_alloc_stats pa_stats;
 	struct vmm_slab slab;		/* mm: slab caches and kmalloc */
+	struct vmm_tasks tasks;		/* mm: tasks, their mm_structs, VMA caches, sysctls */
 	bool page_group_by_mobility_disabled;
 	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
 	/* the current task's NUMA policy and cpuset (until tasks exist) */

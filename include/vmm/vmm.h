@@ -17,5 +17,7 @@
 #include <vmm/gfp.h>
 #include <vmm/slab.h>
 #include <vmm/stats.h>
+#include <vmm/task.h>
+#include <vmm/mm.h>
 
 #endif /* VMM_VMM_H */

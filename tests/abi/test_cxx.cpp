@@ -9,8 +9,10 @@
 #include <vmm/gfp.h>
 #include <vmm/slab.h>
 #include <vmm/machine.h>
+#include <vmm/mm.h>
 #include <vmm/page.h>
 #include <vmm/stats.h>
+#include <vmm/task.h>
 #include <vmm/version.h>
 
 #include <cstdio>

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tasks and their mm_structs: creation (the layout exec would choose),
+ * fork, exit, the machine-wide task list and caches, CPUs switching
+ * between address spaces (ASIDs/PCIDs), and vmm_machine_check()'s walk of
+ * every mm.
+ */
+#ifndef VMM_MM_TASK_H
+#define VMM_MM_TASK_H
+
+#include <stdio.h>
+
+#include "mm/mm_types.h"
+
+/* Boot: the caches, the sysctls and the per-CPU TLB state. */
+int vmm_tasks_init(struct vmm_machine *m);
+/* Teardown: destroy the tasks still alive, then the caches. */
+void vmm_tasks_destroy(struct vmm_machine *m);
+/* Every mm: the VMA tree, accounting, page tables. */
+long vmm_tasks_check(struct vmm_machine *m, FILE *out);
+
+/* mm->start_brk = mm->brk = @addr (what loading a program sets). */
+int vmm_mm_set_brk_base(struct vmm_mm *mm, uint64_t addr);
+
+#endif /* VMM_MM_TASK_H */
