@@ -96,6 +96,7 @@ struct vmm_vma {
 	uint32_t nr_avc, avc_cap;
 	const char *special_name;	/* a special mapping's name ("[vdso]"), or NULL */
 	uint64_t ino;			/* a shared anonymous mapping's shmem inode number */
+	uint64_t shm_pages;		/* ... and that file's size: the length first mapped */
 	vmm_vaddr_t shadow;		/* the simulated struct vm_area_struct */
 };
 

@@ -323,7 +323,7 @@ static int munmap_range(struct vmm_mm *mm, uint64_t start, uint64_t end)
 		v = next;
 	}
 	floor = prev ? prev->vm_end : 0;
-	ceiling = v ? v->vm_start : mm->task_size;
+	ceiling = v ? v->vm_start : mm->task_size + PAGE_SIZE;
 	vmm_free_pgtables(mm, start, end, floor, ceiling);
 	vmm_flush_tlb_mm_range(mm, start, end);
 	return 0;
@@ -370,8 +370,8 @@ static struct vmm_vma *map_new_range(struct vmm_mm *mm, uint64_t addr, uint64_t 
 	v->vm_flags = vm_flags;
 	v->vm_file = file;
 	if (shared_anon) {
-		v->special_name = "/dev/zero (deleted)";
 		v->ino = ++mm->m->tasks.next_shmem_ino;
+		v->shm_pages = len >> PAGE_SHIFT;
 	}
 	vma_link(mm, v);
 	return v;
@@ -790,6 +790,33 @@ static int apply_lock_flags(struct vmm_task *t, uint64_t start, uint64_t len, ui
 	return tmp < end ? -VMM_ENOMEM : 0;
 }
 
+/* The end of the part of a shared anonymous VMA that its shmem file backs. */
+static uint64_t shm_eof(const struct vmm_vma *v)
+{
+	if (v->vm_pgoff >= v->shm_pages)
+		return v->vm_start;
+	return VMM_MIN(v->vm_end, v->vm_start + ((v->shm_pages - v->vm_pgoff) << PAGE_SHIFT));
+}
+
+/*
+ * __mm_populate() for mlock: fault in every VMA of [start, end). A VMA that
+ * allows no access cannot be faulted in (get_user_pages() says EFAULT), nor
+ * can a shared anonymous VMA beyond its shmem file's end (mremap grows the
+ * VMA, not the file: SIGBUS); mlock reports that as ENOMEM, after locking
+ * everything, as Linux does.
+ */
+static int mm_populate(struct vmm_mm *mm, uint64_t start, uint64_t end)
+{
+	for (struct vmm_vma *v = vmm_vma_find(mm, start); v && v->vm_start < end; v = v->vm_next) {
+		if (v->vm_flags & (VMM_VM_IO | VMM_VM_PFNMAP | VMM_VM_LOCKONFAULT))
+			continue;
+		if (!(v->vm_flags & VM_ACCESS_FLAGS) || (v->ino && VMM_MIN(v->vm_end, end) > shm_eof(v)))
+			return -VMM_ENOMEM;
+		vmm_populate_range(mm, v, VMM_MAX(v->vm_start, start), VMM_MIN(v->vm_end, end));
+	}
+	return 0;
+}
+
 static uint64_t count_mlocked(struct vmm_mm *mm, uint64_t start, uint64_t len)
 {
 	return count_pages_in(mm, start, start + len, VMM_VM_LOCKED);
@@ -812,13 +839,7 @@ static int do_mlock(struct vmm_task *t, uint64_t start, uint64_t len, uint64_t f
 		return -VMM_ENOMEM;
 	if ((err = apply_lock_flags(t, start, len, flags)))
 		return err;
-	if (!(flags & VMM_VM_LOCKONFAULT))
-		for (struct vmm_vma *v = vmm_vma_find(mm, start); v && v->vm_start < start + len;
-		     v = v->vm_next)
-			if (v->vm_flags & VMM_VM_LOCKED)
-				vmm_populate_range(mm, v, VMM_MAX(v->vm_start, start),
-						   VMM_MIN(v->vm_end, start + len));
-	return 0;
+	return mm_populate(mm, start, start + len);
 }
 
 /* ---- madvise ---- */
@@ -983,10 +1004,9 @@ static struct vmm_vma *copy_vma(struct vmm_mm *mm, struct vmm_vma *v, uint64_t a
 		pgoff = addr >> PAGE_SHIFT;
 	r = (struct vma_merge_req){ .prev = prev, .next = next, .start = addr, .end = addr + len,
 				    .pgoff = pgoff, .vm_flags = v->vm_flags, .file = v->vm_file,
-				    .anon_vma = v->anon_vma };
-	if (!(v->vm_flags & VMM_VM_SHARED) || v->vm_file)
-		if ((n = vmm_vma_merge_new(mm, &r)))
-			return n;
+				    .ino = v->ino, .anon_vma = v->anon_vma };
+	if ((n = vmm_vma_merge_new(mm, &r)))
+		return n;
 	n = vma_dup(v);
 	if (!n)
 		return NULL;
@@ -1118,7 +1138,7 @@ static int expand_in_place(struct vmm_task *t, struct vmm_vma *v, uint64_t delta
 	uint64_t pages = delta >> PAGE_SHIFT, start = v->vm_end;
 	struct vma_merge_req r = { .prev = v, .next = v->vm_next, .start = start,
 				   .end = start + delta, .pgoff = v->vm_pgoff + vma_pages(v),
-				   .vm_flags = v->vm_flags, .file = v->vm_file,
+				   .vm_flags = v->vm_flags, .file = v->vm_file, .ino = v->ino,
 				   .anon_vma = v->anon_vma };
 
 	if ((v->vm_flags & VMM_VM_ACCOUNT) && vm_enough_memory(mm, pages))

@@ -466,7 +466,7 @@ static void check_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg
 	else if (!v || v->vm_start > va)
 		why = "a PTE outside every VMA";
 	else if (((e & VMM_PTE_RW) && !(v->vm_flags & VMM_VM_WRITE)) ||
-		 (!(e & VMM_PTE_NX) && !(v->vm_flags & VMM_VM_EXEC)) ||
+		 ((e & VMM_PTE_PRESENT) && !(e & VMM_PTE_NX) && !(v->vm_flags & VMM_VM_EXEC)) ||
 		 ((e & VMM_PTE_PRESENT) && !(v->vm_flags & VM_ACCESS_FLAGS)))
 		why = "rights wider than the VMA's";
 	else if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || pfn_to_page(&m->sparse, pfn)->refcount < 1 ||

@@ -433,8 +433,9 @@ static void vma_info(const struct vmm_vma *v, struct vmm_vma_info *out)
 	out->vm_flags = v->vm_flags;
 	out->file = v->vm_file;
 	out->anon = v->anon_vma != NULL;
-	if (v->special_name)
-		snprintf(out->name, sizeof(out->name), "%s", v->special_name);
+	if (v->special_name || v->ino)
+		snprintf(out->name, sizeof(out->name), "%s",
+			 v->ino ? "/dev/zero (deleted)" : v->special_name);
 	else if (v->vm_start <= mm->brk && v->vm_end >= mm->start_brk && !v->vm_file)
 		snprintf(out->name, sizeof(out->name), "[heap]");
 	else if (mm->start_stack && v->vm_start <= mm->start_stack && v->vm_end >= mm->start_stack)
@@ -633,4 +634,11 @@ long vmm_tasks_check(struct vmm_machine *m, FILE *out)
 			problems += mm_check(t->mm, out);
 	}
 	return problems;
+}
+
+unsigned vmm_anon_vma_chain_len(struct vmm_task *t, uint64_t addr)
+{
+	struct vmm_vma *v = t->mm ? vmm_vma_find(t->mm, addr) : NULL;
+
+	return v && v->vm_start <= addr ? v->nr_avc : 0;
 }

@@ -19,6 +19,9 @@ void vmm_tasks_destroy(struct vmm_machine *m);
 /* Every mm: the VMA tree, accounting, page tables. */
 long vmm_tasks_check(struct vmm_machine *m, FILE *out);
 
+/* The length of the anon_vma chain of the VMA at @addr (0: none), for tests. */
+unsigned vmm_anon_vma_chain_len(struct vmm_task *t, uint64_t addr);
+
 /* mm->start_brk = mm->brk = @addr (what loading a program sets). */
 int vmm_mm_set_brk_base(struct vmm_mm *mm, uint64_t addr);
 

@@ -30,6 +30,8 @@ static const char *vma_name(const struct vmm_vma *v)
 
 	if (v->special_name)
 		return v->special_name;
+	if (v->ino)
+		return "/dev/zero (deleted)";
 	if (v->vm_file)
 		return "[file]";
 	if (v->vm_start <= mm->brk && v->vm_end >= mm->start_brk)
@@ -41,8 +43,8 @@ static const char *vma_name(const struct vmm_vma *v)
 
 static int show_map_line(FILE *out, const struct vmm_vma *v)
 {
-	bool shared_anon = !v->vm_file && (v->vm_flags & VMM_VM_SHARED);
-	uint64_t off = v->vm_file ? v->vm_pgoff << PAGE_SHIFT : 0;
+	bool shared_anon = v->ino != 0;
+	uint64_t off = v->vm_file || shared_anon ? v->vm_pgoff << PAGE_SHIFT : 0;
 	const char *name = vma_name(v);
 	int n;
 

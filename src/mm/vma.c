@@ -194,6 +194,7 @@ struct vmm_vma *vma_dup_into(struct vmm_mm *mm, struct vmm_vma *src)
 	v->vm_file = src->vm_file;
 	v->special_name = src->special_name;
 	v->ino = src->ino;
+	v->shm_pages = src->shm_pages;
 	if (anon_vma_clone(v, src)) {
 		vma_free(v);
 		return NULL;
@@ -208,9 +209,10 @@ struct vmm_vma *vma_dup(struct vmm_vma *src)
 
 /* ---- the tree ---- */
 
+/* The free bytes right below @v (the guard gap of a growsdown VMA counts as free here). */
 static uint64_t vma_own_gap(const struct vmm_vma *v)
 {
-	uint64_t lo = v->vm_prev ? v->vm_prev->vm_end : 0, hi = vm_start_gap(v);
+	uint64_t lo = v->vm_prev ? v->vm_prev->vm_end : 0, hi = v->vm_start;
 
 	return hi > lo ? hi - lo : 0;
 }
@@ -328,79 +330,105 @@ struct vmm_vma *vmm_vma_find_intersection(struct vmm_mm *mm, uint64_t start, uin
 
 /* ---- free-area search ---- */
 
+/*
+ * The search works as Linux's maple-tree version does: find the highest (or
+ * lowest) run of free addresses of the length asked for, clamped to the
+ * limits, then look at the VMA above it. If that one grows down and its
+ * guard gap reaches into the run, the upper limit drops to the bottom of the
+ * guard gap and the search starts again (bottom-up: the lower limit rises
+ * above that VMA). So nothing is ever placed inside a stack's guard gap,
+ * even where other VMAs sit inside the gap too.
+ */
 struct gap_search {
-	const struct unmapped_area_info *info;
+	bool topdown;
 	uint64_t length;		/* info->length + align_mask */
 	uint64_t low, high;
 };
-
-/* The address a gap [lo, hi) yields, or 0 when it is too small once clamped to the limits. */
-static uint64_t gap_fit(const struct gap_search *s, uint64_t lo, uint64_t hi)
-{
-	const struct unmapped_area_info *info = s->info;
-	uint64_t a;
-
-	lo = VMM_MAX(lo, s->low);
-	hi = VMM_MIN(hi, s->high);
-	if (hi <= lo || hi - lo < s->length)
-		return 0;
-	if (info->topdown) {
-		a = hi - info->length;
-		a -= (a - info->align_offset) & info->align_mask;
-	} else {
-		a = lo + ((info->align_offset - lo) & info->align_mask);
-	}
-	return a;
-}
 
 static uint64_t gap_lo(const struct vmm_vma *v)
 {
 	return v->vm_prev ? v->vm_prev->vm_end : 0;
 }
 
-/* Search the subtree at @n for the highest (or lowest) fitting gap before one of its VMAs. */
-static uint64_t gap_search(const struct gap_search *s, const struct vmm_augnode *n)
+/* Whether the free run [lo, hi) clamped to the limits holds s->length bytes. */
+static bool gap_fits(const struct gap_search *s, uint64_t lo, uint64_t hi)
 {
-	const struct vmm_vma *v;
+	lo = VMM_MAX(lo, s->low);
+	hi = VMM_MIN(hi, s->high);
+	return hi > lo && hi - lo >= s->length;
+}
+
+/* The VMA of the subtree at @n with the highest (lowest) fitting run below it, or NULL. */
+static const struct vmm_vma *gap_search(const struct gap_search *s, const struct vmm_augnode *n)
+{
+	const struct vmm_vma *v, *r;
 	const struct vmm_augnode *first, *second;
-	uint64_t a;
 
 	if (!n || NODE_VMA(n)->subtree_gap < s->length)
-		return 0;
+		return NULL;
 	v = NODE_VMA(n);
-	first = s->info->topdown ? n->right : n->left;
-	second = s->info->topdown ? n->left : n->right;
+	first = s->topdown ? n->right : n->left;
+	second = s->topdown ? n->left : n->right;
 	/* a subtree wholly outside the limits has nothing to give */
-	if (!(s->info->topdown && gap_lo(v) >= s->high) && !(!s->info->topdown && v->vm_start <= s->low))
-		if ((a = gap_search(s, first)))
-			return a;
-	if ((a = gap_fit(s, gap_lo(v), vm_start_gap(v))))
-		return a;
-	if (s->info->topdown && vm_start_gap(v) <= s->low)
-		return 0;
-	if (!s->info->topdown && gap_lo(v) >= s->high)
-		return 0;
+	if (!(s->topdown && gap_lo(v) >= s->high) && !(!s->topdown && v->vm_start <= s->low))
+		if ((r = gap_search(s, first)))
+			return r;
+	if (gap_fits(s, gap_lo(v), v->vm_start))
+		return v;
+	if (s->topdown ? v->vm_start <= s->low : gap_lo(v) >= s->high)
+		return NULL;
 	return gap_search(s, second);
+}
+
+/* The run found: [*lo, *hi) clamped, and the VMA above it (NULL: above the last VMA). */
+static bool find_gap(struct vmm_mm *mm, const struct gap_search *s, uint64_t *lo, uint64_t *hi,
+		     const struct vmm_vma **next)
+{
+	const struct vmm_vma *last = vmm_vma_last(mm), *v;
+	uint64_t top_lo = last ? last->vm_end : 0;
+
+	if (s->topdown && gap_fits(s, top_lo, UINT64_MAX))
+		v = NULL;
+	else if ((v = gap_search(s, mm->tree.root)))
+		top_lo = gap_lo(v);
+	else if (s->topdown || !gap_fits(s, top_lo, UINT64_MAX))
+		return false;
+	*lo = VMM_MAX(top_lo, s->low);
+	*hi = VMM_MIN(v ? v->vm_start : UINT64_MAX, s->high);
+	*next = v;
+	return true;
 }
 
 uint64_t vmm_unmapped_area(struct vmm_mm *mm, const struct unmapped_area_info *info)
 {
-	struct gap_search s = { .info = info };
-	struct vmm_vma *last = vmm_vma_last(mm);
-	uint64_t top_lo = last ? last->vm_end : 0, a;
+	struct gap_search s = { .topdown = info->topdown };
+	const struct vmm_vma *next;
+	uint64_t lo, hi, a;
 
 	s.length = info->length + info->align_mask;
 	if (s.length < info->length)
 		return (uint64_t)-VMM_ENOMEM;
 	s.low = VMM_MAX(info->low_limit, mm->m->tasks.sysctl.mmap_min_addr);
 	s.high = info->high_limit;
-	/* the gap above the last VMA first when searching down, last when searching up */
-	if (info->topdown && (a = gap_fit(&s, top_lo, UINT64_MAX)))
+	while (find_gap(mm, &s, &lo, &hi, &next)) {
+		bool guarded = next && (next->vm_flags & VMM_VM_GROWSDOWN);
+
+		if (info->topdown) {
+			a = hi - info->length;
+			a -= (a - info->align_offset) & info->align_mask;
+			if (guarded && vm_start_gap(next) < hi) {
+				s.high = vm_start_gap(next);
+				continue;
+			}
+		} else {
+			a = lo + ((info->align_offset - lo) & info->align_mask);
+			if (guarded && vm_start_gap(next) < a + s.length - 1) {
+				s.low = next->vm_end;
+				continue;
+			}
+		}
 		return a;
-	if ((a = gap_search(&s, mm->tree.root)))
-		return a;
-	if (!info->topdown && (a = gap_fit(&s, top_lo, UINT64_MAX)))
-		return a;
+	}
 	return (uint64_t)-VMM_ENOMEM;
 }
 
@@ -409,7 +437,7 @@ uint64_t vmm_unmapped_area(struct vmm_mm *mm, const struct unmapped_area_info *i
 /* anon_vma_compatible(): @a directly below @b, differing only in access rights. */
 static bool anon_vma_compatible(const struct vmm_vma *a, const struct vmm_vma *b)
 {
-	return a->vm_end == b->vm_start && a->vm_file == b->vm_file &&
+	return a->vm_end == b->vm_start && a->vm_file == b->vm_file && a->ino == b->ino &&
 	       !((a->vm_flags ^ b->vm_flags) & ~(VM_ACCESS_FLAGS | VMM_VM_SOFTDIRTY)) &&
 	       b->vm_pgoff == a->vm_pgoff + ((b->vm_start - a->vm_start) >> PAGE_SHIFT);
 }
@@ -504,7 +532,7 @@ static bool anon_vmas_compatible(const struct vmm_vma *a, const struct vmm_vma *
 static bool flags_mergeable(const struct vmm_vma *v, const struct vma_merge_req *r)
 {
 	return !((v->vm_flags ^ r->vm_flags) & ~VMM_VM_SOFTDIRTY) && v->vm_file == r->file &&
-	       !v->special_name;
+	       v->ino == r->ino && !v->special_name;
 }
 
 static bool can_merge_left(const struct vma_merge_req *r)
@@ -657,6 +685,7 @@ struct vmm_vma *vmm_vma_modify_flags(struct vmm_mm *mm, struct vmm_vma *prev, st
 		.pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT),
 		.vm_flags = vm_flags,
 		.file = vma->vm_file,
+		.ino = vma->ino,
 		.anon_vma = vma->anon_vma,
 	};
 	struct vmm_vma *merged = merge_existing(mm, &r);

@@ -19,7 +19,7 @@ static inline uint64_t vma_pages(const struct vmm_vma *v)
 
 static inline bool vma_is_anonymous(const struct vmm_vma *v)
 {
-	return !v->vm_file && !(v->vm_flags & VMM_VM_SHARED) && !v->special_name;
+	return !v->vm_file && !v->ino && !v->special_name;
 }
 
 /* stack_guard_gap in bytes. */
@@ -76,6 +76,7 @@ struct vma_merge_req {
 	struct vmm_vma *middle;		/* the VMA being changed (existing-range merges), or NULL */
 	uint64_t start, end, pgoff, vm_flags;
 	struct vmm_file *file;
+	uint64_t ino;			/* the shmem file of a shared anonymous range, or 0 */
 	struct vmm_anon_vma *anon_vma;
 	bool just_expand;		/* brk: only extend prev */
 };
