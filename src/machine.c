@@ -103,6 +103,8 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 		/* build_all_zonelists(): too little memory to be worth grouping by mobility */
 		m->page_group_by_mobility_disabled = total < PAGEBLOCK_NR_PAGES * MIGRATE_TYPES;
 	}
+	if ((err = vmm_init_mm_late(m)))
+		return err;
 	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_tasks_init(m))))
 		return err;
 	m->booted = true;

@@ -79,7 +79,8 @@ static inline vmm_machine *default_machine(void)
 }
 
 /*
- * The default machine booted only up to the page allocator (no slab caches):
+ * The default machine booted only up to the page allocator (no slab caches),
+ * with lazy vmalloc tables (so boot takes no page from the buddy allocator):
  * the memblock hand-off untouched, for tests of the layers below slab.
  * Needs the internal headers (machine.h).
  */
@@ -88,6 +89,7 @@ static inline vmm_machine *default_machine(void)
 		struct vmm_config cfg_;                                      \
 		vmm_machine *m_;                                             \
 		vmm_config_init(&cfg_);                                      \
+		cfg_.flags |= VMM_CFG_VMALLOC_LAZY;                          \
 		assert_int_equal(vmm_machine_create_early(&cfg_, &m_), 0);   \
 		m_;                                                          \
 	})

@@ -149,7 +149,17 @@ typedef uint32_t (*vmm_mem_latency_fn)(void *data, unsigned cpu, vmm_paddr_t pa,
  * double frees and use after free are caught. Default off.
  */
 #define VMM_CFG_DEBUG_VM 0x2ull
-#define VMM_CFG_ALL_FLAGS 0x3ull
+/**
+ * Lazy vmalloc page tables, as x86-64 Linux before 5.8 and i386 have them:
+ * a top-level kernel entry created for the vmalloc area after boot is
+ * written into init_mm's PGD only, and an address space that lacks it takes
+ * a kernel page fault on first touch, which copies the entry from init_mm
+ * (vmalloc_fault, seed 001 section 3.6.1.1). Default off: boot preallocates
+ * every top-level entry of the vmalloc area, so all address spaces share the
+ * kernel half and no such fault happens, as Linux 5.8 and later do.
+ */
+#define VMM_CFG_VMALLOC_LAZY 0x4ull
+#define VMM_CFG_ALL_FLAGS 0x7ull
 /** @} */
 
 /**
@@ -263,8 +273,16 @@ struct vmm_config {
 	uint32_t cpu_mhz;
 	/** Timer ticks per second (CONFIG_HZ): 100, 250, 300 or 1000. Default 250. */
 	uint32_t hz;
+	/**
+	 * High memory: the direct map ends at this physical address and the RAM
+	 * above it forms ZONE_HIGHMEM, which the kernel reaches only through
+	 * kmap/kmap_atomic, as i386's 896 MiB lowmem limit does. A multiple of
+	 * 2 MiB, at least 64 MiB. 0 (the default): no cap, the direct map covers
+	 * all RAM and there is no ZONE_HIGHMEM, as on x86-64.
+	 */
+	uint64_t direct_map_limit;
 	/** Must be zero. */
-	uint64_t reserved[22];
+	uint64_t reserved[21];
 };
 
 /**

@@ -63,7 +63,8 @@ enum vmm_error {
 	VMM_ECFG_TLB_POLICY = 1018,	/**< tlb_replacement unknown, or PLRU with ways not 2^n */
 	VMM_ECFG_PHYS_BITS = 1019,	/**< phys_addr_bits not 36..52 or too small for memory */
 	VMM_ECFG_TIME = 1020,		/**< cpu_mhz not 1..100000, or hz not 100/250/300/1000 */
-	VMM_ECFG_LAST = 1020,
+	VMM_ECFG_HIGHMEM = 1021,	/**< direct_map_limit not a multiple of 2 MiB or below 64 MiB */
+	VMM_ECFG_LAST = 1021,
 };
 
 /**

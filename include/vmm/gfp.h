@@ -226,10 +226,14 @@ VMM_API vmm_vaddr_t vmm_page_address(const vmm_machine *m, const struct vmm_page
 VMM_API struct vmm_page *vmm_virt_to_page(const vmm_machine *m, vmm_vaddr_t addr);
 
 /**
- * The host address of a direct-map kernel address's byte, for reading and
- * writing simulated memory.
+ * The host address of a kernel address's byte, for reading and writing
+ * simulated memory. For a direct-map address the bytes of every frame that
+ * follows in the same run of RAM follow in host memory too; for any other
+ * kernel address (vmalloc, kmap) the pointer is good to the end of its page
+ * only, and only while the kernel tables map it.
  *
- * @return the host pointer, or NULL if @p addr is not a direct-map address of RAM
+ * @return the host pointer, or NULL if @p addr is neither a direct-map
+ *	   address of RAM nor mapped by the kernel's page tables
  */
 VMM_API void *vmm_kaddr_to_host(vmm_machine *m, vmm_vaddr_t addr);
 

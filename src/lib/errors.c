@@ -65,6 +65,7 @@ static const char *const cfg_names[] = {
 	[VMM_ECFG_PHYS_BITS - VMM_ECFG_BASE] =
 		"config: phys_addr_bits must be 36..52 and cover all memory",
 	[VMM_ECFG_TIME - VMM_ECFG_BASE] = "config: cpu_mhz must be 1..100000 and hz 100, 250, 300 or 1000",
+	[VMM_ECFG_HIGHMEM - VMM_ECFG_BASE] = "config: direct_map_limit must be 0 or a multiple of 2 MiB of at least 64 MiB",
 };
 
 const char *vmm_strerror(int err)

@@ -10,12 +10,14 @@
 
 #include <vmm/cpu.h>
 #include <vmm/errors.h>
+#include <vmm/gfp.h>
 #include <vmm/page.h>
 
 #include "lib/compiler.h"
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/memblock.h"
+#include "mm/sparse.h"
 #include "mm/vmstat.h"
 
 #define PTRS_PER_TABLE 512
@@ -48,39 +50,83 @@ static uint64_t *table_host(struct vmm_machine *m, vmm_paddr_t table)
 	return vmm_physmem_host(&m->phys, table);
 }
 
-/* alloc_low_page() before the buddy allocator runs: a zeroed frame from memblock. */
+static void count_table(struct vmm_machine *m, vmm_paddr_t pa, int64_t delta)
+{
+	NODE_DATA(m, vmm_physmem_nid(&m->phys, pa))->vm_stat[NR_PAGETABLE] += delta;
+}
+
+/*
+ * A zeroed table frame: from memblock while boot builds the tables, as
+ * alloc_low_page() takes them; from the buddy allocator once it runs, as
+ * pte_alloc_kernel() and friends do (a page-table page counted in
+ * NR_PAGETABLE at once; the boot frames are counted by vmm_init_mm_finish()).
+ */
 static vmm_paddr_t alloc_table(struct vmm_machine *m, int *err)
 {
-	vmm_paddr_t pa = vmm_memblock_alloc_try_nid(&m->memblock, VMM_PAGE_SIZE, VMM_PAGE_SIZE,
-						    VMM_MEMBLOCK_ANY_NODE, err);
+	vmm_paddr_t pa;
 
-	if (pa) {
+	if (m->init_mm.buddy_ready) {
+		/* at boot, before init_per_zone_wmark_min() in Linux: no watermark applies */
+		vmm_gfp_t gfp = VMM_GFP_KERNEL | VMM_GFP_ZERO | (m->booted ? 0 : VMM_GFP_MEMALLOC);
+		struct vmm_page *page = vmm_alloc_pages(m, gfp, 0);
+
+		if (!page) {
+			*err = -VMM_ENOMEM;
+			return 0;
+		}
+		page->page_type = VMM_PGTY_TABLE;
+		pa = (vmm_paddr_t)page_to_pfn(&m->sparse, page) << VMM_PAGE_SHIFT;
+		count_table(m, pa, 1);
+	} else {
+		pa = vmm_memblock_alloc_try_nid(&m->memblock, VMM_PAGE_SIZE, VMM_PAGE_SIZE,
+						VMM_MEMBLOCK_ANY_NODE, err);
+		if (!pa)
+			return 0;
 		memset(table_host(m, pa), 0, VMM_PAGE_SIZE);
-		m->init_mm.nr_tables++;
+		m->init_mm.boot_tables++;
 	}
+	m->init_mm.nr_tables++;
 	return pa;
+}
+
+/*
+ * The entry for @va in the table of level @stop, walking down from the PGD;
+ * with @alloc, missing tables above it are made. NULL with *err 0 when a
+ * table is missing and @alloc is false, -VMM_EINVAL under a large leaf.
+ */
+static uint64_t *walk_to(struct vmm_machine *m, vmm_vaddr_t va, unsigned stop, bool alloc,
+			 int *err)
+{
+	vmm_paddr_t table = m->init_mm.pgd_pa;
+
+	*err = 0;
+	for (unsigned l = m->cfg.paging_levels; l > stop; l--) {
+		uint64_t *e = &table_host(m, table)[table_index(va, l)];
+
+		if (!(*e & VMM_PTE_PRESENT)) {
+			vmm_paddr_t next;
+
+			if (!alloc || !(next = alloc_table(m, err)))
+				return NULL;
+			*e = next | KERNPG_TABLE;
+		} else if (l <= 3 && (*e & VMM_PTE_PS)) {
+			*err = -VMM_EINVAL;
+			return NULL;
+		}
+		table = *e & VMM_PTE_ADDR_MASK;
+	}
+	return &table_host(m, table)[table_index(va, stop)];
 }
 
 /* Write the leaf for @va -> @pa at @level (1: 4 KiB, 2: 2 MiB, 3: 1 GiB), creating tables. */
 static int map_leaf(struct vmm_machine *m, uint64_t va, vmm_paddr_t pa, unsigned level)
 {
-	vmm_paddr_t table = m->init_mm.pgd_pa;
-	int err = 0;
+	int err;
+	uint64_t *e = walk_to(m, va, level, true, &err);
 
-	for (unsigned l = m->cfg.paging_levels; l > level; l--) {
-		uint64_t *e = &table_host(m, table)[table_index(va, l)];
-
-		if (!(*e & VMM_PTE_PRESENT)) {
-			vmm_paddr_t next = alloc_table(m, &err);
-
-			if (!next)
-				return err;
-			*e = next | KERNPG_TABLE;
-		}
-		table = *e & VMM_PTE_ADDR_MASK;
-	}
-	table_host(m, table)[table_index(va, level)] =
-		pa | (level > 1 ? PAGE_KERNEL_LARGE : PAGE_KERNEL);
+	if (!e)
+		return err;
+	*e = pa | (level > 1 ? PAGE_KERNEL_LARGE : PAGE_KERNEL);
 	m->init_mm.direct_pages[level - 1]++;
 	return 0;
 }
@@ -109,12 +155,78 @@ static int map_ram_run(struct vmm_machine *m, vmm_paddr_t start, vmm_paddr_t end
 	return 0;
 }
 
+/* ---- the kernel half's layout and its boot-time tables ---- */
+
+#define VSYSCALL_ADDR 0xffffffffff600000ull
+/* tlb_single_page_flush_ceiling: beyond this many pages a range flush flushes everything */
+#define TLB_SINGLE_PAGE_FLUSH_CEILING 33
+
+/* Documentation/arch/x86/x86_64/mm.rst, for 4- and 5-level paging. */
+static void compute_layout(struct vmm_machine *m)
+{
+	struct vmm_kernel_layout *l = &m->init_mm.layout;
+	const bool la57 = m->cfg.paging_levels == 5;
+
+	l->page_offset = vmm_page_offset(m);
+	l->direct_map_end = l->page_offset + (la57 ? 1ull << 55 : 1ull << 46);
+	l->vmalloc_start = la57 ? 0xffa0000000000000ull : 0xffffc90000000000ull;
+	l->vmalloc_end = la57 ? 0xffd2000000000000ull : 0xffffe90000000000ull;
+	/* FIXADDR_TOP: the page below the 2 MiB boundary above the vsyscall page */
+	l->fixaddr_top = ALIGN_UP(VSYSCALL_ADDR + VMM_PAGE_SIZE, PMD_SIZE) - VMM_PAGE_SIZE;
+	l->nr_fixmap = VMM_FIX_KMAP_BEGIN + VMM_KM_MAX_IDX * m->nr_cpus;
+	l->fixaddr_start = l->fixaddr_top - ((uint64_t)(l->nr_fixmap - 1) << VMM_PAGE_SHIFT);
+	/* i386's PKMAP_BASE: a PMD-aligned page table's worth below the fixmap */
+	l->pkmap_base = m->cfg.direct_map_limit ?
+		(l->fixaddr_start - VMM_PAGE_SIZE * (VMM_LAST_PKMAP + 1)) & ~(PMD_SIZE - 1) : 0;
+	l->kernel_pgd_index = PTRS_PER_TABLE / 2;
+}
+
+/* page_table_range_init(): every table down to the PTEs of [start, end). */
+static int make_pte_tables(struct vmm_machine *m, vmm_vaddr_t start, vmm_vaddr_t end)
+{
+	int err;
+
+	for (vmm_vaddr_t va = start & ~(PMD_SIZE - 1); va < end; va += PMD_SIZE)
+		if (!walk_to(m, va, 1, true, &err))
+			return err;
+	return 0;
+}
+
+/*
+ * preallocate_vmalloc_pages(): the second-level table under every top-level
+ * entry of the vmalloc area, so that vmalloc never adds a top-level entry.
+ */
+static int preallocate_vmalloc_tables(struct vmm_machine *m)
+{
+	const struct vmm_kernel_layout *l = &m->init_mm.layout;
+	const uint64_t step = 1ull << level_shift(m->cfg.paging_levels);
+	int err;
+
+	for (vmm_vaddr_t va = l->vmalloc_start; va < l->vmalloc_end; va += step)
+		if (!walk_to(m, va, m->cfg.paging_levels - 1, true, &err))
+			return err;
+	return 0;
+}
+
+static int init_kernel_areas(struct vmm_machine *m)
+{
+	const struct vmm_kernel_layout *l = &m->init_mm.layout;
+	int err;
+
+	if ((err = make_pte_tables(m, l->fixaddr_start, l->fixaddr_top + VMM_PAGE_SIZE)))
+		return err;
+	if (l->pkmap_base)
+		return make_pte_tables(m, l->pkmap_base, vmm_pkmap_addr(&m->init_mm, VMM_LAST_PKMAP));
+	return 0;
+}
+
 int vmm_init_mem_mapping(struct vmm_machine *m)
 {
 	const struct vmm_physmem *pm = &m->phys;
 	int err = 0;
 
 	memset(&m->init_mm, 0, sizeof(m->init_mm));
+	compute_layout(m);
 	m->init_mm.pgd_pa = alloc_table(m, &err);
 	if (!m->init_mm.pgd_pa)
 		return err;
@@ -134,7 +246,10 @@ int vmm_init_mem_mapping(struct vmm_machine *m)
 			return err;
 		}
 	}
-	return 0;
+	if ((err = init_kernel_areas(m)))
+		vmm_log(&m->log, VMM_LOG_ERROR, VMM_LOG_KIND_NOTE,
+			"boot: no memory for the vmalloc, pkmap and fixmap page tables");
+	return err;
 }
 
 /* ---- walking the kernel tables ---- */
@@ -191,28 +306,46 @@ static void kwalk_table(struct kwalk *w, vmm_paddr_t table)
 	page = pfn_to_page(&m->sparse, pfn);
 	if (w->account) {
 		page->page_type = VMM_PGTY_TABLE;
-		NODE_DATA(m, vmm_physmem_nid(&m->phys, table))->vm_stat[NR_PAGETABLE]++;
-	} else if (page->page_type != VMM_PGTY_TABLE || !page_flag(page, VMM_PG_reserved)) {
-		fprintf(w->out, "init_mm: table frame %#" PRIx64 " is not a reserved page-table "
-				"page (type %u)\n",
-			table, (unsigned)page->page_type);
+		count_table(m, table, 1);
+	} else if (page->page_type != VMM_PGTY_TABLE ||
+		   (!page_flag(page, VMM_PG_reserved) && page->refcount != 1)) {
+		fprintf(w->out, "init_mm: table frame %#" PRIx64 " is not a page-table page "
+				"(type %u, count %d)\n",
+			table, (unsigned)page->page_type, page->refcount);
 		w->problems++;
 	}
+}
+
+/* Whether @va lies in an area whose leaves their owner checks (vmalloc, pkmap, fixmap). */
+static bool in_mapped_area(const struct vmm_kernel_layout *l, uint64_t va)
+{
+	return (va >= l->vmalloc_start && va < l->vmalloc_end) ||
+	       (l->pkmap_base && va >= l->pkmap_base &&
+		va < l->pkmap_base + VMM_LAST_PKMAP * VMM_PAGE_SIZE) ||
+	       (va >= l->fixaddr_start && va <= l->fixaddr_top);
 }
 
 static void kwalk_leaf(struct kwalk *w, uint64_t va, uint64_t e, unsigned level)
 {
 	struct vmm_machine *m = w->m;
-	const vmm_vaddr_t base = vmm_page_offset(m);
+	const struct vmm_kernel_layout *l = &m->init_mm.layout;
 	uint64_t size = 1ull << level_shift(level);
 	uint64_t flags = level > 1 ? PAGE_KERNEL_LARGE : PAGE_KERNEL;
-	vmm_paddr_t pa = va >= base ? va - base : 0;
+	vmm_paddr_t pa = va - l->page_offset;
 
-	w->leaves[level - 1]++;
 	if (w->account)
 		return;
-	if (va < base || e != (pa | flags) || !IS_ALIGNED(pa, size) ||
-	    !range_is_ram(&m->phys, pa, size)) {
+	if (va < l->page_offset || va >= l->direct_map_end) {
+		if (level == 1 && in_mapped_area(l, va))
+			return;
+		fprintf(w->out, "init_mm: leaf %#" PRIx64 " for %#" PRIx64 " (level %u) lies in "
+				"no area of the kernel half\n",
+			e, va, level);
+		w->problems++;
+		return;
+	}
+	w->leaves[level - 1]++;
+	if (e != (pa | flags) || !IS_ALIGNED(pa, size) || !range_is_ram(&m->phys, pa, size)) {
 		fprintf(w->out, "init_mm: leaf %#" PRIx64 " for %#" PRIx64 " (level %u) is not "
 				"the direct map of RAM (want %#" PRIx64 ")\n",
 			e, va, level, pa | flags);
@@ -249,6 +382,7 @@ int vmm_init_mm_finish(struct vmm_machine *m)
 	struct kwalk w = { .m = m, .account = true };
 
 	kwalk(&w, m->init_mm.pgd_pa, m->cfg.paging_levels, 0);
+	m->init_mm.buddy_ready = true;
 	/*
 	 * load_cr3(swapper_pg_dir) on every CPU. The CPUs already run with the
 	 * CR0/CR4/EFER bits Linux sets (PG, WP, PAE, PGE, LA57 with 5 levels, NXE,
@@ -263,6 +397,16 @@ int vmm_init_mm_finish(struct vmm_machine *m)
 		cpu->pcid_root[0] = m->init_mm.pgd_pa;
 	}
 	return 0;
+}
+
+int vmm_init_mm_late(struct vmm_machine *m)
+{
+	int err = 0;
+
+	if (!(m->cfg.flags & VMM_CFG_VMALLOC_LAZY) && (err = preallocate_vmalloc_tables(m)))
+		vmm_log(&m->log, VMM_LOG_ERROR, VMM_LOG_KIND_NOTE,
+			"boot: no memory for the vmalloc area's page tables");
+	return err;
 }
 
 uint64_t vmm_direct_map_bytes(const struct vmm_machine *m, unsigned size)
@@ -319,4 +463,132 @@ long vmm_init_mm_check(struct vmm_machine *m, FILE *out)
 		w.problems++;
 	}
 	return w.problems;
+}
+
+/* ---- kernel mappings after boot, and the PGDs of address spaces ---- */
+
+uint64_t *vmm_kernel_pte(struct vmm_machine *m, vmm_vaddr_t va, bool alloc, int *err)
+{
+	int e;
+	uint64_t *pte;
+
+	if (table_index(va, m->cfg.paging_levels) < m->init_mm.layout.kernel_pgd_index ||
+	    canonical(m, va) != va) {
+		e = -VMM_EINVAL;
+		pte = NULL;
+	} else {
+		pte = walk_to(m, va & ~(VMM_PAGE_SIZE - 1), 1, alloc, &e);
+	}
+	if (err)
+		*err = e;
+	return pte;
+}
+
+void vmm_flush_tlb_kernel_range(struct vmm_machine *m, vmm_vaddr_t start, vmm_vaddr_t end)
+{
+	struct vmm_cpu *cpu = &m->mmu.cpus[m->current_cpu];
+	const unsigned flags = VMM_FLUSH_GLOBAL | VMM_FLUSH_ALL_PCIDS;
+
+	start &= ~(VMM_PAGE_SIZE - 1);
+	if (end <= start)
+		return;
+	if ((end - start) >> VMM_PAGE_SHIFT > TLB_SINGLE_PAGE_FLUSH_CEILING)
+		vmm_tlb_shootdown(cpu, VMM_SHOOTDOWN_ALL, 0, 0, 0, flags, NULL);
+	else
+		vmm_tlb_shootdown(cpu, VMM_SHOOTDOWN_ALL, 0, start, end - start, flags, NULL);
+}
+
+int vmm_pgd_alloc(struct vmm_machine *m, vmm_paddr_t *pgd)
+{
+	const unsigned k = m->init_mm.layout.kernel_pgd_index;
+	struct vmm_page *page = vmm_alloc_pages(m, VMM_GFP_KERNEL | VMM_GFP_ZERO, 0);
+	vmm_paddr_t pa;
+
+	if (!page)
+		return -VMM_ENOMEM;
+	page->page_type = VMM_PGTY_TABLE;
+	pa = (vmm_paddr_t)page_to_pfn(&m->sparse, page) << VMM_PAGE_SHIFT;
+	count_table(m, pa, 1);
+	/* pgd_ctor(): clone the kernel half */
+	memcpy(table_host(m, pa) + k, table_host(m, m->init_mm.pgd_pa) + k,
+	       (PTRS_PER_TABLE - k) * sizeof(uint64_t));
+	m->init_mm.user_pgds++;
+	*pgd = pa;
+	return 0;
+}
+
+void vmm_pgd_free(struct vmm_machine *m, vmm_paddr_t pgd)
+{
+	const uint64_t *t = table_host(m, pgd);
+	struct vmm_page *page = pfn_to_page(&m->sparse, pgd >> VMM_PAGE_SHIFT);
+
+	for (unsigned i = 0; i < m->init_mm.layout.kernel_pgd_index; i++)
+		if (t[i] & VMM_PTE_PRESENT) {
+			vmm_internal_err(&m->log, "pgd_free: PGD %#" PRIx64 " still maps user "
+						  "entry %u (%#" PRIx64 ")",
+					 pgd, i, t[i]);
+			break;
+		}
+	page->page_type = VMM_PGTY_NONE;
+	count_table(m, pgd, -1);
+	m->init_mm.user_pgds--;
+	vmm_free_pages(m, page, 0);
+}
+
+int vmm_pgd_sync_kernel(struct vmm_machine *m, vmm_paddr_t pgd, vmm_vaddr_t va)
+{
+	const unsigned i = table_index(va, m->cfg.paging_levels);
+	uint64_t *dst = &table_host(m, pgd)[i];
+	uint64_t ref = table_host(m, m->init_mm.pgd_pa)[i];
+
+	if (i < m->init_mm.layout.kernel_pgd_index || canonical(m, va) != va)
+		return -VMM_EINVAL;
+	if (!(ref & VMM_PTE_PRESENT))
+		return -VMM_EFAULT;
+	if (!(*dst & VMM_PTE_PRESENT)) {
+		*dst = ref;
+		m->init_mm.pgd_syncs++;
+	}
+	return 0;
+}
+
+long vmm_pgd_check_kernel(struct vmm_machine *m, vmm_paddr_t pgd, FILE *out)
+{
+	const uint64_t *t = table_host(m, pgd), *ref = table_host(m, m->init_mm.pgd_pa);
+	const bool lazy = m->cfg.flags & VMM_CFG_VMALLOC_LAZY;
+	long problems = 0;
+
+	for (unsigned i = m->init_mm.layout.kernel_pgd_index; i < PTRS_PER_TABLE; i++) {
+		if (t[i] == ref[i] || (lazy && !(t[i] & VMM_PTE_PRESENT)))
+			continue;
+		fprintf(out, "pgd %#" PRIx64 ": kernel entry %u is %#" PRIx64 ", init_mm has %#" PRIx64
+			     "\n",
+			pgd, i, t[i], ref[i]);
+		problems++;
+	}
+	return problems;
+}
+
+int vmm_kernel_translate(struct vmm_machine *m, vmm_vaddr_t va, vmm_paddr_t *pa)
+{
+	vmm_paddr_t table = m->init_mm.pgd_pa;
+
+	if (!table || canonical(m, va) != va ||
+	    table_index(va, m->cfg.paging_levels) < m->init_mm.layout.kernel_pgd_index)
+		return -VMM_EFAULT;
+	for (unsigned l = m->cfg.paging_levels; l >= 1; l--) {
+		uint64_t e = table_host(m, table)[table_index(va, l)];
+
+		if (!(e & VMM_PTE_PRESENT))
+			return -VMM_EFAULT;
+		if (l == 1 || (l <= 3 && (e & VMM_PTE_PS))) {
+			uint64_t mask = (1ull << level_shift(l)) - 1;
+			vmm_paddr_t base = e & VMM_PTE_ADDR_MASK & ~mask;
+
+			*pa = base | (va & mask);
+			return 0;
+		}
+		table = e & VMM_PTE_ADDR_MASK;
+	}
+	return -VMM_EFAULT;
 }

@@ -2142,13 +2142,17 @@ struct vmm_page *vmm_virt_to_page(const vmm_machine *m, vmm_vaddr_t addr)
 void *vmm_kaddr_to_host(vmm_machine *m, vmm_vaddr_t addr)
 {
 	vmm_vaddr_t base;
+	vmm_paddr_t pa;
 
 	if (!m)
 		return NULL;
 	base = vmm_page_offset(m);
-	if (addr < base)
+	if (addr >= base && addr < m->init_mm.layout.direct_map_end)
+		return vmm_phys_to_host(m, addr - base);
+	/* vmalloc, pkmap, fixmap: what init_mm maps there */
+	if (vmm_kernel_translate(m, addr, &pa))
 		return NULL;
-	return vmm_phys_to_host(m, addr - base);
+	return vmm_phys_to_host(m, pa);
 }
 
 vmm_vaddr_t vmm_get_free_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)

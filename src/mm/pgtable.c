@@ -40,7 +40,6 @@
 #include "sim/physmem.h"
 
 #define PTRS 512u
-#define PGD_USER_ENTRIES 256u		/* the lower half of the top table */
 #define PAGE_PROTNONE VMM_PTE_GLOBAL	/* _PAGE_PROTNONE shares the G bit */
 #define PAGE_TABLE (VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_USER | VMM_PTE_ACCESSED | VMM_PTE_DIRTY)
 #define PAGE_MAPPING_ANON 1ull
@@ -98,23 +97,6 @@ static void table_free(struct vmm_machine *m, vmm_paddr_t pa)
 	NODE_DATA(m, vmm_physmem_nid(&m->phys, pa))->vm_stat[NR_PAGETABLE]--;
 	p->page_type = VMM_PGTY_NONE;
 	vmm_free_pages(m, p, 0);
-}
-
-int vmm_user_pgd_alloc(struct vmm_machine *m, vmm_paddr_t *pgd)
-{
-	vmm_paddr_t pa = table_alloc(m);
-
-	if (!pa)
-		return -VMM_ENOMEM;
-	memcpy(table(m, pa) + PGD_USER_ENTRIES, table(m, m->init_mm.pgd_pa) + PGD_USER_ENTRIES,
-	       (PTRS - PGD_USER_ENTRIES) * sizeof(uint64_t));
-	*pgd = pa;
-	return 0;
-}
-
-void vmm_user_pgd_free(struct vmm_machine *m, vmm_paddr_t pgd)
-{
-	table_free(m, pgd);
 }
 
 /* The leaf entry slot of @va, creating the tables on the way when @alloc. */
@@ -286,7 +268,7 @@ static void free_tables(struct vmm_mm *mm, vmm_paddr_t t, unsigned level, uint64
 		if (va >= end)
 			break;
 		if (level == 1 || !(*e & VMM_PTE_PRESENT) ||
-		    (level == levels(m) && i >= PGD_USER_ENTRIES))
+		    (level == levels(m) && i >= m->init_mm.layout.kernel_pgd_index))
 			continue;
 		child = *e & VMM_PTE_ADDR_MASK;
 		free_tables(mm, child, level - 1, va, start, end, floor, ceiling);
@@ -308,7 +290,7 @@ void vmm_free_pgtables(struct vmm_mm *mm, uint64_t start, uint64_t end, uint64_t
 void vmm_free_user_tables(struct vmm_mm *mm)
 {
 	free_tables(mm, mm->pgd, levels(mm->m), 0, 0, mm->task_size + PAGE_SIZE, 0, UINT64_MAX);
-	vmm_user_pgd_free(mm->m, mm->pgd);
+	vmm_pgd_free(mm->m, mm->pgd);
 	mm->pgtables_bytes -= PAGE_SIZE;
 	mm->pgd = 0;
 }

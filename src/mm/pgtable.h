@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * User page tables: the PGD of each mm (kernel half shared with init_mm),
+ * User page tables under each mm's PGD (from vmm_pgd_alloc(), kernel half
+ * shared with init_mm),
  * table pages from the buddy allocator counted in NR_PAGETABLE, installing
  * zeroed anonymous pages (MAP_POPULATE, mlock; the fault path reuses it),
  * zapping ranges with page release, freeing empty tables, rewriting rights,
@@ -14,10 +15,6 @@
 #include <stdio.h>
 
 #include "mm/mm_types.h"
-
-/* A PGD for a new mm: a zeroed table page with init_mm's kernel half copied in. */
-int vmm_user_pgd_alloc(struct vmm_machine *m, vmm_paddr_t *pgd);
-void vmm_user_pgd_free(struct vmm_machine *m, vmm_paddr_t pgd);
 
 /* The PTE bits for a VMA's flags (vm_get_page_prot), writable or not. */
 uint64_t vmm_vm_page_prot(const struct vmm_machine *m, uint64_t vm_flags);

@@ -141,7 +141,7 @@ static struct vmm_mm *mm_alloc(struct vmm_machine *m)
 		return NULL;
 	mm->m = m;
 	mm->shadow = vmm_kmem_cache_alloc(m->tasks.mm_cache, VMM_GFP_KERNEL | VMM_GFP_ZERO);
-	if (!mm->shadow || vmm_user_pgd_alloc(m, &mm->pgd)) {
+	if (!mm->shadow || vmm_pgd_alloc(m, &mm->pgd)) {
 		if (mm->shadow)
 			vmm_kmem_cache_free(m->tasks.mm_cache, mm->shadow);
 		vmm_hfree(&m->hm, mm, sizeof(*mm));
@@ -617,7 +617,7 @@ static long mm_check(struct vmm_mm *mm, FILE *out)
 			mm->map_count);
 		problems++;
 	}
-	return problems + vmm_pgtable_check(mm, out);
+	return problems + vmm_pgtable_check(mm, out) + vmm_pgd_check_kernel(mm->m, mm->pgd, out);
 }
 
 long vmm_tasks_check(struct vmm_machine *m, FILE *out)

@@ -115,6 +115,11 @@ static int validate_scalars(const struct vmm_config *cfg, struct vmm_log *log)
 		BAD(VMM_ECFG_TIME, "cpu_mhz %u is not 1..100000", cfg->cpu_mhz);
 	if (cfg->hz != 100 && cfg->hz != 250 && cfg->hz != 300 && cfg->hz != 1000)
 		BAD(VMM_ECFG_TIME, "hz %u is not 100, 250, 300 or 1000", cfg->hz);
+	if (cfg->direct_map_limit &&
+	    (!IS_ALIGNED(cfg->direct_map_limit, 2ull << 20) || cfg->direct_map_limit < (64ull << 20)))
+		BAD(VMM_ECFG_HIGHMEM,
+		    "direct_map_limit %#" PRIx64 " is not 0 or a multiple of 2 MiB of at least 64 MiB",
+		    cfg->direct_map_limit);
 	return 0;
 }
 
@@ -388,6 +393,11 @@ int vmm_config_print(const struct vmm_config *cfg, FILE *out)
 	fprintf(out, "log_level              %d\n", cfg->log_level);
 	fprintf(out, "cpu_mhz                %u\n", cfg->cpu_mhz);
 	fprintf(out, "hz                     %u\n", cfg->hz);
+	if (cfg->direct_map_limit)
+		fprintf(out, "direct_map_limit       %" PRIu64 " bytes (RAM above is ZONE_HIGHMEM)\n",
+			cfg->direct_map_limit);
+	else
+		fprintf(out, "direct_map_limit       none (no ZONE_HIGHMEM)\n");
 	config_print_tlb(cfg, out);
 	return ferror(out) ? -VMM_EIO : 0;
 }

@@ -51,6 +51,7 @@ static const int all_codes[] = {
 	VMM_ECFG_TLB_POLICY,
 	VMM_ECFG_PHYS_BITS,
 	VMM_ECFG_TIME,
+	VMM_ECFG_HIGHMEM,
 };
 
 #define NR_CODES (sizeof(all_codes) / sizeof(all_codes[0]))

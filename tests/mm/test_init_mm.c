@@ -6,6 +6,9 @@
  * table frames are reserved page-table pages counted in nr_page_table_pages
  * and every CPU's CR3 holds the PGD; a CPL-0 access reads a frame's bytes
  * and a user access faults on U/S; the machine check notices a bad leaf.
+ * Then the kernel half's layout, mappings made after boot and their TLB
+ * flush, and the PGDs of address spaces sharing the kernel half, eagerly or
+ * lazily (VMM_CFG_VMALLOC_LAZY).
  */
 #include "test_util.h"
 
@@ -220,8 +223,16 @@ static void test_tables_and_cr3(void **state)
 		assert_non_null(pgd);
 		assert_int_equal(vmm_page_type(pgd), VMM_PGTY_TABLE);
 		assert_true(vmm_page_flags(pgd) & (1ull << VMM_PG_reserved));
-		/* PGD, P4D (5 levels), PUD, the PMDs of GiB 0 and 3, the PTE table of [0, 2M) */
-		assert_int_equal(m->init_mm.nr_tables, levels == 5 ? 6 : 5);
+		/*
+		 * From memblock: the direct map's PGD, P4D (5 levels), PUD, the PMDs of
+		 * GiB 0 and 3 and the PTE table of [0, 2M); the fixmap's P4D (5 levels),
+		 * PUD, PMD and PTE table under the last PGD entry. From the buddy
+		 * allocator: the second-level table of each top-level entry of the
+		 * vmalloc area, 64 x 512 GiB (4 levels) or 50 x 256 TiB (5 levels).
+		 */
+		assert_int_equal(m->init_mm.boot_tables, levels == 5 ? 6 + 4 : 5 + 3);
+		assert_int_equal(m->init_mm.nr_tables,
+				 m->init_mm.boot_tables + (levels == 5 ? 50 : 64));
 		assert_int_equal(vmm_global_node_page_state(m, NR_PAGETABLE), m->init_mm.nr_tables);
 		assert_int_equal(meminfo(m, "PageTables:"), m->init_mm.nr_tables * 4);
 		for (unsigned c = 0; c < m->nr_cpus; c++) {
@@ -314,10 +325,226 @@ static void test_check_finds_bad_direct_map(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/* The kernel half's areas lie where Documentation/arch/x86/x86_64/mm.rst puts them. */
+static void test_layout(void **state)
+{
+	for (unsigned levels = 4; levels <= 5; levels++) {
+		vmm_machine *m = boot(levels, false);
+		const struct vmm_kernel_layout *l = &m->init_mm.layout;
+
+		(void)state;
+		assert_int_equal(l->page_offset, vmm_page_offset(m));
+		assert_int_equal(l->vmalloc_start, levels == 5 ? 0xffa0000000000000ull
+							       : 0xffffc90000000000ull);
+		/* VMALLOC_SIZE_TB: 32 TiB with 4 levels, 12800 TiB with 5 */
+		assert_int_equal(l->vmalloc_end - l->vmalloc_start,
+				 (levels == 5 ? 12800ull : 32ull) << 40);
+		assert_int_equal(l->fixaddr_top, 0xffffffffff7ff000ull);
+		assert_int_equal(vmm_fix_to_virt(&m->init_mm, VMM_FIX_KMAP_BEGIN),
+				 0xffffffffff7fe000ull);
+		assert_int_equal(l->nr_fixmap, 1 + VMM_KM_MAX_IDX * m->nr_cpus);
+		assert_int_equal(l->fixaddr_start, vmm_fix_to_virt(&m->init_mm, l->nr_fixmap - 1));
+		assert_int_equal(l->pkmap_base, 0);	/* no high memory */
+		assert_int_equal(l->kernel_pgd_index, 256);
+		assert_true(l->direct_map_end <= l->vmalloc_start);
+		vmm_machine_destroy(&m);
+	}
+}
+
+/* Boot made the PTE tables of every fixmap slot, so no later kmap_atomic allocates. */
+static void test_fixmap_tables_exist(void **state)
+{
+	vmm_machine *m = boot(5, true);
+	const struct vmm_kernel_layout *l = &m->init_mm.layout;
+	uint64_t tables = m->init_mm.nr_tables;
+	int err;
+
+	(void)state;
+	for (unsigned i = 0; i < l->nr_fixmap; i++) {
+		uint64_t *pte = vmm_kernel_pte(m, vmm_fix_to_virt(&m->init_mm, i), false, &err);
+
+		assert_non_null(pte);
+		assert_int_equal(err, 0);
+		assert_int_equal(*pte, 0);
+	}
+	assert_int_equal(m->init_mm.nr_tables, tables);
+	vmm_machine_destroy(&m);
+}
+
+/*
+ * A page mapped into the vmalloc area through vmm_kernel_pte() is read at
+ * CPL 0; the tables made for it come from the buddy allocator and are
+ * counted; after the PTE is cleared the stale TLB entry still translates
+ * until vmm_flush_tlb_kernel_range() shoots it down on every CPU.
+ */
+static void test_kernel_pte_and_flush(void **state)
+{
+	vmm_machine *m = boot(4, false);
+	const vmm_vaddr_t va = m->init_mm.layout.vmalloc_start + 5 * GiB + 7 * VMM_PAGE_SIZE;
+	uint64_t tables = m->init_mm.nr_tables, pt = vmm_global_node_page_state(m, NR_PAGETABLE);
+	struct vmm_page *pg = vmm_alloc_pages(m, VMM_GFP_KERNEL | VMM_GFP_ZERO, 0);
+	vmm_paddr_t pa = vmm_page_to_pfn(m, pg) << VMM_PAGE_SHIFT;
+	struct vmm_access_result r;
+	uint64_t *pte, v = 0;
+	int err;
+
+	(void)state;
+	assert_null(vmm_kernel_pte(m, va, false, &err));
+	assert_int_equal(err, 0);
+	pte = vmm_kernel_pte(m, va, true, &err);
+	assert_non_null(pte);
+	/* a PMD and a PTE table under the preallocated PUD */
+	assert_int_equal(m->init_mm.nr_tables, tables + 2);
+	assert_int_equal(vmm_global_node_page_state(m, NR_PAGETABLE), pt + 2);
+	*pte = pa | VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_ACCESSED | VMM_PTE_DIRTY |
+	       VMM_PTE_GLOBAL | VMM_PTE_NX;
+	*(uint64_t *)vmm_kaddr_to_host(m, vmm_page_address(m, pg)) = 0x1234;
+	/* the embedder reaches the bytes through either address */
+	assert_ptr_equal(vmm_kaddr_to_host(m, va + 8), vmm_kaddr_to_host(m, vmm_page_address(m, pg) + 8));
+	assert_null(vmm_kaddr_to_host(m, va + VMM_PAGE_SIZE));
+	for (unsigned c = 0; c < m->nr_cpus; c++) {
+		assert_int_equal(vmm_cpu_read(vmm_machine_cpu(m, c), va, &v, 8, 0, &r), 0);
+		assert_int_equal(r.signal, 0);
+		assert_int_equal(v, 0x1234);
+	}
+	assert_machine_healthy(m);
+	*pte = 0;
+	assert_null(vmm_kaddr_to_host(m, va));
+	assert_int_equal(vmm_cpu_read(vmm_machine_cpu(m, 2), va, &v, 8, 0, &r), 0);
+	assert_int_equal(r.signal, 0);	/* stale, but still in the TLB */
+	vmm_flush_tlb_kernel_range(m, va, va + VMM_PAGE_SIZE);
+	for (unsigned c = 0; c < m->nr_cpus; c++) {
+		assert_int_equal(vmm_cpu_read(vmm_machine_cpu(m, c), va, &v, 8, 0, &r),
+				 -VMM_EFAULT);
+		assert_int_equal(r.signal, 11);
+	}
+	/* not in the kernel half, or under a 1 GiB leaf of the direct map */
+	assert_null(vmm_kernel_pte(m, 0x400000, true, &err));
+	assert_int_equal(err, -VMM_EINVAL);
+	assert_null(vmm_kernel_pte(m, vmm_page_offset(m) + 2 * GiB, true, &err));
+	assert_int_equal(err, -VMM_EINVAL);
+	vmm_free_pages(m, pg, 0);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
+/* A leaf outside every area of the kernel half is reported. */
+static void test_check_finds_stray_leaf(void **state)
+{
+	vmm_machine *m = boot(4, false);
+	/* between the direct map's range and the vmalloc area */
+	const vmm_vaddr_t va = m->init_mm.layout.vmalloc_start - 4 * GiB;
+	uint64_t *pte;
+	int err;
+
+	(void)state;
+	pte = vmm_kernel_pte(m, va, true, &err);
+	assert_non_null(pte);
+	*pte = 0x100000 | VMM_PTE_PRESENT;
+	assert_int_equal(vmm_machine_check(m, stdout), 1);
+	*pte = 0;
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
+/* A new PGD shares init_mm's kernel half and gives its frame back; the check compares halves. */
+static void test_pgd_alloc_shares_kernel_half(void **state)
+{
+	for (unsigned levels = 4; levels <= 5; levels++) {
+		vmm_machine *m = boot(levels, false);
+		uint64_t pt = vmm_global_node_page_state(m, NR_PAGETABLE), tables;
+		vmm_paddr_t pgd;
+		uint64_t *t, *ref = vmm_phys_to_host(m, m->init_mm.pgd_pa);
+
+		(void)state;
+		assert_int_equal(vmm_pgd_alloc(m, &pgd), 0);
+		assert_int_equal(vmm_global_node_page_state(m, NR_PAGETABLE), pt + 1);
+		t = vmm_phys_to_host(m, pgd);
+		for (unsigned i = 0; i < 256; i++)
+			assert_int_equal(t[i], 0);
+		assert_memory_equal(t + 256, ref + 256, 256 * sizeof(uint64_t));
+		assert_int_equal(vmm_pgd_check_kernel(m, pgd, stdout), 0);
+		/* a kernel access through the new PGD reaches the direct map */
+		assert_int_equal(vmm_cpu_set_reg(vmm_machine_cpu(m, 0), VMM_REG_CR3, pgd), 0);
+		{
+			struct vmm_access_result r;
+
+			assert_int_equal(vmm_cpu_access(vmm_machine_cpu(m, 0),
+							vmm_page_offset(m) + 3 * GiB, 8, 0, &r),
+					 0);
+			assert_int_equal(r.signal, 0);
+			assert_int_equal(r.paddr, 3 * GiB);
+		}
+		/* a vmalloc mapping made now is seen through it: no top-level entry was added */
+		tables = m->init_mm.nr_tables;
+		assert_non_null(vmm_kernel_pte(m, m->init_mm.layout.vmalloc_start, true, NULL));
+		tables = m->init_mm.nr_tables - tables;	/* PMD and PTE table (and PUD, 5 levels) */
+		assert_int_equal(tables, levels == 5 ? 3 : 2);
+		assert_int_equal(vmm_pgd_check_kernel(m, pgd, stdout), 0);
+		t[300] ^= 1ull << 12;
+		assert_int_equal(vmm_pgd_check_kernel(m, pgd, stdout), 1);
+		t[300] ^= 1ull << 12;
+		assert_int_equal(vmm_cpu_set_reg(vmm_machine_cpu(m, 0), VMM_REG_CR3,
+						 m->init_mm.pgd_pa),
+				 0);
+		vmm_pgd_free(m, pgd);
+		assert_int_equal(vmm_global_node_page_state(m, NR_PAGETABLE), pt + tables);
+		assert_machine_healthy(m);
+		vmm_machine_destroy(&m);
+	}
+}
+
+/*
+ * VMM_CFG_VMALLOC_LAZY: the vmalloc area has no top-level entries after
+ * boot; one made later is missing from an older PGD (still a valid state
+ * for the check) until vmm_pgd_sync_kernel() copies it from init_mm.
+ */
+static void test_lazy_vmalloc_sync(void **state)
+{
+	struct vmm_config cfg;
+	vmm_machine *m;
+	vmm_paddr_t pgd;
+	uint64_t *t, *ref;
+	vmm_vaddr_t va;
+	unsigned idx;
+
+	(void)state;
+	vmm_config_init(&cfg);
+	cfg.flags |= VMM_CFG_VMALLOC_LAZY;
+	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
+	va = m->init_mm.layout.vmalloc_start + (1ull << 39) * 3;
+	idx = (unsigned)((va >> 39) & 511);
+	/* the fixmap's tables only: 5 direct-map + 3 */
+	assert_int_equal(m->init_mm.nr_tables, m->init_mm.boot_tables);
+	assert_int_equal(vmm_pgd_alloc(m, &pgd), 0);
+	t = vmm_phys_to_host(m, pgd);
+	ref = vmm_phys_to_host(m, m->init_mm.pgd_pa);
+	assert_int_equal(vmm_pgd_sync_kernel(m, pgd, va), -VMM_EFAULT);
+	assert_non_null(vmm_kernel_pte(m, va, true, NULL));
+	assert_true(ref[idx] & VMM_PTE_PRESENT);
+	assert_int_equal(t[idx], 0);
+	assert_int_equal(vmm_pgd_check_kernel(m, pgd, stdout), 0);
+	assert_int_equal(vmm_pgd_sync_kernel(m, pgd, va), 0);
+	assert_int_equal(t[idx], ref[idx]);
+	assert_int_equal(m->init_mm.pgd_syncs, 1);
+	assert_int_equal(vmm_pgd_sync_kernel(m, pgd, va + VMM_PAGE_SIZE), 0);
+	assert_int_equal(m->init_mm.pgd_syncs, 1);
+	assert_int_equal(vmm_pgd_sync_kernel(m, pgd, 0x1000), -VMM_EINVAL);
+	vmm_pgd_free(m, pgd);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_direct_map_4_level),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_fixmap_tables_exist),
+		cmocka_unit_test(test_kernel_pte_and_flush),
+		cmocka_unit_test(test_check_finds_stray_leaf),
+		cmocka_unit_test(test_pgd_alloc_shares_kernel_half),
+		cmocka_unit_test(test_lazy_vmalloc_sync),
 		cmocka_unit_test(test_direct_map_5_level),
 		cmocka_unit_test(test_direct_map_odd_nodes_4_level),
 		cmocka_unit_test(test_direct_map_odd_nodes_5_level),

@@ -210,11 +210,11 @@ static void test_machine_memblock_dump(void **state)
 	assert_non_null(strstr(buf, "reserved:\n   0: 0x0000000000000000..0x00000000000fffff    x NONE\n"));
 	assert_non_null(strstr(buf, "0x0000000001000000..0x0000000002ffffff"));
 	assert_non_null(strstr(buf, "0x000000007ffd4d80..0x000000007fffffff    0 NONE"));
-	/* init_mem_mapping came first: init_mm's 5 table pages at the top of memory */
-	assert_non_null(strstr(buf, "0x00000000dfffb000..0x00000000dfffffff    x NONE"));
+	/* init_mem_mapping came first: init_mm's 5 direct-map and 3 fixmap tables at the top */
+	assert_non_null(strstr(buf, "0x00000000dfff8000..0x00000000dfffffff    x NONE"));
 	/* node 1: 12 sections of map below its top, the usage maps apart from its pg_data_t */
 	assert_non_null(strstr(buf, "0x00000000de600000..0x00000000dfdfffff    1 NONE"));
-	assert_non_null(strstr(buf, "0x00000000dffcfe00..0x00000000dffcffdf    1 NONE"));
+	assert_non_null(strstr(buf, "0x00000000dffcce00..0x00000000dffccfdf    1 NONE"));
 	free(buf);
 	vmm_machine_destroy(&m);
 }

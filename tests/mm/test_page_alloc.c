@@ -25,7 +25,8 @@
 
 /*
  * A machine of @nodes x @mem, low holes only, a 2 MiB kernel, booted up to
- * the page allocator only (no slab caches), so every managed page starts free.
+ * the page allocator only (no slab caches, lazy vmalloc tables), so every
+ * managed page starts free.
  */
 static vmm_machine *small_machine(unsigned nodes, uint64_t mem, unsigned cpus, uint64_t flags,
 				  struct test_log *tl)
@@ -42,7 +43,7 @@ static vmm_machine *small_machine(unsigned nodes, uint64_t mem, unsigned cpus, u
 		cfg.cpu_node[c] = (uint8_t)(c * nodes / cpus);
 	cfg.nr_holes = 2;
 	cfg.kernel_image_size = 2 * M;
-	cfg.flags = flags;
+	cfg.flags = flags | VMM_CFG_VMALLOC_LAZY;	/* boot takes no page from the allocator */
 	if (tl) {
 		cfg.log_fn = test_log_hook;
 		cfg.log_data = tl;

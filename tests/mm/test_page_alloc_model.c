@@ -287,9 +287,11 @@ static void op_misc(struct model *md)
 static void run_model(const struct vmm_config *cfg, uint64_t seed, uint64_t ops)
 {
 	struct model md = { 0 };
+	struct vmm_config c = *cfg;
 	struct vmm_zone *z;
 
-	assert_int_equal(vmm_machine_create_early(cfg, &md.m), 0); /* no slab: all pages start free */
+	c.flags |= VMM_CFG_VMALLOC_LAZY;	/* no slab, lazy vmalloc tables: all pages start free */
+	assert_int_equal(vmm_machine_create_early(&c, &md.m), 0);
 	vmm_prng_seed(&md.r, seed);
 	md.held = calloc(md.m->sparse.max_pfn, 1);
 	assert_non_null(md.held);

@@ -32,7 +32,8 @@ static void test_tables_accounted_and_freed(void **state)
 	assert_int_equal(nr_pagetable(m), before + 1);
 	pgd = vmm_phys_to_host(m, t->mm->pgd);
 	kpgd = vmm_phys_to_host(m, m->init_mm.pgd_pa);
-	assert_memory_equal(pgd + 256, kpgd + 256, 256 * sizeof(uint64_t));
+	assert_memory_equal(pgd + m->init_mm.layout.kernel_pgd_index, kpgd + m->init_mm.layout.kernel_pgd_index,
+			    (512 - m->init_mm.layout.kernel_pgd_index) * sizeof(uint64_t));
 	/* one populated page needs PUD, PMD and PTE tables */
 	a = map_anon(t, 0, PG, RW, VMM_MAP_POPULATE);
 	assert_int_equal(nr_pagetable(m), before + 4);

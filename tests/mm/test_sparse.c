@@ -79,10 +79,10 @@ static void test_memmap_is_lazy(void **state)
 	free(vec);
 
 	/* an order-10 block head carries its order; its tail descriptors are blank */
-	head = vmm_pfn_to_page(m, 12288);
+	head = vmm_pfn_to_page(m, 262144);
 	assert_int_equal(vmm_page_buddy_order(head), 10);
 	assert_int_equal(vmm_page_type(head), VMM_PGTY_BUDDY);
-	tail = vmm_pfn_to_page(m, 12289);
+	tail = vmm_pfn_to_page(m, 262145);
 	assert_int_equal(vmm_page_buddy_order(tail), -1);
 	assert_int_equal(vmm_page_flags(tail), 0);
 	assert_int_equal(vmm_page_count(tail), 0);
@@ -108,11 +108,12 @@ static void test_memmap_fallback_to_other_node(void **state)
 	assert_int_equal(vmm_node_info(m, 1, &n1), 0);
 	/*
 	 * node 1's pg_data_t (43 pages) fits; the usage map page too; its map went
-	 * to node 0. Before them, node 1 (the top of memory) gave init_mm's 5
-	 * tables: PGD, PUD, PMDs of GiB 0 and 1, the PTE table of [0, 2M).
+	 * to node 0. Before them, node 1 (the top of memory) gave init_mm's 8
+	 * boot tables: PGD, PUD, PMDs of GiB 0 and 1, the PTE table of [0, 2M),
+	 * and the fixmap's PUD, PMD and PTE table.
 	 */
 	assert_int_equal(n1.node_present_pages, 512);
-	assert_int_equal(n1.node_managed_pages, 512 - 44 - 5);
+	assert_int_equal(n1.node_managed_pages, 512 - 44 - 8);
 	assert_int_equal(m->memmap_boot_pages, 9 * 512);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);

@@ -197,13 +197,16 @@ static int validate_only(const struct vmm_config *cfg, struct test_log *tl)
 	  c->movablecore = DEFAULT_RAM;)                                                   \
 	X(movablecore_whole_span, VMM_ECFG_MOVABLECORE, "movablecore",                     \
 	  c->movablecore = 4 * GiB;)                                                       \
-	X(flags_bit2, VMM_ECFG_FLAGS, "flags", c->flags = 4;)                                \
+	X(flags_bit3, VMM_ECFG_FLAGS, "flags", c->flags = 8;)                                \
 	X(flags_bit63, VMM_ECFG_FLAGS, "flags", c->flags = 1ull << 63;)                    \
 	X(reserved_first, VMM_ECFG_RESERVED, "reserved[0]", c->reserved[0] = 1;)           \
-	X(reserved_last, VMM_ECFG_RESERVED, "reserved[21]", c->reserved[21] = 1ull << 63;) \
+	X(reserved_last, VMM_ECFG_RESERVED, "reserved[20]", c->reserved[20] = 1ull << 63;) \
 	X(cpu_mhz_zero, VMM_ECFG_TIME, "cpu_mhz", c->cpu_mhz = 0;) \
 	X(cpu_mhz_big, VMM_ECFG_TIME, "cpu_mhz", c->cpu_mhz = 100001;) \
 	X(hz_odd, VMM_ECFG_TIME, "hz", c->hz = 200;) \
+	X(highmem_small, VMM_ECFG_HIGHMEM, "direct_map_limit", c->direct_map_limit = 32ull << 20;) \
+	X(highmem_unaligned, VMM_ECFG_HIGHMEM, "direct_map_limit",                   \
+	  c->direct_map_limit = (896ull << 20) + 4096;) \
 	X(pad0, VMM_ECFG_RESERVED, "pad0", c->pad0 = 1;)                                   \
 	X(log_level_4, VMM_ECFG_LOG_LEVEL, "log_level", c->log_level = VMM_LOG_DEBUG + 1;) \
 	X(log_level_max, VMM_ECFG_LOG_LEVEL, "log_level", c->log_level = INT32_MAX;)       \
