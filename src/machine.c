@@ -550,6 +550,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	XXH3_64bits_update(&st, &m->prng, sizeof(m->prng));
 	XXH3_64bits_update(&st, &m->timers.floor, sizeof(m->timers.floor));
 	vmm_slab_digest(m, &st);
+	vmm_tasks_digest(m, &st);
 	vmm_cpus_digest(m, &st);
 	return XXH3_64bits_digest(&st);
 }

@@ -33,6 +33,9 @@
 #include <vmm/errors.h>
 #include <vmm/page.h>
 
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 #include "lib/compiler.h"
 #include "machine.h"
 #include "mm/buddy.h"
@@ -473,4 +476,79 @@ long vmm_pgtable_check(struct vmm_mm *mm, FILE *out)
 		a.problems++;
 	}
 	return a.problems;
+}
+
+static void tally_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	struct pfn_tally *t = arg;
+
+	(void)va;
+	if (!pte_present(*slot) || t->oom)
+		return;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 1024;
+		uint64_t *p = vmm_hrealloc(&mm->m->hm, t->pfn, t->cap * sizeof(*p), cap * sizeof(*p));
+
+		if (!p) {
+			t->oom = true;
+			return;
+		}
+		t->pfn = p;
+		t->cap = cap;
+	}
+	t->pfn[t->n++] = (*slot & VMM_PTE_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+void vmm_pgtable_tally(struct vmm_mm *mm, struct pfn_tally *tally)
+{
+	walk_user(mm, 0, mm->task_size, tally_leaf, tally);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+long vmm_pgtable_check_tally(struct vmm_machine *m, struct pfn_tally *t, FILE *out)
+{
+	long problems = 0;
+
+	if (t->oom) {
+		fprintf(out, "page tables: no host memory to count the mapped frames\n");
+		problems++;
+	}
+	qsort(t->pfn, t->n, sizeof(*t->pfn), cmp_u64);
+	for (size_t i = 0, j; i < t->n; i = j) {
+		const struct vmm_page *p;
+
+		for (j = i + 1; j < t->n && t->pfn[j] == t->pfn[i]; j++)
+			;
+		if (!vmm_sparse_pfn_valid(&m->sparse, t->pfn[i]))
+			continue; /* reported by the per-mm check */
+		p = pfn_to_page(&m->sparse, t->pfn[i]);
+		if ((size_t)p->mapcount != j - i || (size_t)p->refcount < j - i) {
+			fprintf(out, "pfn %#" PRIx64 ": mapped by %zu PTEs, mapcount %d, refcount %d\n",
+				t->pfn[i], j - i, p->mapcount, p->refcount);
+			problems++;
+		}
+	}
+	if (t->cap)
+		vmm_hfree(&m->hm, t->pfn, t->cap * sizeof(*t->pfn));
+	return problems;
+}
+
+static void digest_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	uint64_t v[2] = { va, *slot };
+
+	(void)mm;
+	if (*slot)
+		XXH3_64bits_update(arg, v, sizeof(v));
+}
+
+void vmm_pgtable_digest(struct vmm_mm *mm, struct XXH3_state_s *st)
+{
+	walk_user(mm, 0, mm->task_size, digest_leaf, st);
 }

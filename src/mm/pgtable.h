@@ -43,7 +43,22 @@ void vmm_flush_tlb_mm_range(struct vmm_mm *mm, uint64_t start, uint64_t end);
 /* Walk to the PTE of @va: its value, 0 when none (no table or not present). */
 uint64_t vmm_user_pte(struct vmm_mm *mm, uint64_t va);
 
+struct XXH3_state_s;
+/* Add every present user PTE (address and value) to a digest. */
+void vmm_pgtable_digest(struct vmm_mm *mm, struct XXH3_state_s *st);
+
 /* Page tables vs VMAs vs page descriptors; problems on @out. */
 long vmm_pgtable_check(struct vmm_mm *mm, FILE *out);
+
+/* A set of frames seen in page tables, for the machine-wide mapcount check. */
+struct pfn_tally {
+	uint64_t *pfn;
+	size_t n, cap;
+	bool oom;
+};
+/* Add every frame @mm's PTEs map to @tally. */
+void vmm_pgtable_tally(struct vmm_mm *mm, struct pfn_tally *tally);
+/* Each frame's mapcount equals the PTEs mapping it, and its refcount is at least that. */
+long vmm_pgtable_check_tally(struct vmm_machine *m, struct pfn_tally *tally, FILE *out);
 
 #endif /* VMM_MM_PGTABLE_H */

@@ -21,6 +21,9 @@
 
 #include <vmm/errors.h>
 
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
 #include "lib/compiler.h"
 #include "machine.h"
 #include "mm/mmap.h"
@@ -622,6 +625,7 @@ static long mm_check(struct vmm_mm *mm, FILE *out)
 
 long vmm_tasks_check(struct vmm_machine *m, FILE *out)
 {
+	struct pfn_tally tally = { 0 };
 	struct vmm_list *pos;
 	long problems = 0;
 
@@ -630,10 +634,12 @@ long vmm_tasks_check(struct vmm_machine *m, FILE *out)
 	vmm_list_for_each(pos, &m->tasks.list) {
 		struct vmm_task *t = vmm_list_entry(pos, struct vmm_task, node);
 
-		if (t->mm)
+		if (t->mm) {
 			problems += mm_check(t->mm, out);
+			vmm_pgtable_tally(t->mm, &tally);
+		}
 	}
-	return problems;
+	return problems + vmm_pgtable_check_tally(m, &tally, out);
 }
 
 unsigned vmm_anon_vma_chain_len(struct vmm_task *t, uint64_t addr)
@@ -641,4 +647,53 @@ unsigned vmm_anon_vma_chain_len(struct vmm_task *t, uint64_t addr)
 	struct vmm_vma *v = t->mm ? vmm_vma_find(t->mm, addr) : NULL;
 
 	return v && v->vm_start <= addr ? v->nr_avc : 0;
+}
+
+static void digest_mm(struct vmm_mm *mm, XXH3_state_t *st)
+{
+	uint64_t f[] = { mm->map_count, mm->mmap_base, mm->mmap_legacy_base, mm->start_brk, mm->brk,
+			 mm->start_stack, mm->total_vm, mm->locked_vm, mm->data_vm, mm->exec_vm,
+			 mm->stack_vm, mm->pgtables_bytes, mm->committed, mm->def_flags, mm->ctx_id,
+			 mm->tlb_gen, mm->pgd };
+
+	XXH3_64bits_update(st, f, sizeof(f));
+	XXH3_64bits_update(st, mm->rss_stat, sizeof(mm->rss_stat));
+	for (const struct vmm_vma *v = mm->mmap; v; v = v->vm_next) {
+		uint64_t w[8] = { v->vm_start, v->vm_end, v->vm_pgoff, v->vm_flags, v->ino,
+				  v->anon_vma ? v->anon_vma->id : 0, v->nr_avc, v->node.prio };
+
+		XXH3_64bits_update(st, w, sizeof(w));
+	}
+	vmm_pgtable_digest(mm, st);
+}
+
+void vmm_tasks_digest(const struct vmm_machine *m, XXH3_state_t *st)
+{
+	const struct vmm_tasks *ts = &m->tasks;
+	const struct vmm_list *pos;
+	int64_t g[4] = { ts->last_pid, (int64_t)ts->next_ctx_id, (int64_t)ts->next_anon_vma_id,
+			 ts->vm_committed_as };
+
+	if (!ts->list.next)
+		return;
+	XXH3_64bits_update(st, g, sizeof(g));
+	XXH3_64bits_update(st, &ts->sysctl, sizeof(ts->sysctl));
+	for (pos = ts->list.next; pos != &ts->list; pos = pos->next) {
+		const struct vmm_task *t = vmm_list_entry(pos, struct vmm_task, node);
+		int64_t h[2] = { t->pid, t->exited };
+
+		XXH3_64bits_update(st, h, sizeof(h));
+		XXH3_64bits_update(st, t->comm, sizeof(t->comm));
+		XXH3_64bits_update(st, t->rlim, sizeof(t->rlim));
+		if (t->mm)
+			digest_mm(t->mm, st);
+	}
+	for (unsigned c = 0; c < m->nr_cpus; c++) {
+		const struct vmm_tlb_state *tl = &ts->tlbstate[c];
+		uint64_t h[3] = { tl->loaded_mm ? tl->loaded_mm->ctx_id : 0, tl->loaded_asid,
+				  tl->next_asid };
+
+		XXH3_64bits_update(st, h, sizeof(h));
+		XXH3_64bits_update(st, tl->ctxs, sizeof(tl->ctxs));
+	}
 }

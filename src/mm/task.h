@@ -19,6 +19,10 @@ void vmm_tasks_destroy(struct vmm_machine *m);
 /* Every mm: the VMA tree, accounting, page tables. */
 long vmm_tasks_check(struct vmm_machine *m, FILE *out);
 
+struct XXH3_state_s;
+/* Add every task, mm, VMA, user PTE and the CPUs' ASID state to a digest. */
+void vmm_tasks_digest(const struct vmm_machine *m, struct XXH3_state_s *st);
+
 /* The length of the anon_vma chain of the VMA at @addr (0: none), for tests. */
 unsigned vmm_anon_vma_chain_len(struct vmm_task *t, uint64_t addr);
 

@@ -133,6 +133,20 @@ static void test_check_finds_bad_ptes(void **state)
 	free(buf);
 	*slot = saved;
 	assert_machine_healthy(m);
+	/* a mapcount that does not match the PTEs */
+	{
+		struct vmm_page *pg = vmm_pfn_to_page(m, (saved & VMM_PTE_ADDR_MASK) >> 12);
+
+		buf = NULL;
+		pg->mapcount++;
+		out = open_memstream(&buf, &len);
+		assert_true(vmm_machine_check(m, out) > 0);
+		fclose(out);
+		assert_non_null(strstr(buf, "mapped by 1 PTEs, mapcount 2"));
+		free(buf);
+		pg->mapcount--;
+	}
+	assert_machine_healthy(m);
 	vmm_task_destroy(&t);
 	vmm_machine_destroy(&m);
 }

@@ -251,6 +251,26 @@ static void test_switch_pcid(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/* Equal calls give equal digests; a different VMA layout a different one. */
+static void test_digest(void **state)
+{
+	uint64_t d[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		vmm_machine *m = default_machine();
+		vmm_task *t = new_task(m), *c;
+		vmm_vaddr_t a = map_anon(t, 0, 8 * PG, RW, VMM_MAP_POPULATE);
+
+		assert_int_equal(vmm_mprotect(t, a + (i == 2 ? PG : 0), PG, VMM_PROT_READ), 0);
+		assert_int_equal(vmm_task_fork(t, &c), 0);
+		d[i] = vmm_machine_digest(m);
+		vmm_machine_destroy(&m);
+	}
+	assert_int_equal(d[0], d[1]);
+	assert_true(d[0] != d[2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_fork_cow),
 		cmocka_unit_test(test_smaps_after_fork),
 		cmocka_unit_test(test_switch_pcid),
+		cmocka_unit_test(test_digest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
