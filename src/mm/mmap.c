@@ -1017,6 +1017,24 @@ static struct vmm_vma *copy_vma(struct vmm_mm *mm, struct vmm_vma *v, uint64_t a
 	return n;
 }
 
+/*
+ * dontunmap_complete(): the old range stays mapped, empty. Linux clears
+ * VM_LOCKED on the whole old VMA (not only the part that moved), and a VMA
+ * that moved as a whole lets go of its anon_vma. Linux leaves locked_vm
+ * alone there, which overstates it when only part of the VMA moved; libvmm
+ * gives back what the old VMA no longer has, so the counter keeps matching
+ * the VMAs.
+ */
+static void dontunmap_complete(struct vmm_mm *mm, struct vmm_vma *v, struct vmm_vma *n,
+			       uint64_t old_addr, uint64_t old_len)
+{
+	if (v->vm_flags & VMM_VM_LOCKED)
+		mm->locked_vm -= vma_pages(v) - (old_len >> PAGE_SHIFT);
+	v->vm_flags &= ~VM_LOCKED_MASK;
+	if (n != v && v->vm_start == old_addr && v->vm_end == old_addr + old_len)
+		vmm_vma_unlink_anon(v);
+}
+
 /* move_vma() */
 static int move_vma(struct vmm_task *t, struct vmm_vma *v, uint64_t old_addr, uint64_t old_len,
 		    uint64_t new_len, uint64_t new_addr, unsigned flags, uint64_t *out)
@@ -1047,7 +1065,7 @@ static int move_vma(struct vmm_task *t, struct vmm_vma *v, uint64_t old_addr, ui
 	v = vmm_vma_find(mm, old_addr);
 	vmm_vm_stat_account(mm, vm_flags, (int64_t)(new_len >> PAGE_SHIFT));
 	if (flags & VMM_MREMAP_DONTUNMAP) {
-		v->vm_flags &= ~VM_LOCKED_MASK;
+		dontunmap_complete(mm, v, n, old_addr, old_len);
 		*out = new_addr;
 		return 0;
 	}
@@ -1104,6 +1122,8 @@ static int mremap_to(struct vmm_task *t, uint64_t addr, uint64_t old_len, uint64
 	v = vma_to_resize(t, addr, old_len, new_len, &err);
 	if (!v)
 		return err;
+	if ((flags & VMM_MREMAP_DONTUNMAP) && (v->vm_flags & (VMM_VM_DONTEXPAND | VMM_VM_PFNMAP)))
+		return -VMM_EINVAL;
 	if ((flags & VMM_MREMAP_DONTUNMAP) && !may_expand_vm(t, v->vm_flags, old_len >> PAGE_SHIFT))
 		return -VMM_ENOMEM;
 	if (flags & VMM_MREMAP_FIXED)

@@ -78,7 +78,7 @@ static void anon_vma_put(struct vmm_machine *m, struct vmm_anon_vma *av)
 }
 
 /* unlink_anon_vmas() */
-static void vma_unlink_anon(struct vmm_vma *v)
+void vmm_vma_unlink_anon(struct vmm_vma *v)
 {
 	struct vmm_machine *m = v->vm_mm->m;
 
@@ -103,7 +103,7 @@ void vma_free(struct vmm_vma *v)
 	if (!v)
 		return;
 	m = v->vm_mm->m;
-	vma_unlink_anon(v);
+	vmm_vma_unlink_anon(v);
 	shadow_free(m->tasks.vma_cache, v->shadow);
 	vmm_hfree(&m->hm, v, sizeof(*v));
 }
@@ -173,7 +173,7 @@ static int anon_vma_clone(struct vmm_vma *dst, const struct vmm_vma *src)
 		int err = avc_link(dst, src->avc[i]);
 
 		if (err) {
-			vma_unlink_anon(dst);
+			vmm_vma_unlink_anon(dst);
 			return err;
 		}
 	}

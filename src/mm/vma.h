@@ -65,6 +65,8 @@ struct unmapped_area_info {
 /* vm_unmapped_area(): an address, or -VMM_ENOMEM (as a negative value cast to uint64_t). */
 uint64_t vmm_unmapped_area(struct vmm_mm *mm, const struct unmapped_area_info *info);
 
+/* unlink_anon_vmas(): @v leaves its anon_vma chain (and has no anon_vma any more). */
+void vmm_vma_unlink_anon(struct vmm_vma *v);
 /* anon_vma_prepare(): give @v an anon_vma (a neighbour's when compatible). 0 or -VMM_ENOMEM. */
 int vmm_anon_vma_prepare(struct vmm_vma *v);
 /* anon_vma_fork(): link @dst (a fork copy of @src) into @src's chain and give it its own. */

@@ -539,6 +539,8 @@ static void gen_mmap(struct session *s, struct vmm_prng *p)
 		addr = arena_addr(s, p, len);
 	} else if (mode < 50) {
 		addr = arena_addr(s, p, len);
+	} else if (mode < 53) {
+		flags |= VMM_MAP_32BIT;
 	}
 	if ((flags & VMM_MAP_PRIVATE) && rnd(p, 20) == 0)
 		flags |= VMM_MAP_GROWSDOWN;
@@ -561,8 +563,13 @@ static void gen_mremap(struct session *s, struct vmm_prng *p)
 		return;
 	old = vi.start + rnd(p, (vi.end - vi.start) / PG) * PG;
 	old_len = rnd(p, 4) ? vi.end - old : (1 + rnd(p, (vi.end - old) / PG)) * PG;
-	if (r < 40) {
+	if (r < 35) {
 		flags = VMM_MREMAP_MAYMOVE;
+	} else if (r < 42) {
+		flags = VMM_MREMAP_MAYMOVE | VMM_MREMAP_DONTUNMAP;
+		new_len = old_len;
+		if (rnd(p, 2))
+			new_addr = arena_addr(s, p, new_len);
 	} else if (r < 60) {
 		flags = VMM_MREMAP_MAYMOVE | VMM_MREMAP_FIXED;
 		new_addr = arena_addr(s, p, new_len);
