@@ -202,9 +202,11 @@ VMM_API int vmm_mprotect(vmm_task *t, vmm_vaddr_t addr, uint64_t len, unsigned p
 
 /**
  * mremap(): resize a mapping in place when the room is there, else (with
- * MREMAP_MAYMOVE) move it, or move it to @p new_addr (MREMAP_FIXED). A moved
- * mapping keeps its vm_pgoff, so it merges with new neighbours only as
- * Linux's would.
+ * MREMAP_MAYMOVE) move it, or move it to @p new_addr (MREMAP_FIXED), or copy
+ * it and leave the old range mapped and empty (MREMAP_DONTUNMAP). A moved
+ * anonymous mapping that had pages keeps its vm_pgoff (one that never had
+ * any takes its new address's), so it merges with new neighbours exactly
+ * where Linux's would.
  *
  * @return 0 with the address in @p out; -VMM_EINVAL (bad flags or alignment,
  *         new_len 0, overlapping ranges with MREMAP_FIXED, a range spanning
