@@ -628,14 +628,46 @@ static uint64_t do_brk(struct vmm_task *t, uint64_t brk)
 
 /* ---- mprotect ---- */
 
-/* mprotect_fixup() for [start, end) of @v; *pprev becomes the VMA now covering it. */
+/*
+ * The loop mprotect and mlock share (apply_vma_lock_flags() and the one in
+ * do_mprotect_pkey()): call @fn on each VMA's part of [start, end) in turn,
+ * @fn leaving in *pprev the VMA that now covers that part. A hole ends it
+ * with -VMM_ENOMEM; what was done before stays done, as in Linux.
+ */
+typedef int (*range_fixup_fn)(struct vmm_task *t, struct vmm_vma *v, struct vmm_vma **pprev,
+			      uint64_t start, uint64_t end, uint64_t arg);
+
+static int fixup_range(struct vmm_task *t, struct vmm_vma *v, struct vmm_vma *prev,
+		       uint64_t start, uint64_t end, range_fixup_fn fn, uint64_t arg)
+{
+	uint64_t nstart = start, tmp = v->vm_start;
+	int err;
+
+	while (v && v->vm_start < end) {
+		if (v->vm_start != tmp)
+			return -VMM_ENOMEM;
+		tmp = VMM_MIN(v->vm_end, end);
+		if ((err = fn(t, v, &prev, nstart, tmp, arg)))
+			return err;
+		tmp = prev->vm_end;
+		nstart = tmp;
+		v = prev->vm_next;
+	}
+	return tmp < end ? -VMM_ENOMEM : 0;
+}
+
+/* mprotect_fixup() for [start, end) of @v, to the rights @prot. */
 static int mprotect_fixup(struct vmm_task *t, struct vmm_vma *v, struct vmm_vma **pprev,
-			  uint64_t start, uint64_t end, uint64_t newflags)
+			  uint64_t start, uint64_t end, uint64_t prot)
 {
 	struct vmm_mm *mm = t->mm;
 	uint64_t oldflags = v->vm_flags, nrpages = (end - start) >> PAGE_SHIFT, charged = 0;
+	uint64_t newflags = calc_vm_prot_bits((unsigned)prot) | (oldflags & ~VM_ACCESS_FLAGS);
 	int err;
 
+	/* each right asked for needs its VM_MAY counterpart */
+	if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS)
+		return -VMM_EACCES;
 	if (newflags == oldflags) {
 		*pprev = v;
 		return 0;
@@ -679,9 +711,8 @@ static int do_mprotect(struct vmm_task *t, uint64_t start, uint64_t len, unsigne
 {
 	struct vmm_mm *mm = t->mm;
 	unsigned grows = prot & (VMM_PROT_GROWSDOWN | VMM_PROT_GROWSUP);
-	struct vmm_vma *v, *prev;
-	uint64_t end, nstart, tmp;
-	int err = 0;
+	struct vmm_vma *v;
+	uint64_t end;
 
 	prot &= ~(VMM_PROT_GROWSDOWN | VMM_PROT_GROWSUP);
 	if (grows == (VMM_PROT_GROWSDOWN | VMM_PROT_GROWSUP))
@@ -709,35 +740,18 @@ static int do_mprotect(struct vmm_task *t, uint64_t start, uint64_t len, unsigne
 		if (grows & VMM_PROT_GROWSUP)
 			return -VMM_EINVAL;
 	}
-	prev = start > v->vm_start ? v : v->vm_prev;
-	nstart = start;
-	tmp = v->vm_start;
-	while (v && v->vm_start < end) {
-		uint64_t newflags;
-
-		if (v->vm_start != tmp)
-			return -VMM_ENOMEM;
-		newflags = calc_vm_prot_bits(prot) | (v->vm_flags & ~VM_ACCESS_FLAGS);
-		/* each right asked for needs its VM_MAY counterpart */
-		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS)
-			return -VMM_EACCES;
-		tmp = VMM_MIN(v->vm_end, end);
-		if ((err = mprotect_fixup(t, v, &prev, nstart, tmp, newflags)))
-			return err;
-		tmp = prev->vm_end;
-		nstart = tmp;
-		v = prev->vm_next;
-	}
-	return tmp < end ? -VMM_ENOMEM : 0;
+	return fixup_range(t, v, start > v->vm_start ? v : v->vm_prev, start, end, mprotect_fixup,
+			   prot);
 }
 
 /* ---- mlock ---- */
 
+/* mlock_fixup() for [start, end) of @v, to the VM_LOCKED_MASK bits @flags. */
 static int mlock_fixup(struct vmm_task *t, struct vmm_vma *v, struct vmm_vma **pprev,
-		       uint64_t start, uint64_t end, uint64_t newflags)
+		       uint64_t start, uint64_t end, uint64_t flags)
 {
 	struct vmm_mm *mm = t->mm;
-	uint64_t oldflags = v->vm_flags;
+	uint64_t oldflags = v->vm_flags, newflags = (oldflags & ~VM_LOCKED_MASK) | flags;
 	int64_t nr_pages = (int64_t)((end - start) >> PAGE_SHIFT);
 	int err;
 
@@ -761,33 +775,18 @@ static int mlock_fixup(struct vmm_task *t, struct vmm_vma *v, struct vmm_vma **p
 /* apply_vma_lock_flags() */
 static int apply_lock_flags(struct vmm_task *t, uint64_t start, uint64_t len, uint64_t flags)
 {
-	struct vmm_mm *mm = t->mm;
-	uint64_t end = start + len, nstart = start, tmp;
-	struct vmm_vma *v, *prev;
-	int err;
+	uint64_t end = start + len;
+	struct vmm_vma *v;
 
 	if (end < start)
 		return -VMM_EINVAL;
 	if (end == start)
 		return 0;
-	v = vmm_vma_find(mm, start);
+	v = vmm_vma_find(t->mm, start);
 	if (!v || v->vm_start > start)
 		return -VMM_ENOMEM;
-	prev = start > v->vm_start ? v : v->vm_prev;
-	tmp = v->vm_start;
-	while (v && v->vm_start < end) {
-		uint64_t newflags = (v->vm_flags & ~VM_LOCKED_MASK) | flags;
-
-		if (v->vm_start != tmp)
-			return -VMM_ENOMEM;
-		tmp = VMM_MIN(v->vm_end, end);
-		if ((err = mlock_fixup(t, v, &prev, nstart, tmp, newflags)))
-			return err;
-		tmp = prev->vm_end;
-		nstart = tmp;
-		v = prev->vm_next;
-	}
-	return tmp < end ? -VMM_ENOMEM : 0;
+	return fixup_range(t, v, start > v->vm_start ? v : v->vm_prev, start, end, mlock_fixup,
+			   flags);
 }
 
 /* The end of the part of a shared anonymous VMA that its shmem file backs. */

@@ -234,12 +234,7 @@ static void build_model(struct session *s)
 	vmm_vaddr_t b;
 
 	/* a small machine: vmm_machine_check() after every operation walks all of its memory map */
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 2;
-	cfg.node_mem[0] = 256 * MiB;
-	cfg.nr_holes = 2;
-	cfg.kernel_image_size = 16 * MiB;
+	small_config(&cfg);
 	assert_int_equal(vmm_machine_create(&cfg, &s->m), 0);
 	assert_int_equal(vmm_sysctl_set(s->m, "kernel.randomize_va_space", 0), 0);
 	assert_int_equal(vmm_sysctl_set(s->m, "vm.max_map_count",
@@ -316,13 +311,8 @@ static char *normalize(const struct session *s, const char *maps)
 
 static char *model_maps(struct session *s)
 {
-	char *raw = NULL, *norm;
-	size_t len = 0;
-	FILE *out = open_memstream(&raw, &len);
+	char *raw = PRINT_TO_STRING(vmm_task_dump(s->t, VMM_TASK_DUMP_MAPS, out)), *norm;
 
-	assert_non_null(out);
-	assert_int_equal(vmm_task_dump(s->t, VMM_TASK_DUMP_MAPS, out), 0);
-	fclose(out);
 	norm = normalize(s, raw);
 	free(raw);
 	return norm;

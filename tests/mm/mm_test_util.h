@@ -41,17 +41,15 @@ static inline vmm_vaddr_t map_anon(vmm_task *t, vmm_vaddr_t addr, uint64_t len, 
 	return a;
 }
 
-/* The task's maps as one string; the caller frees it. */
+/* One of the task's views as one string; the caller frees it. */
+static inline char *task_dump_string(vmm_task *t, enum vmm_task_dump_kind kind)
+{
+	return PRINT_TO_STRING(vmm_task_dump(t, kind, out));
+}
+
 static inline char *maps_of(vmm_task *t)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-
-	assert_non_null(out);
-	assert_int_equal(vmm_task_dump(t, VMM_TASK_DUMP_MAPS, out), 0);
-	fclose(out);
-	return buf;
+	return task_dump_string(t, VMM_TASK_DUMP_MAPS);
 }
 
 static inline uint64_t map_count(vmm_task *t)

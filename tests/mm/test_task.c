@@ -163,17 +163,13 @@ static void test_smaps_after_fork(void **state)
 	vmm_machine *m = norand_machine();
 	vmm_task *p = new_task(m), *c;
 	vmm_vaddr_t a = map_anon(p, 0, 8 * PG, RW, VMM_MAP_POPULATE);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out;
+	char *buf;
 
 	(void)state;
 	assert_int_equal(vmm_task_fork(p, &c), 0);
 	/* the child drops half: those pages are the parent's alone again */
 	assert_int_equal(vmm_munmap(c, a, 4 * PG), 0);
-	out = open_memstream(&buf, &len);
-	assert_int_equal(vmm_task_dump(p, VMM_TASK_DUMP_SMAPS, out), 0);
-	fclose(out);
+	buf = task_dump_string(p, VMM_TASK_DUMP_SMAPS);
 	assert_non_null(strstr(buf, "Size:                 32 kB\n"));
 	assert_non_null(strstr(buf, "Rss:                  32 kB\n"));
 	assert_non_null(strstr(buf, "Pss:                  24 kB\n"));
@@ -182,10 +178,7 @@ static void test_smaps_after_fork(void **state)
 	assert_non_null(strstr(buf, "Anonymous:            32 kB\n"));
 	assert_non_null(strstr(buf, "VmFlags: rd wr mr mw me ac sd \n"));
 	free(buf);
-	buf = NULL;
-	out = open_memstream(&buf, &len);
-	assert_int_equal(vmm_task_dump(c, VMM_TASK_DUMP_SMAPS, out), 0);
-	fclose(out);
+	buf = task_dump_string(c, VMM_TASK_DUMP_SMAPS);
 	assert_non_null(strstr(buf, "Rss:                  16 kB\nPss:                   8 kB\n"));
 	free(buf);
 	vmm_task_destroy(&c);

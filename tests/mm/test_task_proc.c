@@ -7,18 +7,6 @@
  */
 #include "mm/mm_test_util.h"
 
-static char *dump(vmm_task *t, enum vmm_task_dump_kind kind)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
-
-	assert_non_null(out);
-	assert_int_equal(vmm_task_dump(t, kind, out), 0);
-	fclose(out);
-	return buf;
-}
-
 static void test_maps_format(void **state)
 {
 	vmm_machine *m = norand_machine();
@@ -34,7 +22,7 @@ static void test_maps_format(void **state)
 	assert_int_equal(vmm_mmap(t, 0, 2 * PG, VMM_PROT_READ, VMM_MAP_SHARED | VMM_MAP_ANONYMOUS,
 				  NULL, 0, &x),
 			 0);
-	s = dump(t, VMM_TASK_DUMP_MAPS);
+	s = task_dump_string(t, VMM_TASK_DUMP_MAPS);
 	snprintf(want, sizeof(want), "%" PRIx64 "-%" PRIx64 " rw-p 00000000 00:00 0%*s[heap]\n",
 		 mi.start_brk, (uint64_t)(mi.start_brk + 2 * PG), 73 - 47, "");
 	assert_non_null(strstr(s, want));
@@ -42,7 +30,7 @@ static void test_maps_format(void **state)
 	assert_non_null(strstr(s, "/dev/zero (deleted)\n"));
 	assert_non_null(strstr(s, "7ffff7ffe000-7ffff7fff000 rw-p 00000000 00:00 0 \n"));
 	free(s);
-	s = dump(t, VMM_TASK_DUMP_SMAPS);
+	s = task_dump_string(t, VMM_TASK_DUMP_SMAPS);
 	assert_non_null(strstr(s, "Size:                  8 kB\nKernelPageSize:        4 kB\n"
 				  "MMUPageSize:           4 kB\nRss:                   0 kB\n"));
 	assert_non_null(strstr(s, "Private_Hugetlb:       0 kB\nSwap:                  0 kB\n"));
@@ -76,7 +64,7 @@ static void test_pagemap_bits(void **state)
 	/* above the last mapping: nothing */
 	assert_int_equal(e[3], 0);
 	assert_int_equal(vmm_task_pagemap(t, 1ull << 47, 1, e), -VMM_EINVAL);
-	s = dump(t, VMM_TASK_DUMP_PAGETABLES);
+	s = task_dump_string(t, VMM_TASK_DUMP_PAGETABLES);
 	assert_non_null(strstr(s, "L4[255]"));
 	assert_non_null(strstr(s, "      L1["));
 	assert_non_null(strstr(s, " P RW US A D NX\n"));
