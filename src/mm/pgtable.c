@@ -519,7 +519,8 @@ long vmm_pgtable_check_tally(struct vmm_machine *m, struct pfn_tally *t, FILE *o
 		fprintf(out, "page tables: no host memory to count the mapped frames\n");
 		problems++;
 	}
-	qsort(t->pfn, t->n, sizeof(*t->pfn), cmp_u64);
+	if (t->n)
+		qsort(t->pfn, t->n, sizeof(*t->pfn), cmp_u64);
 	for (size_t i = 0, j; i < t->n; i = j) {
 		const struct vmm_page *p;
 
