@@ -22,6 +22,7 @@
 #include "mm/highmem.h"
 #include "mm/init_mm.h"
 #include "mm/memblock.h"
+#include "mm/mm_types.h"
 #include "mm/slab.h"
 #include "mm/mmzone.h"
 #include "mm/sparse.h"
@@ -80,6 +81,7 @@ struct vmm_machine {
 	struct vmm_slab slab;		/* mm: slab caches and kmalloc */
 	struct vmm_highmem highmem;	/* mm: kmap and kmap_atomic */
 	uint64_t gfp_zone_table;	/* gfp_zone()'s table for this machine's zones */
+	struct vmm_tasks tasks;		/* mm: tasks, their mm_structs, VMA caches, sysctls */
 	bool page_group_by_mobility_disabled;
 	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
 	/* the current task's NUMA policy and cpuset (until tasks exist) */

@@ -18,5 +18,7 @@
 #include <vmm/slab.h>
 #include <vmm/highmem.h>
 #include <vmm/stats.h>
+#include <vmm/task.h>
+#include <vmm/mm.h>
 
 #endif /* VMM_VMM_H */

@@ -25,6 +25,7 @@
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/debug.h"
+#include "mm/mmap.h"
 #include "mm/reclaim.h"
 #include "mm/sparse.h"
 #include "mm/zone.h"
@@ -2341,7 +2342,7 @@ int vmm_sysctl_get(const vmm_machine *m, const char *name, int64_t *value)
 		*value = m->sysctl.node_reclaim_mode;
 	else if ((zid = lowmem_zone(m, name)) >= 0)
 		*value = m->sysctl.lowmem_reserve_ratio[zid];
-	else
+	else if (vmm_mm_sysctl_get(m, name, value))
 		return -VMM_ENOENT;
 	return 0;
 }
@@ -2378,6 +2379,8 @@ int vmm_sysctl_set(vmm_machine *m, const char *name, int64_t value)
 		if (value < 0 || value > INT32_MAX)
 			goto bad;
 		m->sysctl.lowmem_reserve_ratio[zid] = (uint32_t)value;
+	} else if ((zid = vmm_mm_sysctl_set(m, name, value)) <= 0) {
+		return zid;
 	} else {
 		vmm_caller_err(&m->log, "%s: no sysctl %s", __func__, name);
 		return -VMM_ENOENT;

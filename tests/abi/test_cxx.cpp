@@ -10,8 +10,10 @@
 #include <vmm/highmem.h>
 #include <vmm/slab.h>
 #include <vmm/machine.h>
+#include <vmm/mm.h>
 #include <vmm/page.h>
 #include <vmm/stats.h>
+#include <vmm/task.h>
 #include <vmm/version.h>
 
 #include <cstdio>

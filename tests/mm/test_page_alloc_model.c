@@ -370,12 +370,7 @@ static void test_model_one_node(void **state)
 	struct vmm_config cfg;
 
 	(void)state;
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 2;
-	cfg.node_mem[0] = 256 * M;
-	cfg.nr_holes = 2;
-	cfg.kernel_image_size = 2 * M;
+	small_config(&cfg);
 	cfg.log_fn = quiet;
 	run_model(&cfg, test_seed(__func__, 7), test_ops(1000000) / 20);
 }
