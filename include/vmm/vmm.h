@@ -17,6 +17,7 @@
 #include <vmm/gfp.h>
 #include <vmm/slab.h>
 #include <vmm/highmem.h>
+#include <vmm/vmalloc.h>
 #include <vmm/stats.h>
 
 #endif /* VMM_VMM_H */
