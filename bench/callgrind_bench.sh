@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # Instructions per step of every case of an allocator bench (bench_page_alloc,
-# bench_slab), counted by callgrind. bench/callgrind_page_alloc.sh and
-# bench/callgrind_slab.sh call it with their bench.
+# bench_slab, bench_vmalloc), counted by callgrind. bench/callgrind_page_alloc.sh,
+# bench/callgrind_slab.sh and bench/callgrind_vmalloc.sh call it with their bench.
 #
 #   bench/callgrind_bench.sh BENCH [ARGS...]
 #

@@ -106,7 +106,8 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 	}
 	if ((err = vmm_init_mm_late(m)))
 		return err;
-	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_tasks_init(m))))
+	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_vmalloc_init(m)) ||
+			  (err = vmm_tasks_init(m))))
 		return err;
 	m->booted = true;
 	return 0;
@@ -117,6 +118,7 @@ static void machine_free(struct vmm_machine *m)
 	struct vmm_hostmem hm;
 
 	vmm_tasks_destroy(m);
+	vmm_vmalloc_destroy(m);
 	vmm_slab_destroy(m);
 	vmm_highmem_destroy(m);
 	vmm_free_zonelists(m);
@@ -394,7 +396,7 @@ static long machine_check(struct vmm_machine *m, FILE *out)
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
 			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
 			vmm_slab_check(m, out) + vmm_init_mm_check(m, out) +
-			vmm_highmem_check(m, out) + vmm_tasks_check(m, out);
+			vmm_highmem_check(m, out) + vmm_vmalloc_check(m, out) + vmm_tasks_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 
@@ -557,6 +559,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	vmm_slab_digest(m, &st);
 	vmm_highmem_digest(m, &st);
 	vmm_tasks_digest(m, &st);
+	vmm_vmalloc_digest(m, &st);
 	vmm_cpus_digest(m, &st);
 	return XXH3_64bits_digest(&st);
 }

@@ -26,6 +26,7 @@
 #include "mm/slab.h"
 #include "mm/mmzone.h"
 #include "mm/sparse.h"
+#include "mm/vmalloc.h"
 #include "sim/clock.h"
 #include "sim/cpu.h"
 #include "sim/physmem.h"
@@ -82,6 +83,7 @@ struct vmm_machine {
 	struct vmm_highmem highmem;	/* mm: kmap and kmap_atomic */
 	uint64_t gfp_zone_table;	/* gfp_zone()'s table for this machine's zones */
 	struct vmm_tasks tasks;		/* mm: tasks, their mm_structs, VMA caches, sysctls */
+	struct vmm_vmalloc vmalloc;	/* mm: the vmalloc area, its trees and lazy list */
 	bool page_group_by_mobility_disabled;
 	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
 	/* the current task's NUMA policy and cpuset (until tasks exist) */

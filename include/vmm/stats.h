@@ -26,7 +26,8 @@ enum vmm_dump_kind {
 	VMM_DUMP_UNUSABLE_INDEX = 8, /**< debugfs extfrag/unusable_index */
 	VMM_DUMP_EXTFRAG_INDEX = 9,  /**< debugfs extfrag/extfrag_index */
 	VMM_DUMP_SLABINFO = 10,	/**< /proc/slabinfo (version 2.1) */
-	VMM_DUMP_NR_KINDS = 11,
+	VMM_DUMP_VMALLOCINFO = 11, /**< /proc/vmallocinfo (see vmalloc.h for the caller column) */
+	VMM_DUMP_NR_KINDS = 12,
 };
 
 /**

@@ -17,6 +17,7 @@
 #include <vmm/gfp.h>
 #include <vmm/slab.h>
 #include <vmm/highmem.h>
+#include <vmm/vmalloc.h>
 #include <vmm/stats.h>
 #include <vmm/task.h>
 #include <vmm/mm.h>

@@ -18,12 +18,15 @@
 
 #define K(pages) ((pages) << (VMM_PAGE_SHIFT - 10))
 
-/* VMALLOC_END - VMALLOC_START: 32 TiB with 4-level paging, 12800 TiB with 5-level. */
+/*
+ * VMALLOC_TOTAL = VMALLOC_END - VMALLOC_START, with Linux's VMALLOC_END the
+ * area's last byte: 32 TiB - 1 with 4-level paging, 12800 TiB - 1 with 5.
+ */
 static uint64_t vmalloc_total_kb(const struct vmm_machine *m)
 {
-	uint64_t bytes = m->cfg.paging_levels == 5 ? 12800ull << 40 : 32ull << 40;
+	const struct vmm_kernel_layout *l = &m->init_mm.layout;
 
-	return (bytes - 1) >> 10;
+	return (l->vmalloc_end - 1 - l->vmalloc_start) >> 10;
 }
 
 /* Linux's show_val_kb(): the label padded to 16, the value to 8. */
@@ -112,7 +115,7 @@ static void dump_meminfo(struct vmm_machine *m, FILE *out)
 	meminfo_kb(out, "CommitLimit:", K(totalram * OVERCOMMIT_RATIO / 100));
 	meminfo_kb(out, "Committed_AS:", 0);
 	meminfo_kb(out, "VmallocTotal:", vmalloc_total_kb(m));
-	meminfo_kb(out, "VmallocUsed:", 0);
+	meminfo_kb(out, "VmallocUsed:", K(m->vmalloc.nr_vmalloc_pages));
 	meminfo_kb(out, "VmallocChunk:", 0);
 	meminfo_kb(out, "Percpu:", 0);
 	meminfo_kb(out, "AnonHugePages:", 0);
@@ -506,6 +509,9 @@ int vmm_dump(vmm_machine *m, enum vmm_dump_kind kind, FILE *out)
 		break;
 	case VMM_DUMP_SLABINFO:
 		vmm_slab_dump_slabinfo(m, out);
+		break;
+	case VMM_DUMP_VMALLOCINFO:
+		vmm_vmalloc_dump_info(m, out);
 		break;
 	default:
 		vmm_caller_err(&m->log, "vmm_dump: unknown kind %d", (int)kind);

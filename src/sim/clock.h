@@ -62,6 +62,13 @@ struct vmm_cost_table {
 	uint32_t kmap_set_pte;		/* writing or clearing a kmap PTE (+ hash insert/remove) */
 	uint32_t kunmap_high;		/* kunmap_high: kmap_lock, hash lookup, count */
 	uint32_t kmap_atomic;		/* kmap_atomic / kunmap_atomic bookkeeping (preempt, idx) */
+	/* vmalloc (src/mm/vmalloc.c), all in VMM_CYC_OTHER. */
+	uint32_t vmalloc_area;		/* alloc_vmap_area: first-fit search, clip, busy insert */
+	uint32_t vmalloc_free_area;	/* remove_vm_area: busy unlink, onto the lazy list */
+	uint32_t vmalloc_map_pte;	/* per PTE vmap_pages_range writes */
+	uint32_t vmalloc_unmap_pte;	/* per PTE vunmap_range clears */
+	uint32_t vmalloc_purge_area;	/* per lazy area the purge merges into the free tree */
+	uint32_t vmalloc_lookup;	/* vmalloc_to_page: a software walk of the kernel tables */
 };
 
 struct vmm_cpu_clock {

@@ -981,8 +981,8 @@ static void test_slabinfo(void **state)
 		rows++;
 	}
 	regfree(&re);
-	/* kmem_cache, 13 kmalloc and 13 dma-kmalloc caches, dentry */
-	assert_int_equal(rows, 28);
+	/* kmem_cache, 13 kmalloc and 13 dma-kmalloc caches, vmap_area, dentry */
+	assert_int_equal(rows, 29);
 	free(s);
 	/* meminfo's SReclaimable is dentry's 5 pages */
 	s = dump_to_string(m, VMM_DUMP_MEMINFO);

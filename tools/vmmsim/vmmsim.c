@@ -22,7 +22,7 @@ static const struct {
 	{ "pagetypeinfo", VMM_DUMP_PAGETYPEINFO }, { "vmstat", VMM_DUMP_VMSTAT },
 	{ "memblock", VMM_DUMP_MEMBLOCK },	 { "cycles", VMM_DUMP_CYCLES },
 	{ "unusable_index", VMM_DUMP_UNUSABLE_INDEX }, { "extfrag_index", VMM_DUMP_EXTFRAG_INDEX },
-	{ "slabinfo", VMM_DUMP_SLABINFO },
+	{ "slabinfo", VMM_DUMP_SLABINFO },	 { "vmallocinfo", VMM_DUMP_VMALLOCINFO },
 };
 
 static void usage(FILE *out)
@@ -53,7 +53,7 @@ static void usage(FILE *out)
 		"  -d, --dump LIST          comma-separated views to print, of: summary, meminfo,\n"
 		"                           zoneinfo, buddyinfo, pagetypeinfo, vmstat, memblock,\n"
 		"                           cycles, unusable_index, extfrag_index,\n"
-		"                           slabinfo\n"
+		"                           slabinfo, vmallocinfo\n"
 		"                           (default summary,meminfo,zoneinfo,buddyinfo)\n"
 		"      --check              run vmm_machine_check() and report problems\n"
 		"      --digest             print the machine's state digest\n"
