@@ -31,6 +31,7 @@
 #include "mm/page_alloc.h"
 #include "mm/sparse.h"
 #include "mm/zone.h"
+#include "pagecache/pagecache.h"
 #include "sim/config.h"
 
 /* x86 Linux keeps the first megabyte away from the page allocator (BIOS, real-mode trampolines). */
@@ -104,7 +105,7 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 	}
 	if ((err = vmm_init_mm_late(m)))
 		return err;
-	if (with_slab && (err = vmm_slab_init(m)))
+	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_pagecache_init(m))))
 		return err;
 	m->booted = true;
 	return 0;
@@ -114,6 +115,7 @@ static void machine_free(struct vmm_machine *m)
 {
 	struct vmm_hostmem hm;
 
+	vmm_pagecache_destroy(m);
 	vmm_slab_destroy(m);
 	vmm_free_zonelists(m);
 	vmm_free_area_destroy(m);
@@ -386,7 +388,8 @@ static long machine_check(struct vmm_machine *m, FILE *out)
 {
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
 			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
-			vmm_slab_check(m, out) + vmm_init_mm_check(m, out);
+			vmm_slab_check(m, out) + vmm_init_mm_check(m, out) +
+			vmm_pagecache_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 

@@ -38,6 +38,8 @@ struct vmm_vm_sysctl {
 };
 
 /* Allocator figures Linux only shows through tracepoints; tests read them. */
+struct vmm_pagecache;
+
 struct vmm_page_alloc_stats {
 	uint64_t fallbacks;		/* __rmqueue_fallback took a block of another type */
 	uint64_t pageblock_steals;	/* ... and claimed its pageblock */
@@ -77,6 +79,7 @@ struct vmm_machine {
 	struct vmm_vm_sysctl sysctl;
 	struct vmm_page_alloc_stats pa_stats;
 	struct vmm_slab slab;		/* mm: slab caches and kmalloc */
+	struct vmm_pagecache *pagecache; /* pagecache: files, block devices, writeback */
 	bool page_group_by_mobility_disabled;
 	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
 	/* the current task's NUMA policy and cpuset (until tasks exist) */
