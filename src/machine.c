@@ -167,6 +167,10 @@ static int machine_create(const struct vmm_config *cfg, const struct vmm_hostmem
 	m->nr_cpus = m->cfg.cpus;
 	vmm_prng_seed(&m->prng, m->cfg.seed);
 	m->sysctl.watermark_boost_factor = 15000;
+	m->sysctl.dirty_ratio = 20;
+	m->sysctl.dirty_background_ratio = 10;
+	m->sysctl.dirty_expire_centisecs = 3000;
+	m->sysctl.dirty_writeback_centisecs = 500;
 	memcpy(m->sysctl.lowmem_reserve_ratio, vmm_lowmem_reserve_ratio,
 	       sizeof(m->sysctl.lowmem_reserve_ratio));
 

@@ -35,6 +35,13 @@ struct vmm_vm_sysctl {
 	uint32_t percpu_pagelist_high_fraction;	/* default 0: sized from the low watermark */
 	uint32_t node_reclaim_mode;		/* default 0 */
 	uint32_t lowmem_reserve_ratio[VMM_MAX_NR_ZONES];
+	/* page-writeback.c's (the page cache throttles and flushes by them) */
+	uint32_t dirty_ratio;			/* default 20 */
+	uint32_t dirty_background_ratio;	/* default 10 */
+	uint64_t dirty_bytes;			/* default 0: dirty_ratio rules */
+	uint64_t dirty_background_bytes;	/* default 0 */
+	uint32_t dirty_expire_centisecs;	/* default 3000 */
+	uint32_t dirty_writeback_centisecs;	/* default 500 */
 };
 
 /* Allocator figures Linux only shows through tracepoints; tests read them. */

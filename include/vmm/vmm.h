@@ -17,5 +17,6 @@
 #include <vmm/gfp.h>
 #include <vmm/slab.h>
 #include <vmm/stats.h>
+#include <vmm/file.h>
 
 #endif /* VMM_VMM_H */

@@ -208,7 +208,7 @@ static void xas_update(const struct vmm_xa_state *xas, struct vmm_xa_node *node)
 static struct vmm_xa_node *xas_alloc(struct vmm_xa_state *xas, unsigned shift)
 {
 	struct vmm_xa_node *parent = xas->xa_node;
-	struct vmm_xa_node *node = vmm_xa_node_alloc(xas->xa->xa_m);
+	struct vmm_xa_node *node = vmm_xa_node_alloc(xas->xa);
 
 	if (!node) {
 		xas_set_err(xas, -VMM_ENOMEM);
@@ -232,7 +232,7 @@ static void xas_free_node(const struct vmm_xa_state *xas, struct vmm_xa_node *no
 	node->nr_values = 0;
 	xas_update(xas, node);
 	xas->xa->xa_nr_nodes--;
-	vmm_xa_node_free(xas->xa->xa_m, node);
+	vmm_xa_node_free(xas->xa, node);
 }
 
 /* Free @top and everything below it (a subtree a store replaced). */

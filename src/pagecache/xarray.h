@@ -92,6 +92,7 @@ struct vmm_xarray {
 	void (*xa_update)(struct vmm_xa_node *node);
 	uint8_t xa_chunk_shift;
 	uint8_t xa_marks;		/* bit n: some entry has mark n */
+	bool xa_pagecache;		/* one of the page cache's own (the check counts its nodes) */
 };
 
 /*
@@ -339,7 +340,7 @@ void vmm_xas_init_marks(const struct vmm_xa_state *xas);
 	     (entry) = vmm_xas_find_marked(xas, max, mark))
 
 /* Node memory: the machine's radix_tree_node cache (pagecache.c). */
-struct vmm_xa_node *vmm_xa_node_alloc(struct vmm_machine *m);
-void vmm_xa_node_free(struct vmm_machine *m, struct vmm_xa_node *node);
+struct vmm_xa_node *vmm_xa_node_alloc(struct vmm_xarray *xa);
+void vmm_xa_node_free(struct vmm_xarray *xa, struct vmm_xa_node *node);
 
 #endif /* VMM_PAGECACHE_XARRAY_H */

@@ -39,6 +39,8 @@
  *   slab_per_object    15   per object moved between an array and a slab (bufctl chain)
  *   slab_grow         300   cache_grow besides the pages: colour, management, init_objs
  *   slab_debug_per_line 8   red-zone and poison checks, per 64 bytes examined
+ *   pgcache_lookup     40   a page-cache hit: XArray walk, get_page, flag tests
+ *   pgcache_insert    150   add_to_page_cache_lru besides the page allocation
  */
 #include "sim/clock.h"
 
@@ -80,6 +82,8 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 	t->slab_per_object = 15;
 	t->slab_grow = 300;
 	t->slab_debug_per_line = 8;
+	t->pgcache_lookup = 40;
+	t->pgcache_insert = 150;
 }
 
 int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm)

@@ -28,7 +28,8 @@ static vmm_machine *small_machine(void)
 	vmm_config_init(&cfg);
 	cfg.nodes = 1;
 	cfg.cpus = 2;
-	cfg.node_mem[0] = 64ull << 20;
+	cfg.node_mem[0] = 32ull << 20;
+	cfg.kernel_image_size = 2ull << 20;
 	cfg.nr_holes = 2;
 	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
 	return m;
@@ -72,7 +73,7 @@ static void test_entry_encoding(void **state)
 static void test_expand_shrink(void **state)
 {
 	vmm_machine *m = small_machine();
-	uint64_t base = m->pagecache->xa_nodes;
+	uint64_t base = m->pagecache->xa_nodes_all;
 
 	(void)state;
 	for (unsigned cs = XA_CHUNK_SHIFT_MIN; cs <= XA_CHUNK_SHIFT; cs += 3) {
@@ -103,7 +104,7 @@ static void test_expand_shrink(void **state)
 		assert_true(vmm_xa_empty(&xa));
 		assert_xa_ok(&xa);
 	}
-	assert_int_equal(m->pagecache->xa_nodes, base);
+	assert_int_equal(m->pagecache->xa_nodes_all, base);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
@@ -220,7 +221,7 @@ static void test_nodes_in_slab(void **state)
 {
 	vmm_machine *m = small_machine();
 	struct vmm_xarray xa;
-	uint64_t base = m->pagecache->xa_nodes;
+	uint64_t base = m->pagecache->xa_nodes_all;
 	char *info;
 
 	(void)state;
@@ -228,13 +229,13 @@ static void test_nodes_in_slab(void **state)
 	for (uint64_t i = 0; i < 64 * 64; i += 64)
 		vmm_xa_store(&xa, i, xa_mk_value(i));
 	assert_int_equal(xa.xa_nr_nodes, 65);
-	assert_int_equal(m->pagecache->xa_nodes, base + 65);
+	assert_int_equal(m->pagecache->xa_nodes_all, base + 65);
 	info = dump_to_string(m, VMM_DUMP_SLABINFO);
 	assert_non_null(strstr(info, "radix_tree_node"));
 	free(info);
 	assert_machine_healthy(m);
 	vmm_xa_destroy(&xa);
-	assert_int_equal(m->pagecache->xa_nodes, base);
+	assert_int_equal(m->pagecache->xa_nodes_all, base);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
@@ -534,13 +535,13 @@ static void run_model(unsigned cs, uint64_t seed_fallback)
 	uint64_t n = test_ops(30000), base;
 
 	md.m = small_machine();
-	base = md.m->pagecache->xa_nodes;
+	base = md.m->pagecache->xa_nodes_all;
 	vmm_prng_seed(&md.r, seed);
 	vmm_xa_init_shift(&md.xa, md.m, cs);
 	for (uint64_t i = 0; i < n; i++) {
 		model_step(&md);
 		assert_int_equal(vmm_xa_check(&md.xa, "model", stdout), 0);
-		assert_int_equal(md.m->pagecache->xa_nodes, base + md.xa.xa_nr_nodes);
+		assert_int_equal(md.m->pagecache->xa_nodes_all, base + md.xa.xa_nr_nodes);
 		if (i % 8 == 0)
 			assert_machine_healthy(md.m);
 		if (i % 4096 == 0)
@@ -555,7 +556,7 @@ static void run_model(unsigned cs, uint64_t seed_fallback)
 	       cs, md.ops[0], md.ops[1], md.ops[2], md.ops[3], md.ops[4], md.ops[7], md.nr,
 	       md.xa.xa_nr_nodes);
 	vmm_xa_destroy(&md.xa);
-	assert_int_equal(md.m->pagecache->xa_nodes, base);
+	assert_int_equal(md.m->pagecache->xa_nodes_all, base);
 	assert_machine_healthy(md.m);
 	free(md.refs);
 	vmm_machine_destroy(&md.m);
