@@ -35,9 +35,13 @@ void vmm_bdev_config_init(struct vmm_bdev_config *cfg)
 	cfg->write_byte_cycles = 2;
 }
 
+/*
+ * The time a request issued now starts from: the current CPU's clock, or
+ * later when the embedder moved idle time past it (vmm_machine_advance).
+ */
 uint64_t vmm_bdev_now(const struct vmm_bdev *b)
 {
-	return b->m->clock.cpu[b->m->current_cpu].cycles;
+	return VMM_MAX(b->m->clock.cpu[b->m->current_cpu].cycles, b->m->timers.floor);
 }
 
 static uint8_t *block_mem(struct vmm_bdev *b, uint64_t block)

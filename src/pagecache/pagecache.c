@@ -142,7 +142,8 @@ static long check_page(struct vmm_machine *m, struct vmm_inode *inode, uint64_t 
 	     PageBuddy(page) || page->page_type || PageDirty(page) != vmm_xa_get_mark(xa, index,
 			PAGECACHE_TAG_DIRTY) || PageWriteback(page) != vmm_xa_get_mark(xa, index,
 			PAGECACHE_TAG_WRITEBACK) || page_flag(page, VMM_PG_lru) ||
-	     PageLocked(page) == PageUptodate(page)))
+	     (PageLocked(page) && PageUptodate(page)) ||
+	     ((PageDirty(page) || PageWriteback(page)) && !PageUptodate(page))))
 		vmm_format_page(m, page, buf, sizeof(buf));
 	if (page->mapping != mapping->self || page->index != index || page->refcount < 1 ||
 	    PageBuddy(page) || page->page_type)
@@ -155,9 +156,10 @@ static long check_page(struct vmm_machine *m, struct vmm_inode *inode, uint64_t 
 	if (vmm_xa_get_mark(xa, index, PAGECACHE_TAG_TOWRITE))
 		PC_BAD("inode %llu index %llu: a TOWRITE tag outlived its sync",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index);
-	if (PageLocked(page) ? !in_flight(inode->bdev, page, false) || PageUptodate(page)
-			     : !PageUptodate(page))
-		PC_BAD("inode %llu index %llu: locked without a read in flight, or not uptodate: %s",
+	/* not uptodate and unlocked is allowed: a failed read, or a page the fault path will read */
+	if ((PageLocked(page) && (!in_flight(inode->bdev, page, false) || PageUptodate(page))) ||
+	    ((PageDirty(page) || PageWriteback(page)) && !PageUptodate(page)))
+		PC_BAD("inode %llu index %llu: locked without a read in flight, or dirty and not uptodate: %s",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index, buf);
 	if (PageWriteback(page) && !in_flight(inode->bdev, page, true))
 		PC_BAD("inode %llu index %llu: under writeback with no write in flight: %s",

@@ -309,7 +309,7 @@ static uint64_t nr_dirty_and_writeback(struct vmm_machine *m)
 
 /*
  * wb_writeback(): write up to @nr pages, oldest dirtied inodes first; with
- * @expire only inodes dirtied at or before that jiffy. Returns the pages.
+ * @expire_only only inodes dirtied at least @expire jiffies ago. Returns the pages.
  */
 static uint64_t flusher_write(struct vmm_machine *m, uint64_t nr, bool expire_only,
 			      uint64_t expire)
@@ -325,7 +325,8 @@ static uint64_t flusher_write(struct vmm_machine *m, uint64_t nr, bool expire_on
 			struct vmm_inode *inode = vmm_list_entry(pos, struct vmm_inode, i_io_list);
 			struct vmm_address_space *mapping = &inode->i_data;
 
-			if (written >= nr || (expire_only && inode->dirtied_when > expire))
+			if (written >= nr ||
+			    (expire_only && inode->dirtied_when + expire > vmm_jiffies(m)))
 				break;
 			/* cyclic: from where the last pass stopped, then from the start */
 			written += vmm_write_cache_pages(mapping, mapping->writeback_index,
@@ -347,9 +348,9 @@ static void flusher_run(struct vmm_machine *m)
 {
 	struct vmm_pagecache *pc = m->pagecache;
 	uint64_t expire_jiffies = (uint64_t)m->sysctl.dirty_expire_centisecs * m->cfg.hz / 100;
-	uint64_t now = vmm_jiffies(m), bg, thresh, written;
+	uint64_t bg, thresh, written;
 
-	written = flusher_write(m, UINT64_MAX, true, now > expire_jiffies ? now - expire_jiffies : 0);
+	written = flusher_write(m, UINT64_MAX, true, expire_jiffies);
 	dirty_limits(m, &bg, &thresh);
 	while (vmm_global_node_page_state(m, NR_FILE_DIRTY) > bg) {
 		uint64_t w = flusher_write(m, MAX_WRITEBACK_PAGES, false, 0);
