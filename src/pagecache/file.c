@@ -286,15 +286,27 @@ int vmm_file_close(vmm_file **fp)
 	return 0;
 }
 
-int vmm_file_unlink(vmm_machine *m, const char *name)
+/* The inode a by-name call is about, or NULL with *err set. */
+static struct vmm_inode *lookup_arg(struct vmm_machine *m, const char *name, const char *fn,
+				    int *err)
 {
 	struct vmm_inode *inode;
 
-	if (!m || !m->pagecache || !name_ok(m, name, "vmm_file_unlink"))
-		return -VMM_EINVAL;
+	*err = -VMM_EINVAL;
+	if (!m || !m->pagecache || !name_ok(m, name, fn))
+		return NULL;
 	inode = lookup(m, name);
-	if (!inode)
-		return -VMM_ENOENT;
+	*err = inode ? 0 : -VMM_ENOENT;
+	return inode;
+}
+
+int vmm_file_unlink(vmm_machine *m, const char *name)
+{
+	struct vmm_inode *inode;
+	int err;
+
+	if (!(inode = lookup_arg(m, name, __func__, &err)))
+		return err;
 	vmm_pagecache_enter(m);
 	vmm_hfree(&m->hm, inode->name, strlen(inode->name) + 1);
 	inode->name = NULL;
@@ -465,11 +477,8 @@ int vmm_file_truncate(vmm_machine *m, const char *name, uint64_t size)
 	struct vmm_inode *inode;
 	int err;
 
-	if (!m || !m->pagecache || !name_ok(m, name, "vmm_file_truncate"))
-		return -VMM_EINVAL;
-	inode = lookup(m, name);
-	if (!inode)
-		return -VMM_ENOENT;
+	if (!(inode = lookup_arg(m, name, __func__, &err)))
+		return err;
 	vmm_pagecache_enter(m);
 	err = vmm_inode_setsize(inode, size);
 	if (!err) {
@@ -558,12 +567,12 @@ int64_t vmm_file_read_durable(vmm_machine *m, const char *name, void *buf, size_
 	struct vmm_inode *inode;
 	uint8_t *p = buf;
 	size_t done = 0;
+	int err;
 
-	if (!m || !m->pagecache || (len && !buf) || !name_ok(m, name, "vmm_file_read_durable"))
+	if (len && !buf)
 		return -VMM_EINVAL;
-	inode = lookup(m, name);
-	if (!inode)
-		return -VMM_ENOENT;
+	if (!(inode = lookup_arg(m, name, __func__, &err)))
+		return err;
 	if (off >= inode->d_size)
 		return 0;
 	len = (size_t)VMM_MIN((uint64_t)len, inode->d_size - off);

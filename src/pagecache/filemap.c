@@ -26,14 +26,6 @@ void *vmm_page_host(struct vmm_machine *m, const struct vmm_page *page)
 	return vmm_physmem_host(&m->phys, page_to_pfn(&m->sparse, page) << VMM_PAGE_SHIFT);
 }
 
-void vmm_pc_put_page(struct vmm_machine *m, struct vmm_page *page)
-{
-	if (page->refcount > 1)
-		page->refcount--;
-	else
-		vmm_put_page(m, page);
-}
-
 struct vmm_address_space *vmm_page_mapping(struct vmm_machine *m, const struct vmm_page *page)
 {
 	if (!page->mapping)
@@ -228,6 +220,9 @@ void vmm_delete_from_page_cache(struct vmm_machine *m, struct vmm_page *page)
 
 /* ---- lookup ---- */
 
+static struct vmm_page *pagecache_get_page_slow(struct vmm_address_space *mapping, uint64_t index,
+					       unsigned fgp_flags, vmm_gfp_t gfp);
+
 /*
  * pagecache_get_page() (seed 000 section 1.2.2). Find the page at @index
  * (a shadow entry counts as none) and take a reference; then, by flag:
@@ -244,10 +239,10 @@ struct vmm_page *vmm_pagecache_get_page(struct vmm_address_space *mapping, uint6
 	struct vmm_page *page;
 
 repeat:
-	page = vmm_xa_load(&mapping->i_pages, index);
+	page = vmm_xa_load_inline(&mapping->i_pages, index);
 	if (xa_is_value(page))
 		page = NULL;
-	if (page) {
+	if (likely(page)) {
 		get_page(page);
 		vmm_charge(m, VMM_CYC_OTHER, m->clock.cost.pgcache_lookup);
 		if (fgp_flags & FGP_LOCK) {
@@ -270,6 +265,16 @@ repeat:
 			vmm_mark_page_accessed(m, page);
 		return page;
 	}
+	return pagecache_get_page_slow(mapping, index, fgp_flags, gfp);
+}
+
+/* The miss: without FGP_CREAT nothing, else a new page added (the hit path's retry on a race). */
+static struct vmm_page *pagecache_get_page_slow(struct vmm_address_space *mapping, uint64_t index,
+					       unsigned fgp_flags, vmm_gfp_t gfp)
+{
+	struct vmm_machine *m = mapping->i_pages.xa_m;
+	struct vmm_page *page;
+
 	if (!(fgp_flags & FGP_CREAT))
 		return NULL;
 	if (fgp_flags & FGP_WRITE)
@@ -288,7 +293,7 @@ repeat:
 			page->flags = 0;
 			vmm_pc_put_page(m, page);
 			if (err == -VMM_EEXIST)
-				goto repeat;
+				return vmm_pagecache_get_page(mapping, index, fgp_flags, gfp);
 			return NULL;
 		}
 	}

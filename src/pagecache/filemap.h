@@ -187,7 +187,14 @@ static inline void get_page(struct vmm_page *page)
 	page->refcount++;
 }
 
-void vmm_pc_put_page(struct vmm_machine *m, struct vmm_page *page);
+/* put_page(): the last reference frees the page (through the page allocator's checks). */
+static inline void vmm_pc_put_page(struct vmm_machine *m, struct vmm_page *page)
+{
+	if (__builtin_expect(page->refcount > 1, 1))
+		page->refcount--;
+	else
+		vmm_put_page(m, page);
+}
 
 static inline bool PageLocked(const struct vmm_page *p) { return page_flag(p, VMM_PG_locked); }
 static inline bool PageUptodate(const struct vmm_page *p) { return page_flag(p, VMM_PG_uptodate); }

@@ -54,7 +54,13 @@ static bool map_set(struct vmm_inode *inode, uint64_t index, uint64_t block)
 	return true;
 }
 
-uint64_t vmm_simfs_write_block(struct vmm_inode *inode, uint64_t index, uint64_t *old)
+/*
+ * The block page @index's new contents go to: its own when only the current
+ * map has it, else a fresh one the current map takes over (for a partial
+ * write, with the rest of the old block copied: zeroes for a hole). 0 when
+ * the device is full.
+ */
+static uint64_t cow_block(struct vmm_inode *inode, uint64_t index, bool partial, uint64_t *old)
 {
 	struct vmm_bdev *b = inode->bdev;
 	uint64_t cur = vmm_simfs_block(inode, index), nb;
@@ -65,6 +71,12 @@ uint64_t vmm_simfs_write_block(struct vmm_inode *inode, uint64_t index, uint64_t
 	nb = vmm_bdev_alloc_block(b);
 	if (!nb)
 		return 0;
+	if (partial) {
+		uint8_t page[VMM_PAGE_SIZE];
+
+		vmm_bdev_rw(b, cur, 0, page, VMM_PAGE_SIZE, false, false);
+		vmm_bdev_rw(b, nb, 0, page, VMM_PAGE_SIZE, true, false);
+	}
 	if (!map_set(inode, index, nb)) {
 		vmm_bdev_release_block(b, nb, BLOCK_CURRENT);
 		return 0;
@@ -72,6 +84,11 @@ uint64_t vmm_simfs_write_block(struct vmm_inode *inode, uint64_t index, uint64_t
 	vmm_bdev_release_block(b, cur, BLOCK_CURRENT);
 	inode->meta_dirty = true;
 	return nb;
+}
+
+uint64_t vmm_simfs_write_block(struct vmm_inode *inode, uint64_t index, uint64_t *old)
+{
+	return cow_block(inode, index, false, old);
 }
 
 /* A relocating write that failed gives the page its old block back. */
@@ -178,32 +195,6 @@ void vmm_simfs_free(struct vmm_inode *inode)
 	vmm_xa_destroy(&inode->dblocks);
 }
 
-/* The block a direct write of part of page @index goes to, with the rest of the page kept. */
-static uint64_t direct_write_block(struct vmm_inode *inode, uint64_t index, bool partial)
-{
-	struct vmm_bdev *b = inode->bdev;
-	uint64_t cur = vmm_simfs_block(inode, index), nb;
-	uint8_t page[VMM_PAGE_SIZE];
-
-	if (cur && !(b->block_use[cur] & BLOCK_DURABLE))
-		return cur;
-	nb = vmm_bdev_alloc_block(b);
-	if (!nb)
-		return 0;
-	if (partial) {
-		/* copy-on-write of the untouched part (zeroes for a hole) */
-		vmm_bdev_rw(b, cur, 0, page, VMM_PAGE_SIZE, false, false);
-		vmm_bdev_rw(b, nb, 0, page, VMM_PAGE_SIZE, true, false);
-	}
-	if (!map_set(inode, index, nb)) {
-		vmm_bdev_release_block(b, nb, BLOCK_CURRENT);
-		return 0;
-	}
-	vmm_bdev_release_block(b, cur, BLOCK_CURRENT);
-	inode->meta_dirty = true;
-	return nb;
-}
-
 /*
  * O_DIRECT: the cache is written back over the range first (a read must
  * see what buffered writes left) and, for a write, emptied there (later
@@ -236,7 +227,9 @@ int64_t vmm_simfs_direct_io(struct vmm_file *f, void *buf, size_t len, uint64_t 
 		uint32_t n = (uint32_t)VMM_MIN((size_t)(VMM_PAGE_SIZE - off), len - done);
 
 		if (write) {
-			block = direct_write_block(inode, index, n != VMM_PAGE_SIZE);
+			uint64_t old;
+
+			block = cow_block(inode, index, n != VMM_PAGE_SIZE, &old);
 			if (!block)
 				return done ? (int64_t)done : -VMM_ENOSPC;
 		} else {

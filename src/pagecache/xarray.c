@@ -689,17 +689,9 @@ void vmm_xa_init(struct vmm_xarray *xa, struct vmm_machine *m)
 	vmm_xa_init_shift(xa, m, XA_CHUNK_SHIFT);
 }
 
-/* Reads skip the retry entries of nodes being freed (none survive a store here). */
 void *vmm_xa_load(struct vmm_xarray *xa, uint64_t index)
 {
-	XA_STATE(xas, xa, index);
-	void *entry;
-
-	do {
-		xas_reset(&xas);
-		entry = vmm_xas_load(&xas);
-	} while (xa_is_retry(entry));
-	return xa_is_zero(entry) ? NULL : entry;
+	return vmm_xa_load_inline(xa, index);
 }
 
 void *vmm_xa_store_order(struct vmm_xarray *xa, uint64_t index, unsigned order, void *entry)

@@ -217,6 +217,35 @@ static inline bool vmm_xa_marked(const struct vmm_xarray *xa, xa_mark_t mark)
 }
 
 void *vmm_xa_load(struct vmm_xarray *xa, uint64_t index);
+
+/*
+ * The lookup every page-cache hit makes, inline: down from the head, a
+ * sibling resolved to its canonical slot, a reserved slot read as NULL.
+ * (A single host thread never sees a retry entry: no node it can reach is
+ * being freed.)
+ */
+static inline void *vmm_xa_load_inline(const struct vmm_xarray *xa, uint64_t index)
+{
+	void *entry = xa->xa_head;
+	unsigned mask = (1u << xa->xa_chunk_shift) - 1;
+	const struct vmm_xa_node *node;
+
+	if (!xa_is_node(entry))
+		return index || xa_is_zero(entry) ? NULL : entry;
+	node = xa_to_node(entry);
+	if ((index >> node->shift) > mask)
+		return NULL;
+	for (;;) {
+		unsigned offset = (unsigned)(index >> node->shift) & mask;
+
+		entry = node->slots[offset];
+		if (xa_is_sibling(entry))
+			entry = node->slots[xa_to_sibling(entry)];
+		if (!xa_is_node(entry))
+			return xa_is_zero(entry) ? NULL : entry;
+		node = xa_to_node(entry);
+	}
+}
 /* Store (NULL erases); returns the old entry, or an error entry (xa_err) on ENOMEM. */
 void *vmm_xa_store(struct vmm_xarray *xa, uint64_t index, void *entry);
 /* Store a multi-index entry covering the 2^@order indices around @index. */

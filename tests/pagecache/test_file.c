@@ -15,7 +15,7 @@
  *
  * VMM_TEST_SEED repeats a run; VMM_TEST_OPS changes its length.
  */
-#include "test_util.h"
+#include "pc_util.h"
 
 #include <string.h>
 
@@ -24,21 +24,7 @@
 
 static vmm_machine *small_machine(struct test_log *tl)
 {
-	struct vmm_config cfg;
-	vmm_machine *m;
-
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 2;
-	cfg.node_mem[0] = 32ull << 20;
-	cfg.kernel_image_size = 2ull << 20;
-	cfg.nr_holes = 2;
-	if (tl) {
-		cfg.log_fn = test_log_hook;
-		cfg.log_data = tl;
-	}
-	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
-	return m;
+	return pc_machine(1, 32, tl);
 }
 
 static vmm_bdev *small_bdev(vmm_machine *m, const char *name)

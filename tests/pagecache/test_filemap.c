@@ -8,7 +8,7 @@
  * leaves a shadow entry, a refault within the active list's size
  * activates, one beyond it does not.
  */
-#include "test_util.h"
+#include "pc_util.h"
 
 #include <string.h>
 
@@ -25,16 +25,9 @@ struct fixture {
 /* Two nodes (for the cpuset spread); a synced 64 KiB file, not cached. */
 static void setup(struct fixture *fx)
 {
-	struct vmm_config cfg;
 	uint8_t page[4096];
 
-	vmm_config_init(&cfg);
-	cfg.nodes = 2;
-	cfg.cpus = 2;
-	cfg.node_mem[0] = cfg.node_mem[1] = 64ull << 20;
-	cfg.kernel_image_size = 2ull << 20;
-	cfg.nr_holes = 2;
-	assert_int_equal(vmm_machine_create(&cfg, &fx->m), 0);
+	fx->m = pc_machine(2, 64, NULL);
 	assert_int_equal(vmm_file_create(fx->m, "f", 0, &fx->f), 0);
 	for (unsigned p = 0; p < 16; p++) {
 		memset(page, (int)p + 1, sizeof(page));

@@ -19,7 +19,7 @@
  * readahead off, FADV_SEQUENTIAL doubles the window, a large read starts
  * with the maximum window, and WILLNEED fills the cache.
  */
-#include "test_util.h"
+#include "pc_util.h"
 
 #include <string.h>
 
@@ -55,17 +55,10 @@ struct fixture {
 /* A synced 8 MiB file with nothing of it in the cache. */
 static void setup(struct fixture *fx)
 {
-	struct vmm_config cfg;
 	static uint8_t chunk[1 << 16];
 	struct vmm_file_stat st;
 
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 2;
-	cfg.node_mem[0] = 64ull << 20;
-	cfg.kernel_image_size = 2ull << 20;
-	cfg.nr_holes = 2;
-	assert_int_equal(vmm_machine_create(&cfg, &fx->m), 0);
+	fx->m = pc_machine(1, 64, NULL);
 	assert_int_equal(vmm_file_create(fx->m, "big", 0, &fx->f), 0);
 	for (uint64_t off = 0; off < FILE_SIZE; off += sizeof(chunk)) {
 		memset(chunk, (int)(off >> 16), sizeof(chunk));
@@ -100,6 +93,16 @@ static void read_pages(struct fixture *fx, uint64_t first, uint64_t n, uint32_t 
 	}
 }
 
+static void check_windows(const struct fixture *fx, const struct window *want, unsigned n)
+{
+	assert_int_equal(fx->t.n, n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(fx->t.w[i].start, want[i].start);
+		assert_int_equal(fx->t.w[i].size, want[i].size);
+		assert_int_equal(fx->t.w[i].async, want[i].async);
+	}
+}
+
 static void test_sequential_windows(void **state)
 {
 	static const struct window want[] = {
@@ -121,12 +124,7 @@ static void test_sequential_windows(void **state)
 	assert_true(PageReadahead(page));
 	vmm_pc_put_page(fx.m, page);
 	read_pages(&fx, 1, 255, 4096);
-	assert_int_equal(fx.t.n, sizeof(want) / sizeof(want[0]));
-	for (unsigned i = 0; i < fx.t.n; i++) {
-		assert_int_equal(fx.t.w[i].start, want[i].start);
-		assert_int_equal(fx.t.w[i].size, want[i].size);
-		assert_int_equal(fx.t.w[i].async, want[i].async);
-	}
+	check_windows(&fx, want, sizeof(want) / sizeof(want[0]));
 	teardown(&fx);
 }
 
@@ -143,12 +141,7 @@ static void test_fadvise_sequential(void **state)
 	setup(&fx);
 	assert_int_equal(vmm_file_fadvise(fx.f, 0, 0, VMM_FADV_SEQUENTIAL), 0);
 	read_pages(&fx, 0, 125, 4096);
-	assert_int_equal(fx.t.n, sizeof(want) / sizeof(want[0]));
-	for (unsigned i = 0; i < fx.t.n; i++) {
-		assert_int_equal(fx.t.w[i].start, want[i].start);
-		assert_int_equal(fx.t.w[i].size, want[i].size);
-		assert_int_equal(fx.t.w[i].async, want[i].async);
-	}
+	check_windows(&fx, want, sizeof(want) / sizeof(want[0]));
 	teardown(&fx);
 }
 

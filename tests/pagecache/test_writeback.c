@@ -7,7 +7,7 @@
  * errseq error reporting to each handle's next fsync exactly once, and the
  * vm.dirty_* sysctls.
  */
-#include "test_util.h"
+#include "pc_util.h"
 
 #include <string.h>
 
@@ -19,17 +19,7 @@
 
 static vmm_machine *machine(void)
 {
-	struct vmm_config cfg;
-	vmm_machine *m;
-
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 2;
-	cfg.node_mem[0] = 128ull << 20;
-	cfg.kernel_image_size = 2ull << 20;
-	cfg.nr_holes = 2;
-	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
-	return m;
+	return pc_machine(1, 128, NULL);
 }
 
 static void write_pages(vmm_file *f, uint64_t first, uint64_t n, uint8_t v)

@@ -10,7 +10,7 @@
  *
  * VMM_TEST_SEED repeats a run; VMM_TEST_OPS changes its length.
  */
-#include "test_util.h"
+#include "pc_util.h"
 
 #include <string.h>
 
@@ -19,20 +19,9 @@
 #include "pagecache/pagecache.h"
 #include "pagecache/xarray.h"
 
-/* A small machine: vmm_machine_check() walks every frame after every step. */
 static vmm_machine *small_machine(void)
 {
-	struct vmm_config cfg;
-	vmm_machine *m;
-
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 2;
-	cfg.node_mem[0] = 32ull << 20;
-	cfg.kernel_image_size = 2ull << 20;
-	cfg.nr_holes = 2;
-	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
-	return m;
+	return pc_machine(1, 32, NULL);
 }
 
 static void assert_xa_ok(const struct vmm_xarray *xa)
@@ -399,6 +388,15 @@ static int cmp_ref(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* The next reference entry from @i that a search with @filter finds (reserved ones never). */
+static size_t next_visible(const struct model *md, size_t i, xa_mark_t filter)
+{
+	while (i < md->nr && (md->refs[i].entry == XA_ZERO_ENTRY ||
+			      (filter != XA_PRESENT && !(md->refs[i].marks & (1u << filter)))))
+		i++;
+	return i;
+}
+
 /* A whole iteration, marked or not, visits the reference's entries in order. */
 static void check_iteration(struct model *md, xa_mark_t filter)
 {
@@ -408,18 +406,13 @@ static void check_iteration(struct model *md, xa_mark_t filter)
 
 	qsort(md->refs, md->nr, sizeof(*md->refs), cmp_ref);
 	vmm_xa_for_each_range(&md->xa, index, entry, 0, UINT64_MAX, filter) {
-		while (i < md->nr && (md->refs[i].entry == XA_ZERO_ENTRY ||
-				      (filter != XA_PRESENT && !(md->refs[i].marks & (1u << filter)))))
-			i++;
+		i = next_visible(md, i, filter);
 		assert_true(i < md->nr);
 		assert_int_equal(index, md->refs[i].start);
 		assert_ptr_equal(entry, md->refs[i].entry);
 		i++;
 	}
-	while (i < md->nr && (md->refs[i].entry == XA_ZERO_ENTRY ||
-			      (filter != XA_PRESENT && !(md->refs[i].marks & (1u << filter)))))
-		i++;
-	assert_int_equal(i, md->nr);
+	assert_int_equal(next_visible(md, i, filter), md->nr);
 }
 
 static void check_point(struct model *md, uint64_t index)
