@@ -9,7 +9,7 @@ set -eu
 bench=${1:?usage: mmu-callgrind.sh BENCH_MMU [N] [BENCHMARK...]}
 n=${2:-200000}
 shift $(( $# >= 2 ? 2 : 1 ))
-names=${*:-"l1_hit l1_hit_same l1_hit_api walk4_nopwc walk4_pwc walk5_nopwc walk5_pwc replay_1g replay_2m replay_4k replay_1g_api"}
+names=${*:-"loop l1_hit l1_hit_same l1_hit_api walk4_nopwc walk4_pwc walk5_nopwc walk5_pwc replay_1g replay_2m replay_4k replay_1g_api"}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ir() {

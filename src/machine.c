@@ -29,6 +29,7 @@
 #include "mm/buddy.h"
 #include "mm/debug.h"
 #include "mm/page_alloc.h"
+#include "mm/task.h"
 #include "mm/sparse.h"
 #include "mm/zone.h"
 #include "pagecache/pagecache.h"
@@ -90,7 +91,8 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 		NODE_DATA(m, nid)->node_data_phys = node_pa[nid];
 	vmm_memblock_free_all(m);
 	vmm_zones_init_after_boot(m);
-	if ((err = vmm_init_mm_finish(m)) || (err = vmm_pcp_init(m)) || (err = vmm_build_all_zonelists(m)))
+	if ((err = vmm_init_mm_finish(m)) || (err = vmm_highmem_init(m)) || (err = vmm_pcp_init(m)) ||
+	    (err = vmm_build_all_zonelists(m)))
 		return err;
 	{
 		struct vmm_zone *z;
@@ -105,7 +107,8 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 	}
 	if ((err = vmm_init_mm_late(m)))
 		return err;
-	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_pagecache_init(m))))
+	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_tasks_init(m)) ||
+			  (err = vmm_pagecache_init(m))))
 		return err;
 	m->booted = true;
 	return 0;
@@ -116,7 +119,9 @@ static void machine_free(struct vmm_machine *m)
 	struct vmm_hostmem hm;
 
 	vmm_pagecache_destroy(m);
+	vmm_tasks_destroy(m);
 	vmm_slab_destroy(m);
+	vmm_highmem_destroy(m);
 	vmm_free_zonelists(m);
 	vmm_free_area_destroy(m);
 	vmm_sparse_destroy(m);
@@ -173,6 +178,9 @@ static int machine_create(const struct vmm_config *cfg, const struct vmm_hostmem
 	m->sysctl.dirty_writeback_centisecs = 500;
 	memcpy(m->sysctl.lowmem_reserve_ratio, vmm_lowmem_reserve_ratio,
 	       sizeof(m->sysctl.lowmem_reserve_ratio));
+	/* CONFIG_HIGHMEM or not: where __GFP_HIGHMEM leads */
+	m->gfp_zone_table = m->cfg.direct_map_limit ? GFP_ZONE_TABLE_HIGHMEM
+						    : GFP_ZONE_TABLE_NO_HIGHMEM;
 
 	err = machine_boot(m, with_slab);
 	if (err) {
@@ -393,6 +401,7 @@ static long machine_check(struct vmm_machine *m, FILE *out)
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
 			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
 			vmm_slab_check(m, out) + vmm_init_mm_check(m, out) +
+			vmm_highmem_check(m, out) + vmm_tasks_check(m, out) +
 			vmm_pagecache_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
@@ -554,6 +563,8 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	XXH3_64bits_update(&st, &m->prng, sizeof(m->prng));
 	XXH3_64bits_update(&st, &m->timers.floor, sizeof(m->timers.floor));
 	vmm_slab_digest(m, &st);
+	vmm_highmem_digest(m, &st);
+	vmm_tasks_digest(m, &st);
 	vmm_cpus_digest(m, &st);
 	return XXH3_64bits_digest(&st);
 }

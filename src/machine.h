@@ -19,8 +19,10 @@
 #include "lib/hostmem.h"
 #include "lib/log.h"
 #include "lib/prng.h"
+#include "mm/highmem.h"
 #include "mm/init_mm.h"
 #include "mm/memblock.h"
+#include "mm/mm_types.h"
 #include "mm/slab.h"
 #include "mm/mmzone.h"
 #include "mm/sparse.h"
@@ -87,6 +89,9 @@ struct vmm_machine {
 	struct vmm_page_alloc_stats pa_stats;
 	struct vmm_slab slab;		/* mm: slab caches and kmalloc */
 	struct vmm_pagecache *pagecache; /* pagecache: files, block devices, writeback */
+	struct vmm_highmem highmem;	/* mm: kmap and kmap_atomic */
+	uint64_t gfp_zone_table;	/* gfp_zone()'s table for this machine's zones */
+	struct vmm_tasks tasks;		/* mm: tasks, their mm_structs, VMA caches, sysctls */
 	bool page_group_by_mobility_disabled;
 	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
 	/* the current task's NUMA policy and cpuset (until tasks exist) */

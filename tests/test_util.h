@@ -54,17 +54,39 @@ static inline void test_log_hook(void *data, enum vmm_log_level level, enum vmm_
 	snprintf(tl->last, sizeof(tl->last), "%s", msg);
 }
 
+/*
+ * What @call (a call that writes to the stream named out and returns 0)
+ * prints, as one string; the caller frees it.
+ */
+#define PRINT_TO_STRING(call)                                      \
+	({                                                         \
+		char *buf_ = NULL;                                 \
+		size_t len_ = 0;                                   \
+		FILE *out = open_memstream(&buf_, &len_);          \
+		assert_non_null(out);                              \
+		assert_int_equal((call), 0);                       \
+		fclose(out);                                       \
+		buf_;                                              \
+	})
+
 /* The text of one vmm_dump() view; the caller frees it. */
 static inline char *dump_to_string(vmm_machine *m, enum vmm_dump_kind kind)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&buf, &len);
+	return PRINT_TO_STRING(vmm_dump(m, kind, out));
+}
 
-	assert_non_null(out);
-	assert_int_equal(vmm_dump(m, kind, out), 0);
-	fclose(out);
-	return buf;
+/*
+ * A machine quick to check after every step: one node of 256 MiB, two CPUs,
+ * the default holes below 1 MiB, a 2 MiB kernel image.
+ */
+static inline void small_config(struct vmm_config *cfg)
+{
+	vmm_config_init(cfg);
+	cfg->nodes = 1;
+	cfg->cpus = 2;
+	cfg->node_mem[0] = 256ull << 20;
+	cfg->nr_holes = 2;
+	cfg->kernel_image_size = 2ull << 20;
 }
 
 /* The default machine (vmm_config_init()), booted. */

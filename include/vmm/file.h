@@ -47,8 +47,11 @@
 
 VMM_BEGIN_DECLS
 
+#ifndef VMM_FILE_TYPEDEF
+#define VMM_FILE_TYPEDEF
 /** An open file (Linux's struct file): a position, access mode and readahead state. */
 typedef struct vmm_file vmm_file;
+#endif
 /** A simulated block device. */
 typedef struct vmm_bdev vmm_bdev;
 

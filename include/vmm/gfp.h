@@ -43,7 +43,7 @@ typedef uint64_t vmm_nodemask_t;
 /** @name Zone modifiers (at most one of DMA, DMA32, HIGHMEM; MOVABLE combines with them) */
 /** @{ */
 #define VMM_GFP_DMA 0x01u		/**< from ZONE_DMA (below 16 MiB) */
-#define VMM_GFP_HIGHMEM 0x02u		/**< may use high memory (ZONE_NORMAL on x86-64) */
+#define VMM_GFP_HIGHMEM 0x02u		/**< may use ZONE_HIGHMEM (ZONE_NORMAL without direct_map_limit) */
 #define VMM_GFP_DMA32 0x04u		/**< from ZONE_DMA32 or below (below 4 GiB) */
 #define VMM_GFP_MOVABLE 0x08u		/**< movable page; with HIGHMEM, ZONE_MOVABLE is usable */
 /** @} */
@@ -219,10 +219,17 @@ VMM_API void vmm_free_pages_addr(vmm_machine *m, vmm_vaddr_t addr, unsigned orde
 /** The base of the direct map (Linux's PAGE_OFFSET for the machine's paging levels). */
 VMM_API vmm_vaddr_t vmm_page_offset(const vmm_machine *m);
 
-/** page_address(): @p page's address in the direct map. */
+/**
+ * page_address(): @p page's address in the direct map; for a highmem page
+ * (see highmem.h) its vmm_kmap() address while it is kmapped (until the
+ * slot is reused, as in Linux), else 0.
+ */
 VMM_API vmm_vaddr_t vmm_page_address(const vmm_machine *m, const struct vmm_page *page);
 
-/** virt_to_page(): the page of a direct-map address, or NULL if it is not one. */
+/**
+ * virt_to_page(): the page of a direct-map address, or NULL if it is not one
+ * (nor is an address past direct_map_limit).
+ */
 VMM_API struct vmm_page *vmm_virt_to_page(const vmm_machine *m, vmm_vaddr_t addr);
 
 /**
@@ -305,7 +312,8 @@ VMM_API int vmm_set_cpuset(vmm_machine *m, const struct vmm_cpuset *cs);
  * Read or write a vm sysctl by its /proc/sys name: "vm.min_free_kbytes",
  * "vm.watermark_scale_factor", "vm.watermark_boost_factor",
  * "vm.percpu_pagelist_high_fraction", "vm.node_reclaim_mode",
- * "vm.lowmem_reserve_ratio.<zone>" (DMA, DMA32, Normal, Movable). Writing
+ * "vm.lowmem_reserve_ratio.<zone>" (DMA, DMA32, Normal, Movable, and HighMem
+ * on a machine with a direct_map_limit). Writing
  * recomputes what Linux recomputes (watermarks, reserves, pcp sizes).
  *
  * @return 0; -VMM_ENOENT for an unknown name; -VMM_EINVAL for a value Linux

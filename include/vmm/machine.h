@@ -115,18 +115,24 @@ VMM_API int vmm_machine_advance(vmm_machine *m, uint64_t cycles);
 /** @return machine time in jiffies (ticks of the config's hz); 0 for NULL */
 VMM_API uint64_t vmm_machine_jiffies(const vmm_machine *m);
 
-/** Zone indices, as Linux orders them on x86-64. */
+/**
+ * Zone indices, in Linux's order (include/linux/mmzone.h). ZONE_HIGHMEM
+ * holds the RAM above vmm_config.direct_map_limit; without that cap it is
+ * empty and, as in a kernel built without CONFIG_HIGHMEM, /proc output does
+ * not show it.
+ */
 enum vmm_zone_type {
 	VMM_ZONE_DMA = 0,	/**< below 16 MiB */
-	VMM_ZONE_DMA32 = 1,	/**< below 4 GiB */
-	VMM_ZONE_NORMAL = 2,	/**< the rest */
-	VMM_ZONE_MOVABLE = 3,	/**< movablecore= memory, movable allocations only */
-	VMM_MAX_NR_ZONES = 4,
+	VMM_ZONE_DMA32 = 1,	/**< below 4 GiB (and below direct_map_limit) */
+	VMM_ZONE_NORMAL = 2,	/**< the rest of the direct map */
+	VMM_ZONE_HIGHMEM = 3,	/**< above direct_map_limit: reached through kmap */
+	VMM_ZONE_MOVABLE = 4,	/**< movablecore= memory, movable allocations only */
+	VMM_MAX_NR_ZONES = 5,
 };
 
 /** A read-only snapshot of one zone's geometry and counters. */
 struct vmm_zone_info {
-	const char *name;		/**< "DMA", "DMA32", "Normal", "Movable" */
+	const char *name;		/**< "DMA", "DMA32", "Normal", "HighMem", "Movable" */
 	uint64_t zone_start_pfn;	/**< first pfn (0 when the zone is empty) */
 	uint64_t spanned_pages;		/**< end pfn - start pfn, holes included */
 	uint64_t present_pages;		/**< RAM pages in the span */
@@ -137,7 +143,7 @@ struct vmm_zone_info {
 	uint64_t watermark_high;	/**< pages */
 	uint64_t watermark_promo;	/**< pages */
 	uint64_t lowmem_reserve[VMM_MAX_NR_ZONES]; /**< protection against each higher zone's allocations */
-	uint64_t reserved[8];
+	uint64_t reserved[7];		/**< 8 before ZONE_HIGHMEM took one: the size is unchanged */
 };
 
 /** A read-only snapshot of one node. */
@@ -165,7 +171,8 @@ VMM_API int vmm_node_info(const vmm_machine *m, unsigned nid, struct vmm_node_in
  * Snapshot a zone.
  *
  * @return 0; -VMM_EINVAL for NULL arguments; -VMM_ENOENT for a node or zone that
- *         does not exist (an empty zone exists: its counts are 0)
+ *         does not exist (an empty zone exists: its counts are 0; so does
+ *         VMM_ZONE_HIGHMEM of a machine without direct_map_limit)
  */
 VMM_API int vmm_zone_info(const vmm_machine *m, unsigned nid, enum vmm_zone_type zid,
 			  struct vmm_zone_info *out);

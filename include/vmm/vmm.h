@@ -16,7 +16,10 @@
 #include <vmm/page.h>
 #include <vmm/gfp.h>
 #include <vmm/slab.h>
+#include <vmm/highmem.h>
 #include <vmm/stats.h>
 #include <vmm/file.h>
+#include <vmm/task.h>
+#include <vmm/mm.h>
 
 #endif /* VMM_VMM_H */

@@ -28,10 +28,7 @@
 
 /* Linux's _KERNPG_TABLE: a kernel table entry, A and D preset. */
 #define KERNPG_TABLE (VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_ACCESSED | VMM_PTE_DIRTY)
-/* Linux's __PAGE_KERNEL: supervisor-only, writable, global, not executable, A and D preset. */
-#define PAGE_KERNEL                                                                         \
-	(VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_ACCESSED | VMM_PTE_DIRTY | VMM_PTE_GLOBAL |  \
-	 VMM_PTE_NX)
+#define PAGE_KERNEL VMM_PAGE_KERNEL
 /* __PAGE_KERNEL_LARGE: the same for a 2 MiB or 1 GiB leaf. */
 #define PAGE_KERNEL_LARGE (PAGE_KERNEL | VMM_PTE_PS)
 
@@ -55,11 +52,19 @@ static void count_table(struct vmm_machine *m, vmm_paddr_t pa, int64_t delta)
 	NODE_DATA(m, vmm_physmem_nid(&m->phys, pa))->vm_stat[NR_PAGETABLE] += delta;
 }
 
+/* Where the direct map ends: direct_map_limit, or no cap. */
+static vmm_paddr_t lowmem_end(const struct vmm_machine *m)
+{
+	return m->cfg.direct_map_limit ? m->cfg.direct_map_limit : VMM_MEMBLOCK_ALLOC_ANYWHERE;
+}
+
 /*
  * A zeroed table frame: from memblock while boot builds the tables, as
- * alloc_low_page() takes them; from the buddy allocator once it runs, as
- * pte_alloc_kernel() and friends do (a page-table page counted in
- * NR_PAGETABLE at once; the boot frames are counted by vmm_init_mm_finish()).
+ * alloc_low_page() takes them (below the direct map's end, so that the
+ * kernel reaches its own tables through it); from the buddy allocator once
+ * it runs, as pte_alloc_kernel() and friends do (a page-table page counted
+ * in NR_PAGETABLE at once; the boot frames are counted by
+ * vmm_init_mm_finish()). GFP_KERNEL never returns high memory.
  */
 static vmm_paddr_t alloc_table(struct vmm_machine *m, int *err)
 {
@@ -78,8 +83,8 @@ static vmm_paddr_t alloc_table(struct vmm_machine *m, int *err)
 		pa = (vmm_paddr_t)page_to_pfn(&m->sparse, page) << VMM_PAGE_SHIFT;
 		count_table(m, pa, 1);
 	} else {
-		pa = vmm_memblock_alloc_try_nid(&m->memblock, VMM_PAGE_SIZE, VMM_PAGE_SIZE,
-						VMM_MEMBLOCK_ANY_NODE, err);
+		pa = vmm_memblock_alloc_range_nid(&m->memblock, VMM_PAGE_SIZE, VMM_PAGE_SIZE, 0,
+						  lowmem_end(m), VMM_MEMBLOCK_ANY_NODE, false, err);
 		if (!pa)
 			return 0;
 		memset(table_host(m, pa), 0, VMM_PAGE_SIZE);
@@ -239,8 +244,9 @@ int vmm_init_mem_mapping(struct vmm_machine *m)
 		while (i + 1 < pm->nr_e820 && pm->e820[i + 1].type == VMM_E820_RAM &&
 		       pm->e820[i + 1].start == pm->e820[i].end)
 			i++;
-		end = pm->e820[i].end;
-		if ((err = map_ram_run(m, start, end))) {
+		/* with high memory, the direct map stops at the cap (max_low_pfn) */
+		end = VMM_MIN(pm->e820[i].end, lowmem_end(m));
+		if (start < end && (err = map_ram_run(m, start, end))) {
 			vmm_log(&m->log, VMM_LOG_ERROR, VMM_LOG_KIND_NOTE,
 				"boot: no memory for the direct map's page tables");
 			return err;
@@ -345,7 +351,8 @@ static void kwalk_leaf(struct kwalk *w, uint64_t va, uint64_t e, unsigned level)
 		return;
 	}
 	w->leaves[level - 1]++;
-	if (e != (pa | flags) || !IS_ALIGNED(pa, size) || !range_is_ram(&m->phys, pa, size)) {
+	if (e != (pa | flags) || !IS_ALIGNED(pa, size) || !range_is_ram(&m->phys, pa, size) ||
+	    pa + size > lowmem_end(m)) {
 		fprintf(w->out, "init_mm: leaf %#" PRIx64 " for %#" PRIx64 " (level %u) is not "
 				"the direct map of RAM (want %#" PRIx64 ")\n",
 			e, va, level, pa | flags);
@@ -418,14 +425,14 @@ uint64_t vmm_direct_map_bytes(const struct vmm_machine *m, unsigned size)
 	return m->init_mm.direct_pages[size] << level_shift(level_of[size]);
 }
 
-/* Bytes of RAM in the e820 map. */
-static uint64_t ram_bytes(const struct vmm_physmem *pm)
+/* Bytes of RAM in the e820 map below @end. */
+static uint64_t ram_bytes_below(const struct vmm_physmem *pm, vmm_paddr_t end)
 {
 	uint64_t sum = 0;
 
 	for (unsigned i = 0; i < pm->nr_e820; i++)
-		if (pm->e820[i].type == VMM_E820_RAM)
-			sum += pm->e820[i].end - pm->e820[i].start;
+		if (pm->e820[i].type == VMM_E820_RAM && pm->e820[i].start < end)
+			sum += VMM_MIN(pm->e820[i].end, end) - pm->e820[i].start;
 	return sum;
 }
 
@@ -457,9 +464,10 @@ long vmm_init_mm_check(struct vmm_machine *m, FILE *out)
 			vmm_global_node_page_state(m, NR_PAGETABLE), m->init_mm.nr_tables);
 		w.problems++;
 	}
-	if (mapped != ram_bytes(&m->phys)) {
-		fprintf(out, "init_mm: the direct map maps %" PRIu64 " bytes, RAM is %" PRIu64 "\n",
-			mapped, ram_bytes(&m->phys));
+	if (mapped != ram_bytes_below(&m->phys, lowmem_end(m))) {
+		fprintf(out, "init_mm: the direct map maps %" PRIu64 " bytes, RAM below its end is %"
+			     PRIu64 "\n",
+			mapped, ram_bytes_below(&m->phys, lowmem_end(m)));
 		w.problems++;
 	}
 	return w.problems;

@@ -9,6 +9,8 @@
  * the first 1 GiB boundary, 1 GiB pages while a whole GiB of RAM remains,
  * then 2 MiB and 4 KiB pages down to the run's end; holes stay unmapped.
  * PAGE_OFFSET is 1 GiB aligned, so virtual and physical alignment agree.
+ * With cfg.direct_map_limit the direct map stops there (max_low_pfn): the
+ * RAM above is ZONE_HIGHMEM, mapped only by kmap (highmem.h).
  *
  * The table frames come from memblock, before memory is handed to the buddy
  * allocator, as Linux's alloc_low_page() takes them at that stage; once the
@@ -34,11 +36,20 @@
 #include <stdio.h>
 
 #include <vmm/common.h>
+#include <vmm/cpu.h>
 
 struct vmm_machine;
 
 /* Direct-map page sizes, in the order meminfo prints them. */
 enum { DIRECTMAP_4K, DIRECTMAP_2M, DIRECTMAP_1G, NR_DIRECTMAP_SIZES };
+
+/*
+ * Linux's __PAGE_KERNEL: supervisor-only, writable, global, not executable,
+ * A and D preset; the direct map's 4 KiB leaves and kmap_prot.
+ */
+#define VMM_PAGE_KERNEL                                                                     \
+	(VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_ACCESSED | VMM_PTE_DIRTY | VMM_PTE_GLOBAL |  \
+	 VMM_PTE_NX)
 
 /* pkmap slots: one page-table page of them, as i386 PAE has (LAST_PKMAP) */
 #define VMM_LAST_PKMAP 512
@@ -156,7 +167,8 @@ uint64_t vmm_direct_map_bytes(const struct vmm_machine *m, unsigned size);
 
 /*
  * Walk the kernel tables: every direct-map leaf maps PAGE_OFFSET + pa to pa
- * with the direct map's flags, lies wholly in RAM, and the totals equal RAM
+ * with the direct map's flags, lies wholly in RAM below the direct map's
+ * end (direct_map_limit, when set), and the totals equal that RAM
  * and the recorded DirectMap figures; every table frame is a reserved
  * page-table page. Returns the problems found, described on @out.
  */

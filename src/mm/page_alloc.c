@@ -25,6 +25,7 @@
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/debug.h"
+#include "mm/mmap.h"
 #include "mm/reclaim.h"
 #include "mm/sparse.h"
 #include "mm/zone.h"
@@ -39,11 +40,6 @@
  * and a call's register spills are a good part of their cost.
  */
 #define FAST_INLINE inline __attribute__((always_inline))
-
-/* log2(sizeof(struct vmm_page)), for page_ok() */
-#define VMM_STRUCT_PAGE_SHIFT 6
-_Static_assert(sizeof(struct vmm_page) == 1u << VMM_STRUCT_PAGE_SHIFT,
-	       "a page descriptor is 64 bytes");
 
 /* PENALTY_FOR_NODE_WITH_CPUS in find_next_best_node(). */
 #define PENALTY_FOR_NODE_WITH_CPUS 1
@@ -145,7 +141,7 @@ static bool gfp_valid(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order, cons
 		vmm_caller_err(&m->log, "%s: __GFP_COLD needs a VMM_CFG_PCP_HOT_COLD machine", fn);
 		return false;
 	}
-	if (vmm_gfp_zone(gfp) < 0) {
+	if (vmm_gfp_zone(m->gfp_zone_table, gfp) < 0) {
 		vmm_caller_err(&m->log, "%s: GFP %#x asks for more than one of DMA, DMA32, HIGHMEM",
 			       fn, (unsigned)gfp);
 		return false;
@@ -236,7 +232,7 @@ static struct vmm_zone *fast_zone(const struct vmm_machine *m, const struct vmm_
 	    (mods & GFP_MOBILITY_MASK) == GFP_MOBILITY_MASK)
 		return NULL;
 	z = vmm_first_zones_zonelist(pgdat->zonelists[ZONELIST_FALLBACK],
-				     (enum vmm_zone_type)vmm_gfp_zone(mods), NULL);
+				     (enum vmm_zone_type)vmm_gfp_zone(m->gfp_zone_table, mods), NULL);
 	return z->zone && z->nid == (int)pgdat->node_id ? z->zone : NULL;
 }
 
@@ -1186,22 +1182,9 @@ static void free_the_page(struct vmm_machine *m, uint64_t pfn, unsigned order, b
 }
 
 /* Is @page a descriptor of this machine's memory map? */
-/*
- * The pfn of @page if it is a descriptor of this machine's memory map, else an
- * invalid pfn: the offset into the map rotated right by the descriptor's size is
- * the pfn when it is a multiple of that size; otherwise the low bits land on top
- * and make it too large, as does an address below the map (NULL included).
- */
-static inline uint64_t page_pfn_checked(const struct vmm_machine *m, const struct vmm_page *page)
-{
-	uint64_t off = (uintptr_t)page - (uintptr_t)m->sparse.vmemmap;
-
-	return (off >> VMM_STRUCT_PAGE_SHIFT) | (off << (64 - VMM_STRUCT_PAGE_SHIFT));
-}
-
 static inline bool page_ok(const struct vmm_machine *m, const struct vmm_page *page)
 {
-	return vmm_sparse_pfn_valid(&m->sparse, page_pfn_checked(m, page));
+	return vmm_sparse_page_ok(&m->sparse, page);
 }
 
 /* Is @pfn inside a free buddy block or on a per-CPU list? Returns the reason. */
@@ -1349,7 +1332,7 @@ static __attribute__((noinline)) void free_pages_common(struct vmm_machine *m,
 static FAST_INLINE bool free_pages_fast(struct vmm_machine *m, struct vmm_page *page,
 					unsigned order)
 {
-	uint64_t pfn = page_pfn_checked(m, page);
+	uint64_t pfn = vmm_sparse_page_pfn_checked(&m->sparse, page);
 	struct vmm_zone *zone;
 	int mt;
 
@@ -1732,7 +1715,7 @@ static void prepare_alloc_pages(const struct vmm_machine *m, vmm_gfp_t gfp, int 
 
 	*alloc_gfp = gfp;
 	*alloc_flags = ALLOC_WMARK_LOW;
-	ac->highest_zoneidx = (enum vmm_zone_type)vmm_gfp_zone(gfp);
+	ac->highest_zoneidx = (enum vmm_zone_type)vmm_gfp_zone(m->gfp_zone_table, gfp);
 	ac->zonelist = pgdat->zonelists[(gfp & VMM_GFP_THISNODE) ? ZONELIST_NOFALLBACK
 								  : ZONELIST_FALLBACK];
 	ac->nodemask = nodemask;
@@ -1770,7 +1753,7 @@ static FAST_INLINE struct vmm_page *alloc_pages_fast(struct vmm_machine *m, vmm_
 {
 	struct vmm_zone *zone = m->node_data[numa_node_id(m)].fast_zone[gfp & GFP_ZONE_MOBILITY];
 	/* a zone there means the zone bits are valid */
-	enum vmm_zone_type highest_zoneidx = gfp_zone_entry(gfp);
+	enum vmm_zone_type highest_zoneidx = gfp_zone_entry(m->gfp_zone_table, gfp);
 	int migratetype = (int)((gfp & GFP_MOBILITY_MASK) >> GFP_MOVABLE_SHIFT);
 	struct vmm_per_cpu_pages *pcp;
 	struct vmm_list *list;
@@ -2117,11 +2100,23 @@ vmm_vaddr_t vmm_page_offset(const vmm_machine *m)
 	return m->cfg.paging_levels == 5 ? PAGE_OFFSET_L5 : PAGE_OFFSET_L4;
 }
 
+/* page_address(): a highmem page has an address only while kmapped (highmem.c). */
 vmm_vaddr_t vmm_page_address(const vmm_machine *m, const struct vmm_page *page)
 {
+	uint64_t pfn;
+
 	if (!m || !page_ok(m, page))
 		return 0;
-	return vmm_page_offset(m) + (pfn_of(m, page) << VMM_PAGE_SHIFT);
+	pfn = pfn_of(m, page);
+	if (vmm_pfn_highmem(&m->highmem, pfn))
+		return vmm_pkmap_page_address(m, pfn);
+	return vmm_page_offset(m) + (pfn << VMM_PAGE_SHIFT);
+}
+
+/* The frames the direct map covers: below max_low_pfn. */
+static uint64_t direct_map_pfns(const struct vmm_machine *m)
+{
+	return VMM_MIN(m->sparse.max_pfn, m->highmem.max_low_pfn);
 }
 
 struct vmm_page *vmm_virt_to_page(const vmm_machine *m, vmm_vaddr_t addr)
@@ -2132,7 +2127,7 @@ struct vmm_page *vmm_virt_to_page(const vmm_machine *m, vmm_vaddr_t addr)
 	if (!m)
 		return NULL;
 	base = vmm_page_offset(m);
-	if (addr < base || addr - base >= m->sparse.max_pfn << VMM_PAGE_SHIFT)
+	if (addr < base || addr - base >= direct_map_pfns(m) << VMM_PAGE_SHIFT)
 		return NULL;
 	pfn = (addr - base) >> VMM_PAGE_SHIFT;
 	return vmm_sparse_pfn_valid(&m->sparse, pfn) ? page_of(m, pfn) : NULL;
@@ -2146,8 +2141,11 @@ void *vmm_kaddr_to_host(vmm_machine *m, vmm_vaddr_t addr)
 	if (!m)
 		return NULL;
 	base = vmm_page_offset(m);
-	if (addr >= base && addr < m->init_mm.layout.direct_map_end)
+	if (addr >= base && addr < m->init_mm.layout.direct_map_end) {
+		if (addr - base >= direct_map_pfns(m) << VMM_PAGE_SHIFT)
+			return NULL;	/* high memory: not in the direct map */
 		return vmm_phys_to_host(m, addr - base);
+	}
 	/* vmalloc, pkmap, fixmap: what init_mm maps there */
 	if (vmm_kernel_translate(m, addr, &pa))
 		return NULL;
@@ -2313,14 +2311,15 @@ void vmm_page_alloc_sysctl_changed(struct vmm_machine *m)
 		vmm_pcp_setup_zone(m, z);
 }
 
-static int lowmem_zone(const char *name)
+/* The zone a "vm.lowmem_reserve_ratio.<zone>" name names, among the configured ones. */
+static int lowmem_zone(const struct vmm_machine *m, const char *name)
 {
 	static const char prefix[] = "vm.lowmem_reserve_ratio.";
 
 	if (strncmp(name, prefix, sizeof(prefix) - 1))
 		return -1;
 	for (int i = 0; i < VMM_MAX_NR_ZONES; i++)
-		if (!strcmp(name + sizeof(prefix) - 1, vmm_zone_names[i]))
+		if (vmm_zone_configured(m, i) && !strcmp(name + sizeof(prefix) - 1, vmm_zone_names[i]))
 			return i;
 	return -1;
 }
@@ -2397,11 +2396,11 @@ int vmm_sysctl_get(const vmm_machine *m, const char *name, int64_t *value)
 		*value = m->sysctl.percpu_pagelist_high_fraction;
 	else if (!strcmp(name, "vm.node_reclaim_mode"))
 		*value = m->sysctl.node_reclaim_mode;
-	else if ((zid = lowmem_zone(name)) >= 0)
+	else if ((zid = lowmem_zone(m, name)) >= 0)
 		*value = m->sysctl.lowmem_reserve_ratio[zid];
 	else if ((zid = dirty_sysctl(name)) >= 0)
 		*value = dirty_sysctl_read(&m->sysctl, zid);
-	else
+	else if (vmm_mm_sysctl_get(m, name, value))
 		return -VMM_ENOENT;
 	return 0;
 }
@@ -2434,7 +2433,7 @@ int vmm_sysctl_set(vmm_machine *m, const char *name, int64_t value)
 			goto bad;
 		m->sysctl.node_reclaim_mode = (uint32_t)value;
 		return 0;
-	} else if ((zid = lowmem_zone(name)) >= 0) {
+	} else if ((zid = lowmem_zone(m, name)) >= 0) {
 		if (value < 0 || value > INT32_MAX)
 			goto bad;
 		m->sysctl.lowmem_reserve_ratio[zid] = (uint32_t)value;
@@ -2444,6 +2443,8 @@ int vmm_sysctl_set(vmm_machine *m, const char *name, int64_t value)
 			goto bad;
 		dirty_sysctl_write(&m->sysctl, zid, value);
 		return 0;
+	} else if ((zid = vmm_mm_sysctl_set(m, name, value)) <= 0) {
+		return zid;
 	} else {
 		vmm_caller_err(&m->log, "%s: no sysctl %s", __func__, name);
 		return -VMM_ENOENT;

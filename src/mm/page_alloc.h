@@ -59,20 +59,25 @@ struct vmm_alloc_context {
 
 /*
  * gfp_zone() as a table lookup, since every allocation asks it: the four zone
- * modifiers (DMA, HIGHMEM, DMA32, MOVABLE) index sixteen 4-bit entries. On x86-64
- * there is no high memory, so HIGHMEM means ZONE_NORMAL and only HIGHMEM|MOVABLE
- * reaches ZONE_MOVABLE; MOVABLE alone does not change the zone.
+ * modifiers (DMA, HIGHMEM, DMA32, MOVABLE) index sixteen 4-bit entries.
+ * HIGHMEM means OPT_ZONE_HIGHMEM: ZONE_HIGHMEM on a machine with high memory
+ * (CONFIG_HIGHMEM), ZONE_NORMAL on one without, as on x86-64; only
+ * HIGHMEM|MOVABLE reaches ZONE_MOVABLE; MOVABLE alone does not change the
+ * zone. The machine keeps the table of its configuration (gfp_zone_table,
+ * set at boot).
  */
 #define GFP_ZONE_MODIFIERS (VMM_GFP_DMA | VMM_GFP_HIGHMEM | VMM_GFP_DMA32 | VMM_GFP_MOVABLE)
 #define GFP_ZONE_ENTRY(mods, zone) ((uint64_t)(zone) << ((mods)*4))
-#define GFP_ZONE_TABLE                                                                    \
+#define GFP_ZONE_TABLE(opt_zone_highmem)                                                  \
 	(GFP_ZONE_ENTRY(0, VMM_ZONE_NORMAL) | GFP_ZONE_ENTRY(VMM_GFP_DMA, VMM_ZONE_DMA) | \
-	 GFP_ZONE_ENTRY(VMM_GFP_HIGHMEM, VMM_ZONE_NORMAL) |                               \
+	 GFP_ZONE_ENTRY(VMM_GFP_HIGHMEM, (opt_zone_highmem)) |                            \
 	 GFP_ZONE_ENTRY(VMM_GFP_DMA32, VMM_ZONE_DMA32) |                                  \
 	 GFP_ZONE_ENTRY(VMM_GFP_MOVABLE, VMM_ZONE_NORMAL) |                               \
 	 GFP_ZONE_ENTRY(VMM_GFP_MOVABLE | VMM_GFP_DMA, VMM_ZONE_DMA) |                    \
 	 GFP_ZONE_ENTRY(VMM_GFP_MOVABLE | VMM_GFP_HIGHMEM, VMM_ZONE_MOVABLE) |            \
 	 GFP_ZONE_ENTRY(VMM_GFP_MOVABLE | VMM_GFP_DMA32, VMM_ZONE_DMA32))
+#define GFP_ZONE_TABLE_HIGHMEM GFP_ZONE_TABLE(VMM_ZONE_HIGHMEM)
+#define GFP_ZONE_TABLE_NO_HIGHMEM GFP_ZONE_TABLE(VMM_ZONE_NORMAL)
 
 /* More than one of DMA, DMA32 and HIGHMEM: no zone satisfies all of them. */
 static inline bool gfp_zone_bad(vmm_gfp_t gfp)
@@ -82,16 +87,19 @@ static inline bool gfp_zone_bad(vmm_gfp_t gfp)
 	return z & (z - 1);
 }
 
-/* The table's entry for @gfp, meaningful when !gfp_zone_bad(@gfp). */
-static inline enum vmm_zone_type gfp_zone_entry(vmm_gfp_t gfp)
+/* @table's entry for @gfp, meaningful when !gfp_zone_bad(@gfp). */
+static inline enum vmm_zone_type gfp_zone_entry(uint64_t table, vmm_gfp_t gfp)
 {
-	return (enum vmm_zone_type)((GFP_ZONE_TABLE >> ((gfp & GFP_ZONE_MODIFIERS) * 4)) & 0xf);
+	return (enum vmm_zone_type)((table >> ((gfp & GFP_ZONE_MODIFIERS) * 4)) & 0xf);
 }
 
-/* gfp_zone(): the highest zone a request may use, or -1 for an invalid combination. */
-static inline int vmm_gfp_zone(vmm_gfp_t gfp)
+/*
+ * gfp_zone() on a machine whose table is @table: the highest zone a request
+ * may use, or -1 for an invalid combination.
+ */
+static inline int vmm_gfp_zone(uint64_t table, vmm_gfp_t gfp)
 {
-	return gfp_zone_bad(gfp) ? -1 : (int)gfp_zone_entry(gfp);
+	return gfp_zone_bad(gfp) ? -1 : (int)gfp_zone_entry(table, gfp);
 }
 
 /*

@@ -37,6 +37,25 @@ static void meminfo_count(FILE *out, const char *label, uint64_t n)
 	fprintf(out, "%-16s%8" PRIu64 "\n", label, n);
 }
 
+/* CONFIG_HIGHMEM's lines: totalhigh_pages() and nr_free_highpages(), and the rest. */
+static void meminfo_highmem(struct vmm_machine *m, FILE *out, uint64_t totalram,
+			    uint64_t freeram)
+{
+	uint64_t totalhigh = 0, freehigh = 0;
+	struct vmm_zone *z;
+
+	for_each_zone(m, z) {
+		if (!vmm_zone_is_highmem(m, z))
+			continue;
+		totalhigh += z->managed_pages;
+		freehigh += (uint64_t)VMM_MAX(z->vm_stat[NR_FREE_PAGES], 0);
+	}
+	meminfo_kb(out, "HighTotal:", K(totalhigh));
+	meminfo_kb(out, "HighFree:", K(freehigh));
+	meminfo_kb(out, "LowTotal:", K(totalram - totalhigh));
+	meminfo_kb(out, "LowFree:", K(freeram - VMM_MIN(freeram, freehigh)));
+}
+
 /* vm.overcommit_ratio 50: half of RAM plus all swap. */
 #define OVERCOMMIT_RATIO 50
 
@@ -69,6 +88,8 @@ static void dump_meminfo(struct vmm_machine *m, FILE *out)
 	meminfo_kb(out, "Inactive(file):", K(inactive_file));
 	meminfo_kb(out, "Unevictable:", K(vmm_global_node_page_state(m, NR_UNEVICTABLE)));
 	meminfo_kb(out, "Mlocked:", K(vmm_global_zone_page_state(m, NR_MLOCK)));
+	if (vmm_zone_configured(m, VMM_ZONE_HIGHMEM))
+		meminfo_highmem(m, out, totalram, freeram);
 	meminfo_kb(out, "SwapTotal:", 0);
 	meminfo_kb(out, "SwapFree:", 0);
 	meminfo_kb(out, "Zswap:", 0);
@@ -147,7 +168,8 @@ static void zoneinfo_show_zone(struct vmm_machine *m, const struct vmm_pgdat *pg
 		(uint64_t)0);
 	fprintf(out, "\n        protection: (%" PRIu64, z->lowmem_reserve[0]);
 	for (int i = 1; i < VMM_MAX_NR_ZONES; i++)
-		fprintf(out, ", %" PRIu64, z->lowmem_reserve[i]);
+		if (vmm_zone_configured(m, i))
+			fprintf(out, ", %" PRIu64, z->lowmem_reserve[i]);
 	fputc(')', out);
 	if (!zone_is_populated(z)) {
 		fputc('\n', out);
@@ -178,7 +200,8 @@ static void dump_zoneinfo(struct vmm_machine *m, FILE *out)
 		const struct vmm_pgdat *pgdat = NODE_DATA(m, nid);
 
 		for (int z = 0; z < VMM_MAX_NR_ZONES; z++)
-			zoneinfo_show_zone(m, pgdat, &pgdat->node_zones[z], out);
+			if (vmm_zone_configured(m, z))
+				zoneinfo_show_zone(m, pgdat, &pgdat->node_zones[z], out);
 	}
 }
 
@@ -338,6 +361,12 @@ static void dump_pagetypeinfo(struct vmm_machine *m, FILE *out)
 			pagetypeinfo_node(m, NODE_DATA(m, nid), out);
 }
 
+/* The per-zone events of ZONE_HIGHMEM, which Linux lists only with CONFIG_HIGHMEM. */
+static bool vm_event_is_highmem(int item)
+{
+	return item == VE_PGALLOC_HIGH || item == VE_ALLOCSTALL_HIGH || item == VE_PGSKIP_HIGH;
+}
+
 static void dump_vmstat(struct vmm_machine *m, FILE *out)
 {
 	uint64_t bg, thresh;
@@ -366,7 +395,8 @@ static void dump_vmstat(struct vmm_machine *m, FILE *out)
 	fprintf(out, "nr_memmap_pages %u\n", 0u);
 	fprintf(out, "nr_memmap_boot_pages %" PRIu64 "\n", m->memmap_boot_pages);
 	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
-		fprintf(out, "%s %" PRIu64 "\n", vmm_vm_event_name(i), m->vm_events[i]);
+		if (vmm_zone_configured(m, VMM_ZONE_HIGHMEM) || !vm_event_is_highmem(i))
+			fprintf(out, "%s %" PRIu64 "\n", vmm_vm_event_name(i), m->vm_events[i]);
 }
 
 /* A boot log in the spirit of Linux's dmesg: the e820 map, NUMA, zones, memory. */
@@ -413,6 +443,8 @@ static void dump_summary(struct vmm_machine *m, FILE *out)
 		for (int zid = 0; zid < VMM_MAX_NR_ZONES; zid++) {
 			const struct vmm_zone *z = &pgdat->node_zones[zid];
 
+			if (!vmm_zone_configured(m, zid))
+				continue;
 			if (!z->spanned_pages) {
 				fprintf(out, "  %-8s empty\n", z->name);
 				continue;

@@ -61,6 +61,32 @@ static inline uint64_t page_to_pfn(const struct vmm_sparse *sp, const struct vmm
 	return (uint64_t)(page - sp->vmemmap);
 }
 
+/* log2(sizeof(struct vmm_page)), for vmm_sparse_page_ok() */
+#define VMM_STRUCT_PAGE_SHIFT 6
+_Static_assert(sizeof(struct vmm_page) == 1u << VMM_STRUCT_PAGE_SHIFT,
+	       "a page descriptor is 64 bytes");
+
+/*
+ * The pfn of @page, any pointer, if it is a descriptor of this memory map,
+ * else an invalid pfn: the offset into the map rotated right by the
+ * descriptor's size is the pfn when it is a multiple of that size; otherwise
+ * the low bits land on top and make it too large, as does an address below
+ * the map (NULL included).
+ */
+static inline uint64_t vmm_sparse_page_pfn_checked(const struct vmm_sparse *sp,
+						   const struct vmm_page *page)
+{
+	uint64_t off = (uintptr_t)page - (uintptr_t)sp->vmemmap;
+
+	return (off >> VMM_STRUCT_PAGE_SHIFT) | (off << (64 - VMM_STRUCT_PAGE_SHIFT));
+}
+
+/* Whether @page, any pointer, is the descriptor of a valid pfn of this memory map. */
+static inline bool vmm_sparse_page_ok(const struct vmm_sparse *sp, const struct vmm_page *page)
+{
+	return vmm_sparse_pfn_valid(sp, vmm_sparse_page_pfn_checked(sp, page));
+}
+
 static inline struct vmm_pageblock *pfn_to_pageblock(const struct vmm_sparse *sp, uint64_t pfn)
 {
 	return &sp->pageblocks[pfn >> PAGEBLOCK_ORDER];

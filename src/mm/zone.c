@@ -9,9 +9,31 @@
 #include "lib/compiler.h"
 #include "machine.h"
 
-const char *const vmm_zone_names[VMM_MAX_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };
+const char *const vmm_zone_names[VMM_MAX_NR_ZONES] = { "DMA", "DMA32", "Normal", "HighMem",
+							 "Movable" };
 
-const uint32_t vmm_lowmem_reserve_ratio[VMM_MAX_NR_ZONES] = { 256, 256, 32, 0 };
+const uint32_t vmm_lowmem_reserve_ratio[VMM_MAX_NR_ZONES] = { 256, 256, 32, 0, 0 };
+
+bool vmm_zone_configured(const struct vmm_machine *m, int zid)
+{
+	return zid != VMM_ZONE_HIGHMEM || m->cfg.direct_map_limit;
+}
+
+bool vmm_zone_is_highmem(const struct vmm_machine *m, const struct vmm_zone *z)
+{
+	uint64_t limit = m->cfg.direct_map_limit >> VMM_PAGE_SHIFT;
+
+	return z->idx == VMM_ZONE_HIGHMEM ||
+	       (z->idx == VMM_ZONE_MOVABLE && limit && z->spanned_pages &&
+		z->zone_start_pfn >= limit);
+}
+
+uint64_t vmm_max_low_pfn(const struct vmm_machine *m, uint64_t max_pfn)
+{
+	uint64_t limit = m->cfg.direct_map_limit >> VMM_PAGE_SHIFT;
+
+	return limit ? VMM_MIN(limit, max_pfn) : max_pfn;
+}
 
 /* SWAP_CLUSTER_MAX: the floor of the highmem/movable minimum watermark. */
 #define SWAP_CLUSTER_MAX 32ull
@@ -21,9 +43,12 @@ const uint32_t vmm_lowmem_reserve_ratio[VMM_MAX_NR_ZONES] = { 256, 256, 32, 0 };
 /*
  * The possible pfn range of each zone on this machine (Linux's
  * arch_zone_lowest/highest_possible_pfn): zones follow each other from the
- * first RAM pfn, DMA up to 16 MiB, DMA32 up to 4 GiB, Normal up to the last
- * RAM pfn. ZONE_MOVABLE has no architectural range; it is carved out of the
- * highest populated zone below it.
+ * first RAM pfn, DMA up to 16 MiB, DMA32 up to 4 GiB, Normal up to the end
+ * of the direct map (max_low_pfn), HighMem from there to the last RAM pfn,
+ * as i386's zone_sizes_init() splits them. Without direct_map_limit the
+ * direct map covers all RAM and HighMem is empty. ZONE_MOVABLE has no
+ * architectural range; it is carved out of the highest populated zone
+ * below it.
  */
 struct zone_limits {
 	uint64_t lowest[VMM_MAX_NR_ZONES];
@@ -37,12 +62,14 @@ static void zone_limits_init(struct vmm_machine *m, struct zone_limits *zl)
 	const struct vmm_memblock_type *mem = &m->memblock.memory;
 	const struct vmm_memblock_region *last = &mem->regions[mem->cnt - 1];
 	uint64_t max_zone_pfn[VMM_MAX_NR_ZONES];
-	uint64_t start = DIV_ROUND_UP(mem->regions[0].base, VMM_PAGE_SIZE);
+	uint64_t start = DIV_ROUND_UP(mem->regions[0].base, VMM_PAGE_SIZE), max_low_pfn;
 
 	zl->max_pfn = (last->base + last->size) >> VMM_PAGE_SHIFT;
-	max_zone_pfn[VMM_ZONE_DMA] = VMM_MIN(MAX_DMA_PFN, zl->max_pfn);
-	max_zone_pfn[VMM_ZONE_DMA32] = VMM_MIN(MAX_DMA32_PFN, zl->max_pfn);
-	max_zone_pfn[VMM_ZONE_NORMAL] = zl->max_pfn;
+	max_low_pfn = vmm_max_low_pfn(m, zl->max_pfn);
+	max_zone_pfn[VMM_ZONE_DMA] = VMM_MIN(MAX_DMA_PFN, max_low_pfn);
+	max_zone_pfn[VMM_ZONE_DMA32] = VMM_MIN(MAX_DMA32_PFN, max_low_pfn);
+	max_zone_pfn[VMM_ZONE_NORMAL] = max_low_pfn;
+	max_zone_pfn[VMM_ZONE_HIGHMEM] = zl->max_pfn;
 	for (int z = 0; z < VMM_ZONE_MOVABLE; z++) {
 		uint64_t end = VMM_MAX(max_zone_pfn[z], start);
 
@@ -268,10 +295,16 @@ void vmm_free_area_destroy(struct vmm_machine *m)
 	m->node_data = NULL;
 }
 
+static bool zone_is_highmem_or_movable(const struct vmm_zone *z)
+{
+	return z->idx == VMM_ZONE_HIGHMEM || z->idx == VMM_ZONE_MOVABLE;
+}
+
 /*
  * calculate_min_free_kbytes(): sqrt(lowmem_kbytes * 16), clamped to
  * [128, 262144], where lowmem is the managed memory of the zones a
- * GFP_USER allocation may use (everything below ZONE_MOVABLE). The high
+ * GFP_USER allocation may use (DMA, DMA32 and Normal: not HighMem or
+ * Movable). The high
  * watermarks are still zero at this point, so nr_free_buffer_pages() is
  * just that sum.
  */
@@ -289,9 +322,11 @@ static uint64_t calculate_min_free_kbytes(struct vmm_machine *m)
 
 /*
  * __setup_per_zone_wmarks(): min_free_kbytes is shared among the lowmem
- * zones in proportion to their managed pages; the movable zone gets a small
- * fixed floor instead. The distance between min and low, low and high, and
- * high and promo is the larger of min/4 and watermark_scale_factor/10000 of
+ * zones in proportion to their managed pages; the highmem and movable zones,
+ * which kernel allocations never use, get a small fixed floor instead
+ * (managed/1024 within [SWAP_CLUSTER_MAX, 128]). The distance between min
+ * and low, low and high, and high and promo is the larger of min/4 (of the
+ * proportional share, for every zone) and watermark_scale_factor/10000 of
  * the zone.
  */
 void vmm_setup_per_zone_wmarks(struct vmm_machine *m)
@@ -301,12 +336,14 @@ void vmm_setup_per_zone_wmarks(struct vmm_machine *m)
 	struct vmm_zone *z;
 
 	for_each_zone(m, z)
-		if (z->idx != VMM_ZONE_MOVABLE)
+		if (!zone_is_highmem_or_movable(z))
 			lowmem_pages += z->managed_pages;
 	for_each_zone(m, z) {
 		uint64_t tmp = lowmem_pages ? pages_min * z->managed_pages / lowmem_pages : 0;
 
-		if (z->idx == VMM_ZONE_MOVABLE)
+		if (!vmm_zone_configured(m, z->idx))
+			continue;	/* no such zone in the simulated kernel: all zero */
+		if (zone_is_highmem_or_movable(z))
 			z->watermark[WMARK_MIN] =
 				VMM_CLAMP(z->managed_pages / 1024, SWAP_CLUSTER_MAX, 128ull);
 		else

@@ -8,6 +8,7 @@
 #ifndef VMM_MM_ZONE_H
 #define VMM_MM_ZONE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mm/mmzone.h"
@@ -18,6 +19,22 @@ extern const char *const vmm_zone_names[VMM_MAX_NR_ZONES];
 
 /* Linux's sysctl_lowmem_reserve_ratio defaults, indexed by zone. */
 extern const uint32_t vmm_lowmem_reserve_ratio[VMM_MAX_NR_ZONES];
+
+/*
+ * Whether zone @zid is part of the simulated kernel's configuration: every
+ * zone but HighMem, which exists (CONFIG_HIGHMEM) only with a
+ * direct_map_limit. /proc output shows only configured zones.
+ */
+bool vmm_zone_configured(const struct vmm_machine *m, int zid);
+
+/*
+ * is_highmem(): ZONE_HIGHMEM, and ZONE_MOVABLE when it was carved out of
+ * high memory.
+ */
+bool vmm_zone_is_highmem(const struct vmm_machine *m, const struct vmm_zone *z);
+
+/* max_low_pfn: the first pfn the direct map does not reach, given the last RAM pfn + 1. */
+uint64_t vmm_max_low_pfn(const struct vmm_machine *m, uint64_t max_pfn);
 
 /* Allocate node data, size every node and zone, set pageblock types. */
 int vmm_free_area_init(struct vmm_machine *m);

@@ -41,6 +41,15 @@
  *   slab_debug_per_line 8   red-zone and poison checks, per 64 bytes examined
  *   pgcache_lookup     40   a page-cache hit: XArray walk, get_page, flag tests
  *   pgcache_insert    150   add_to_page_cache_lru besides the page allocation
+ *   kmap_lowmem         2   kmap/kmap_atomic of a lowmem page (PageHighMem test, __va)
+ *   kmap_high          40   kmap_high/page_address: kmap_lock, one hash bucket, the count
+ *   kmap_scan_per_slot  2   one pkmap_count entry looked at by map_new_virtual or
+ *                           flush_all_zero_pkmaps
+ *   kmap_set_pte       20   writing or clearing a kmap PTE, with the hash insert/remove
+ *   kunmap_high        35   kunmap_high: kmap_lock, hash lookup, count drop
+ *   kmap_atomic        10   kmap_atomic/kunmap_atomic bookkeeping (preempt and
+ *                           pagefault counts, the per-CPU index); the PTE write and
+ *                           INVLPG are charged apart
  */
 #include "sim/clock.h"
 
@@ -84,6 +93,12 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 	t->slab_debug_per_line = 8;
 	t->pgcache_lookup = 40;
 	t->pgcache_insert = 150;
+	t->kmap_lowmem = 2;
+	t->kmap_high = 40;
+	t->kmap_scan_per_slot = 2;
+	t->kmap_set_pte = 20;
+	t->kunmap_high = 35;
+	t->kmap_atomic = 10;
 }
 
 int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm)

@@ -58,6 +58,13 @@ struct vmm_cost_table {
 	/* Page cache (src/pagecache), in VMM_CYC_OTHER; I/O itself is the device's. */
 	uint32_t pgcache_lookup;	/* a hit: XArray walk, reference, flag tests */
 	uint32_t pgcache_insert;	/* add_to_page_cache_lru besides the allocation */
+	/* kmap (src/mm/highmem.c), all in VMM_CYC_OTHER; TLB flushes charge their own. */
+	uint32_t kmap_lowmem;		/* kmap/kmap_atomic of a lowmem page: the address */
+	uint32_t kmap_high;		/* kmap_high: kmap_lock, page_address hash, count */
+	uint32_t kmap_scan_per_slot;	/* map_new_virtual / flush_all_zero_pkmaps, per slot */
+	uint32_t kmap_set_pte;		/* writing or clearing a kmap PTE (+ hash insert/remove) */
+	uint32_t kunmap_high;		/* kunmap_high: kmap_lock, hash lookup, count */
+	uint32_t kmap_atomic;		/* kmap_atomic / kunmap_atomic bookkeeping (preempt, idx) */
 };
 
 struct vmm_cpu_clock {

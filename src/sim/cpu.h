@@ -4,11 +4,12 @@
  * counters, and the per-node cost of a memory reference from it.
  *
  * The fields the TLB-hit fast path reads (pcid, the canonical-address shift,
- * the permission bitmaps and the L1 arrays) come first. The permission
- * bitmaps are recomputed whenever CR0, CR4, EFER, RFLAGS.AC or PKRU change:
- * perm[kind] has bit a set when an access of that kind may use an entry
- * whose TLB_ATTR_* byte is a without walking again (rights allow it and, for
- * a write, the entry is dirty).
+ * the permission tables and the L1 arrays) come first. The permission
+ * tables are recomputed whenever CR0, CR4, EFER, RFLAGS.AC or PKRU change:
+ * perm[kind][a] is 1 when an access of that kind may use an entry whose
+ * TLB_ATTR_* byte is a without walking again (rights allow it and, for a
+ * write, the entry is dirty). A byte per attribute value (3 KiB) rather
+ * than a bit: the hit path tests it with one compare.
  *
  * Ownership: one CPU of one machine; the machine's host thread.
  */
@@ -43,7 +44,7 @@ struct vmm_cpu {
 	uint8_t va_shift;		/* 16 with 4-level paging, 7 with 5-level */
 	uint8_t paging;			/* CR0.PG */
 	uint32_t l1_hit_cost;		/* the cost table's tlb_l1_hit, kept at hand */
-	uint64_t perm[NR_ACC_KINDS][4];	/* 256-bit "may use without walking" maps */
+	uint8_t perm[NR_ACC_KINDS][256];	/* "may use without walking", by attr */
 	struct vmm_tlb tlb;
 	struct vmm_cpu_stats stats;
 
@@ -55,6 +56,11 @@ struct vmm_cpu {
 	uint32_t mem_cost[VMM_MAX_NUMNODES];	/* data reference cost by target node */
 	uint32_t walk_cost[VMM_MAX_NUMNODES];	/* walker reference cost by target node */
 	uint64_t rsvd_mask[2][6];	/* reserved entry bits by [leaf][level] (mmu.c) */
+	/* what the walker derives from the registers, recomputed with perm */
+	uint64_t walk_seed;		/* the checker's fingerprint seed (EFER.NXE, CR4.PGE) */
+	uint8_t levels;			/* paging levels: 5 with CR4.LA57, else 4 */
+	uint8_t nxe;			/* EFER.NXE */
+	uint8_t pge;			/* CR4.PGE */
 	/* host-side shortcut of the walker (mmu.c): the physical range of the node
 	 * of the last walker reference and that node's walker cost */
 	uint64_t walk_node_start, walk_node_len;

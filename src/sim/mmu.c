@@ -143,9 +143,14 @@ void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 					continue;
 				if (type == ACC_WRITE && !(attr & TLB_ATTR_D))
 					continue;
-				cpu->perm[kind][attr >> 6] |= 1ull << (attr & 63);
+				cpu->perm[kind][attr] = 1;
 			}
 	update_rsvd_masks(cpu);
+	cpu->walk_seed = 0x5157ull ^ (cpu->regs.efer & VMM_EFER_NXE) ^
+			 (cpu->regs.cr4 & VMM_CR4_PGE);
+	cpu->levels = (cpu->regs.cr4 & VMM_CR4_LA57) ? 5 : 4;
+	cpu->nxe = !!(cpu->regs.efer & VMM_EFER_NXE);
+	cpu->pge = !!(cpu->regs.cr4 & VMM_CR4_PGE);
 }
 
 /* ---- the walk ---- */
@@ -176,7 +181,7 @@ struct mmu_walk {
 
 static unsigned cpu_levels(const struct vmm_cpu *cpu)
 {
-	return (cpu->regs.cr4 & VMM_CR4_LA57) ? 5 : 4;
+	return cpu->levels;
 }
 
 static uint64_t maxphy_mask(const struct vmm_machine *m)
@@ -193,11 +198,6 @@ static uint64_t maxphy_mask(const struct vmm_machine *m)
 static uint64_t hash_mix(uint64_t h, uint64_t v)
 {
 	return (h ^ v) * 0xff51afd7ed558ccdull;
-}
-
-static uint64_t walk_seed(const struct vmm_cpu *cpu)
-{
-	return 0x5157ull ^ (cpu->regs.efer & VMM_EFER_NXE) ^ (cpu->regs.cr4 & VMM_CR4_PGE);
 }
 
 static uint64_t *entry_host(const struct vmm_machine *m, uint64_t pa)
@@ -263,21 +263,23 @@ static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
 
 /*
  * Start from the deepest matching paging-structure-cache entry; returns the
- * level to read, with the table, rights, fingerprint and cycles so far.
+ * level to read, with the table, rights, fingerprint and cycles so far, and
+ * the level of the entry used in *pwc_level.
  */
-static unsigned walk_from_pwc(struct vmm_cpu *cpu, struct mmu_walk *w, unsigned levels,
-			      uint64_t *table, uint8_t *attr, uint64_t *hash, uint64_t *cycles)
+static inline __attribute__((always_inline)) unsigned
+walk_from_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, unsigned levels, uint64_t *table,
+	      uint8_t *attr, uint64_t *hash, uint64_t *cycles, uint32_t *pwc_level)
 {
 	for (unsigned l = 2; l <= levels; l++) {
 		struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
-		struct vmm_tlb_entry *e = tlb_find(a, w->va, 12 + 9 * (l - 1), 0, w->pcid);
+		struct vmm_tlb_entry *e = tlb_find(a, va, 12 + 9 * (l - 1), 0, pcid);
 
 		if (e) {
 			tlb_touch(a, e);
 			*table = e->pa;
 			*attr = e->attr;
 			*hash = e->path_hash;
-			w->pwc_level = l;
+			*pwc_level = l;
 			*cycles += cpu->m->clock.cost.pwc_hit;
 			return l - 1;
 		}
@@ -301,14 +303,15 @@ static uint8_t walk_rights(uint8_t attr0, uint64_t all, uint64_t any, bool nxe)
 	return (uint8_t)((attr0 & keep) | (nxe && (any & VMM_PTE_NX) ? TLB_ATTR_NX : 0));
 }
 
-/* Cache the non-leaf entry @e at @epa of @level (A already set) in its PWC. */
-static void walk_fill_pwc(struct vmm_cpu *cpu, const struct mmu_walk *w, unsigned level,
-			  uint64_t epa, uint64_t table, uint64_t hash, uint8_t attr)
+/* Cache the non-leaf entry for @va at @epa of @level (A already set) in its PWC. */
+static __attribute__((noinline)) void walk_fill_pwc(struct vmm_cpu *cpu, uint64_t va,
+						    uint16_t pcid, unsigned level, uint64_t epa,
+						    uint64_t table, uint64_t hash, uint8_t attr)
 {
 	struct vmm_tlb_array *pwc = &cpu->tlb.pwc[level - 2];
 	/* fresh: walk_from_pwc() looked for this level and missed */
-	struct tlb_fill f = { .va = w->va, .pa = table, .leaf_pa = epa, .path_hash = hash,
-			      .shift = 12 + 9 * (level - 1), .pcid = w->pcid, .attr = attr,
+	struct tlb_fill f = { .va = va, .pa = table, .leaf_pa = epa, .path_hash = hash,
+			      .shift = 12 + 9 * (level - 1), .pcid = pcid, .attr = attr,
 			      .fresh = 1 };
 
 	vmm_tlb_fill(&cpu->tlb, pwc, &f);
@@ -327,14 +330,15 @@ static inline __attribute__((always_inline)) void walk_levels(struct vmm_cpu *cp
 	const struct vmm_machine *m = cpu->m;
 	const uint64_t addr_mask = VMM_PTE_ADDR_MASK & maxphy_mask(m), va = w->va;
 	const uint64_t step = m->clock.cost.walk_step, phys_end = m->phys.end;
-	const bool nxe = cpu->regs.efer & VMM_EFER_NXE;
-	uint64_t table = w->root & addr_mask, e = 0, epa = 0, hash = walk_seed(cpu);
+	const bool nxe = cpu->nxe;
+	uint64_t table = w->root & addr_mask, e = 0, epa = 0, hash = cpu->walk_seed;
 	uint64_t cycles = w->cycles, all = ~0ull, any = 0;
 	unsigned levels = cpu_levels(cpu), level = levels, depth = 0;
 	uint8_t attr0 = TLB_ATTR_U | TLB_ATTR_W;
 
 	if (side)
-		level = walk_from_pwc(cpu, w, levels, &table, &attr0, &hash, &cycles);
+		level = walk_from_pwc(cpu, va, w->pcid, levels, &table, &attr0, &hash, &cycles,
+				      &w->pwc_level);
 	for (; level >= 1; level--) {
 		unsigned shift = 3 + 9 * level;	/* of the region one entry maps */
 		bool leaf;
@@ -364,7 +368,7 @@ static inline __attribute__((always_inline)) void walk_levels(struct vmm_cpu *cp
 		if (leaf) {
 			w->shift = shift;
 			w->pa = e & addr_mask & ~((1ull << shift) - 1);
-			w->global = (e & VMM_PTE_GLOBAL) && (cpu->regs.cr4 & VMM_CR4_PGE);
+			w->global = (e & VMM_PTE_GLOBAL) && cpu->pge;
 			if (!side && w->stop_level)	/* the checker wanted a table here */
 				w->fault = VMM_FAULT_PF;
 			break;
@@ -374,7 +378,7 @@ static inline __attribute__((always_inline)) void walk_levels(struct vmm_cpu *cp
 			if (!(e & VMM_PTE_ACCESSED))
 				cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
 			if (cpu->tlb.pwc[level - 2].ways)
-				walk_fill_pwc(cpu, w, level, epa, table, hash,
+				walk_fill_pwc(cpu, va, w->pcid, level, epa, table, hash,
 					      walk_rights(attr0, all, any, nxe));
 		}
 		if (!side && level == w->stop_level) {
@@ -452,6 +456,8 @@ static struct vmm_tlb_entry *l2_lookup(struct vmm_cpu *cpu, uint64_t va, unsigne
 		*sz = VMM_PGSZ_4K;
 		return p->hit;
 	}
+	if (!(cpu->tlb.stlb.nvalid_sz[VMM_PGSZ_2M] | cpu->tlb.stlb_1g.nvalid))
+		return NULL;
 	for (unsigned s = VMM_PGSZ_2M; s < VMM_PGSZ_NR; s++) {
 		struct vmm_tlb_entry *e =
 			tlb_find(l2_array(cpu, s), va, size_shift[s], s, cpu->pcid);
@@ -485,22 +491,45 @@ static uint32_t walk_rights_error(const struct vmm_cpu *cpu, unsigned type, unsi
 	return vmm_mmu_rights_error(&cpu->regs, type, mode, attr);
 }
 
+/* Count an L1 miss of page-size index @sz that the STLB served (@stlb_hit) or a walk did. */
+static void count_l1_miss(struct vmm_cpu *cpu, unsigned type, unsigned sz, bool stlb_hit)
+{
+	if (type == ACC_EXEC)
+		cpu->stats.itlb_misses[sz]++;
+	else
+		cpu->stats.dtlb_misses[sz]++;
+	if (stlb_hit)
+		cpu->stats.stlb_hits[sz]++;
+	else
+		cpu->stats.stlb_misses[sz]++;
+}
+
+/* What a fill of a walk's translation of @va stores; @fresh: no entry for the page exists. */
+static inline struct tlb_fill walk_fill(const struct vmm_cpu *cpu, const struct mmu_walk *w,
+					uint64_t va, unsigned sz, bool fresh)
+{
+	return (struct tlb_fill){ .va = va, .pa = w->pa, .leaf_pa = w->leaf_pa,
+				  .path_hash = w->hash, .shift = w->shift, .szidx = sz,
+				  .pcid = cpu->pcid, .attr = w->attr, .global = w->global,
+				  .fresh = fresh };
+}
+
 /*
- * Walk for @va, then check rights, set A/D and fill the TLBs. @rewalk: the
- * TLBs hold an entry for the page (a write through a clean entry); else
- * the lookups just missed, so the fills are fresh, and @p is the STLB's
- * 4 KiB probe that missed.
+ * Walk for @va, then check rights, set A/D and fill the TLBs; the walk and
+ * the fills are inlined here, so the walk's state never leaves registers.
+ * @p is the STLB's 4 KiB probe that missed, so the fills are fresh; NULL
+ * when the TLBs hold an entry for the page (a write through a clean entry).
  */
-static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			   bool acct, bool rewalk, const struct tlb_probe *p, struct mmu_xlat *x)
+static inline __attribute__((always_inline)) void
+translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, bool acct,
+	       const struct tlb_probe *p, struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-	struct mmu_walk w = { .va = va, .root = cpu->regs.cr3, .flags = WALK_SIDE_EFFECTS,
-			      .pcid = cpu->pcid };
+	struct mmu_walk w = { .va = va, .root = cpu->regs.cr3, .pcid = cpu->pcid };
 	uint64_t bits = 0;
 	unsigned sz;
 
-	walk(cpu, &w);
+	walk_levels(cpu, &w, true);
 	x->source = VMM_XLAT_WALK;
 	x->walk_refs = w.refs;
 	x->pwc_level = w.pwc_level;
@@ -533,34 +562,36 @@ static void translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 	sz = (w.shift - 12) / 9;
 	x->pa = w.pa | (va & ((1ull << w.shift) - 1));
 	x->page_shift = w.shift;
-	if (acct && !rewalk) {
-		if (type == ACC_EXEC)
-			cpu->stats.itlb_misses[sz]++;
-		else
-			cpu->stats.dtlb_misses[sz]++;
-		cpu->stats.stlb_misses[sz]++;
-	}
-	{
-		struct tlb_fill f = { .va = va, .pa = w.pa, .leaf_pa = w.leaf_pa,
-				      .path_hash = w.hash, .shift = w.shift, .szidx = sz,
-				      .pcid = cpu->pcid, .attr = w.attr, .global = w.global,
-				      .fresh = !rewalk };
+	if (!p) {
+		struct tlb_fill f = walk_fill(cpu, &w, va, sz, false);
 
-		if (p && sz == VMM_PGSZ_4K)
-			vmm_tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f);
-		else
-			vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
+		vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
 		vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
+		return;
+	}
+	if (acct)
+		count_l1_miss(cpu, type, sz, false);
+	{
+		struct tlb_fill f = walk_fill(cpu, &w, va, sz, true);
+
+		if (sz == VMM_PGSZ_4K)
+			tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f);
+		else
+			tlb_fill_fresh(&cpu->tlb, l2_array(cpu, sz), &f);
+		tlb_fill_fresh(&cpu->tlb, &l1[sz], &f);
 	}
 }
 
+/* What use_entry() did. */
+enum { ENTRY_USED, ENTRY_FAULT, ENTRY_REWALK };
+
 /*
- * Use a TLB entry for the access. True on a usable hit, with pa and
- * page_shift set (the caller counts it); otherwise @x is complete: a fault
- * from the cached rights, or a write through a clean entry re-walked.
+ * Use a TLB entry for the access: ENTRY_USED on a usable hit, with pa and
+ * page_shift set (the caller counts it); ENTRY_FAULT with the fault from
+ * the cached rights in @x; ENTRY_REWALK for a write through a clean entry.
  */
-static bool use_entry(struct vmm_cpu *cpu, struct vmm_tlb_array *a, struct vmm_tlb_entry *e,
-		      uint64_t va, unsigned type, unsigned mode, bool acct, struct mmu_xlat *x)
+static int use_entry(struct vmm_cpu *cpu, struct vmm_tlb_array *a, struct vmm_tlb_entry *e,
+		     uint64_t va, unsigned type, unsigned mode, bool acct, struct mmu_xlat *x)
 {
 	uint32_t ec;
 
@@ -568,18 +599,17 @@ static bool use_entry(struct vmm_cpu *cpu, struct vmm_tlb_array *a, struct vmm_t
 	if (mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)) {
 		x->pa = e->pa | (va & ((1ull << e->shift) - 1));
 		x->page_shift = e->shift;
-		return true;
+		return ENTRY_USED;
 	}
 	ec = vmm_mmu_rights_error(&cpu->regs, type, mode, e->attr);
 	if (ec) {
 		x->fault = VMM_FAULT_PF;
 		x->error_code = ec;
-		return false;
+		return ENTRY_FAULT;
 	}
 	if (acct)
 		cpu->stats.dirty_rewalks++;
-	translate_walk(cpu, va, type, mode, acct, true, NULL, x);
-	return false;
+	return ENTRY_REWALK;
 }
 
 /*
@@ -593,6 +623,8 @@ static int l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigne
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 
+	if (!(l1[VMM_PGSZ_2M].nvalid | l1[VMM_PGSZ_1G].nvalid))
+		return L1_NONE;
 	for (unsigned sz = VMM_PGSZ_2M; sz < VMM_PGSZ_NR; sz++) {
 		struct vmm_tlb_entry *e = tlb_find(&l1[sz], va, size_shift[sz], sz, cpu->pcid);
 		bool whole = true;
@@ -612,17 +644,26 @@ static int l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigne
 	return L1_NONE;
 }
 
-void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			    unsigned flags, struct mmu_xlat *x)
+/*
+ * The lookups of a translation that missed the hot path: the large L1
+ * arrays, the L1 arrays again when the hot path could not tell, the STLB.
+ * Returns true when @x is complete (a hit, a fault from cached rights, no
+ * paging, #GP); false when the access must walk, with *probe set to @p
+ * (the STLB's 4 KiB probe that missed: the fills are fresh) or to NULL (a
+ * write through a clean entry the TLBs hold).
+ */
+static bool translate_lookup(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			     unsigned flags, struct mmu_xlat *x, struct tlb_probe *p,
+			     const struct tlb_probe **probe)
 {
 	const struct vmm_cost_table *c = &cpu->m->clock.cost;
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 	bool acct = flags & MMU_ACCOUNT, missed_4k = flags & MMU_L1_4K_MISSED;
 	struct vmm_tlb_entry *e = NULL;
-	struct tlb_probe p;
 	unsigned sz;
-	int large;
+	int large, used;
 
+	*probe = NULL;
 	/*
 	 * A usable large-page entry serves the access even when the 4 KiB
 	 * array holds an unusable entry for it; when the 4 KiB array missed
@@ -631,43 +672,51 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 	 */
 	large = l1_large_hit(cpu, va, type, mode, flags, x);
 	if (large == L1_USED)
-		return;
+		return true;
 	memset(x, 0, sizeof(*x));
 	if (!cpu->paging) {
 		x->pa = va & maxphy_mask(cpu->m);
 		x->source = VMM_XLAT_NOPAGING;
-		return;
+		return true;
 	}
 	if (!mmu_canonical(cpu, va)) {
 		x->fault = VMM_FAULT_GP;
-		return;
+		return true;
 	}
 	x->cyc_tlb = c->tlb_l1_hit;
 	if (!missed_4k || large != L1_NONE)
 		e = l1_lookup(cpu, l1, va, missed_4k ? VMM_PGSZ_2M : VMM_PGSZ_4K, &sz);
 	if (e) {
 		x->source = VMM_XLAT_L1;
-		if (use_entry(cpu, &l1[sz], e, va, type, mode, acct, x) && acct)
+		used = use_entry(cpu, &l1[sz], e, va, type, mode, acct, x);
+		if (used == ENTRY_USED && acct)
 			mmu_count_l1_hit(cpu, type, sz);
-		return;
+		return used != ENTRY_REWALK;
 	}
 	x->cyc_tlb += c->tlb_l2_hit;
-	e = l2_lookup(cpu, va, &sz, &p);
-	if (e) {
-		x->source = VMM_XLAT_L2;
-		if (!use_entry(cpu, l2_array(cpu, sz), e, va, type, mode, acct, x))
-			return;
-		if (acct) {
-			if (type == ACC_EXEC)
-				cpu->stats.itlb_misses[sz]++;
-			else
-				cpu->stats.dtlb_misses[sz]++;
-			cpu->stats.stlb_hits[sz]++;
-		}
-		fill_from(cpu, &l1[sz], va, e);
-		return;
+	e = l2_lookup(cpu, va, &sz, p);
+	if (!e) {
+		*probe = p;
+		return false;
 	}
-	translate_walk(cpu, va, type, mode, acct, false, &p, x);
+	x->source = VMM_XLAT_L2;
+	used = use_entry(cpu, l2_array(cpu, sz), e, va, type, mode, acct, x);
+	if (used == ENTRY_USED) {
+		if (acct)
+			count_l1_miss(cpu, type, sz, true);
+		fill_from(cpu, &l1[sz], va, e);
+	}
+	return used != ENTRY_REWALK;
+}
+
+void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			    unsigned flags, struct mmu_xlat *x)
+{
+	const struct tlb_probe *probe;
+	struct tlb_probe p;
+
+	if (!translate_lookup(cpu, va, type, mode, flags, x, &p, &probe))
+		translate_walk(cpu, va, type, mode, flags & MMU_ACCOUNT, probe, x);
 }
 
 /* ---- inspection ---- */

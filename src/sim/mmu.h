@@ -4,11 +4,11 @@
  * caches and the page walk (SDM vol. 3A 4.5 and 4.10), the access-rights
  * rules (4.6) and the #PF error code (4.7).
  *
- * vmm_mmu_translate() is the hot path, inline: the last L1 hit of the
- * side (struct tlb_last: a compare when the access is of the same kind to
- * the same page), then a probe of the 4 KiB L1 array that serves the access
- * (ITLB for fetches, DTLB otherwise), and everything else out of line in
- * vmm_mmu_translate_slow(). It needs no
+ * vmm_mmu_translate() is the hot path, inline: a probe of the 4 KiB L1
+ * array that serves the access (ITLB for fetches, DTLB otherwise), then the
+ * last large-page L1 hit of the side (struct tlb_last: a compare when the
+ * access is of the same kind to the same page), and everything else out of
+ * line in vmm_mmu_translate_slow(). It needs no
  * canonical-address test (a non-canonical address has a tag no entry can
  * hold) and no paging test (clearing CR0.PG empties the TLBs).
  */
@@ -45,7 +45,7 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 /* Whether an access of @kind may use an entry with attributes @attr as it is. */
 static inline bool mmu_perm_ok(const struct vmm_cpu *cpu, unsigned kind, uint8_t attr)
 {
-	return (cpu->perm[kind][attr >> 6] >> (attr & 63)) & 1;
+	return cpu->perm[kind][attr];
 }
 
 #define VMM_PAGE_MASK_4K 0xfffull
@@ -80,7 +80,7 @@ MMU_HOT void mmu_l1_result(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 		mmu_count_l1_hit(cpu, type, sz);
 }
 
-/* Remember a usable L1 hit on @e for accesses of the same kind to va & @mask. */
+/* Remember a usable large-page L1 hit on @e for accesses of the same kind to va & @mask. */
 MMU_HOT void mmu_remember(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 				struct vmm_tlb_entry *e, unsigned sz, uint64_t mask)
 {
@@ -92,43 +92,50 @@ MMU_HOT void mmu_remember(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsig
 	l->sz = sz;
 }
 
-/* The L1 4 KiB probe: the entry of @a for @va's page usable under the PCID, or NULL. */
+/*
+ * The L1 4 KiB probe: the entry of @a for @va's page usable under the PCID,
+ * or NULL. @a holds entries, so it has ways: the loop needs no entry test.
+ */
 MMU_HOT struct vmm_tlb_entry *mmu_l1_4k_find(const struct vmm_cpu *cpu,
 					     const struct vmm_tlb_array *a, uint64_t va)
 {
 	uint64_t tag = va & ~VMM_PAGE_MASK_4K;
-	struct vmm_tlb_entry *e = a->e + ((va >> 12) & a->set_mask) * a->ways;
+	struct vmm_tlb_entry *e = tlb_set_base(a, (uint32_t)(va >> 12) & a->set_mask);
+	struct vmm_tlb_entry *end = e + a->ways;
 
-	for (uint32_t w = 0; w < a->ways; w++, e++)
+	do {
 		if (e->tag == tag && (e->pcid == cpu->pcid || e->global))
 			return e;
+	} while (++e != end);
 	return NULL;
 }
 
 /*
- * Translate: the last L1 hit of the side when the access is of the same
- * kind to the same page (a compare), else the L1 4 KiB array, else the
- * rest out of line (told whether the 4 KiB array holds the page at all).
+ * Translate: the L1 4 KiB array (not probed while empty), else the last
+ * large-page hit of the side when the access is of the same kind to the
+ * same page (a compare), else the rest out of line, told whether the 4 KiB
+ * array holds the page at all. A usable 4 KiB entry and a remembered large
+ * page never both answer: the large page is remembered only after the 4 KiB
+ * array failed, and any fill, kill or rights change forgets it.
  */
 MMU_HOT void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 				     unsigned mode, unsigned flags, struct mmu_xlat *x)
 {
+	struct vmm_tlb_array *a = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 	const struct tlb_last *l = &cpu->tlb.last[type == ACC_EXEC];
-	struct vmm_tlb_array *a;
-	struct vmm_tlb_entry *e;
+	struct vmm_tlb_entry *e = NULL;
 
+	if (likely(a[VMM_PGSZ_4K].nvalid)) {
+		e = mmu_l1_4k_find(cpu, &a[VMM_PGSZ_4K], va);
+		if (likely(e && mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))) {
+			tlb_touch(&a[VMM_PGSZ_4K], e);
+			mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
+			return;
+		}
+	}
 	if (likely(((va & l->mask) | ACC_KIND(type, mode)) == l->key)) {
-		a = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 		tlb_touch(&a[l->sz], l->e);
 		mmu_l1_result(cpu, va, type, flags, l->e, l->e->shift, l->sz, x);
-		return;
-	}
-	a = type == ACC_EXEC ? &cpu->tlb.itlb[0] : &cpu->tlb.dtlb[0];
-	e = mmu_l1_4k_find(cpu, a, va);
-	if (likely(e && mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))) {
-		tlb_touch(a, e);
-		mmu_remember(cpu, va, type, mode, e, VMM_PGSZ_4K, ~VMM_PAGE_MASK_4K);
-		mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
 		return;
 	}
 	vmm_mmu_translate_slow(cpu, va, type, mode, flags | (e ? 0 : MMU_L1_4K_MISSED), x);

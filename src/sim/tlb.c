@@ -23,23 +23,46 @@
 #include "lib/hostmem.h"
 #include "lib/prng.h"
 
+/* How an array of @ways ways under @policy runs; @listed: its uses are off the L1 hit path. */
+static uint32_t array_policy(uint32_t policy, uint32_t ways, bool listed)
+{
+	if (policy == VMM_TLB_LRU && listed && ways >= 2 && ways <= TLB_LIST_MAX_WAYS)
+		return TLB_POL_LRU_LIST;
+	return policy;
+}
+
+/* Every set's recency list: the ways in order, then 0xf in the unused positions. */
+static uint64_t initial_list(uint32_t ways)
+{
+	uint64_t list = ~0ull;
+
+	for (uint32_t w = 0; w < ways; w++)
+		list = (list & ~(0xfull << (4 * w))) | (uint64_t)w << (4 * w);
+	return list;
+}
+
 static int tlb_array_init(struct vmm_tlb_array *a, const struct vmm_tlb_geometry *g,
-			  uint32_t policy, const char *name, struct vmm_hostmem *hm)
+			  uint32_t policy, bool listed, const char *name, struct vmm_hostmem *hm)
 {
 	size_t n;
 
 	memset(a, 0, sizeof(*a));
 	a->name = name;
-	a->policy = policy;
+	a->policy = array_policy(policy, g->entries ? g->ways : 0, listed);
 	if (g->entries) {
 		a->ways = g->ways;
 		a->sets = g->entries / g->ways;
 		a->set_mask = a->sets - 1;
 	}
+	a->set_bytes = a->ways * (uint32_t)sizeof(*a->e);
+	a->fp_words = (a->ways + 7) / 8;
+	a->all_ways = a->ways == 64 ? ~0ull : (1ull << a->ways) - 1;
 	/* an empty array keeps one dummy entry so that lookups need no NULL test */
 	n = g->entries ? g->entries : 1;
 	a->e = vmm_hcalloc(hm, n, sizeof(*a->e));
-	if (!a->e)
+	a->valid = vmm_hcalloc(hm, a->sets ? a->sets : 1, sizeof(*a->valid));
+	a->fp = vmm_hcalloc(hm, a->sets ? (size_t)a->sets * a->fp_words : 1, sizeof(*a->fp));
+	if (!a->e || !a->valid || !a->fp)
 		return -VMM_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		a->e[i].tag = TLB_TAG_INVALID;
@@ -47,6 +70,13 @@ static int tlb_array_init(struct vmm_tlb_array *a, const struct vmm_tlb_geometry
 		a->plru = vmm_hcalloc(hm, a->sets, sizeof(*a->plru));
 		if (!a->plru)
 			return -VMM_ENOMEM;
+	}
+	if (a->policy == TLB_POL_LRU_LIST) {
+		a->order = vmm_hcalloc(hm, a->sets, sizeof(*a->order));
+		if (!a->order)
+			return -VMM_ENOMEM;
+		for (uint32_t set = 0; set < a->sets; set++)
+			a->order[set] = initial_list(a->ways);
 	}
 	return 0;
 }
@@ -57,9 +87,19 @@ static void tlb_array_destroy(struct vmm_tlb_array *a, struct vmm_hostmem *hm)
 
 	if (a->e)
 		vmm_hfree(hm, a->e, n * sizeof(*a->e));
+	if (a->valid)
+		vmm_hfree(hm, a->valid, (a->sets ? a->sets : 1) * sizeof(*a->valid));
+	if (a->fp)
+		vmm_hfree(hm, a->fp,
+			  (a->sets ? (size_t)a->sets * a->fp_words : 1) * sizeof(*a->fp));
 	if (a->plru)
 		vmm_hfree(hm, a->plru, a->sets * sizeof(*a->plru));
+	if (a->order)
+		vmm_hfree(hm, a->order, a->sets * sizeof(*a->order));
+	a->order = NULL;
 	a->e = NULL;
+	a->valid = NULL;
+	a->fp = NULL;
 	a->plru = NULL;
 }
 
@@ -82,15 +122,15 @@ int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prn
 	vmm_tlb_forget_last(t);
 	t->prng = prng;
 	for (unsigned i = 0; i < 3 && !err; i++)
-		err = tlb_array_init(&t->itlb[i], &cfg->itlb[i], pol, names[i], hm);
+		err = tlb_array_init(&t->itlb[i], &cfg->itlb[i], pol, false, names[i], hm);
 	for (unsigned i = 0; i < 3 && !err; i++)
-		err = tlb_array_init(&t->dtlb[i], &cfg->dtlb[i], pol, names[3 + i], hm);
+		err = tlb_array_init(&t->dtlb[i], &cfg->dtlb[i], pol, false, names[3 + i], hm);
 	if (!err)
-		err = tlb_array_init(&t->stlb, &cfg->stlb, pol, "stlb_4k_2m", hm);
+		err = tlb_array_init(&t->stlb, &cfg->stlb, pol, true, "stlb_4k_2m", hm);
 	if (!err)
-		err = tlb_array_init(&t->stlb_1g, &cfg->stlb_1g, pol, "stlb_1g", hm);
+		err = tlb_array_init(&t->stlb_1g, &cfg->stlb_1g, pol, true, "stlb_1g", hm);
 	for (unsigned i = 0; i < PWC_NR && !err; i++)
-		err = tlb_array_init(&t->pwc[i], &cfg->pwc[i], pol, pwc_names[i], hm);
+		err = tlb_array_init(&t->pwc[i], &cfg->pwc[i], pol, true, pwc_names[i], hm);
 	if (!err) {
 		t->pcid_count = vmm_hcalloc(hm, TLB_NR_PCIDS, sizeof(*t->pcid_count));
 		if (!t->pcid_count)
@@ -149,6 +189,16 @@ static uint32_t plru_victim(const struct vmm_tlb_array *a, uint32_t set)
 	return way;
 }
 
+static uint32_t entry_set(const struct vmm_tlb_array *a, const struct vmm_tlb_entry *e)
+{
+	return (uint32_t)((size_t)(e - a->e) / a->ways);
+}
+
+static uint32_t entry_way(const struct vmm_tlb_array *a, const struct vmm_tlb_entry *e)
+{
+	return (uint32_t)((size_t)(e - a->e) % a->ways);
+}
+
 void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
 {
 	if (e->tag == TLB_TAG_INVALID)
@@ -160,114 +210,37 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_ent
 	if (e->global)
 		t->global_count--;
 	e->tag = TLB_TAG_INVALID;
+	a->valid[entry_set(a, e)] &= ~(1ull << entry_way(a, e));
+	a->fp[entry_set(a, e) * a->fp_words + entry_way(a, e) / 8] &=
+		~(0xffull << (8 * (entry_way(a, e) % 8)));
+}
+
+uint32_t vmm_tlb_victim_slow(struct vmm_tlb *t, const struct vmm_tlb_array *a, uint32_t set)
+{
+	if (a->policy == TLB_POL_PLRU)
+		return plru_victim(a, set);
+	if (a->policy == TLB_POL_RANDOM)
+		return (uint32_t)vmm_prng_below(t->prng, a->ways);
+	return tlb_lru_victim(a, set);
 }
 
 /*
- * The way a fill takes in @set: the entry for the same page usable under
- * the PCID, else the first empty way; NULL when there is neither, with
- * *oldest set to the first way of the smallest LRU stamp (found in the
- * same pass). A fresh fill has no entry for the page to look for.
+ * Fill: the entry for the same page usable under the PCID if there is one
+ * (unless f->fresh says there is none), else the first empty way, else the
+ * policy's victim.
  */
-static struct vmm_tlb_entry *fill_way(const struct vmm_tlb_array *a, struct vmm_tlb_entry *set,
-				      const struct tlb_fill *f, uint64_t tag,
-				      struct vmm_tlb_entry **oldest)
-{
-	struct vmm_tlb_entry *empty = NULL;
-	uint64_t oldest_stamp = UINT64_MAX;
-
-	*oldest = set;
-	if (f->fresh) {
-		for (uint32_t w = 0; w < a->ways; w++) {
-			if (set[w].tag == TLB_TAG_INVALID)
-				return &set[w];
-			if (set[w].stamp < oldest_stamp) {
-				oldest_stamp = set[w].stamp;
-				*oldest = &set[w];
-			}
-		}
-		return NULL;
-	}
-	for (uint32_t w = 0; w < a->ways; w++) {
-		struct vmm_tlb_entry *x = &set[w];
-
-		if (x->tag == TLB_TAG_INVALID) {
-			if (!empty)
-				empty = x;
-		} else if (x->tag == tag && (x->pcid == f->pcid || x->global)) {
-			return x;
-		} else if (x->stamp < oldest_stamp) {
-			oldest_stamp = x->stamp;
-			*oldest = x;
-		}
-	}
-	return empty;
-}
-
-/* Put @f into @e, which held nothing or what it replaces. */
-static inline void install(struct vmm_tlb *t, struct vmm_tlb_array *a,
-			   struct vmm_tlb_entry *e, uint64_t tag, const struct tlb_fill *f)
-{
-	if (e->tag != TLB_TAG_INVALID) {	/* vmm_tlb_kill(), the last hits already forgotten */
-		a->nvalid_sz[e->tag & 3]--;
-		t->pcid_count[e->pcid]--;
-		if (e->global)
-			t->global_count--;
-	} else {
-		a->nvalid++;
-	}
-	a->nvalid_sz[tag & 3]++;
-	e->tag = tag;
-	e->pa = f->pa;
-	e->pcid = f->pcid;
-	e->attr = f->attr;
-	e->global = f->global;
-	e->shift = (uint8_t)f->shift;
-	e->leaf_pa = f->leaf_pa;
-	e->path_hash = f->path_hash;
-	t->pcid_count[f->pcid]++;
-	if (f->global)
-		t->global_count++;
-	tlb_touch(a, e);
-}
-
-/* The policy's victim in @set when it has no empty way; @oldest is the LRU one. */
-static inline struct vmm_tlb_entry *victim(struct vmm_tlb *t, struct vmm_tlb_array *a,
-				    struct vmm_tlb_entry *set, struct vmm_tlb_entry *oldest)
-{
-	if (a->policy == VMM_TLB_PLRU)
-		return &set[plru_victim(a, (uint32_t)((size_t)(set - a->e) / a->ways))];
-	if (a->policy == VMM_TLB_RANDOM)
-		return &set[vmm_prng_below(t->prng, a->ways)];
-	return oldest;
-}
-
-/* Fill: the way fill_way() finds, else the policy's victim. */
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f)
 {
 	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
-	struct vmm_tlb_entry *set, *e, *oldest;
+	uint32_t set = tlb_set_index(a, f->va, f->shift), way;
+	struct vmm_tlb_entry *same;
 
 	if (!a->ways)
 		return;
 	vmm_tlb_forget_last(t);	/* the new entry may answer for a remembered page */
-	set = tlb_set(a, f->va, f->shift);
-	e = fill_way(a, set, f, tag, &oldest);
-	if (!e)
-		e = victim(t, a, set, oldest);
-	install(t, a, e, tag, f);
-}
-
-void vmm_tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_probe *p,
-			 const struct tlb_fill *f)
-{
-	struct vmm_tlb_entry *e = p->way;
-
-	if (!a->ways)
-		return;
-	vmm_tlb_forget_last(t);
-	if (e->tag != TLB_TAG_INVALID)
-		e = victim(t, a, p->set, e);
-	install(t, a, e, tlb_tag(f->va, f->shift, f->szidx), f);
+	same = f->fresh ? NULL : tlb_set_find(a, set, tag, f->pcid);
+	way = same ? entry_way(a, same) : tlb_fresh_way(t, a, set);
+	tlb_install(t, a, set, way, tag, f);
 }
 
 static bool entry_matches(const struct vmm_tlb_entry *e, uint16_t pcid, bool all_pcids,
@@ -379,6 +352,81 @@ void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data)
 				fn(data, &t->pwc[l], &t->pwc[l].e[k], l + 2);
 }
 
+/*
+ * A recency list must hold every way once, 0xf after them, and the valid
+ * ways in the order of their stamps, most recent first.
+ */
+static long check_list(const struct vmm_tlb_array *a, uint32_t set, FILE *out)
+{
+	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
+	uint64_t list = a->order[set], seen = 0, newer = UINT64_MAX;
+
+	for (uint32_t pos = 0; pos < TLB_LIST_MAX_WAYS; pos++) {
+		uint32_t way = (uint32_t)(list >> (4 * pos)) & 0xf;
+
+		if (pos >= a->ways) {
+			if (way != 0xf)
+				goto bad;
+			continue;
+		}
+		if (way >= a->ways || (seen & (1ull << way)))
+			goto bad;
+		seen |= 1ull << way;
+		if (s[way].tag == TLB_TAG_INVALID)
+			continue;
+		if (s[way].stamp >= newer)
+			goto bad;
+		newer = s[way].stamp;
+	}
+	return 0;
+bad:
+	fprintf(out, "%s: set %u has recency list %#" PRIx64 ", which its stamps contradict\n",
+		a->name, set, list);
+	return 1;
+}
+
+/* The valid masks and fingerprints must describe the entries. */
+static long check_index(const struct vmm_tlb_array *a, FILE *out)
+{
+	long problems = 0;
+
+	for (uint32_t set = 0; set < a->sets; set++) {
+		uint64_t valid = 0;
+
+		for (uint32_t w = 0; w < a->ways; w++) {
+			const struct vmm_tlb_entry *e = &a->e[(size_t)set * a->ways + w];
+			uint64_t word = a->fp[(size_t)set * a->fp_words + w / 8];
+			uint64_t fp = word >> (8 * (w % 8)) & 0xff;
+
+			if (e->tag == TLB_TAG_INVALID) {
+				if (fp) {
+					fprintf(out, "%s: set %u way %u is empty but has "
+						     "fingerprint %#" PRIx64 "\n",
+						a->name, set, w, fp);
+					problems++;
+				}
+				continue;
+			}
+			valid |= 1ull << w;
+			if (fp != tlb_fp(e->tag)) {
+				fprintf(out, "%s: set %u way %u has fingerprint %#" PRIx64
+					     " for tag %#" PRIx64 "\n",
+					a->name, set, w, fp, e->tag);
+				problems++;
+			}
+		}
+		if (a->policy == TLB_POL_LRU_LIST)
+			problems += check_list(a, set, out);
+		if (valid != a->valid[set]) {
+			fprintf(out,
+				"%s: set %u has valid mask %#" PRIx64 ", its ways say %#" PRIx64 "\n",
+				a->name, set, a->valid[set], valid);
+			problems++;
+		}
+	}
+	return problems;
+}
+
 long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 {
 	long problems = 0;
@@ -413,6 +461,7 @@ long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 			}
 		}
 	}
+	problems += check_index(a, out);
 	if (valid != a->nvalid) {
 		fprintf(out, "%s: counts %u valid entries, holds %u\n", a->name, a->nvalid, valid);
 		problems++;

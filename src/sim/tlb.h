@@ -48,8 +48,20 @@ struct vmm_prng;
 #define TLB_ATTR_D 0x08u	/* the leaf's dirty flag */
 #define TLB_ATTR_PKEY_SHIFT 4	/* bits 7:4: the leaf's protection key */
 
+/*
+ * The policy an array runs. TLB_POL_LRU_LIST is LRU with, beside the
+ * stamps, each set's ways in recency order (struct vmm_tlb_array.order),
+ * so that a fill into a full set takes the least recently used way without
+ * comparing every stamp; a use then costs a few more instructions, so the
+ * L1 arrays, which the hit path touches, keep plain LRU.
+ */
 enum tlb_policy_fast { TLB_POL_LRU = VMM_TLB_LRU, TLB_POL_PLRU = VMM_TLB_PLRU,
-		       TLB_POL_RANDOM = VMM_TLB_RANDOM };
+		       TLB_POL_RANDOM = VMM_TLB_RANDOM, TLB_POL_LRU_LIST };
+
+/* Recency lists hold one 4-bit way number per position, most recent first. */
+#define TLB_LIST_MAX_WAYS 16
+#define TLB_NIBBLES_1 0x1111111111111111ull
+#define TLB_NIBBLES_7 0x7777777777777777ull
 
 struct vmm_tlb_entry {
 	uint64_t tag;		/* linear base | page-size index; TLB_TAG_INVALID when empty */
@@ -64,15 +76,32 @@ struct vmm_tlb_entry {
 	uint64_t path_hash;	/* checker: hash of the entries it was built from */
 };
 
+/*
+ * Beside the entries, each set keeps a mask of its valid ways and a byte
+ * per way, packed eight to a word: 0 for an empty way, else 0x80 | seven
+ * bits of the tag (tlb_fp()). A lookup compares one word per eight ways
+ * (tlb_fp_ways()) and reads the entries only of the ways whose byte
+ * matches; a fill finds the first empty way in the mask. Both are host-side
+ * indexes of the entries, not simulated state: vmm_tlb_array_check()
+ * verifies them.
+ */
 struct vmm_tlb_array {
 	struct vmm_tlb_entry *e;	/* sets * ways (one dummy entry when empty) */
+	uint64_t *valid;		/* per set: bit w set when way w holds an entry */
+	uint64_t *fp;			/* per set: fp_words words of way fingerprint bytes */
 	uint64_t *plru;			/* tree bits per set (tree-PLRU only) */
+	uint64_t *order;		/* per set: its ways, most recently used first, 4 bits
+					 * each; positions past the last way hold 0xf
+					 * (TLB_POL_LRU_LIST only) */
 	uint64_t tick;			/* LRU clock */
 	uint32_t sets, ways, set_mask;
+	uint32_t set_bytes;		/* ways * sizeof(struct vmm_tlb_entry) */
+	uint32_t fp_words;		/* fingerprint words per set: ways / 8 rounded up */
+	uint64_t all_ways;		/* the mask of a full set */
 	uint32_t nvalid;		/* valid entries */
 	uint32_t nvalid_sz[3];		/* valid entries by page-size index (tag & 3): a lookup
 					 * for a size the array holds none of reads nothing */
-	uint32_t policy;		/* enum vmm_tlb_policy */
+	uint32_t policy;		/* enum tlb_policy_fast */
 	const char *name;
 };
 
@@ -80,8 +109,8 @@ struct vmm_tlb_array {
 enum { PWC_PDE, PWC_PDPTE, PWC_PML4E, PWC_PML5E, PWC_NR };
 
 /*
- * The last L1 hit of one side (data or fetch): a host-side shortcut in
- * front of the L1 arrays, not simulated state. It answers exactly as the
+ * The last large-page L1 hit of one side (data or fetch): a host-side
+ * shortcut past the large L1 arrays, not simulated state. It answers exactly as the
  * arrays would: anything that could change their answer forgets it (every
  * fill and kill, a PCID switch, a rights change; vmm_tlb_forget_last()).
  * A large page is remembered for its whole extent only while the smaller
@@ -119,61 +148,82 @@ static inline struct vmm_tlb_entry *tlb_set(const struct vmm_tlb_array *a, uint6
 	return a->e + ((va >> shift) & a->set_mask) * a->ways;
 }
 
+/* The first way of set @set_idx. */
+static inline struct vmm_tlb_entry *tlb_set_base(const struct vmm_tlb_array *a, uint32_t set_idx)
+{
+	return (struct vmm_tlb_entry *)(void *)((char *)a->e + (size_t)set_idx * a->set_bytes);
+}
+
+/* The fingerprint byte of a tag: 0x80 (a valid way) and seven bits mixed from the whole tag. */
+static inline uint64_t tlb_fp(uint64_t tag)
+{
+	return 0x80 | (tag * 0x9e3779b97f4a7c15ull) >> 57;
+}
+
+#define TLB_BYTES_01 0x0101010101010101ull
+#define TLB_BYTES_7F 0x7f7f7f7f7f7f7f7full
+
+/*
+ * The bytes of @word equal to @fp, as a mask with bit 7 of each such byte
+ * set: XOR @fp into every byte and find the zero bytes exactly (adding 0x7f
+ * to the low seven bits of a byte carries into its top bit unless they are
+ * zero, and never into the next byte).
+ */
+static inline uint64_t tlb_fp_match(uint64_t word, uint64_t fp)
+{
+	uint64_t x = word ^ (fp * TLB_BYTES_01);
+
+	return ~(((x & TLB_BYTES_7F) + TLB_BYTES_7F) | x) & ~TLB_BYTES_7F;
+}
+
+/* The first way of set @set_idx holding @tag usable under @pcid, or NULL. */
+static inline struct vmm_tlb_entry *tlb_set_find(const struct vmm_tlb_array *a,
+						 uint32_t set_idx, uint64_t tag, uint16_t pcid)
+{
+	const uint64_t *fpw = a->fp + (size_t)set_idx * a->fp_words;
+	struct vmm_tlb_entry *set = tlb_set_base(a, set_idx);
+	uint64_t fp = tlb_fp(tag);
+
+	for (uint32_t i = 0; i < a->fp_words; i++, set += 8)
+		for (uint64_t m = tlb_fp_match(fpw[i], fp); m; m &= m - 1) {
+			struct vmm_tlb_entry *e = set + (__builtin_ctzll(m) >> 3);
+
+			if (e->tag == tag && (e->pcid == pcid || e->global))
+				return e;
+		}
+	return NULL;
+}
+
+static inline uint32_t tlb_set_index(const struct vmm_tlb_array *a, uint64_t va, unsigned shift)
+{
+	return (uint32_t)(va >> shift) & a->set_mask;
+}
+
 /* The entry of @a for @tag usable under @pcid, or NULL. Replacement state is not touched. */
 static inline struct vmm_tlb_entry *tlb_find(const struct vmm_tlb_array *a, uint64_t va,
 					     unsigned shift, unsigned szidx, uint16_t pcid)
 {
-	uint64_t tag;
-	struct vmm_tlb_entry *e;
-
 	if (!a->nvalid_sz[szidx])
 		return NULL;
-	tag = tlb_tag(va, shift, szidx);
-	e = tlb_set(a, va, shift);
-	for (uint32_t w = 0; w < a->ways; w++, e++)
-		if (e->tag == tag && (e->pcid == pcid || e->global))
-			return e;
-	return NULL;
+	return tlb_set_find(a, tlb_set_index(a, va, shift), tlb_tag(va, shift, szidx), pcid);
 }
 
 /*
- * One scan of a set that serves both a lookup and the fill after a miss:
- * the entry for the page usable under the PCID, else the way a fresh fill
- * would take if the set does not change in between (the first empty way,
- * or under LRU the first way of the smallest stamp). Tree-PLRU and random
- * choose their victim at fill time, so that the PRNG draws stay in order.
+ * A lookup that serves the fill after a miss: the set and tag it looked
+ * at, so that the fill need not compute them again, and the entry found.
  */
 struct tlb_probe {
-	struct vmm_tlb_entry *set;	/* the set's first way */
+	uint32_t set;			/* set index */
+	uint64_t tag;
 	struct vmm_tlb_entry *hit;	/* the usable entry, or NULL */
-	struct vmm_tlb_entry *way;	/* on a miss: empty way or LRU victim (NULL: neither) */
 };
 
 static inline void tlb_probe(const struct vmm_tlb_array *a, uint64_t va, unsigned shift,
 			     unsigned szidx, uint16_t pcid, struct tlb_probe *p)
 {
-	uint64_t tag = tlb_tag(va, shift, szidx), oldest = UINT64_MAX;
-	struct vmm_tlb_entry *e = tlb_set(a, va, shift), *empty = NULL, *lru = e;
-
-	p->set = e;
-	p->hit = NULL;
-	p->way = e;
-	if (!a->nvalid)
-		return;
-	for (uint32_t w = 0; w < a->ways; w++, e++) {
-		if (e->tag == tag && (e->pcid == pcid || e->global)) {
-			p->hit = e;
-			return;
-		}
-		if (e->tag == TLB_TAG_INVALID) {
-			if (!empty)
-				empty = e;
-		} else if (e->stamp < oldest) {
-			oldest = e->stamp;
-			lru = e;
-		}
-	}
-	p->way = empty ? empty : lru;
+	p->set = tlb_set_index(a, va, shift);
+	p->tag = tlb_tag(va, shift, szidx);
+	p->hit = a->nvalid_sz[szidx] ? tlb_set_find(a, p->set, p->tag, pcid) : NULL;
 }
 
 /* Drop the remembered last hits (struct tlb_last). */
@@ -185,13 +235,38 @@ static inline void vmm_tlb_forget_last(struct vmm_tlb *t)
 
 void vmm_tlb_touch_slow(struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
 
+/*
+ * Move way @way to the front of recency list @list. Its position is the
+ * one nibble of list ^ (way in every nibble) that is zero (found exactly,
+ * as tlb_fp_ways() finds bytes); the nibbles before it move up one.
+ */
+static inline uint64_t tlb_list_use(uint64_t list, unsigned way)
+{
+	uint64_t x = list ^ (way * TLB_NIBBLES_1);
+	uint64_t zero = ~(((x & TLB_NIBBLES_7) + TLB_NIBBLES_7) | x) & ~TLB_NIBBLES_7;
+	unsigned pos = (unsigned)__builtin_ctzll(zero) & ~3u;	/* 4 * position */
+	uint64_t before = list & ((1ull << pos) - 1);
+	uint64_t after = list & ~((2ull << (pos + 3)) - 1);
+
+	return after | before << 4 | way;
+}
+
 /* Record a use of @e for the replacement policy. */
 static inline void tlb_touch(struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
 {
-	if (likely(a->policy == VMM_TLB_LRU))
+	if (likely(a->policy == TLB_POL_LRU)) {
 		e->stamp = ++a->tick;
-	else if (a->policy == VMM_TLB_PLRU)
+	} else if (a->policy == TLB_POL_LRU_LIST) {
+		uint32_t set = tlb_set_index(a, e->tag, e->shift);
+		unsigned way = (unsigned)(e - tlb_set_base(a, set));
+
+		e->stamp = ++a->tick;
+		/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
+		if ((a->order[set] & 0xf) != way)
+			a->order[set] = tlb_list_use(a->order[set], way);
+	} else if (a->policy == TLB_POL_PLRU) {
 		vmm_tlb_touch_slow(a, e);
+	}
 }
 
 /* What a fill stores. */
@@ -208,6 +283,92 @@ struct tlb_fill {
 	uint8_t fresh;		/* the caller found no entry for the page usable under pcid */
 };
 
+/* The victim of a full set under tree-PLRU or random. */
+uint32_t vmm_tlb_victim_slow(struct vmm_tlb *t, const struct vmm_tlb_array *a, uint32_t set);
+
+/* LRU: the way of full set @set with the smallest stamp (stamps of valid ways are distinct). */
+static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t set)
+{
+	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
+	uint64_t oldest = s[0].stamp;
+	uint32_t way = 0;
+
+	for (uint32_t w = 1; w < a->ways; w++) {
+		bool older = s[w].stamp < oldest;	/* no branch: the winner is random */
+
+		way = older ? w : way;
+		oldest = older ? s[w].stamp : oldest;
+	}
+	return way;
+}
+
+/*
+ * The way a fill of a page that set @set does not hold takes: the first
+ * empty way, else the policy's victim (a->ways must not be 0).
+ */
+static inline uint32_t tlb_fresh_way(struct vmm_tlb *t, const struct vmm_tlb_array *a,
+				     uint32_t set)
+{
+	uint64_t empty = ~a->valid[set] & a->all_ways;
+
+	if (empty)
+		return (uint32_t)__builtin_ctzll(empty);
+	if (likely(a->policy == TLB_POL_LRU_LIST))
+		return (uint32_t)(a->order[set] >> (4 * (a->ways - 1))) & 0xf;
+	if (likely(a->policy == TLB_POL_LRU))
+		return tlb_lru_victim(a, set);
+	return vmm_tlb_victim_slow(t, a, set);
+}
+
+/*
+ * Put @f (tag @tag) into way @way of set @set, which held nothing or what
+ * it replaces; the caller has forgotten the last hits (vmm_tlb_forget_last()).
+ */
+static inline void tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set,
+			       uint32_t way, uint64_t tag, const struct tlb_fill *f)
+{
+	struct vmm_tlb_entry *e = tlb_set_base(a, set) + way;
+	uint64_t *fpw = &a->fp[(size_t)set * a->fp_words + way / 8];
+	unsigned fp_shift = 8 * (way % 8);
+
+	if (e->tag != TLB_TAG_INVALID) {	/* what vmm_tlb_kill() would count */
+		a->nvalid_sz[e->tag & 3]--;
+		t->pcid_count[e->pcid]--;
+		if (e->global)
+			t->global_count--;
+	} else {
+		a->nvalid++;
+		a->valid[set] |= 1ull << way;
+	}
+	a->nvalid_sz[tag & 3]++;
+	*fpw = (*fpw & ~(0xffull << fp_shift)) | tlb_fp(tag) << fp_shift;
+	e->tag = tag;
+	e->pa = f->pa;
+	e->pcid = f->pcid;
+	e->attr = f->attr;
+	e->global = f->global;
+	e->shift = (uint8_t)f->shift;
+	e->leaf_pa = f->leaf_pa;
+	e->path_hash = f->path_hash;
+	t->pcid_count[f->pcid]++;
+	if (f->global)
+		t->global_count++;
+	tlb_touch(a, e);
+}
+
+/* A fill of a page @a holds no entry for usable under f->pcid (vmm_tlb_fill() with f->fresh). */
+static inline void tlb_fill_fresh(struct vmm_tlb *t, struct vmm_tlb_array *a,
+				  const struct tlb_fill *f)
+{
+	uint32_t set;
+
+	if (!a->ways)
+		return;
+	vmm_tlb_forget_last(t);
+	set = tlb_set_index(a, f->va, f->shift);
+	tlb_install(t, a, set, tlb_fresh_way(t, a, set), tlb_tag(f->va, f->shift, f->szidx), f);
+}
+
 int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prng *prng,
 		 struct vmm_hostmem *hm);
 void vmm_tlb_destroy(struct vmm_tlb *t, struct vmm_hostmem *hm);
@@ -222,11 +383,17 @@ void vmm_tlb_destroy(struct vmm_tlb *t, struct vmm_hostmem *hm);
 void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f);
 
 /*
- * A fresh fill into the set @p scanned (tlb_probe() missed, for the same
- * page, and nothing changed the set since): no second scan of the set.
+ * A fresh fill into the set @p looked at (tlb_probe() missed, for the same
+ * page, and nothing changed the set since): no second look at the set.
  */
-void vmm_tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_probe *p,
-			 const struct tlb_fill *f);
+static inline void tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a,
+				   const struct tlb_probe *p, const struct tlb_fill *f)
+{
+	if (!a->ways)
+		return;
+	vmm_tlb_forget_last(t);
+	tlb_install(t, a, p->set, tlb_fresh_way(t, a, p->set), p->tag, f);
+}
 
 /* How an invalidation treats global entries. */
 enum tlb_globals {

@@ -8,10 +8,13 @@
 #include <vmm/errors.h>
 #include <vmm/file.h>
 #include <vmm/gfp.h>
+#include <vmm/highmem.h>
 #include <vmm/slab.h>
 #include <vmm/machine.h>
+#include <vmm/mm.h>
 #include <vmm/page.h>
 #include <vmm/stats.h>
+#include <vmm/task.h>
 #include <vmm/version.h>
 
 #include <cstdio>

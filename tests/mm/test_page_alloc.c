@@ -113,17 +113,17 @@ static void test_gfp_decoding(void **state)
 	struct vmm_trouble_counts t;
 
 	(void)state;
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_KERNEL), VMM_ZONE_NORMAL);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_DMA), VMM_ZONE_DMA);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_DMA32), VMM_ZONE_DMA32);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_HIGHUSER), VMM_ZONE_NORMAL);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_HIGHUSER_MOVABLE), VMM_ZONE_MOVABLE);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_MOVABLE), VMM_ZONE_NORMAL);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_MOVABLE | VMM_GFP_DMA), VMM_ZONE_DMA);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_MOVABLE | VMM_GFP_DMA32), VMM_ZONE_DMA32);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_DMA | VMM_GFP_DMA32), -1);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_DMA | VMM_GFP_HIGHMEM), -1);
-	assert_int_equal(vmm_gfp_zone(VMM_GFP_DMA32 | VMM_GFP_HIGHMEM | VMM_GFP_MOVABLE), -1);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_KERNEL), VMM_ZONE_NORMAL);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_DMA), VMM_ZONE_DMA);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_DMA32), VMM_ZONE_DMA32);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_HIGHUSER), VMM_ZONE_NORMAL);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_HIGHUSER_MOVABLE), VMM_ZONE_MOVABLE);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_MOVABLE), VMM_ZONE_NORMAL);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_MOVABLE | VMM_GFP_DMA), VMM_ZONE_DMA);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_MOVABLE | VMM_GFP_DMA32), VMM_ZONE_DMA32);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_DMA | VMM_GFP_DMA32), -1);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_DMA | VMM_GFP_HIGHMEM), -1);
+	assert_int_equal(vmm_gfp_zone(m->gfp_zone_table, VMM_GFP_DMA32 | VMM_GFP_HIGHMEM | VMM_GFP_MOVABLE), -1);
 	assert_int_equal(vmm_gfp_migratetype(m, VMM_GFP_KERNEL), MIGRATE_UNMOVABLE);
 	assert_int_equal(vmm_gfp_migratetype(m, VMM_GFP_HIGHUSER_MOVABLE), MIGRATE_MOVABLE);
 	assert_int_equal(vmm_gfp_migratetype(m, VMM_GFP_KERNEL | VMM_GFP_RECLAIMABLE),

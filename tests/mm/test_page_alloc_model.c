@@ -105,7 +105,7 @@ static void take(struct model *md, struct vmm_page *p, unsigned order, vmm_gfp_t
 	uint64_t pfn = vmm_page_to_pfn(m, p);
 
 	assert_true(IS_ALIGNED(pfn, 1ull << order));
-	assert_true((int)vmm_page_zonenum(m, p) <= vmm_gfp_zone(gfp));
+	assert_true((int)vmm_page_zonenum(m, p) <= vmm_gfp_zone(m->gfp_zone_table, gfp));
 	assert_true((allowed >> vmm_page_to_nid(m, p)) & 1);
 	assert_int_equal(vmm_page_count(p), 1);
 	assert_int_equal(!!(vmm_page_flags(p) & (1ull << VMM_PG_head)),
@@ -221,7 +221,7 @@ static void op_alloc(struct model *md)
 	md->fails++;
 	/* ignoring watermarks, it can only fail for want of a block */
 	if (gfp & VMM_GFP_MEMALLOC)
-		assert_false(free_block_exists(m, order, vmm_gfp_zone(gfp), allowed));
+		assert_false(free_block_exists(m, order, vmm_gfp_zone(m->gfp_zone_table, gfp), allowed));
 }
 
 static void op_bulk(struct model *md)
@@ -370,12 +370,7 @@ static void test_model_one_node(void **state)
 	struct vmm_config cfg;
 
 	(void)state;
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 2;
-	cfg.node_mem[0] = 256 * M;
-	cfg.nr_holes = 2;
-	cfg.kernel_image_size = 2 * M;
+	small_config(&cfg);
 	cfg.log_fn = quiet;
 	run_model(&cfg, test_seed(__func__, 7), test_ops(1000000) / 20);
 }

@@ -165,6 +165,74 @@ static void test_summary_and_bad_args(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/* Whether any of the views Linux changes under CONFIG_HIGHMEM shows @text. */
+static bool dumps_show(vmm_machine *m, const char *text)
+{
+	static const enum vmm_dump_kind kinds[] = { VMM_DUMP_MEMINFO, VMM_DUMP_ZONEINFO,
+						    VMM_DUMP_BUDDYINFO, VMM_DUMP_PAGETYPEINFO,
+						    VMM_DUMP_VMSTAT, VMM_DUMP_SUMMARY };
+	bool found = false;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		char *s = dump_to_string(m, kinds[i]);
+
+		found |= strstr(s, text) != NULL;
+		free(s);
+	}
+	return found;
+}
+
+/*
+ * With the direct map capped at 896 MiB: meminfo's CONFIG_HIGHMEM lines
+ * after Mlocked (HighMem's managed pages are 286676 + 387028, all free),
+ * a HighMem zone in every per-zone view, five protection figures (DMA
+ * keeps 217080/256 back from DMA32 requests and (217080 + 286676)/256 from
+ * HighMem and Movable ones), the direct map only up to the cap, and the
+ * _high events in vmstat. Without the cap, none of it.
+ */
+static void test_highmem_dumps(void **state)
+{
+	struct vmm_config cfg;
+	vmm_machine *m = default_machine();
+	char *s;
+
+	(void)state;
+	assert_false(dumps_show(m, "HighMem"));
+	assert_false(dumps_show(m, "HighTotal"));
+	assert_false(dumps_show(m, "LowFree"));
+	assert_false(dumps_show(m, "_high "));
+	vmm_machine_destroy(&m);
+
+	vmm_config_init(&cfg);
+	cfg.direct_map_limit = 896ull << 20;
+	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
+	s = dump_to_string(m, VMM_DUMP_MEMINFO);
+	assert_non_null(strstr(s, "MemTotal:        3578496 kB\n"));
+	assert_non_null(strstr(s, "\nMlocked:               0 kB\nHighTotal:       2694816 kB\n"
+				  "HighFree:        2694816 kB\nLowTotal:         883680 kB\n"
+				  "LowFree:        "));
+	assert_non_null(strstr(s, "\nDirectMap4k:        1656 kB\nDirectMap2M:      915456 kB\n"
+				  "DirectMap1G:           0 kB\n"));
+	free(s);
+	s = dump_to_string(m, VMM_DUMP_ZONEINFO);
+	assert_non_null(strstr(s, "        protection: (0, 847, 847, 1967, 1967)\n"));
+	assert_non_null(strstr(s, "\nNode 0, zone  HighMem\n  pages free     286676\n"));
+	assert_non_null(strstr(s, "        min      128\n"));
+	assert_non_null(strstr(s, "\nNode 1, zone  HighMem\n  per-node stats\n"));
+	assert_non_null(strstr(s, "  start_pfn:           229376\n"));
+	free(s);
+	s = dump_to_string(m, VMM_DUMP_BUDDYINFO);
+	assert_non_null(strstr(s, "\nNode 0, zone  HighMem "));
+	assert_non_null(strstr(s, "\nNode 1, zone  HighMem "));
+	assert_null(strstr(s, "Normal"));
+	free(s);
+	assert_true(dumps_show(m, "Node    1, zone  HighMem, type      Movable "));
+	assert_true(dumps_show(m, "\npgalloc_normal 0\npgalloc_high 0\npgalloc_movable 0\n"));
+	assert_true(dumps_show(m, "  HighMem  [mem 0x0000000038000000-0x000000007fffffff] spanned 294912"));
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
 /*
  * The debugfs extfrag/ views, checked against figures the test derives on its
  * own from /proc/buddyinfo's counts: the pages in blocks of at least the
@@ -443,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_pagetypeinfo),
 		cmocka_unit_test(test_vmstat),
 		cmocka_unit_test(test_summary_and_bad_args),
+		cmocka_unit_test(test_highmem_dumps),
 		cmocka_unit_test(test_frag_index_boot),
 		cmocka_unit_test(test_frag_index_fragmented),
 	};

@@ -232,9 +232,10 @@ static void test_layout_movablecore(void **state)
 		    { 4096, 1044480, 1044480, 1044480 - KERNEL_PAGES - MEMMAP(32) - NODE_BOOT_PAGES },
 		    { 0, 0, 0, 0 }, { 0, 0, 0, 0 } } },
 		{ 1048576, 1048576, 1048576,
-		  { { 0, 0, 0, 0 }, { 0, 0, 0, 0 }, { 1048576, 524288, 524288, 524288 },
-		    { 1572864, 524288, 524288,
-		      524288 - MEMMAP(32) - NODE_BOOT_PAGES - DIRECT_MAP_TABLES(1) } } },
+		  { [VMM_ZONE_NORMAL] = { 1048576, 524288, 524288, 524288 },
+		    [VMM_ZONE_MOVABLE] = { 1572864, 524288, 524288,
+					   524288 - MEMMAP(32) - NODE_BOOT_PAGES -
+						   DIRECT_MAP_TABLES(1) } } },
 	};
 	vmm_machine *m;
 	struct vmm_zone_info zi;
@@ -250,6 +251,83 @@ static void test_layout_movablecore(void **state)
 	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
 	assert_int_equal(vmm_zone_info(m, 1, VMM_ZONE_MOVABLE, &zi), 0);
 	assert_int_equal(zi.watermark_min, 128);
+	vmm_machine_destroy(&m);
+}
+
+/*
+ * The default machine with the direct map capped at 896 MiB (pfn 229376), as
+ * i386 caps it. DMA32 ends at the cap, Normal is empty, the RAM above forms
+ * HighMem on both nodes. init_mm's boot tables must lie in the direct map:
+ * memblock takes them top-down below the cap, in DMA32 (the direct map's 5,
+ * the fixmap's 3 and the pkmap area's PTE table); the memory maps and
+ * pg_data_t stay at the top of each node, now in HighMem.
+ */
+static void test_layout_highmem(void **state)
+{
+	struct vmm_config cfg;
+	const struct node_expect exp[] = {
+		{ 1, 524287, 524190,
+		  { DMA_ZONE,
+		    { 4096, 225280, 225280, 225280 - KERNEL_PAGES - DIRECT_MAP_TABLES(1) - 1 },
+		    [VMM_ZONE_HIGHMEM] = { 229376, 294912, 294912,
+					   294912 - MEMMAP(16) - NODE_BOOT_PAGES } } },
+		{ 524288, 393216, 393216,
+		  { [VMM_ZONE_HIGHMEM] = { 524288, 393216, 393216,
+					   393216 - MEMMAP(12) - NODE_BOOT_PAGES } } },
+	};
+	struct vmm_zone_info dma, dma32, high0, high1;
+	uint64_t lowmem, pages_min;
+	vmm_machine *m;
+
+	(void)state;
+	vmm_config_init(&cfg);
+	cfg.direct_map_limit = 896 * M;
+	check_layout(&cfg, exp);
+
+	/*
+	 * min_free_kbytes from lowmem alone (DMA + DMA32), shared by the lowmem
+	 * zones; each HighMem zone gets managed/1024 clamped to [32, 128]; the
+	 * lowmem zones keep 1/256 of the HighMem above them back from it.
+	 */
+	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
+	assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_DMA, &dma), 0);
+	assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_DMA32, &dma32), 0);
+	assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_HIGHMEM, &high0), 0);
+	assert_int_equal(vmm_zone_info(m, 1, VMM_ZONE_HIGHMEM, &high1), 0);
+	assert_string_equal(high0.name, "HighMem");
+	lowmem = dma.managed_pages + dma32.managed_pages;
+	assert_int_equal(m->min_free_kbytes, vmm_int_sqrt(lowmem * 4 * 16));
+	pages_min = m->min_free_kbytes / 4;
+	assert_int_equal(dma.watermark_min, pages_min * dma.managed_pages / lowmem);
+	assert_int_equal(dma32.watermark_min, pages_min * dma32.managed_pages / lowmem);
+	assert_int_equal(high0.watermark_min, 128);
+	assert_int_equal(high1.watermark_min, 128);
+	assert_int_equal(dma32.lowmem_reserve[VMM_ZONE_HIGHMEM], high0.managed_pages / 256);
+	assert_int_equal(dma32.lowmem_reserve[VMM_ZONE_MOVABLE], high0.managed_pages / 256);
+	assert_int_equal(dma.lowmem_reserve[VMM_ZONE_HIGHMEM],
+			 (dma32.managed_pages + high0.managed_pages) / 256);
+	for (int j = 0; j < VMM_MAX_NR_ZONES; j++)
+		assert_int_equal(high0.lowmem_reserve[j], 0);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
+/* Without the cap HighMem is an empty zone with nothing set, and no sysctl names it. */
+static void test_no_highmem_zone(void **state)
+{
+	vmm_machine *m = default_machine();
+	struct vmm_zone_info zi;
+	int64_t v;
+
+	(void)state;
+	for (unsigned nid = 0; nid < 2; nid++) {
+		assert_int_equal(vmm_zone_info(m, nid, VMM_ZONE_HIGHMEM, &zi), 0);
+		assert_string_equal(zi.name, "HighMem");
+		assert_int_equal(zi.spanned_pages + zi.managed_pages + zi.watermark_min, 0);
+		assert_int_equal(zi.watermark_high, 0);
+	}
+	assert_int_equal(vmm_sysctl_get(m, "vm.lowmem_reserve_ratio.HighMem", &v), -VMM_ENOENT);
+	assert_int_equal(vmm_sysctl_get(m, "vm.lowmem_reserve_ratio.Movable", &v), 0);
 	vmm_machine_destroy(&m);
 }
 
@@ -377,6 +455,8 @@ int main(void)
 		cmocka_unit_test(test_layout_4_nodes_holes),
 		cmocka_unit_test(test_layout_8x8g),
 		cmocka_unit_test(test_layout_movablecore),
+		cmocka_unit_test(test_layout_highmem),
+		cmocka_unit_test(test_no_highmem_zone),
 		cmocka_unit_test(test_watermarks_1x64m),
 		cmocka_unit_test(test_pageset_sizes),
 		cmocka_unit_test(test_pfn_zone_lookup),

@@ -7,6 +7,8 @@
  */
 #include "mmu_util.h"
 
+#include <inttypes.h>
+
 #include "lib/prng.h"
 
 /* ---- the reference model ---- */
@@ -306,6 +308,161 @@ static void test_plru_order(void **state)
 	assert_int_equal(hm.heap_bytes, 0);
 }
 
+/* ---- the set index (fingerprints, valid masks, recency lists) against plain scans ---- */
+
+/* The first way of @set holding @tag usable under @pcid, by reading every way. */
+static int scan_find(const struct vmm_tlb_array *a, uint32_t set, uint64_t tag, uint16_t pcid)
+{
+	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
+
+	for (uint32_t w = 0; w < a->ways; w++)
+		if (s[w].tag == tag && (s[w].pcid == pcid || s[w].global))
+			return (int)w;
+	return -1;
+}
+
+/*
+ * The way a fill takes, by scanning as the arrays did before they had an
+ * index: the entry for the page (unless @fresh), the first empty way, the
+ * first way of the smallest stamp (LRU), or -1 (another policy's victim).
+ */
+static int scan_fill_way(const struct vmm_tlb_array *a, uint32_t set, uint64_t tag,
+			 uint16_t pcid, bool fresh)
+{
+	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
+	int same = fresh ? -1 : scan_find(a, set, tag, pcid), oldest = 0;
+
+	if (same >= 0)
+		return same;
+	for (uint32_t w = 0; w < a->ways; w++)
+		if (s[w].tag == TLB_TAG_INVALID)
+			return (int)w;
+	if (a->policy != TLB_POL_LRU && a->policy != TLB_POL_LRU_LIST)
+		return -1;
+	for (uint32_t w = 1; w < a->ways; w++)
+		if (s[w].stamp < s[oldest].stamp)
+			oldest = (int)w;
+	return oldest;
+}
+
+/* Random fills, lookups and kills on one array, each checked against a scan. */
+static void index_ops(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_prng *rng)
+{
+	for (unsigned op = 0; op < 4000; op++) {
+		uint64_t va = vmm_prng_below(rng, 6 * a->sets * a->ways + 1) << 12;
+		uint16_t pcid = (uint16_t)vmm_prng_below(rng, 3);
+		uint32_t set = tlb_set_index(a, va, 12);
+		uint64_t tag = tlb_tag(va, 12, 0);
+		unsigned r = (unsigned)vmm_prng_below(rng, 10);
+
+		if (r < 5) {
+			/*
+			 * A page is global in every PCID or in none: a global and a
+			 * non-global entry for one page would let a non-fresh fill
+			 * replace the first and leave two entries for one PCID.
+			 */
+			struct tlb_fill f = { .va = va, .pa = va, .shift = 12, .pcid = pcid,
+					      .global = (va >> 12) % 7 == 0 };
+			int want;
+
+			f.fresh = scan_find(a, set, tag, pcid) < 0 && vmm_prng_below(rng, 2);
+			want = scan_fill_way(a, set, tag, pcid, f.fresh);
+			vmm_tlb_fill(t, a, &f);
+			if (want >= 0) {
+				const struct vmm_tlb_entry *got = tlb_set_base(a, set) + want;
+
+				assert_int_equal(got->tag, tag);
+				assert_int_equal(got->pcid, pcid);
+			}
+		} else if (r < 9) {
+			struct vmm_tlb_entry *e = tlb_find(a, va, 12, 0, pcid);
+			int want = scan_find(a, set, tag, pcid);
+
+			assert_true(want < 0 ? !e : e == tlb_set_base(a, set) + want);
+			if (e)
+				tlb_touch(a, e);
+		} else {
+			vmm_tlb_kill(t, a, &a->e[vmm_prng_below(rng, (uint64_t)a->sets * a->ways)]);
+		}
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
+	}
+}
+
+static void test_set_index_against_scans(void **state)
+{
+	static const struct vmm_tlb_geometry geoms[] = { { 1, 1 }, { 4, 2 }, { 12, 3 }, { 16, 4 },
+							 { 16, 8 }, { 32, 16 }, { 64, 32 },
+							 { 64, 64 } };
+	uint64_t seed = 0x5e7;
+	(void)state;
+
+	printf("# seed %#" PRIx64 "\n", seed);
+	for (unsigned pol = VMM_TLB_LRU; pol <= VMM_TLB_RANDOM; pol++)
+		for (unsigned g = 0; g < ARRAY_SIZE(geoms); g++) {
+			struct vmm_config cfg;
+			struct vmm_hostmem hm;
+			struct vmm_prng prng, rng;
+			struct vmm_tlb t;
+
+			if (pol == VMM_TLB_PLRU && (geoms[g].ways & (geoms[g].ways - 1)))
+				continue;
+			vmm_config_init(&cfg);
+			cfg.tlb_replacement = pol;
+			cfg.dtlb[0] = geoms[g];	/* plain LRU: the hit path uses it */
+			cfg.stlb = geoms[g];	/* LRU with a recency list, up to 16 ways */
+			vmm_hostmem_init(&hm, NULL);
+			vmm_prng_seed(&prng, seed + g);
+			vmm_prng_seed(&rng, seed ^ (pol * 16 + g));
+			assert_int_equal(vmm_tlb_init(&t, &cfg, &prng, &hm), 0);
+			index_ops(&t, &t.dtlb[0], &rng);
+			index_ops(&t, &t.stlb, &rng);
+			vmm_tlb_destroy(&t, &hm);
+			assert_int_equal(hm.heap_bytes, 0);
+		}
+}
+
+/* The SWAR primitives against byte and nibble loops. */
+static void test_swar_primitives(void **state)
+{
+	struct vmm_prng rng;
+	(void)state;
+
+	vmm_prng_seed(&rng, 77);
+	for (unsigned i = 0; i < 20000; i++) {
+		uint64_t word = vmm_prng_next(&rng), fp = 0x80 | vmm_prng_below(&rng, 128);
+		uint64_t want = 0, list = ~0ull, perm[16];
+		unsigned ways = 2 + (unsigned)vmm_prng_below(&rng, 15), way, pos;
+
+		if (vmm_prng_below(&rng, 2))	/* make matches likely */
+			word = (word & ~(0xffull << 8 * (i % 8))) | fp << 8 * (i % 8);
+		for (unsigned b = 0; b < 8; b++)
+			if (((word >> 8 * b) & 0xff) == fp)
+				want |= 0x80ull << 8 * b;
+		assert_int_equal(tlb_fp_match(word, fp), want);
+
+		/* a random permutation of the ways, then a use of one of them */
+		for (unsigned w = 0; w < ways; w++)
+			perm[w] = w;
+		for (unsigned w = ways - 1; w > 0; w--) {
+			unsigned k = (unsigned)vmm_prng_below(&rng, w + 1), x = (unsigned)perm[w];
+
+			perm[w] = perm[k];
+			perm[k] = x;
+		}
+		for (unsigned p = 0; p < ways; p++)
+			list = (list & ~(0xfull << 4 * p)) | perm[p] << 4 * p;
+		way = (unsigned)vmm_prng_below(&rng, ways);
+		for (pos = 0; perm[pos] != way; pos++)
+			;
+		memmove(&perm[1], &perm[0], pos * sizeof(perm[0]));
+		perm[0] = way;
+		want = ~0ull;
+		for (unsigned p = 0; p < ways; p++)
+			want = (want & ~(0xfull << 4 * p)) | perm[p] << 4 * p;
+		assert_int_equal(tlb_list_use(list, way), want);
+	}
+}
+
 /* ---- invalidation semantics ---- */
 
 #define VA1 0x00007f0000001000ull	/* non-global in both tables */
@@ -498,6 +655,8 @@ int main(void)
 		cmocka_unit_test(test_trace_plru),
 		cmocka_unit_test(test_trace_random),
 		cmocka_unit_test(test_plru_order),
+		cmocka_unit_test(test_set_index_against_scans),
+		cmocka_unit_test(test_swar_primitives),
 		cmocka_unit_test(test_cr3_and_globals_without_pcid),
 		cmocka_unit_test(test_pcid_invlpg_invpcid),
 	};

@@ -42,6 +42,11 @@ static void usage(FILE *out)
 		"      --kernel-size SIZE   kernel image reserved at 16M (default 32M)\n"
 		"      --no-holes           no e820 holes (default: [0,4K), [636K,1M), [3.5G,4G);\n"
 		"                           holes past the end of memory are dropped)\n"
+		"      --highmem LIMIT      end the direct map at physical address LIMIT (a\n"
+		"                           multiple of 2M, at least 64M); RAM above it is\n"
+		"                           ZONE_HIGHMEM, reached through kmap (default: no cap)\n"
+		"      --lazy-vmalloc       top-level vmalloc tables made on demand and synced\n"
+		"                           by vmalloc faults, not preallocated at boot\n"
 		"\n"
 		"Output:\n"
 		"      --show-config        print the machine's configuration and exit\n"
@@ -143,7 +148,16 @@ static void fit_holes(struct vmm_config *cfg)
 	cfg->nr_holes = kept;
 }
 
-enum { OPT_MOVABLECORE = 256, OPT_KERNEL_SIZE, OPT_NO_HOLES, OPT_SHOW_CONFIG, OPT_CHECK, OPT_DIGEST };
+enum {
+	OPT_MOVABLECORE = 256,
+	OPT_KERNEL_SIZE,
+	OPT_NO_HOLES,
+	OPT_HIGHMEM,
+	OPT_LAZY_VMALLOC,
+	OPT_SHOW_CONFIG,
+	OPT_CHECK,
+	OPT_DIGEST,
+};
 
 int main(int argc, char **argv)
 {
@@ -156,6 +170,8 @@ int main(int argc, char **argv)
 		{ "movablecore", required_argument, NULL, OPT_MOVABLECORE },
 		{ "kernel-size", required_argument, NULL, OPT_KERNEL_SIZE },
 		{ "no-holes", no_argument, NULL, OPT_NO_HOLES },
+		{ "highmem", required_argument, NULL, OPT_HIGHMEM },
+		{ "lazy-vmalloc", no_argument, NULL, OPT_LAZY_VMALLOC },
 		{ "show-config", no_argument, NULL, OPT_SHOW_CONFIG },
 		{ "dump", required_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -208,6 +224,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_HOLES:
 			cfg.nr_holes = 0;
+			break;
+		case OPT_HIGHMEM:
+			if (parse_size(optarg, &cfg.direct_map_limit))
+				goto bad_value;
+			break;
+		case OPT_LAZY_VMALLOC:
+			cfg.flags |= VMM_CFG_VMALLOC_LAZY;
 			break;
 		case OPT_SHOW_CONFIG:
 			show_config = 1;

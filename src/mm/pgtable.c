@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * User page tables (pgtable.h).
+ *
+ * Entries are genuine x86-64 entries in frames from the buddy allocator:
+ * a table entry is the next table's address with P, RW, US, A and D
+ * (Linux's _PAGE_TABLE); a leaf is the frame's address with P, US, A, RW when
+ * the page may be written now, D when it was, and NX when the VMA is not
+ * executable. A PROT_NONE page keeps its frame behind an entry with P clear
+ * and the PROTNONE bit (bit 8, Linux's _PAGE_PROTNONE) set, so the hardware
+ * faults and the kernel still knows the page. Only 4 KiB leaves exist in
+ * user space for now.
+ *
+ * Page-table pages are VMM_PGTY_TABLE pages counted in their node's
+ * NR_PAGETABLE and in mm->pgtables_bytes. The user half of the PGD is
+ * private to the mm; the kernel half is a copy of init_mm's entries, so both
+ * reach the same lower tables.
+ *
+ * Anonymous pages: refcount 1 and mapcount 1 when installed; fork adds a
+ * reference and a mapping per child and write-protects both PTEs of a
+ * private writable page (copy-on-write); zapping drops both and frees the
+ * page with its last reference. page->mapping holds the anon_vma's
+ * simulated address with bit 0 set (PAGE_MAPPING_ANON), page->index the
+ * page's offset in the VMA's vm_pgoff space.
+ */
+#include "mm/pgtable.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vmm/cpu.h>
+#include <vmm/errors.h>
+#include <vmm/page.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "lib/compiler.h"
+#include "machine.h"
+#include "mm/buddy.h"
+#include "mm/vma.h"
+#include "sim/physmem.h"
+
+#define PTRS 512u
+#define PAGE_PROTNONE VMM_PTE_GLOBAL	/* _PAGE_PROTNONE shares the G bit */
+#define PAGE_TABLE (VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_USER | VMM_PTE_ACCESSED | VMM_PTE_DIRTY)
+#define PAGE_MAPPING_ANON 1ull
+#define TLB_SINGLE_PAGE_FLUSH_CEILING 33u
+
+static unsigned levels(const struct vmm_machine *m)
+{
+	return m->cfg.paging_levels;
+}
+
+static unsigned shift_of(unsigned level)
+{
+	return 12 + 9 * (level - 1);
+}
+
+static unsigned idx(uint64_t va, unsigned level)
+{
+	return (unsigned)((va >> shift_of(level)) & (PTRS - 1));
+}
+
+static uint64_t *table(struct vmm_machine *m, vmm_paddr_t pa)
+{
+	return vmm_physmem_host(&m->phys, pa);
+}
+
+static struct vmm_page *pa_page(struct vmm_machine *m, vmm_paddr_t pa)
+{
+	return pfn_to_page(&m->sparse, pa >> PAGE_SHIFT);
+}
+
+static bool pte_present(uint64_t e)
+{
+	return e & (VMM_PTE_PRESENT | PAGE_PROTNONE);
+}
+
+/* ---- table pages ---- */
+
+static vmm_paddr_t table_alloc(struct vmm_machine *m)
+{
+	struct vmm_page *p = vmm_alloc_pages(m, VMM_GFP_KERNEL_ACCOUNT | VMM_GFP_ZERO, 0);
+	vmm_paddr_t pa;
+
+	if (!p)
+		return 0;
+	pa = (vmm_paddr_t)page_to_pfn(&m->sparse, p) << PAGE_SHIFT;
+	p->page_type = VMM_PGTY_TABLE;
+	NODE_DATA(m, vmm_physmem_nid(&m->phys, pa))->vm_stat[NR_PAGETABLE]++;
+	return pa;
+}
+
+static void table_free(struct vmm_machine *m, vmm_paddr_t pa)
+{
+	struct vmm_page *p = pa_page(m, pa);
+
+	NODE_DATA(m, vmm_physmem_nid(&m->phys, pa))->vm_stat[NR_PAGETABLE]--;
+	p->page_type = VMM_PGTY_NONE;
+	vmm_free_pages(m, p, 0);
+}
+
+/* The leaf entry slot of @va, creating the tables on the way when @alloc. */
+static uint64_t *pte_slot(struct vmm_mm *mm, uint64_t va, bool alloc)
+{
+	struct vmm_machine *m = mm->m;
+	vmm_paddr_t t = mm->pgd;
+
+	for (unsigned l = levels(m); l > 1; l--) {
+		uint64_t *e = &table(m, t)[idx(va, l)];
+
+		if (!(*e & VMM_PTE_PRESENT)) {
+			vmm_paddr_t n;
+
+			if (!alloc || !(n = table_alloc(m)))
+				return NULL;
+			mm->pgtables_bytes += PAGE_SIZE;
+			*e = n | PAGE_TABLE;
+		}
+		t = *e & VMM_PTE_ADDR_MASK;
+	}
+	return &table(m, t)[idx(va, 1)];
+}
+
+uint64_t vmm_user_pte(struct vmm_mm *mm, uint64_t va)
+{
+	uint64_t *e = pte_slot(mm, va, false);
+
+	return e ? *e : 0;
+}
+
+uint64_t vmm_vm_page_prot(const struct vmm_machine *m, uint64_t vm_flags)
+{
+	(void)m;
+	if (!(vm_flags & VM_ACCESS_FLAGS))
+		return PAGE_PROTNONE | VMM_PTE_ACCESSED;
+	return VMM_PTE_PRESENT | VMM_PTE_USER | VMM_PTE_ACCESSED |
+	       ((vm_flags & VMM_VM_EXEC) ? 0 : VMM_PTE_NX);
+}
+
+/* ---- pages ---- */
+
+static void rss_add(struct vmm_mm *mm, int64_t n)
+{
+	mm->rss_stat[MM_ANONPAGES] += n;
+}
+
+/* Drop one mapping and one reference of the page behind a leaf. */
+static void put_mapped_page(struct vmm_mm *mm, uint64_t pte)
+{
+	struct vmm_machine *m = mm->m;
+	struct vmm_page *p = pa_page(m, pte & VMM_PTE_ADDR_MASK);
+
+	p->mapcount--;
+	rss_add(mm, -1);
+	if (p->refcount == 1) {
+		p->mapping = 0;
+		clear_page_flag(p, VMM_PG_swapbacked);
+	}
+	vmm_put_page(m, p);
+}
+
+/* do_anonymous_page() for one address: a zeroed page, mapped writable. */
+static int install_anon_page(struct vmm_mm *mm, struct vmm_vma *v, uint64_t va, uint64_t *slot)
+{
+	struct vmm_machine *m = mm->m;
+	struct vmm_page *p = vmm_alloc_pages(m, VMM_GFP_HIGHUSER_MOVABLE | VMM_GFP_ZERO, 0);
+	uint64_t pa;
+
+	if (!p)
+		return -VMM_ENOMEM;
+	pa = (uint64_t)page_to_pfn(&m->sparse, p) << PAGE_SHIFT;
+	p->mapcount = 1;
+	p->mapping = v->anon_vma->shadow | PAGE_MAPPING_ANON;
+	p->index = v->vm_pgoff + ((va - v->vm_start) >> PAGE_SHIFT);
+	set_page_flag(p, VMM_PG_swapbacked);
+	*slot = pa | vmm_vm_page_prot(m, v->vm_flags) | VMM_PTE_RW | VMM_PTE_DIRTY;
+	rss_add(mm, 1);
+	return 0;
+}
+
+int vmm_populate_range(struct vmm_mm *mm, struct vmm_vma *v, uint64_t start, uint64_t end)
+{
+	int err;
+
+	/* only private writable anonymous memory gets pages of its own; reads would map the zero page */
+	if (!vma_is_anonymous(v) || !(v->vm_flags & VMM_VM_WRITE))
+		return 0;
+	if ((err = vmm_anon_vma_prepare(v)))
+		return err;
+	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+		uint64_t *slot = pte_slot(mm, va, true);
+
+		if (!slot)
+			return -VMM_ENOMEM;
+		if (!pte_present(*slot) && (err = install_anon_page(mm, v, va, slot)))
+			return err;
+	}
+	return 0;
+}
+
+/* Visit every leaf slot of [start, end) that exists, present or not. */
+typedef void (*leaf_fn)(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg);
+
+static void walk_range(struct vmm_mm *mm, vmm_paddr_t t, unsigned level, uint64_t base,
+		       uint64_t start, uint64_t end, leaf_fn fn, void *arg)
+{
+	struct vmm_machine *m = mm->m;
+	uint64_t span = 1ull << shift_of(level);
+
+	for (unsigned i = idx(VMM_MAX(start, base), level); i < PTRS; i++) {
+		uint64_t va = base + (uint64_t)i * span;
+		uint64_t *e = &table(m, t)[i];
+
+		if (va >= end)
+			break;
+		if (level == 1) {
+			fn(mm, va, e, arg);
+			continue;
+		}
+		if (*e & VMM_PTE_PRESENT)
+			walk_range(mm, *e & VMM_PTE_ADDR_MASK, level - 1, va, start, end, fn, arg);
+	}
+}
+
+static void walk_user(struct vmm_mm *mm, uint64_t start, uint64_t end, leaf_fn fn, void *arg)
+{
+	if (start < end)
+		walk_range(mm, mm->pgd, levels(mm->m), 0, start, end, fn, arg);
+}
+
+static void zap_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	(void)va;
+	(void)arg;
+	if (!pte_present(*slot))
+		return;
+	put_mapped_page(mm, *slot);
+	*slot = 0;
+}
+
+void vmm_zap_range(struct vmm_mm *mm, struct vmm_vma *v, uint64_t start, uint64_t end)
+{
+	(void)v;
+	walk_user(mm, start, end, zap_leaf, NULL);
+}
+
+static bool table_empty(struct vmm_machine *m, vmm_paddr_t t)
+{
+	const uint64_t *e = table(m, t);
+
+	for (unsigned i = 0; i < PTRS; i++)
+		if (e[i])
+			return false;
+	return true;
+}
+
+/* Free the empty tables under @t for [start, end) whose span lies in [floor, ceiling). */
+static void free_tables(struct vmm_mm *mm, vmm_paddr_t t, unsigned level, uint64_t base,
+			uint64_t start, uint64_t end, uint64_t floor, uint64_t ceiling)
+{
+	struct vmm_machine *m = mm->m;
+	uint64_t span = 1ull << shift_of(level);
+
+	for (unsigned i = idx(VMM_MAX(start, base), level); i < PTRS; i++) {
+		uint64_t va = base + (uint64_t)i * span, *e = &table(m, t)[i];
+		vmm_paddr_t child;
+
+		if (va >= end)
+			break;
+		if (level == 1 || !(*e & VMM_PTE_PRESENT) ||
+		    (level == levels(m) && i >= m->init_mm.layout.kernel_pgd_index))
+			continue;
+		child = *e & VMM_PTE_ADDR_MASK;
+		free_tables(mm, child, level - 1, va, start, end, floor, ceiling);
+		if (va >= floor && va + span <= ceiling && table_empty(m, child)) {
+			*e = 0;
+			table_free(m, child);
+			mm->pgtables_bytes -= PAGE_SIZE;
+		}
+	}
+}
+
+void vmm_free_pgtables(struct vmm_mm *mm, uint64_t start, uint64_t end, uint64_t floor,
+		       uint64_t ceiling)
+{
+	if (start < end)
+		free_tables(mm, mm->pgd, levels(mm->m), 0, start, end, floor, ceiling);
+}
+
+void vmm_free_user_tables(struct vmm_mm *mm)
+{
+	free_tables(mm, mm->pgd, levels(mm->m), 0, 0, mm->task_size + PAGE_SIZE, 0, UINT64_MAX);
+	vmm_pgd_free(mm->m, mm->pgd);
+	mm->pgtables_bytes -= PAGE_SIZE;
+	mm->pgd = 0;
+}
+
+/* Whether a private page may be written without a copy: nobody else maps or holds it. */
+static bool page_exclusive(struct vmm_machine *m, uint64_t pte)
+{
+	const struct vmm_page *p = pa_page(m, pte & VMM_PTE_ADDR_MASK);
+
+	return p->mapcount == 1 && p->refcount == 1;
+}
+
+static void change_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	uint64_t vm_flags = *(const uint64_t *)arg, e = *slot, n;
+
+	(void)va;
+	if (!pte_present(e))
+		return;
+	n = (e & (VMM_PTE_ADDR_MASK | VMM_PTE_DIRTY)) | vmm_vm_page_prot(mm->m, vm_flags);
+	if ((vm_flags & VMM_VM_WRITE) &&
+	    ((vm_flags & VMM_VM_SHARED) || page_exclusive(mm->m, e)))
+		n |= VMM_PTE_RW | VMM_PTE_DIRTY;
+	*slot = n;
+}
+
+void vmm_change_protection(struct vmm_mm *mm, uint64_t start, uint64_t end, uint64_t vm_flags)
+{
+	walk_user(mm, start, end, change_leaf, &vm_flags);
+	vmm_flush_tlb_mm_range(mm, start, end);
+}
+
+struct move_arg {
+	int64_t delta;
+	int err;
+};
+
+static void move_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	struct move_arg *a = arg;
+	uint64_t *dst;
+
+	if (!pte_present(*slot) || a->err)
+		return;
+	dst = pte_slot(mm, va + (uint64_t)a->delta, true);
+	if (!dst) {
+		a->err = -VMM_ENOMEM;
+		return;
+	}
+	*dst = *slot;
+	*slot = 0;
+}
+
+int vmm_move_page_tables(struct vmm_mm *mm, uint64_t old, uint64_t new_addr, uint64_t len,
+			 uint64_t vm_flags)
+{
+	struct move_arg a = { .delta = (int64_t)(new_addr - old) };
+
+	(void)vm_flags;
+	walk_user(mm, old, old + len, move_leaf, &a);
+	vmm_flush_tlb_mm_range(mm, old, old + len);
+	return a.err;
+}
+
+struct copy_arg {
+	struct vmm_mm *dst_mm;
+	struct vmm_vma *src;
+	int err;
+};
+
+static void copy_leaf(struct vmm_mm *src_mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	struct copy_arg *a = arg;
+	struct vmm_machine *m = src_mm->m;
+	struct vmm_page *p;
+	uint64_t *dst, e = *slot;
+
+	if (!pte_present(e) || a->err)
+		return;
+	dst = pte_slot(a->dst_mm, va, true);
+	if (!dst) {
+		a->err = -VMM_ENOMEM;
+		return;
+	}
+	/* a private page becomes copy-on-write in both */
+	if (!(a->src->vm_flags & VMM_VM_SHARED) && (e & VMM_PTE_RW)) {
+		e &= ~VMM_PTE_RW;
+		*slot = e;
+	}
+	p = pa_page(m, e & VMM_PTE_ADDR_MASK);
+	vmm_get_page(m, p);
+	p->mapcount++;
+	*dst = e;
+	rss_add(a->dst_mm, 1);
+}
+
+int vmm_copy_page_range(struct vmm_mm *dst_mm, struct vmm_vma *dst, struct vmm_mm *src_mm,
+			struct vmm_vma *src)
+{
+	struct copy_arg a = { .dst_mm = dst_mm, .src = src };
+
+	(void)dst;
+	if (!src->anon_vma)
+		return 0;
+	walk_user(src_mm, src->vm_start, src->vm_end, copy_leaf, &a);
+	return a.err;
+}
+
+/* ---- TLB ---- */
+
+void vmm_flush_tlb_mm_range(struct vmm_mm *mm, uint64_t start, uint64_t end)
+{
+	struct vmm_machine *m = mm->m;
+	struct vmm_cpu *sender = &m->mmu.cpus[m->current_cpu];
+	uint64_t len = end - start;
+
+	mm->tlb_gen++;
+	if (len >> PAGE_SHIFT > TLB_SINGLE_PAGE_FLUSH_CEILING)
+		start = len = 0;
+	for (unsigned c = 0; c < m->nr_cpus; c++) {
+		struct vmm_tlb_state *ts = &m->tasks.tlbstate[c];
+		struct vmm_cpu *cpu = &m->mmu.cpus[c];
+		unsigned pcid;
+
+		if (!(mm->cpumask[c / 64] & (1ull << (c % 64))))
+			continue;
+		pcid = (cpu->regs.cr4 & VMM_CR4_PCIDE) ? ts->loaded_asid + 1 : 0;
+		vmm_tlb_shootdown(sender, (int)c, pcid, start, len, 0, NULL);
+		ts->ctxs[ts->loaded_asid].tlb_gen = mm->tlb_gen;
+	}
+}
+
+/* ---- checking ---- */
+
+struct check_arg {
+	FILE *out;
+	long problems;
+	uint64_t present;
+};
+
+static void check_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	struct check_arg *a = arg;
+	struct vmm_machine *m = mm->m;
+	struct vmm_vma *v;
+	uint64_t e = *slot, pfn;
+	const char *why = NULL;
+
+	if (!e)
+		return;
+	pfn = (e & VMM_PTE_ADDR_MASK) >> PAGE_SHIFT;
+	v = vmm_vma_find(mm, va);
+	if (!pte_present(e))
+		why = "a non-present entry that is not PROT_NONE (no swap yet)";
+	else if (!v || v->vm_start > va)
+		why = "a PTE outside every VMA";
+	else if (((e & VMM_PTE_RW) && !(v->vm_flags & VMM_VM_WRITE)) ||
+		 ((e & VMM_PTE_PRESENT) && !(e & VMM_PTE_NX) && !(v->vm_flags & VMM_VM_EXEC)) ||
+		 ((e & VMM_PTE_PRESENT) && !(v->vm_flags & VM_ACCESS_FLAGS)))
+		why = "rights wider than the VMA's";
+	else if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || pfn_to_page(&m->sparse, pfn)->refcount < 1 ||
+		 pfn_to_page(&m->sparse, pfn)->mapcount < 1)
+		why = "a frame without a reference or a mapping";
+	if (why) {
+		fprintf(a->out, "mm %p: va %#" PRIx64 " pte %#" PRIx64 ": %s\n", (void *)mm, va, e, why);
+		a->problems++;
+	}
+	a->present++;
+}
+
+long vmm_pgtable_check(struct vmm_mm *mm, FILE *out)
+{
+	struct check_arg a = { .out = out };
+
+	walk_user(mm, 0, mm->task_size, check_leaf, &a);
+	if ((int64_t)a.present != mm->rss_stat[MM_ANONPAGES] + mm->rss_stat[MM_FILEPAGES] +
+					  mm->rss_stat[MM_SHMEMPAGES]) {
+		fprintf(out, "mm %p: %" PRIu64 " pages mapped, RSS counters say %" PRId64 "\n",
+			(void *)mm, a.present, mm->rss_stat[MM_ANONPAGES]);
+		a.problems++;
+	}
+	return a.problems;
+}
+
+static void tally_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	struct pfn_tally *t = arg;
+
+	(void)va;
+	if (!pte_present(*slot) || t->oom)
+		return;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 1024;
+		uint64_t *p = vmm_hrealloc(&mm->m->hm, t->pfn, t->cap * sizeof(*p), cap * sizeof(*p));
+
+		if (!p) {
+			t->oom = true;
+			return;
+		}
+		t->pfn = p;
+		t->cap = cap;
+	}
+	t->pfn[t->n++] = (*slot & VMM_PTE_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+void vmm_pgtable_tally(struct vmm_mm *mm, struct pfn_tally *tally)
+{
+	walk_user(mm, 0, mm->task_size, tally_leaf, tally);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+long vmm_pgtable_check_tally(struct vmm_machine *m, struct pfn_tally *t, FILE *out)
+{
+	long problems = 0;
+
+	if (t->oom) {
+		fprintf(out, "page tables: no host memory to count the mapped frames\n");
+		problems++;
+	}
+	if (t->n)
+		qsort(t->pfn, t->n, sizeof(*t->pfn), cmp_u64);
+	for (size_t i = 0, j; i < t->n; i = j) {
+		const struct vmm_page *p;
+
+		for (j = i + 1; j < t->n && t->pfn[j] == t->pfn[i]; j++)
+			;
+		if (!vmm_sparse_pfn_valid(&m->sparse, t->pfn[i]))
+			continue; /* reported by the per-mm check */
+		p = pfn_to_page(&m->sparse, t->pfn[i]);
+		if ((size_t)p->mapcount != j - i || (size_t)p->refcount < j - i) {
+			fprintf(out, "pfn %#" PRIx64 ": mapped by %zu PTEs, mapcount %d, refcount %d\n",
+				t->pfn[i], j - i, p->mapcount, p->refcount);
+			problems++;
+		}
+	}
+	if (t->cap)
+		vmm_hfree(&m->hm, t->pfn, t->cap * sizeof(*t->pfn));
+	return problems;
+}
+
+static void digest_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
+{
+	uint64_t v[2] = { va, *slot };
+
+	(void)mm;
+	if (*slot)
+		XXH3_64bits_update(arg, v, sizeof(v));
+}
+
+void vmm_pgtable_digest(struct vmm_mm *mm, struct XXH3_state_s *st)
+{
+	walk_user(mm, 0, mm->task_size, digest_leaf, st);
+}
