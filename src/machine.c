@@ -32,6 +32,7 @@
 #include "mm/task.h"
 #include "mm/sparse.h"
 #include "mm/zone.h"
+#include "pagecache/pagecache.h"
 #include "sim/config.h"
 
 /* x86 Linux keeps the first megabyte away from the page allocator (BIOS, real-mode trampolines). */
@@ -107,7 +108,7 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 	if ((err = vmm_init_mm_late(m)))
 		return err;
 	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_vmalloc_init(m)) ||
-			  (err = vmm_tasks_init(m))))
+			  (err = vmm_tasks_init(m)) || (err = vmm_pagecache_init(m))))
 		return err;
 	m->booted = true;
 	return 0;
@@ -117,6 +118,7 @@ static void machine_free(struct vmm_machine *m)
 {
 	struct vmm_hostmem hm;
 
+	vmm_pagecache_destroy(m);
 	vmm_tasks_destroy(m);
 	vmm_vmalloc_destroy(m);
 	vmm_slab_destroy(m);
@@ -171,6 +173,10 @@ static int machine_create(const struct vmm_config *cfg, const struct vmm_hostmem
 	m->nr_cpus = m->cfg.cpus;
 	vmm_prng_seed(&m->prng, m->cfg.seed);
 	m->sysctl.watermark_boost_factor = 15000;
+	m->sysctl.dirty_ratio = 20;
+	m->sysctl.dirty_background_ratio = 10;
+	m->sysctl.dirty_expire_centisecs = 3000;
+	m->sysctl.dirty_writeback_centisecs = 500;
 	memcpy(m->sysctl.lowmem_reserve_ratio, vmm_lowmem_reserve_ratio,
 	       sizeof(m->sysctl.lowmem_reserve_ratio));
 	/* CONFIG_HIGHMEM or not: where __GFP_HIGHMEM leads */
@@ -396,7 +402,8 @@ static long machine_check(struct vmm_machine *m, FILE *out)
 	long problems = vmm_memblock_check(&m->memblock, out) + vmm_zones_check(m, out) +
 			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
 			vmm_slab_check(m, out) + vmm_init_mm_check(m, out) +
-			vmm_highmem_check(m, out) + vmm_vmalloc_check(m, out) + vmm_tasks_check(m, out);
+			vmm_highmem_check(m, out) + vmm_vmalloc_check(m, out) + vmm_tasks_check(m, out) +
+			vmm_pagecache_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 

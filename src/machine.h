@@ -38,9 +38,18 @@ struct vmm_vm_sysctl {
 	uint32_t percpu_pagelist_high_fraction;	/* default 0: sized from the low watermark */
 	uint32_t node_reclaim_mode;		/* default 0 */
 	uint32_t lowmem_reserve_ratio[VMM_MAX_NR_ZONES];
+	/* page-writeback.c's (the page cache throttles and flushes by them) */
+	uint32_t dirty_ratio;			/* default 20 */
+	uint32_t dirty_background_ratio;	/* default 10 */
+	uint64_t dirty_bytes;			/* default 0: dirty_ratio rules */
+	uint64_t dirty_background_bytes;	/* default 0 */
+	uint32_t dirty_expire_centisecs;	/* default 3000 */
+	uint32_t dirty_writeback_centisecs;	/* default 500 */
 };
 
 /* Allocator figures Linux only shows through tracepoints; tests read them. */
+struct vmm_pagecache;
+
 struct vmm_page_alloc_stats {
 	uint64_t fallbacks;		/* __rmqueue_fallback took a block of another type */
 	uint64_t pageblock_steals;	/* ... and claimed its pageblock */
@@ -80,6 +89,7 @@ struct vmm_machine {
 	struct vmm_vm_sysctl sysctl;
 	struct vmm_page_alloc_stats pa_stats;
 	struct vmm_slab slab;		/* mm: slab caches and kmalloc */
+	struct vmm_pagecache *pagecache; /* pagecache: files, block devices, writeback */
 	struct vmm_highmem highmem;	/* mm: kmap and kmap_atomic */
 	uint64_t gfp_zone_table;	/* gfp_zone()'s table for this machine's zones */
 	struct vmm_tasks tasks;		/* mm: tasks, their mm_structs, VMA caches, sysctls */

@@ -19,6 +19,7 @@
 #include <vmm/highmem.h>
 #include <vmm/vmalloc.h>
 #include <vmm/stats.h>
+#include <vmm/file.h>
 #include <vmm/task.h>
 #include <vmm/mm.h>
 

@@ -2324,6 +2324,62 @@ static int lowmem_zone(const struct vmm_machine *m, const char *name)
 	return -1;
 }
 
+/*
+ * The writeback sysctls (mm/page-writeback.c). Setting a ratio clears its
+ * byte twin and the other way round, as Linux's handlers do.
+ */
+static const struct {
+	const char *name;
+	size_t off;
+	bool bytes;
+	size_t twin;
+	int64_t min, max;
+} dirty_sysctls[] = {
+#define DS(n, f, b, t, lo, hi) { n, offsetof(struct vmm_vm_sysctl, f), b, offsetof(struct vmm_vm_sysctl, t), lo, hi }
+	DS("vm.dirty_ratio", dirty_ratio, false, dirty_bytes, 0, 100),
+	DS("vm.dirty_background_ratio", dirty_background_ratio, false, dirty_background_bytes, 0, 100),
+	DS("vm.dirty_bytes", dirty_bytes, true, dirty_ratio, 0, INT64_MAX),
+	DS("vm.dirty_background_bytes", dirty_background_bytes, true, dirty_background_ratio, 0,
+	   INT64_MAX),
+	DS("vm.dirty_expire_centisecs", dirty_expire_centisecs, false, dirty_expire_centisecs, 0,
+	   INT32_MAX),
+	DS("vm.dirty_writeback_centisecs", dirty_writeback_centisecs, false,
+	   dirty_writeback_centisecs, 0, INT32_MAX),
+#undef DS
+};
+
+static int dirty_sysctl(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(dirty_sysctls); i++)
+		if (!strcmp(name, dirty_sysctls[i].name))
+			return (int)i;
+	return -1;
+}
+
+static int64_t dirty_sysctl_read(const struct vmm_vm_sysctl *s, int i)
+{
+	const char *p = (const char *)s + dirty_sysctls[i].off;
+
+	return dirty_sysctls[i].bytes ? (int64_t)*(const uint64_t *)(const void *)p
+				      : (int64_t)*(const uint32_t *)(const void *)p;
+}
+
+static void dirty_sysctl_write(struct vmm_vm_sysctl *s, int i, int64_t v)
+{
+	char *p = (char *)s + dirty_sysctls[i].off, *twin = (char *)s + dirty_sysctls[i].twin;
+
+	if (dirty_sysctls[i].bytes)
+		*(uint64_t *)(void *)p = (uint64_t)v;
+	else
+		*(uint32_t *)(void *)p = (uint32_t)v;
+	if (dirty_sysctls[i].twin == dirty_sysctls[i].off)
+		return;
+	if (dirty_sysctls[i].bytes)
+		*(uint32_t *)(void *)twin = 0;
+	else
+		*(uint64_t *)(void *)twin = 0;
+}
+
 int vmm_sysctl_get(const vmm_machine *m, const char *name, int64_t *value)
 {
 	int zid;
@@ -2342,6 +2398,8 @@ int vmm_sysctl_get(const vmm_machine *m, const char *name, int64_t *value)
 		*value = m->sysctl.node_reclaim_mode;
 	else if ((zid = lowmem_zone(m, name)) >= 0)
 		*value = m->sysctl.lowmem_reserve_ratio[zid];
+	else if ((zid = dirty_sysctl(name)) >= 0)
+		*value = dirty_sysctl_read(&m->sysctl, zid);
 	else if (vmm_mm_sysctl_get(m, name, value))
 		return -VMM_ENOENT;
 	return 0;
@@ -2379,6 +2437,12 @@ int vmm_sysctl_set(vmm_machine *m, const char *name, int64_t value)
 		if (value < 0 || value > INT32_MAX)
 			goto bad;
 		m->sysctl.lowmem_reserve_ratio[zid] = (uint32_t)value;
+	} else if ((zid = dirty_sysctl(name)) >= 0) {
+		if (value < dirty_sysctls[zid].min || value > dirty_sysctls[zid].max ||
+		    (!strcmp(name, "vm.dirty_bytes") && value && value < 2 * (int64_t)VMM_PAGE_SIZE))
+			goto bad;
+		dirty_sysctl_write(&m->sysctl, zid, value);
+		return 0;
 	} else if ((zid = vmm_mm_sysctl_set(m, name, value)) <= 0) {
 		return zid;
 	} else {

@@ -301,20 +301,27 @@ uint64_t vmm_si_mem_available(struct vmm_machine *m)
 }
 
 /*
- * global_dirty_limits() with the default vm.dirty_ratio 20 and
- * vm.dirty_background_ratio 10: fractions of the dirtyable memory (free
- * pages above the reserves plus the file LRU), in units of 1/PAGE_SIZE.
+ * global_dirty_limits() (domain_dirty_limits): vm.dirty_bytes and
+ * vm.dirty_background_bytes when set, else vm.dirty_ratio and
+ * vm.dirty_background_ratio (defaults 20 and 10) of the dirtyable memory
+ * (free pages above the reserves plus the file LRU), computed in units of
+ * 1/PAGE_SIZE as Linux does; the background threshold stays below half the
+ * other.
  */
 void vmm_global_dirty_limits(struct vmm_machine *m, uint64_t *bg_thresh, uint64_t *thresh)
 {
 	uint64_t avail = vmm_global_zone_page_state(m, NR_FREE_PAGES);
-	uint64_t ratio = 20 * VMM_PAGE_SIZE / 100, bg_ratio = 10 * VMM_PAGE_SIZE / 100;
+	uint64_t ratio = m->sysctl.dirty_ratio * VMM_PAGE_SIZE / 100;
+	uint64_t bg_ratio = m->sysctl.dirty_background_ratio * VMM_PAGE_SIZE / 100;
 
 	avail -= VMM_MIN(avail, m->totalreserve_pages);
 	avail += node_pages(m, NR_INACTIVE_FILE) + node_pages(m, NR_ACTIVE_FILE);
 	avail += 1;
-	*thresh = ratio * avail / VMM_PAGE_SIZE;
-	*bg_thresh = bg_ratio * avail / VMM_PAGE_SIZE;
+	*thresh = m->sysctl.dirty_bytes ? DIV_ROUND_UP(m->sysctl.dirty_bytes, VMM_PAGE_SIZE)
+					: ratio * avail / VMM_PAGE_SIZE;
+	*bg_thresh = m->sysctl.dirty_background_bytes
+			     ? DIV_ROUND_UP(m->sysctl.dirty_background_bytes, VMM_PAGE_SIZE)
+			     : bg_ratio * avail / VMM_PAGE_SIZE;
 	if (*bg_thresh >= *thresh)
 		*bg_thresh = *thresh / 2;
 }

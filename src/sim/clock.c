@@ -39,6 +39,8 @@
  *   slab_per_object    15   per object moved between an array and a slab (bufctl chain)
  *   slab_grow         300   cache_grow besides the pages: colour, management, init_objs
  *   slab_debug_per_line 8   red-zone and poison checks, per 64 bytes examined
+ *   pgcache_lookup     40   a page-cache hit: XArray walk, get_page, flag tests
+ *   pgcache_insert    150   add_to_page_cache_lru besides the page allocation
  *   kmap_lowmem         2   kmap/kmap_atomic of a lowmem page (PageHighMem test, __va)
  *   kmap_high          40   kmap_high/page_address: kmap_lock, one hash bucket, the count
  *   kmap_scan_per_slot  2   one pkmap_count entry looked at by map_new_virtual or
@@ -105,6 +107,8 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 	t->slab_per_object = 15;
 	t->slab_grow = 300;
 	t->slab_debug_per_line = 8;
+	t->pgcache_lookup = 40;
+	t->pgcache_insert = 150;
 	t->kmap_lowmem = 2;
 	t->kmap_high = 40;
 	t->kmap_scan_per_slot = 2;

@@ -55,6 +55,9 @@ struct vmm_cost_table {
 	uint32_t slab_per_object;	/* per object moved between an array and a slab */
 	uint32_t slab_grow;		/* cache_grow, besides the page allocation */
 	uint32_t slab_debug_per_line;	/* debug checks, per 64 bytes of object examined */
+	/* Page cache (src/pagecache), in VMM_CYC_OTHER; I/O itself is the device's. */
+	uint32_t pgcache_lookup;	/* a hit: XArray walk, reference, flag tests */
+	uint32_t pgcache_insert;	/* add_to_page_cache_lru besides the allocation */
 	/* kmap (src/mm/highmem.c), all in VMM_CYC_OTHER; TLB flushes charge their own. */
 	uint32_t kmap_lowmem;		/* kmap/kmap_atomic of a lowmem page: the address */
 	uint32_t kmap_high;		/* kmap_high: kmap_lock, page_address hash, count */

@@ -6,6 +6,7 @@
 #include <vmm/config.h>
 #include <vmm/cpu.h>
 #include <vmm/errors.h>
+#include <vmm/file.h>
 #include <vmm/gfp.h>
 #include <vmm/highmem.h>
 #include <vmm/slab.h>
