@@ -52,6 +52,28 @@ static void count_table(struct vmm_machine *m, vmm_paddr_t pa, int64_t delta)
 	NODE_DATA(m, vmm_physmem_nid(&m->phys, pa))->vm_stat[NR_PAGETABLE] += delta;
 }
 
+vmm_paddr_t vmm_pgtable_page_alloc(struct vmm_machine *m, vmm_gfp_t gfp)
+{
+	struct vmm_page *page = vmm_alloc_pages(m, gfp | VMM_GFP_ZERO, 0);
+	vmm_paddr_t pa;
+
+	if (!page)
+		return 0;
+	page->page_type = VMM_PGTY_TABLE;
+	pa = (vmm_paddr_t)page_to_pfn(&m->sparse, page) << VMM_PAGE_SHIFT;
+	count_table(m, pa, 1);
+	return pa;
+}
+
+void vmm_pgtable_page_free(struct vmm_machine *m, vmm_paddr_t pa)
+{
+	struct vmm_page *page = pfn_to_page(&m->sparse, pa >> VMM_PAGE_SHIFT);
+
+	count_table(m, pa, -1);
+	page->page_type = VMM_PGTY_NONE;
+	vmm_free_pages(m, page, 0);
+}
+
 /* Where the direct map ends: direct_map_limit, or no cap. */
 static vmm_paddr_t lowmem_end(const struct vmm_machine *m)
 {
@@ -72,16 +94,11 @@ static vmm_paddr_t alloc_table(struct vmm_machine *m, int *err)
 
 	if (m->init_mm.buddy_ready) {
 		/* at boot, before init_per_zone_wmark_min() in Linux: no watermark applies */
-		vmm_gfp_t gfp = VMM_GFP_KERNEL | VMM_GFP_ZERO | (m->booted ? 0 : VMM_GFP_MEMALLOC);
-		struct vmm_page *page = vmm_alloc_pages(m, gfp, 0);
-
-		if (!page) {
+		pa = vmm_pgtable_page_alloc(m, VMM_GFP_KERNEL | (m->booted ? 0 : VMM_GFP_MEMALLOC));
+		if (!pa) {
 			*err = -VMM_ENOMEM;
 			return 0;
 		}
-		page->page_type = VMM_PGTY_TABLE;
-		pa = (vmm_paddr_t)page_to_pfn(&m->sparse, page) << VMM_PAGE_SHIFT;
-		count_table(m, pa, 1);
 	} else {
 		pa = vmm_memblock_alloc_range_nid(&m->memblock, VMM_PAGE_SIZE, VMM_PAGE_SIZE, 0,
 						  lowmem_end(m), VMM_MEMBLOCK_ANY_NODE, false, err);
@@ -252,10 +269,28 @@ int vmm_init_mem_mapping(struct vmm_machine *m)
 			return err;
 		}
 	}
-	if ((err = init_kernel_areas(m)))
+	if ((err = init_kernel_areas(m))) {
 		vmm_log(&m->log, VMM_LOG_ERROR, VMM_LOG_KIND_NOTE,
 			"boot: no memory for the vmalloc, pkmap and fixmap page tables");
-	return err;
+		return err;
+	}
+	/*
+	 * empty_zero_page is in the kernel image's .bss: its last page here. A
+	 * machine configured without an image takes a page from memblock.
+	 */
+	m->init_mm.zero_page_pa = VMM_KERNEL_PHYS_START +
+				  (m->cfg.kernel_image_size & ~(uint64_t)(VMM_PAGE_SIZE - 1)) -
+				  VMM_PAGE_SIZE;
+	if (m->cfg.kernel_image_size < VMM_PAGE_SIZE ||
+	    !vmm_physmem_is_ram(&m->phys, m->init_mm.zero_page_pa) ||
+	    m->init_mm.zero_page_pa >= lowmem_end(m))
+		m->init_mm.zero_page_pa = vmm_memblock_alloc_range_nid(
+			&m->memblock, VMM_PAGE_SIZE, VMM_PAGE_SIZE, 0, lowmem_end(m),
+			VMM_MEMBLOCK_ANY_NODE, false, &err);
+	if (!m->init_mm.zero_page_pa)
+		return err;
+	memset(table_host(m, m->init_mm.zero_page_pa), 0, VMM_PAGE_SIZE);
+	return 0;
 }
 
 /* ---- walking the kernel tables ---- */
@@ -509,14 +544,10 @@ void vmm_flush_tlb_kernel_range(struct vmm_machine *m, vmm_vaddr_t start, vmm_va
 int vmm_pgd_alloc(struct vmm_machine *m, vmm_paddr_t *pgd)
 {
 	const unsigned k = m->init_mm.layout.kernel_pgd_index;
-	struct vmm_page *page = vmm_alloc_pages(m, VMM_GFP_KERNEL | VMM_GFP_ZERO, 0);
-	vmm_paddr_t pa;
+	vmm_paddr_t pa = vmm_pgtable_page_alloc(m, VMM_GFP_KERNEL);
 
-	if (!page)
+	if (!pa)
 		return -VMM_ENOMEM;
-	page->page_type = VMM_PGTY_TABLE;
-	pa = (vmm_paddr_t)page_to_pfn(&m->sparse, page) << VMM_PAGE_SHIFT;
-	count_table(m, pa, 1);
 	/* pgd_ctor(): clone the kernel half */
 	memcpy(table_host(m, pa) + k, table_host(m, m->init_mm.pgd_pa) + k,
 	       (PTRS_PER_TABLE - k) * sizeof(uint64_t));
@@ -528,7 +559,6 @@ int vmm_pgd_alloc(struct vmm_machine *m, vmm_paddr_t *pgd)
 void vmm_pgd_free(struct vmm_machine *m, vmm_paddr_t pgd)
 {
 	const uint64_t *t = table_host(m, pgd);
-	struct vmm_page *page = pfn_to_page(&m->sparse, pgd >> VMM_PAGE_SHIFT);
 
 	for (unsigned i = 0; i < m->init_mm.layout.kernel_pgd_index; i++)
 		if (t[i] & VMM_PTE_PRESENT) {
@@ -537,10 +567,8 @@ void vmm_pgd_free(struct vmm_machine *m, vmm_paddr_t pgd)
 					 pgd, i, t[i]);
 			break;
 		}
-	page->page_type = VMM_PGTY_NONE;
-	count_table(m, pgd, -1);
 	m->init_mm.user_pgds--;
-	vmm_free_pages(m, page, 0);
+	vmm_pgtable_page_free(m, pgd);
 }
 
 int vmm_pgd_sync_kernel(struct vmm_machine *m, vmm_paddr_t pgd, vmm_vaddr_t va)

@@ -37,6 +37,7 @@
 
 #include <vmm/common.h>
 #include <vmm/cpu.h>
+#include <vmm/gfp.h>
 
 struct vmm_machine;
 
@@ -82,6 +83,7 @@ struct vmm_init_mm {
 	uint64_t user_pgds;		/* PGDs of address spaces, from vmm_pgd_alloc() */
 	uint64_t pgd_syncs;		/* top-level entries copied by vmm_pgd_sync_kernel() */
 	bool buddy_ready;		/* tables now come from the buddy allocator */
+	vmm_paddr_t zero_page_pa;	/* empty_zero_page: a zeroed frame from memblock */
 	struct vmm_kernel_layout layout;
 };
 
@@ -130,6 +132,15 @@ int vmm_kernel_translate(struct vmm_machine *m, vmm_vaddr_t va, vmm_paddr_t *pa)
  * with the IPIs a shootdown costs. Charged to the current CPU.
  */
 void vmm_flush_tlb_kernel_range(struct vmm_machine *m, vmm_vaddr_t start, vmm_vaddr_t end);
+
+/*
+ * A zeroed page-table page from the buddy allocator (@gfp plus __GFP_ZERO),
+ * typed VMM_PGTY_TABLE and counted in its node's NR_PAGETABLE: what every
+ * table made after boot, kernel or user, is. Returns its physical address,
+ * or 0 when no page is left. vmm_pgtable_page_free() undoes it.
+ */
+vmm_paddr_t vmm_pgtable_page_alloc(struct vmm_machine *m, vmm_gfp_t gfp);
+void vmm_pgtable_page_free(struct vmm_machine *m, vmm_paddr_t pa);
 
 /*
  * pgd_alloc(): a zeroed PGD for a new address space with the kernel half

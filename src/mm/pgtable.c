@@ -16,12 +16,12 @@
  * private to the mm; the kernel half is a copy of init_mm's entries, so both
  * reach the same lower tables.
  *
- * Anonymous pages: refcount 1 and mapcount 1 when installed; fork adds a
- * reference and a mapping per child and write-protects both PTEs of a
- * private writable page (copy-on-write); zapping drops both and frees the
- * page with its last reference. page->mapping holds the anon_vma's
- * simulated address with bit 0 set (PAGE_MAPPING_ANON), page->index the
- * page's offset in the VMA's vm_pgoff space.
+ * Pages behind the entries are accounted through rmap.h: the zero page
+ * (PTE_SPECIAL, uncounted), anonymous pages (refcount 1 and mapcount 1 when
+ * installed) and page-cache pages. Fork adds a reference and a mapping per
+ * child and write-protects both PTEs of a private writable page
+ * (copy-on-write); zapping drops both and frees the page with its last
+ * reference.
  */
 #include "mm/pgtable.h"
 
@@ -39,13 +39,13 @@
 #include "lib/compiler.h"
 #include "machine.h"
 #include "mm/buddy.h"
+#include "mm/rmap.h"
 #include "mm/vma.h"
 #include "sim/physmem.h"
 
 #define PTRS 512u
 #define PAGE_PROTNONE VMM_PTE_GLOBAL	/* _PAGE_PROTNONE shares the G bit */
 #define PAGE_TABLE (VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_USER | VMM_PTE_ACCESSED | VMM_PTE_DIRTY)
-#define PAGE_MAPPING_ANON 1ull
 #define TLB_SINGLE_PAGE_FLUSH_CEILING 33u
 
 static unsigned levels(const struct vmm_machine *m)
@@ -68,11 +68,6 @@ static uint64_t *table(struct vmm_machine *m, vmm_paddr_t pa)
 	return vmm_physmem_host(&m->phys, pa);
 }
 
-static struct vmm_page *pa_page(struct vmm_machine *m, vmm_paddr_t pa)
-{
-	return pfn_to_page(&m->sparse, pa >> PAGE_SHIFT);
-}
-
 static bool pte_present(uint64_t e)
 {
 	return e & (VMM_PTE_PRESENT | PAGE_PROTNONE);
@@ -82,24 +77,7 @@ static bool pte_present(uint64_t e)
 
 static vmm_paddr_t table_alloc(struct vmm_machine *m)
 {
-	struct vmm_page *p = vmm_alloc_pages(m, VMM_GFP_KERNEL_ACCOUNT | VMM_GFP_ZERO, 0);
-	vmm_paddr_t pa;
-
-	if (!p)
-		return 0;
-	pa = (vmm_paddr_t)page_to_pfn(&m->sparse, p) << PAGE_SHIFT;
-	p->page_type = VMM_PGTY_TABLE;
-	NODE_DATA(m, vmm_physmem_nid(&m->phys, pa))->vm_stat[NR_PAGETABLE]++;
-	return pa;
-}
-
-static void table_free(struct vmm_machine *m, vmm_paddr_t pa)
-{
-	struct vmm_page *p = pa_page(m, pa);
-
-	NODE_DATA(m, vmm_physmem_nid(&m->phys, pa))->vm_stat[NR_PAGETABLE]--;
-	p->page_type = VMM_PGTY_NONE;
-	vmm_free_pages(m, p, 0);
+	return vmm_pgtable_page_alloc(m, VMM_GFP_KERNEL_ACCOUNT);
 }
 
 /* The leaf entry slot of @va, creating the tables on the way when @alloc. */
@@ -142,24 +120,17 @@ uint64_t vmm_vm_page_prot(const struct vmm_machine *m, uint64_t vm_flags)
 
 /* ---- pages ---- */
 
-static void rss_add(struct vmm_mm *mm, int64_t n)
-{
-	mm->rss_stat[MM_ANONPAGES] += n;
-}
-
-/* Drop one mapping and one reference of the page behind a leaf. */
+/* Drop one mapping and one reference of the page behind a leaf (none for the zero page). */
 static void put_mapped_page(struct vmm_mm *mm, uint64_t pte)
 {
 	struct vmm_machine *m = mm->m;
-	struct vmm_page *p = pa_page(m, pte & VMM_PTE_ADDR_MASK);
+	struct vmm_page *p = vmm_vm_normal_page(m, pte);
 
-	p->mapcount--;
-	rss_add(mm, -1);
-	if (p->refcount == 1) {
-		p->mapping = 0;
-		clear_page_flag(p, VMM_PG_swapbacked);
-	}
-	vmm_put_page(m, p);
+	if (!p)
+		return;
+	vmm_add_mm_counter(mm, vmm_mm_counter(p), -1);
+	vmm_page_remove_rmap(m, p);
+	vmm_put_user_page(m, p);
 }
 
 /* do_anonymous_page() for one address: a zeroed page, mapped writable. */
@@ -172,12 +143,10 @@ static int install_anon_page(struct vmm_mm *mm, struct vmm_vma *v, uint64_t va, 
 	if (!p)
 		return -VMM_ENOMEM;
 	pa = (uint64_t)page_to_pfn(&m->sparse, p) << PAGE_SHIFT;
-	p->mapcount = 1;
-	p->mapping = v->anon_vma->shadow | PAGE_MAPPING_ANON;
-	p->index = v->vm_pgoff + ((va - v->vm_start) >> PAGE_SHIFT);
-	set_page_flag(p, VMM_PG_swapbacked);
+	vmm_page_add_new_anon_rmap(m, p, v, va);
+	vmm_lru_add_new_anon(m, p, v);
 	*slot = pa | vmm_vm_page_prot(m, v->vm_flags) | VMM_PTE_RW | VMM_PTE_DIRTY;
-	rss_add(mm, 1);
+	vmm_add_mm_counter(mm, MM_ANONPAGES, 1);
 	return 0;
 }
 
@@ -277,7 +246,7 @@ static void free_tables(struct vmm_mm *mm, vmm_paddr_t t, unsigned level, uint64
 		free_tables(mm, child, level - 1, va, start, end, floor, ceiling);
 		if (va >= floor && va + span <= ceiling && table_empty(m, child)) {
 			*e = 0;
-			table_free(m, child);
+			vmm_pgtable_page_free(m, child);
 			mm->pgtables_bytes -= PAGE_SIZE;
 		}
 	}
@@ -298,12 +267,15 @@ void vmm_free_user_tables(struct vmm_mm *mm)
 	mm->pgd = 0;
 }
 
-/* Whether a private page may be written without a copy: nobody else maps or holds it. */
+/*
+ * Whether a private page may be written without a copy: an anonymous page
+ * nobody else maps or holds (never the zero page or a page-cache page).
+ */
 static bool page_exclusive(struct vmm_machine *m, uint64_t pte)
 {
-	const struct vmm_page *p = pa_page(m, pte & VMM_PTE_ADDR_MASK);
+	const struct vmm_page *p = vmm_vm_normal_page(m, pte);
 
-	return p->mapcount == 1 && p->refcount == 1;
+	return p && page_anon(p) && p->mapcount == 1 && p->refcount == 1;
 }
 
 static void change_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
@@ -313,8 +285,8 @@ static void change_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *ar
 	(void)va;
 	if (!pte_present(e))
 		return;
-	n = (e & (VMM_PTE_ADDR_MASK | VMM_PTE_DIRTY)) | vmm_vm_page_prot(mm->m, vm_flags);
-	if ((vm_flags & VMM_VM_WRITE) &&
+	n = (e & (VMM_PTE_ADDR_MASK | VMM_PTE_DIRTY | PTE_SPECIAL)) | vmm_vm_page_prot(mm->m, vm_flags);
+	if ((vm_flags & VMM_VM_WRITE) && !(e & PTE_SPECIAL) &&
 	    ((vm_flags & VMM_VM_SHARED) || page_exclusive(mm->m, e)))
 		n |= VMM_PTE_RW | VMM_PTE_DIRTY;
 	*slot = n;
@@ -383,11 +355,12 @@ static void copy_leaf(struct vmm_mm *src_mm, uint64_t va, uint64_t *slot, void *
 		e &= ~VMM_PTE_RW;
 		*slot = e;
 	}
-	p = pa_page(m, e & VMM_PTE_ADDR_MASK);
-	vmm_get_page(m, p);
-	p->mapcount++;
 	*dst = e;
-	rss_add(a->dst_mm, 1);
+	if (!(p = vmm_vm_normal_page(m, e)))
+		return;	/* the zero page: no reference, no mapping counted */
+	vmm_get_page(m, p);
+	vmm_page_dup_rmap(p);
+	vmm_add_mm_counter(a->dst_mm, vmm_mm_counter(p), 1);
 }
 
 int vmm_copy_page_range(struct vmm_mm *dst_mm, struct vmm_vma *dst, struct vmm_mm *src_mm,
@@ -454,25 +427,34 @@ static void check_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg
 		 ((e & VMM_PTE_PRESENT) && !(e & VMM_PTE_NX) && !(v->vm_flags & VMM_VM_EXEC)) ||
 		 ((e & VMM_PTE_PRESENT) && !(v->vm_flags & VM_ACCESS_FLAGS)))
 		why = "rights wider than the VMA's";
-	else if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || pfn_to_page(&m->sparse, pfn)->refcount < 1 ||
-		 pfn_to_page(&m->sparse, pfn)->mapcount < 1)
+	else if (e & PTE_SPECIAL) {
+		if (!vmm_is_zero_pfn(m, pfn))
+			why = "a special entry that does not map the zero page";
+		else if (e & VMM_PTE_RW)
+			why = "the zero page mapped writable";
+	} else if (!vmm_sparse_pfn_valid(&m->sparse, pfn) ||
+		   pfn_to_page(&m->sparse, pfn)->refcount < 1 ||
+		   pfn_to_page(&m->sparse, pfn)->mapcount < 1) {
 		why = "a frame without a reference or a mapping";
+	}
 	if (why) {
 		fprintf(a->out, "mm %p: va %#" PRIx64 " pte %#" PRIx64 ": %s\n", (void *)mm, va, e, why);
 		a->problems++;
 	}
-	a->present++;
+	if (!(e & PTE_SPECIAL))
+		a->present++;
 }
 
 long vmm_pgtable_check(struct vmm_mm *mm, FILE *out)
 {
 	struct check_arg a = { .out = out };
+	int64_t rss = mm->rss_stat[MM_ANONPAGES] + mm->rss_stat[MM_FILEPAGES] +
+		      mm->rss_stat[MM_SHMEMPAGES];
 
 	walk_user(mm, 0, mm->task_size, check_leaf, &a);
-	if ((int64_t)a.present != mm->rss_stat[MM_ANONPAGES] + mm->rss_stat[MM_FILEPAGES] +
-					  mm->rss_stat[MM_SHMEMPAGES]) {
+	if ((int64_t)a.present != rss) {
 		fprintf(out, "mm %p: %" PRIu64 " pages mapped, RSS counters say %" PRId64 "\n",
-			(void *)mm, a.present, mm->rss_stat[MM_ANONPAGES]);
+			(void *)mm, a.present, rss);
 		a.problems++;
 	}
 	return a.problems;
@@ -483,7 +465,7 @@ static void tally_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg
 	struct pfn_tally *t = arg;
 
 	(void)va;
-	if (!pte_present(*slot) || t->oom)
+	if (!pte_present(*slot) || (*slot & PTE_SPECIAL) || t->oom)
 		return;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 1024;

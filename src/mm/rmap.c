@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Mapping accounting of user pages (rmap.h).
+ */
+#include "mm/rmap.h"
+
+#include <vmm/cpu.h>
+#include <vmm/gfp.h>
+#include <vmm/page.h>
+
+#include "machine.h"
+#include "mm/buddy.h"
+#include "mm/zone.h"
+
+vmm_paddr_t vmm_zero_page_pa(const struct vmm_machine *m)
+{
+	return m->init_mm.zero_page_pa;
+}
+
+struct vmm_page *vmm_vm_normal_page(struct vmm_machine *m, uint64_t pte)
+{
+	if (pte & PTE_SPECIAL)
+		return NULL;
+	return pfn_to_page(&m->sparse, (pte & VMM_PTE_ADDR_MASK) >> VMM_PAGE_SHIFT);
+}
+
+int vmm_mm_counter(const struct vmm_page *p)
+{
+	if (page_anon(p))
+		return MM_ANONPAGES;
+	return page_flag(p, VMM_PG_swapbacked) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+
+static void mod_node(struct vmm_machine *m, const struct vmm_page *p, int item, int64_t delta)
+{
+	NODE_DATA(m, vmm_page_to_nid(m, p))->vm_stat[item] += delta;
+}
+
+static void mod_zone(struct vmm_machine *m, const struct vmm_page *p, int item, int64_t delta)
+{
+	vmm_pfn_zone(m, page_to_pfn(&m->sparse, p))->vm_stat[item] += delta;
+}
+
+void vmm_page_add_new_anon_rmap(struct vmm_machine *m, struct vmm_page *p, struct vmm_vma *v,
+				uint64_t addr)
+{
+	p->mapcount = 1;
+	p->mapping = v->anon_vma->shadow | PAGE_MAPPING_ANON;
+	p->index = v->vm_pgoff + ((addr - v->vm_start) >> VMM_PAGE_SHIFT);
+	set_page_flag(p, VMM_PG_swapbacked);
+	mod_node(m, p, NR_ANON_MAPPED, 1);
+}
+
+void vmm_page_add_file_rmap(struct vmm_machine *m, struct vmm_page *p)
+{
+	if (p->mapcount++ == 0)
+		mod_node(m, p, NR_FILE_MAPPED, 1);
+}
+
+void vmm_page_remove_rmap(struct vmm_machine *m, struct vmm_page *p)
+{
+	if (--p->mapcount)
+		return;
+	mod_node(m, p, page_anon(p) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
+}
+
+/* The page's share of the anonymous or unevictable LRU counters. */
+static void lru_account_anon(struct vmm_machine *m, struct vmm_page *p, int64_t delta)
+{
+	if (page_flag(p, VMM_PG_unevictable)) {
+		mod_node(m, p, NR_UNEVICTABLE, delta);
+		mod_zone(m, p, NR_ZONE_UNEVICTABLE, delta);
+		if (page_flag(p, VMM_PG_mlocked))
+			mod_zone(m, p, NR_MLOCK, delta);
+	} else if (page_flag(p, VMM_PG_active)) {
+		mod_node(m, p, NR_ACTIVE_ANON, delta);
+		mod_zone(m, p, NR_ZONE_ACTIVE_ANON, delta);
+	} else {
+		mod_node(m, p, NR_INACTIVE_ANON, delta);
+		mod_zone(m, p, NR_ZONE_INACTIVE_ANON, delta);
+	}
+}
+
+void vmm_lru_add_new_anon(struct vmm_machine *m, struct vmm_page *p, const struct vmm_vma *v)
+{
+	if (v->vm_flags & VMM_VM_LOCKED) {
+		set_page_flag(p, VMM_PG_unevictable);
+		set_page_flag(p, VMM_PG_mlocked);
+		m->vm_events[VE_UNEVICTABLE_PGS_MLOCKED]++;
+	}
+	set_page_flag(p, VMM_PG_lru);
+	lru_account_anon(m, p, 1);
+}
+
+void vmm_put_user_page(struct vmm_machine *m, struct vmm_page *p)
+{
+	if (p->refcount == 1 && page_anon(p)) {
+		if (page_flag(p, VMM_PG_lru)) {
+			lru_account_anon(m, p, -1);
+			if (page_flag(p, VMM_PG_mlocked))
+				m->vm_events[VE_UNEVICTABLE_PGS_MUNLOCKED]++;
+		}
+		p->flags &= ~((1ull << VMM_PG_lru) | (1ull << VMM_PG_active) |
+			      (1ull << VMM_PG_unevictable) | (1ull << VMM_PG_mlocked) |
+			      (1ull << VMM_PG_swapbacked) | (1ull << VMM_PG_referenced) |
+			      (1ull << VMM_PG_workingset));
+		p->mapping = 0;
+	}
+	vmm_put_page(m, p);
+}
