@@ -51,6 +51,13 @@ static int boot_register_memory(struct vmm_machine *m)
 		if (err)
 			return err;
 	}
+	/*
+	 * With high memory, boot allocations (pg_data_t, the memory map, the
+	 * kernel's tables) must be reachable through the direct map: i386's
+	 * memblock_set_current_limit(get_max_low_mapped()).
+	 */
+	if (m->cfg.direct_map_limit)
+		m->memblock.current_limit = m->cfg.direct_map_limit;
 	err = vmm_memblock_reserve(&m->memblock, 0, X86_RESERVE_LOW);
 	if (!err && m->cfg.kernel_image_size)
 		err = vmm_memblock_reserve(&m->memblock, VMM_KERNEL_PHYS_START,

@@ -45,6 +45,7 @@ struct vmm_vm_sysctl {
 	uint64_t dirty_background_bytes;	/* default 0 */
 	uint32_t dirty_expire_centisecs;	/* default 3000 */
 	uint32_t dirty_writeback_centisecs;	/* default 500 */
+	uint32_t highmem_is_dirtyable;		/* default 0: dirty limits leave HighMem out */
 };
 
 /* Allocator figures Linux only shows through tracepoints; tests read them. */

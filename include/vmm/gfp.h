@@ -313,7 +313,11 @@ VMM_API int vmm_set_cpuset(vmm_machine *m, const struct vmm_cpuset *cs);
  * "vm.watermark_scale_factor", "vm.watermark_boost_factor",
  * "vm.percpu_pagelist_high_fraction", "vm.node_reclaim_mode",
  * "vm.lowmem_reserve_ratio.<zone>" (DMA, DMA32, Normal, Movable, and HighMem
- * on a machine with a direct_map_limit). Writing
+ * on a machine with a direct_map_limit); the writeback ones
+ * "vm.dirty_ratio", "vm.dirty_background_ratio", "vm.dirty_bytes",
+ * "vm.dirty_background_bytes", "vm.dirty_expire_centisecs",
+ * "vm.dirty_writeback_centisecs", "vm.highmem_is_dirtyable"; and the address-
+ * space ones (mm.h). Writing
  * recomputes what Linux recomputes (watermarks, reserves, pcp sizes).
  *
  * @return 0; -VMM_ENOENT for an unknown name; -VMM_EINVAL for a value Linux

@@ -34,6 +34,7 @@ int vmm_memblock_init(struct vmm_memblock *mb, struct vmm_hostmem *hm)
 {
 	memset(mb, 0, sizeof(*mb));
 	mb->hm = hm;
+	mb->current_limit = VMM_MEMBLOCK_ALLOC_ANYWHERE;
 	if (type_init(&mb->memory, "memory", hm) || type_init(&mb->reserved, "reserved", hm)) {
 		vmm_memblock_destroy(mb);
 		return -VMM_ENOMEM;
@@ -271,6 +272,7 @@ vmm_paddr_t vmm_memblock_alloc_range_nid(struct vmm_memblock *mb, vmm_paddr_t si
 	*err = 0;
 	if (!align)
 		align = VMM_SMP_CACHE_BYTES;
+	end = VMM_MIN(end, mb->current_limit);
 	found = memblock_find(mb, size, align, start, end, nid);
 	if (!found && nid != VMM_MEMBLOCK_ANY_NODE && !exact_nid)
 		found = memblock_find(mb, size, align, start, end, VMM_MEMBLOCK_ANY_NODE);

@@ -48,6 +48,8 @@ struct vmm_memblock {
 	struct vmm_memblock_type memory;
 	struct vmm_memblock_type reserved;
 	bool bottom_up;			/* allocation direction; Linux's default is top-down */
+	/* memblock.current_limit: allocations stay below it (the end of lowmem with highmem) */
+	vmm_paddr_t current_limit;
 	struct vmm_hostmem *hm;
 };
 
@@ -63,7 +65,8 @@ int vmm_memblock_reserve(struct vmm_memblock *mb, vmm_paddr_t base, vmm_paddr_t 
 int vmm_memblock_phys_free(struct vmm_memblock *mb, vmm_paddr_t base, vmm_paddr_t size);
 
 /*
- * Find and reserve @size bytes aligned to @align inside [start, end) on node
+ * Find and reserve @size bytes aligned to @align inside [start, end), and
+ * below the current limit, on node
  * @nid (VMM_MEMBLOCK_ANY_NODE for any). When nothing fits on the node and
  * !@exact_nid, any node will do. Returns the address, or 0 when nothing fits
  * (0 is never handed out: the first page is never free RAM) and sets *@err

@@ -2345,6 +2345,7 @@ static const struct {
 	   INT32_MAX),
 	DS("vm.dirty_writeback_centisecs", dirty_writeback_centisecs, false,
 	   dirty_writeback_centisecs, 0, INT32_MAX),
+	DS("vm.highmem_is_dirtyable", highmem_is_dirtyable, false, highmem_is_dirtyable, 0, 1),
 #undef DS
 };
 

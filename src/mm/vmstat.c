@@ -301,10 +301,39 @@ uint64_t vmm_si_mem_available(struct vmm_machine *m)
 }
 
 /*
+ * highmem_dirtyable_memory(): what the HighMem zones (and Movable when it
+ * lies in high memory) add to @total: their free pages above the high
+ * watermark plus their file LRU, never more than @total.
+ */
+static uint64_t highmem_dirtyable_memory(struct vmm_machine *m, uint64_t total)
+{
+	int64_t x = 0;
+	unsigned nid;
+
+	if (!m->cfg.direct_map_limit)
+		return 0;
+	for_each_online_node(m, nid) {
+		for (int i = VMM_ZONE_HIGHMEM; i <= VMM_ZONE_MOVABLE; i++) {
+			struct vmm_zone *z = &NODE_DATA(m, nid)->node_zones[i];
+			int64_t free = z->vm_stat[NR_FREE_PAGES];
+
+			if (!vmm_zone_is_highmem(m, z))
+				continue;
+			free -= VMM_MIN(free, (int64_t)z->watermark[WMARK_HIGH]);
+			x += free + z->vm_stat[NR_ZONE_INACTIVE_FILE] + z->vm_stat[NR_ZONE_ACTIVE_FILE];
+		}
+	}
+	if (x < 0)
+		x = 0;
+	return VMM_MIN((uint64_t)x, total);
+}
+
+/*
  * global_dirty_limits() (domain_dirty_limits): vm.dirty_bytes and
  * vm.dirty_background_bytes when set, else vm.dirty_ratio and
  * vm.dirty_background_ratio (defaults 20 and 10) of the dirtyable memory
- * (free pages above the reserves plus the file LRU), computed in units of
+ * (free pages above the reserves plus the file LRU, less what high memory
+ * holds of it unless vm.highmem_is_dirtyable), computed in units of
  * 1/PAGE_SIZE as Linux does; the background threshold stays below half the
  * other.
  */
@@ -316,6 +345,8 @@ void vmm_global_dirty_limits(struct vmm_machine *m, uint64_t *bg_thresh, uint64_
 
 	avail -= VMM_MIN(avail, m->totalreserve_pages);
 	avail += node_pages(m, NR_INACTIVE_FILE) + node_pages(m, NR_ACTIVE_FILE);
+	if (!m->sysctl.highmem_is_dirtyable)
+		avail -= highmem_dirtyable_memory(m, avail);
 	avail += 1;
 	*thresh = m->sysctl.dirty_bytes ? DIV_ROUND_UP(m->sysctl.dirty_bytes, VMM_PAGE_SIZE)
 					: ratio * avail / VMM_PAGE_SIZE;

@@ -148,7 +148,16 @@ static void test_zones_and_gfp(void **state)
 		n++;
 	}
 	printf("# %u lowmem blocks of 4 MiB\n", n);
-	assert_true(n > 200 && n < 220);
+	{
+		/* every lowmem block but the few boot, slab and watermarks keep */
+		struct vmm_zone_info dma, dma32;
+		uint64_t lowmem_blocks;
+
+		assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_DMA, &dma), 0);
+		assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_DMA32, &dma32), 0);
+		lowmem_blocks = (dma.managed_pages + dma32.managed_pages) / 1024;
+		assert_true(n <= lowmem_blocks && n + 8 > lowmem_blocks);
+	}
 	assert_int_equal(vmm_zone_info(m, 0, VMM_ZONE_HIGHMEM, &hz), 0);
 	assert_true(hz.free_pages + 1024 > hz.managed_pages);
 	assert_machine_healthy(m);
@@ -159,6 +168,59 @@ static void test_zones_and_gfp(void **state)
 }
 
 /* pkmap_count of one page's slot: 0, 2, 3, 2, 1 and back to 2 without a new slot. */
+/* nr_dirty_threshold from /proc/vmstat. */
+static uint64_t dirty_threshold(vmm_machine *m)
+{
+	char *buf = NULL, *p;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	unsigned long long v = 0;
+
+	assert_non_null(f);
+	assert_int_equal(vmm_dump(m, VMM_DUMP_VMSTAT, f), 0);
+	fclose(f);
+	p = strstr(buf, "\nnr_dirty_threshold ");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "\nnr_dirty_threshold %llu", &v), 1);
+	free(buf);
+	return v;
+}
+
+/*
+ * global_dirtyable_memory() leaves out what HighMem holds (free pages above
+ * its high watermark plus its file LRU) unless vm.highmem_is_dirtyable: the
+ * dirty threshold (20 %) drops by 20 % of that, give or take rounding.
+ */
+static void test_dirty_limits_leave_highmem_out(void **state)
+{
+	struct test_log tl = { 0 };
+	vmm_machine *m = highmem_machine(&tl);
+	uint64_t high = 0, without, with;
+	int64_t v;
+
+	(void)state;
+	for (unsigned nid = 0; nid < 2; nid++) {
+		struct vmm_zone_info zi;
+
+		assert_int_equal(vmm_zone_info(m, nid, VMM_ZONE_HIGHMEM, &zi), 0);
+		high += zi.free_pages - zi.watermark_high;
+	}
+	assert_int_equal(vmm_sysctl_get(m, "vm.highmem_is_dirtyable", &v), 0);
+	assert_int_equal(v, 0);
+	without = dirty_threshold(m);
+	assert_int_equal(vmm_sysctl_set(m, "vm.highmem_is_dirtyable", 1), 0);
+	with = dirty_threshold(m);
+	printf("# dirty threshold %" PRIu64 " pages, %" PRIu64 " with HighMem (%" PRIu64
+	       " dirtyable there)\n",
+	       without, with, high);
+	/* Linux's ratio in 1/PAGE_SIZE units: 20 % is 819/4096 */
+	high = high * (20 * 4096 / 100) / 4096;
+	assert_true(with - without >= high - 1 && with - without <= high + 1);
+	assert_int_equal(vmm_sysctl_set(m, "vm.highmem_is_dirtyable", 2), -VMM_EINVAL);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
 static void test_pkmap_counts(void **state)
 {
 	struct test_log tl = { 0 };
@@ -578,6 +640,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_cap_is_direct_map),
 		cmocka_unit_test(test_zones_and_gfp),
+		cmocka_unit_test(test_dirty_limits_leave_highmem_out),
 		cmocka_unit_test(test_pkmap_counts),
 		cmocka_unit_test(test_pkmap_wrap_flushes),
 		cmocka_unit_test(test_pkmap_exhaustion),

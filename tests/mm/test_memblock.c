@@ -98,6 +98,27 @@ static void test_alloc_top_down_on_node(void **state)
 	assert_int_equal(vmm_memblock_check(&f->mb, stdout), 0);
 }
 
+/* memblock.current_limit (i386 sets it to the end of lowmem): nothing is handed out above it. */
+static void test_alloc_current_limit(void **state)
+{
+	struct fixture *f = *state;
+	vmm_paddr_t a, b;
+	int err;
+
+	f->mb.current_limit = 32 * M;
+	a = vmm_memblock_alloc_try_nid(&f->mb, 0x2b000, 64, 1, &err);
+	assert_int_equal(err, 0);
+	assert_int_equal(a, 32 * M - 0x2b000); /* node 1 lies above: node 0's top below the limit */
+	b = vmm_memblock_alloc_range_nid(&f->mb, 4096, 4096, 40 * M, VMM_MEMBLOCK_ALLOC_ANYWHERE,
+					 0, true, &err);
+	assert_int_equal(b, 0);
+	assert_int_equal(err, -VMM_ENOMEM);
+	f->mb.current_limit = VMM_MEMBLOCK_ALLOC_ANYWHERE;
+	b = vmm_memblock_alloc_try_nid(&f->mb, 4096, 4096, 1, &err);
+	assert_int_equal(b, 128 * M - 4096);
+	assert_int_equal(vmm_memblock_check(&f->mb, stdout), 0);
+}
+
 static void test_alloc_bottom_up_and_ranges(void **state)
 {
 	struct fixture *f = *state;
@@ -225,6 +246,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_regions_sorted_and_merged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_merge_and_free, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_top_down_on_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alloc_current_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_bottom_up_and_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alloc_node_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_range_iteration_and_absent, setup, teardown),

@@ -1063,6 +1063,83 @@ static void test_out_of_memory(void **state)
 }
 
 /*
+ * A page-table page failing in the middle of a mapping: a vmap whose area
+ * starts in a PTE table that exists and runs into a 2 MiB range that has
+ * none, with the page allocator exhausted so that the table cannot be
+ * made. The first PTEs are written, the table fails, and the call undoes
+ * everything: no PTE of the range survives, no area, no page lost; once
+ * memory is back the same vmap works.
+ */
+static void test_table_failure_mid_mapping(void **state)
+{
+	enum { N = 1024 };
+	struct test_log tl = { 0 };
+	struct vmm_config cfg;
+	static struct vmm_page *pages[N], *hog[65536];
+	uint64_t free0, pt0, start;
+	unsigned nhog = 0;
+	vmm_vaddr_t a, v;
+	vmm_machine *m;
+	int err;
+
+	(void)state;
+	vmm_config_init(&cfg);
+	cfg.nodes = 1;
+	cfg.cpus = 1;
+	cfg.node_mem[0] = 128 * MiB;
+	cfg.nr_holes = 2;
+	cfg.log_fn = test_log_hook;
+	cfg.log_data = &tl;
+	m = boot_cfg(&cfg);
+	a = vmm_vmalloc(m, PG);
+	assert_true(a);
+	/* the next area (after a's guard page) starts in a's PTE table and leaves it */
+	start = a + 2 * PG;
+	assert_int_equal(start >> 21, a >> 21);
+	assert_true((start + N * PG - 1) >> 21 > start >> 21);
+	assert_null(vmm_kernel_pte(m, start + N * PG - 1, false, &err));
+	for (unsigned i = 0; i < N; i++)
+		assert_non_null(pages[i] = vmm_alloc_pages(m, VMM_GFP_KERNEL, 0));
+	vmm_drain_all_pages(m);
+	free0 = vmm_global_zone_page_state(m, NR_FREE_PAGES);
+	pt0 = vmm_global_node_page_state(m, NR_PAGETABLE);
+	/* take every page an atomic request may have: a GFP_KERNEL table cannot be made */
+	while (nhog < 65536 &&
+	       (hog[nhog] = vmm_alloc_pages(m, VMM_GFP_ATOMIC | VMM_GFP_NOWARN, 0)))
+		nhog++;
+	assert_true(nhog > 0 && nhog < 65536);
+	assert_int_equal(vmm_vmap(m, pages, N, VMM_VM_MAP, VMM_PAGE_KERNEL), 0);
+	assert_int_equal(info(m).failures, 1);
+	assert_int_equal(info(m).errors, 0);
+	for (unsigned i = 0; i < N; i++) {
+		uint64_t *pte = vmm_kernel_pte(m, start + (uint64_t)i * PG, false, &err);
+
+		assert_true(!pte || !*pte);
+		assert_null(vmm_vmalloc_to_page(m, start + (uint64_t)i * PG));
+	}
+	assert_null(vmm_find_vm_area(m, start));
+	assert_int_equal(vmm_global_node_page_state(m, NR_PAGETABLE), pt0);
+	assert_machine_healthy(m);
+	while (nhog)
+		vmm_free_pages(m, hog[--nhog], 0);
+	vmm_vm_unmap_aliases(m);
+	vmm_drain_all_pages(m);
+	assert_int_equal(vmm_global_zone_page_state(m, NR_FREE_PAGES), free0);
+	/* with memory back, the same mapping works and its pages are the ones given */
+	v = vmm_vmap(m, pages, N, VMM_VM_MAP, VMM_PAGE_KERNEL);
+	assert_true(v);
+	for (unsigned i = 0; i < N; i += 97)
+		assert_ptr_equal(vmm_vmalloc_to_page(m, v + (uint64_t)i * PG), pages[i]);
+	assert_machine_healthy(m);
+	vmm_vunmap(m, v);
+	for (unsigned i = 0; i < N; i++)
+		vmm_free_pages(m, pages[i], 0);
+	vmm_vfree(m, a);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
+/*
  * A host allocation failing anywhere leaks nothing: on a fresh machine
  * (empty pools), the k-th host allocation of a run of vmallocs (each with
  * a host page array, the pools growing past a chunk) and a vmap fails, for
@@ -1579,6 +1656,7 @@ int main(void)
 		cmocka_unit_test(test_highmem_pages),
 		cmocka_unit_test(test_node_placement),
 		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_table_failure_mid_mapping),
 		cmocka_unit_test(test_host_failures),
 		cmocka_unit_test(test_cycles),
 		cmocka_unit_test(test_model_random),

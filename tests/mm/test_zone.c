@@ -257,10 +257,13 @@ static void test_layout_movablecore(void **state)
 /*
  * The default machine with the direct map capped at 896 MiB (pfn 229376), as
  * i386 caps it. DMA32 ends at the cap, Normal is empty, the RAM above forms
- * HighMem on both nodes. init_mm's boot tables must lie in the direct map:
- * memblock takes them top-down below the cap, in DMA32 (the direct map's 5,
- * the fixmap's 3 and the pkmap area's PTE table); the memory maps and
- * pg_data_t stay at the top of each node, now in HighMem.
+ * HighMem on both nodes. Every boot allocation must lie in the direct map
+ * (memblock's current limit is the cap, as i386 sets it), so memblock takes
+ * them top-down below the cap, in DMA32: init_mm's tables (the direct map's
+ * 5, the fixmap's 3 and the pkmap area's PTE table), both nodes' pg_data_t
+ * (43 pages each), their section usage maps (640 and 480 bytes, which share
+ * one page) and both memory maps (16 + 12 sections). The HighMem zones keep
+ * every page.
  */
 static void test_layout_highmem(void **state)
 {
@@ -268,12 +271,12 @@ static void test_layout_highmem(void **state)
 	const struct node_expect exp[] = {
 		{ 1, 524287, 524190,
 		  { DMA_ZONE,
-		    { 4096, 225280, 225280, 225280 - KERNEL_PAGES - DIRECT_MAP_TABLES(1) - 1 },
-		    [VMM_ZONE_HIGHMEM] = { 229376, 294912, 294912,
-					   294912 - MEMMAP(16) - NODE_BOOT_PAGES } } },
+		    { 4096, 225280, 225280,
+		      225280 - KERNEL_PAGES - DIRECT_MAP_TABLES(1) - 1 - MEMMAP(16 + 12) -
+			      2 * 43 - 1 },
+		    [VMM_ZONE_HIGHMEM] = { 229376, 294912, 294912, 294912 } } },
 		{ 524288, 393216, 393216,
-		  { [VMM_ZONE_HIGHMEM] = { 524288, 393216, 393216,
-					   393216 - MEMMAP(12) - NODE_BOOT_PAGES } } },
+		  { [VMM_ZONE_HIGHMEM] = { 524288, 393216, 393216, 393216 } } },
 	};
 	struct vmm_zone_info dma, dma32, high0, high1;
 	uint64_t lowmem, pages_min;
