@@ -574,6 +574,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	vmm_highmem_digest(m, &st);
 	vmm_tasks_digest(m, &st);
 	vmm_vmalloc_digest(m, &st);
+	vmm_pagecache_digest(m, &st);
 	vmm_cpus_digest(m, &st);
 	return XXH3_64bits_digest(&st);
 }

@@ -3,8 +3,12 @@
 #include "pagecache/pagecache.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include <vmm/errors.h>
+
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
 
 #include "machine.h"
 #include "mm/debug.h"
@@ -279,4 +283,113 @@ long vmm_pagecache_check(struct vmm_machine *m, FILE *out)
 		       (unsigned long long)listed,
 		       (unsigned long long)vmm_global_node_page_state(m, WORKINGSET_NODES));
 	return problems;
+}
+
+/* ---- digest ---- */
+
+static void digest_u64(XXH3_state_t *st, uint64_t v)
+{
+	XXH3_64bits_update(st, &v, sizeof(v));
+}
+
+/* Every entry of @xa: index, what it holds (a page's pfn or a value) and its marks. */
+static void digest_xarray(const struct vmm_machine *m, XXH3_state_t *st,
+			  const struct vmm_xarray *cxa)
+{
+	struct vmm_xarray *xa = (struct vmm_xarray *)cxa; /* the lookups change nothing */
+	uint64_t index = 0;
+	void *e;
+
+	for (e = vmm_xa_find(xa, &index, UINT64_MAX, XA_PRESENT); e;
+	     e = vmm_xa_find_after(xa, &index, UINT64_MAX, XA_PRESENT)) {
+		uint64_t marks = 0;
+
+		for (unsigned k = 0; k < 3; k++)
+			marks |= (uint64_t)vmm_xa_get_mark(xa, index, (xa_mark_t)k) << k;
+		digest_u64(st, index);
+		digest_u64(st, xa_is_value(e) ? xa_to_value(e) << 1 | 1
+					      : page_to_pfn(&m->sparse, e) << 1);
+		digest_u64(st, marks);
+	}
+}
+
+static void digest_bdev(XXH3_state_t *st, const struct vmm_bdev *b)
+{
+	uint8_t buf[VMM_PAGE_SIZE];
+
+	XXH3_64bits_update(st, b->name, strlen(b->name) + 1);
+	digest_u64(st, b->nr_blocks);
+	digest_u64(st, b->alloc_cursor);
+	digest_u64(st, b->busy_until);
+	digest_u64(st, b->fail_writes);
+	XXH3_64bits_update(st, &b->st, sizeof(b->st));
+	for (uint64_t blk = 0; blk < b->nr_blocks; blk++) {
+		const uint8_t *bytes = buf;
+
+		if (!b->block_use[blk])
+			continue;
+		digest_u64(st, blk << 8 | b->block_use[blk]);
+		if (b->mem)
+			bytes = b->mem + blk * VMM_PAGE_SIZE;
+		else if (pread(b->fd, buf, sizeof(buf), (off_t)(blk * VMM_PAGE_SIZE)) !=
+			 (ssize_t)sizeof(buf))
+			memset(buf, 0, sizeof(buf));
+		XXH3_64bits_update(st, bytes, VMM_PAGE_SIZE);
+	}
+	for (size_t i = 0; i < b->q_len; i++) {
+		const struct vmm_bio *bio = &b->q[(b->q_head + i) % b->q_cap];
+
+		digest_u64(st, bio->done);
+		digest_u64(st, bio->block);
+		digest_u64(st, bio->old_block);
+		digest_u64(st, (uint64_t)bio->write << 1 | bio->failed);
+	}
+}
+
+static void digest_inode(const struct vmm_machine *m, XXH3_state_t *st,
+			 const struct vmm_inode *inode)
+{
+	digest_u64(st, inode->i_ino);
+	if (inode->name)
+		XXH3_64bits_update(st, inode->name, strlen(inode->name) + 1);
+	digest_u64(st, inode->i_size);
+	digest_u64(st, inode->d_size);
+	digest_u64(st, inode->i_count);
+	digest_u64(st, (uint64_t)inode->unlinked << 1 | inode->meta_dirty);
+	digest_u64(st, inode->dirtied_when);
+	digest_u64(st, inode->i_data.nrpages);
+	digest_u64(st, inode->i_data.nr_shadows);
+	digest_u64(st, inode->i_data.wb_err);
+	digest_u64(st, inode->i_data.writeback_index);
+	digest_xarray(m, st, &inode->i_data.i_pages);
+	digest_xarray(m, st, &inode->blocks);
+	digest_xarray(m, st, &inode->dblocks);
+}
+
+void vmm_pagecache_digest(const struct vmm_machine *m, XXH3_state_t *st)
+{
+	const struct vmm_pagecache *pc = m->pagecache;
+
+	if (!pc)
+		return;
+	digest_u64(st, pc->next_ino);
+	for (const struct vmm_list *bl = pc->bdevs.next; bl != &pc->bdevs; bl = bl->next) {
+		const struct vmm_bdev *b = vmm_list_entry(bl, struct vmm_bdev, link);
+
+		digest_bdev(st, b);
+		for (const struct vmm_list *pos = b->inodes.next; pos != &b->inodes; pos = pos->next)
+			digest_inode(m, st, vmm_list_entry(pos, struct vmm_inode, i_sb_list));
+	}
+	for (const struct vmm_list *pos = pc->files.next; pos != &pc->files; pos = pos->next) {
+		const struct vmm_file *f = vmm_list_entry(pos, struct vmm_file, f_list);
+
+		digest_u64(st, f->inode->i_ino);
+		digest_u64(st, f->f_pos);
+		digest_u64(st, (uint64_t)(uint32_t)f->f_flags << 32 | f->f_mode);
+		digest_u64(st, f->f_ra.start);
+		digest_u64(st, (uint64_t)f->f_ra.size << 32 | f->f_ra.async_size);
+		digest_u64(st, (uint64_t)f->f_ra.ra_pages << 32 | f->f_ra.mmap_miss);
+		digest_u64(st, f->f_ra.prev_pos);
+		digest_u64(st, f->f_wb_err);
+	}
 }

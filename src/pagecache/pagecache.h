@@ -58,4 +58,13 @@ void vmm_pagecache_destroy(struct vmm_machine *m);
 /* vmm_machine_check()'s part: every XArray, nrpages, page flags against marks. */
 long vmm_pagecache_check(struct vmm_machine *m, FILE *out);
 
+struct XXH3_state_s;
+/*
+ * vmm_machine_digest()'s part: every block device (geometry, block states,
+ * the bytes of every block in use, queue, statistics), every inode (number,
+ * name, sizes, page-cache entries with their marks, block maps, dirty
+ * state) and every open file (position, flags, readahead state).
+ */
+void vmm_pagecache_digest(const struct vmm_machine *m, struct XXH3_state_s *st);
+
 #endif /* VMM_PAGECACHE_PAGECACHE_H */
