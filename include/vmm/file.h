@@ -121,7 +121,10 @@ struct vmm_bdev_stats {
 	uint64_t crashes;
 	uint64_t busy_cycles;	/**< cycles the device spent serving requests */
 	uint64_t blocks_used;	/**< 4 KiB blocks holding file data (current or durable) */
-	uint64_t reserved[8];
+	uint64_t blocks_reserved; /**< blocks promised to dirty pages not yet written
+				       (delayed allocation: a write that finds none left
+				       fails with -VMM_ENOSPC) */
+	uint64_t reserved[7];
 };
 
 /** What vmm_file_stat() reports. */

@@ -240,9 +240,15 @@ void vmm_bdev_rw(struct vmm_bdev *b, uint64_t block, uint32_t off, void *buf, ui
 	media_rw(b, block, off, buf, len, write);
 }
 
-/* Next fit from where the last allocation ended; block 0 stands for "none". */
+/*
+ * Next fit from where the last allocation ended; block 0 stands for "none".
+ * Blocks promised to dirty pages (delayed allocation) are not handed out:
+ * a page's writeback gives its promise back just before it allocates.
+ */
 uint64_t vmm_bdev_alloc_block(struct vmm_bdev *b)
 {
+	if (b->st.blocks_used + b->st.blocks_reserved + 1 >= b->nr_blocks)
+		return 0;
 	for (uint64_t n = 0; n < b->nr_blocks; n++) {
 		uint64_t blk = b->alloc_cursor;
 

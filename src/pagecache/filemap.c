@@ -201,6 +201,8 @@ void vmm_page_cache_delete(struct vmm_address_space *mapping, struct vmm_page *p
 		vmm_account_page_cleaned(m, page, mapping);
 		clear_page_flag(page, VMM_PG_dirty);
 	}
+	if (mapping->host && mapping->host->bdev)
+		vmm_simfs_unreserve_page(mapping->host, page);
 	lru_account(m, page, -1);
 	page->mapping = 0;
 	page->flags &= ~((1ull << VMM_PG_active) | (1ull << VMM_PG_referenced) |
@@ -540,6 +542,16 @@ int64_t vmm_filemap_write(struct vmm_file *f, const void *buf, size_t len, uint6
 					      mapping->gfp_mask);
 		if (!page)
 			return written ? written : -VMM_ENOMEM;
+		if (vmm_simfs_reserve_page(inode, page)) {
+			/* write_begin failed: a page made for this write leaves again */
+			if (!PageUptodate(page)) {
+				vmm_page_cache_delete(mapping, page, NULL);
+				vmm_pc_put_page(m, page);
+			}
+			vmm_unlock_page(page);
+			vmm_pc_put_page(m, page);
+			return written ? written : -VMM_ENOSPC;
+		}
 		if (!PageUptodate(page) && bytes != VMM_PAGE_SIZE)
 			prepare_partial_page(f, page);
 		copy_page_bytes(m, page, offset, (void *)(uintptr_t)in, bytes, true);

@@ -52,6 +52,8 @@ struct vmm_machine;
 
 /* PG_readahead shares its bit with PG_reclaim, as in Linux. */
 #define VMM_PG_readahead VMM_PG_reclaim
+/* A dirty page holding a block reservation (ext4's delayed allocation): PG_private_2. */
+#define VMM_PG_delalloc VMM_PG_private_2
 
 /* pagecache_get_page() flags (seed 000 section 1.2, Linux 5.x values). */
 #define FGP_ACCESSED 0x01u
@@ -345,6 +347,15 @@ void vmm_bdev_free_all(struct vmm_machine *m);
 /* ---- simfs.c ---- */
 
 uint64_t vmm_simfs_block(struct vmm_inode *inode, uint64_t index);
+/*
+ * Delayed allocation (ext4_da_reserve_space): before a page is dirtied,
+ * promise it the block its writeback will take when it has none of its own
+ * to overwrite (a hole, or a block the last commit made durable). 0, or
+ * -VMM_ENOSPC when the device has no block left to promise.
+ */
+int vmm_simfs_reserve_page(struct vmm_inode *inode, struct vmm_page *page);
+/* Give back a page's promise (its writeback is taking the block, or it leaves the cache). */
+void vmm_simfs_unreserve_page(struct vmm_inode *inode, struct vmm_page *page);
 /* The block a page's writeback goes to: in place, or a fresh one when its block is durable. */
 uint64_t vmm_simfs_write_block(struct vmm_inode *inode, uint64_t index, uint64_t *old);
 /* A page write completed (or failed): update the block map. */

@@ -229,6 +229,28 @@ static long check_inode(struct vmm_machine *m, struct vmm_inode *inode, struct p
 	return problems;
 }
 
+/* Pages of @inode holding a block reservation; each must be dirty. */
+static uint64_t count_delalloc(struct vmm_inode *inode, long *problems, FILE *out)
+{
+	uint64_t index, n = 0;
+	void *entry;
+
+	vmm_xa_for_each(&inode->i_data.i_pages, index, entry) {
+		const struct vmm_page *page = entry;
+
+		if (xa_is_value(entry) || !page_flag(page, VMM_PG_delalloc))
+			continue;
+		n++;
+		if (!PageDirty(page)) {
+			fprintf(out, "page cache: inode %llu: page %llu holds a block reservation "
+				     "but is clean\n",
+				(unsigned long long)inode->i_ino, (unsigned long long)index);
+			(*problems)++;
+		}
+	}
+	return n;
+}
+
 /* The node counters the page cache alone moves, against what the caches hold. */
 static long check_counters(struct vmm_machine *m, const struct pc_totals *t, FILE *out)
 {
@@ -267,10 +289,21 @@ long vmm_pagecache_check(struct vmm_machine *m, FILE *out)
 	t->xa_nodes = pc->mappings.xa_nr_nodes;
 	for (struct vmm_list *bl = pc->bdevs.next; bl != &pc->bdevs; bl = bl->next) {
 		struct vmm_bdev *b = vmm_list_entry(bl, struct vmm_bdev, link);
+		uint64_t reserved = 0;
 
-		for (struct vmm_list *pos = b->inodes.next; pos != &b->inodes; pos = pos->next)
-			problems += check_inode(m, vmm_list_entry(pos, struct vmm_inode, i_sb_list),
-						t, out);
+		for (struct vmm_list *pos = b->inodes.next; pos != &b->inodes; pos = pos->next) {
+			struct vmm_inode *inode = vmm_list_entry(pos, struct vmm_inode, i_sb_list);
+
+			problems += check_inode(m, inode, t, out);
+			reserved += count_delalloc(inode, &problems, out);
+		}
+		if (reserved != b->st.blocks_reserved || b->st.blocks_used + reserved >= b->nr_blocks) {
+			PC_BAD("%s: %llu blocks reserved by pages, %llu counted, %llu used of %llu",
+			       b->name, (unsigned long long)reserved,
+			       (unsigned long long)b->st.blocks_reserved,
+			       (unsigned long long)b->st.blocks_used,
+			       (unsigned long long)b->nr_blocks);
+		}
 	}
 	problems += check_counters(m, t, out);
 	if (t->xa_nodes != pc->xa_nodes)

@@ -86,6 +86,32 @@ static uint64_t cow_block(struct vmm_inode *inode, uint64_t index, bool partial,
 	return nb;
 }
 
+int vmm_simfs_reserve_page(struct vmm_inode *inode, struct vmm_page *page)
+{
+	struct vmm_bdev *b = inode->bdev;
+	uint64_t cur;
+
+	if (page_flag(page, VMM_PG_delalloc))
+		return 0;
+	cur = vmm_simfs_block(inode, page->index);
+	if (cur && !(b->block_use[cur] & BLOCK_DURABLE))
+		return 0;	/* written in place */
+	/* block 0 is never handed out */
+	if (b->st.blocks_used + b->st.blocks_reserved + 1 >= b->nr_blocks)
+		return -VMM_ENOSPC;
+	b->st.blocks_reserved++;
+	set_page_flag(page, VMM_PG_delalloc);
+	return 0;
+}
+
+void vmm_simfs_unreserve_page(struct vmm_inode *inode, struct vmm_page *page)
+{
+	if (!page_flag(page, VMM_PG_delalloc))
+		return;
+	clear_page_flag(page, VMM_PG_delalloc);
+	inode->bdev->st.blocks_reserved--;
+}
+
 uint64_t vmm_simfs_write_block(struct vmm_inode *inode, uint64_t index, uint64_t *old)
 {
 	return cow_block(inode, index, false, old);

@@ -170,6 +170,8 @@ static void simfs_writepage(struct vmm_address_space *mapping, struct vmm_page *
 	uint64_t old, block;
 
 	vmm_set_page_writeback(mapping, page);
+	/* the promised block becomes a real one */
+	vmm_simfs_unreserve_page(inode, page);
 	block = vmm_simfs_write_block(inode, page->index, &old);
 	vmm_unlock_page(page);
 	if (!block) {
