@@ -313,8 +313,11 @@ VMM_API int vmm_set_cpuset(vmm_machine *m, const struct vmm_cpuset *cs);
  * "vm.watermark_scale_factor", "vm.watermark_boost_factor",
  * "vm.percpu_pagelist_high_fraction", "vm.node_reclaim_mode",
  * "vm.lowmem_reserve_ratio.<zone>" (DMA, DMA32, Normal, Movable, and HighMem
- * on a machine with a direct_map_limit). Writing
- * recomputes what Linux recomputes (watermarks, reserves, pcp sizes).
+ * on a machine with a direct_map_limit), the address-space ones of mm.h's
+ * layer ("vm.max_map_count", ...), and "debug.fault_around_bytes" (Linux's
+ * debugfs fault_around_bytes: default 65536, at most 2097152, rounded down
+ * to a power of two of pages). Writing recomputes what Linux recomputes
+ * (watermarks, reserves, pcp sizes).
  *
  * @return 0; -VMM_ENOENT for an unknown name; -VMM_EINVAL for a value Linux
  *         rejects
