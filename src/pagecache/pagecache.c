@@ -143,7 +143,8 @@ static long check_page(struct vmm_machine *m, struct vmm_inode *inode, uint64_t 
 	long problems = 0;
 	char buf[384] = "";
 
-	if ((page->mapping != mapping->self || page->index != index || page->refcount < 1 ||
+	if ((page->mapping != mapping->self || page->index != index ||
+	     page->refcount < 1 + page->mapcount ||
 	     PageBuddy(page) || page->page_type || PageDirty(page) != vmm_xa_get_mark(xa, index,
 			PAGECACHE_TAG_DIRTY) || PageWriteback(page) != vmm_xa_get_mark(xa, index,
 			PAGECACHE_TAG_WRITEBACK) || page_flag(page, VMM_PG_lru) ||
@@ -173,6 +174,11 @@ static long check_page(struct vmm_machine *m, struct vmm_inode *inode, uint64_t 
 	if (page_flag(page, VMM_PG_lru))
 		PC_BAD("inode %llu index %llu: PG_lru with no LRU lists: %s",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index, buf);
+	/* the cache's reference and one per mapping (the page tables' tally checks the mapcount) */
+	if (page->mapcount < 0 || page->refcount < 1 + page->mapcount)
+		PC_BAD("inode %llu index %llu: mapped %d times with %d references: %s",
+		       (unsigned long long)inode->i_ino, (unsigned long long)index, page->mapcount,
+		       page->refcount, buf);
 	if (shmem != page_flag(page, VMM_PG_swapbacked))
 		PC_BAD("inode %llu index %llu: PG_swapbacked %s a shmem inode",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index,
@@ -285,8 +291,15 @@ long vmm_pagecache_check(struct vmm_machine *m, FILE *out)
 			problems += check_inode(m, vmm_list_entry(pos, struct vmm_inode, i_sb_list),
 						t, out);
 	}
-	for (struct vmm_list *pos = pc->shmem_inodes.next; pos != &pc->shmem_inodes; pos = pos->next)
-		problems += check_inode(m, vmm_list_entry(pos, struct vmm_inode, i_sb_list), t, out);
+	for (struct vmm_list *pos = pc->shmem_inodes.next; pos != &pc->shmem_inodes; pos = pos->next) {
+		struct vmm_inode *inode = vmm_list_entry(pos, struct vmm_inode, i_sb_list);
+
+		/* a shmem object lives as long as a file (a VMA's) refers to it */
+		if (!inode->i_count || !inode->unlinked || inode->bdev)
+			PC_BAD("shmem inode %llu: no file refers to it, or it has a name or a device",
+			       (unsigned long long)inode->i_ino);
+		problems += check_inode(m, inode, t, out);
+	}
 	problems += check_counters(m, t, out);
 	problems += vmm_file_mappings_check(m, out);
 	if (t->xa_nodes != pc->xa_nodes)

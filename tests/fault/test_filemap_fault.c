@@ -19,6 +19,7 @@ static char *task_dump_string(vmm_task *t, enum vmm_task_dump_kind kind)
 }
 
 #include "fault/fault.h"
+#include "fault/file_pf_handler.h"
 #include "machine.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
@@ -26,10 +27,7 @@ static char *task_dump_string(vmm_task *t, enum vmm_task_dump_kind kind)
 #include "pagecache/filemap.h"
 
 #define PG 4096u
-#define SIGBUS_NR 7
-#define BUS_ADRERR 2
-#define SIGSEGV_NR 11
-#define SEGV_MAPERR 1
+#define SIGBUS_NR FILE_PF_SIGBUS
 
 struct fx {
 	vmm_machine *m;
@@ -587,52 +585,30 @@ static void test_i_mmap_split_merge(void **state)
 	healthy(x);
 }
 
-/* ---- through vmm_cpu_access, with a #PF handler of the test's own ---- */
-
-/*
- * The smallest handler that lets file mappings work through the MMU until
- * the real fault path lands: find the VMA, build the struct, call the file
- * side; SIGBUS for VMF_SIGBUS; SIGSEGV for everything else it cannot do.
- */
-static int test_pf_handler(void *data, vmm_cpu *cpu, struct vmm_fault_info *fi)
+/* The machine check sees a VMA missing from i_mmap and a mapped page short of references. */
+static void test_check_catches(void **state)
 {
-	vmm_task *t = data;
-	struct vmm_vma *v = vmm_vma_find(t->mm, fi->addr);
-	struct vmm_vm_fault vmf;
-	bool write = fi->error_code & VMM_PF_W;
-	unsigned ret;
+	struct fx *x = *state;
+	vmm_vaddr_t a = map_file(x->t, x->f, 2 * PG, VMM_PROT_READ, VMM_MAP_SHARED, 0);
+	struct vmm_vma *v = vmm_vma_find(x->t->mm, a);
+	FILE *null = fopen("/dev/null", "w");
+	struct vmm_page *p;
 
-	(void)cpu;
-	if (!v || v->vm_start > fi->addr || !v->vm_file ||
-	    (write && !(v->vm_flags & VMM_VM_WRITE))) {
-		fi->signal = SIGSEGV_NR;
-		fi->si_code = SEGV_MAPERR;
-		return 0;
-	}
-	memset(&vmf, 0, sizeof(vmf));
-	vmf.vma = v;
-	vmf.task = t;
-	vmf.flags = FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
-	vmf.address = fi->addr & ~(uint64_t)(PG - 1);
-	vmf.real_address = fi->addr;
-	vmf.pgoff = v->vm_pgoff + ((vmf.address - v->vm_start) >> 12);
-	vmf.pte = vmm_pte_slot(t->mm, fi->addr, true);
-	vmf.orig_pte = *vmf.pte;
-	if (!(vmf.orig_pte & VMM_PTE_PRESENT))
-		ret = vmm_do_fault(&vmf);
-	else if (write && (v->vm_flags & VMM_VM_SHARED))
-		ret = vmm_wp_page_shared(&vmf);
-	else
-		ret = VMF_SIGSEGV;
-	if (ret & VMF_SIGBUS) {
-		fi->signal = SIGBUS_NR;
-		fi->si_code = BUS_ADRERR;
-	} else if (ret & VMF_ERROR) {
-		fi->signal = SIGSEGV_NR;
-		fi->si_code = SEGV_MAPERR;
-	}
-	return 0;
+	assert_non_null(null);
+	vmm_list_del(&v->shared);
+	assert_true(vmm_machine_check(x->m, null) > 0);
+	vmm_list_add_tail(&v->shared, &x->f->inode->i_data.i_mmap);
+	healthy(x);
+	assert_int_equal(fault(x->t, a, false), VMF_NOPAGE);
+	p = page_of(x->t, a);
+	p->refcount--;
+	assert_true(vmm_machine_check(x->m, null) > 0);
+	p->refcount++;
+	healthy(x);
+	fclose(null);
 }
+
+/* ---- through vmm_cpu_access, with a #PF handler of the test's own ---- */
 
 static void test_cpu_access_scenario(void **state)
 {
@@ -644,7 +620,7 @@ static void test_cpu_access_scenario(void **state)
 	uint8_t buf[PG], v = 0;
 	unsigned faults = 0;
 
-	assert_int_equal(vmm_machine_set_fault_handler(x->m, test_pf_handler, x->t), 0);
+	assert_int_equal(vmm_machine_set_fault_handler(x->m, file_pf_handler, x->t), 0);
 	assert_int_equal(vmm_cpu_switch_to(cpu, x->t), 0);
 	for (uint64_t off = 0; off < 64 * PG; off += PG)
 		assert_int_equal(vmm_file_pread(x->f, buf, PG, off), PG);
@@ -696,6 +672,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncate_unmaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shmem_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i_mmap_split_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_catches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_access_scenario, setup, teardown),
 	};
 
