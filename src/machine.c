@@ -125,8 +125,9 @@ static void machine_free(struct vmm_machine *m)
 {
 	struct vmm_hostmem hm;
 
-	vmm_pagecache_destroy(m);
+	/* tasks first: their file mappings hold files and page-cache pages */
 	vmm_tasks_destroy(m);
+	vmm_pagecache_destroy(m);
 	vmm_vmalloc_destroy(m);
 	vmm_slab_destroy(m);
 	vmm_highmem_destroy(m);

@@ -316,8 +316,10 @@ VMM_API int vmm_set_cpuset(vmm_machine *m, const struct vmm_cpuset *cs);
  * on a machine with a direct_map_limit); the writeback ones
  * "vm.dirty_ratio", "vm.dirty_background_ratio", "vm.dirty_bytes",
  * "vm.dirty_background_bytes", "vm.dirty_expire_centisecs",
- * "vm.dirty_writeback_centisecs", "vm.highmem_is_dirtyable"; and the address-
- * space ones (mm.h). Writing
+ * "vm.dirty_writeback_centisecs", "vm.highmem_is_dirtyable"; the address-
+ * space ones of mm.h's layer ("vm.max_map_count", ...); and
+ * "debug.fault_around_bytes" (Linux's debugfs fault_around_bytes: default
+ * 65536, at most 2097152, rounded down to a power of two of pages). Writing
  * recomputes what Linux recomputes (watermarks, reserves, pcp sizes).
  *
  * @return 0; -VMM_ENOENT for an unknown name; -VMM_EINVAL for a value Linux

@@ -154,12 +154,20 @@ struct vmm_vma_info {
  * @param len   bytes, rounded up to pages
  * @param prot  VMM_PROT_READ | WRITE | EXEC, or VMM_PROT_NONE
  * @param flags one of MAP_SHARED, MAP_SHARED_VALIDATE, MAP_PRIVATE, with VMM_MAP_* modifiers
- * @param file  NULL with VMM_MAP_ANONYMOUS, else the file to map
+ * A file mapping holds its own reference to the file: the handle may be
+ * closed (and the file unlinked) while the mapping lives, as in Linux.
+ * MAP_SHARED|MAP_ANONYMOUS memory lives in a shmem object of the mapping's
+ * length, shared with the children of fork and freed with the last VMA.
+ *
+ * @param file  the file to map (ignored with VMM_MAP_ANONYMOUS)
  * @param off   file offset, page aligned (ignored for anonymous mappings)
  * @param out   receives the address
- * @return 0; -VMM_EINVAL (len 0, unaligned offset or MAP_FIXED address,
- *         no or bad mapping type, unknown prot or flag bits, a file with
- *         MAP_ANONYMOUS or none without, MAP_GROWSDOWN with MAP_SHARED);
+ * @return 0; -VMM_EBADF (no file without VMM_MAP_ANONYMOUS); -VMM_EACCES
+ *         (a file not open for reading; PROT_WRITE with MAP_SHARED on a file
+ *         not open for writing); -VMM_EINVAL (len 0, unaligned offset or
+ *         MAP_FIXED address, no or bad mapping type, unknown prot or flag
+ *         bits, MAP_GROWSDOWN with MAP_SHARED or with a file, a file of
+ *         another machine);
  *         -VMM_ENOMEM (length overflow, no room, vm.max_map_count reached,
  *         RLIMIT_AS, RLIMIT_DATA, overcommit refusal, memory ran out);
  *         -VMM_EEXIST (MAP_FIXED_NOREPLACE over a mapping); -VMM_EPERM
@@ -168,6 +176,28 @@ struct vmm_vma_info {
  */
 VMM_API int vmm_mmap(vmm_task *t, vmm_vaddr_t addr, uint64_t len, unsigned prot, unsigned flags,
 		     vmm_file *file, uint64_t off, vmm_vaddr_t *out);
+
+/** @name msync() flags (Linux's values) */
+/** @{ */
+#define VMM_MS_ASYNC 1		/**< schedule writeback (a no-op: dirty pages are tracked) */
+#define VMM_MS_INVALIDATE 2	/**< invalidate other mappings (a no-op, as in Linux) */
+#define VMM_MS_SYNC 4		/**< write the range's dirty pages of shared file mappings and wait */
+/** @} */
+
+/**
+ * msync(): with VMM_MS_SYNC, write back the dirty pages of the shared file
+ * mappings in [addr, addr + len) and wait for them (fdatasync of each file's
+ * range): their PTEs are cleaned and write-protected first, so a later
+ * write faults and dirties the page again. Private and anonymous mappings
+ * have nothing to write.
+ *
+ * @return 0; -VMM_EINVAL (unaligned addr, unknown flags, MS_ASYNC with
+ *         MS_SYNC); -VMM_ENOMEM (part of the range unmapped; with MS_SYNC
+ *         the mapped parts are written all the same); -VMM_EBUSY
+ *         (MS_INVALIDATE over a locked mapping); -VMM_EIO (the device
+ *         failed a write)
+ */
+VMM_API int vmm_msync(vmm_task *t, vmm_vaddr_t addr, uint64_t len, unsigned flags);
 
 /**
  * munmap(): remove every mapping in [addr, addr + len), splitting VMAs that

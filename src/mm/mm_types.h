@@ -62,6 +62,11 @@ struct vmm_machine;
 #define VM_ACCESS_FLAGS_RW (VMM_VM_READ | VMM_VM_WRITE)
 #define VM_DATA_DEFAULT_FLAGS (VMM_VM_READ | VMM_VM_WRITE | VM_MAY_FLAGS)
 
+/* fault_around_bytes: 64 KiB by default; the sysctl's name here (debugfs in Linux). */
+#define FAULT_AROUND_BYTES_DEFAULT 65536u
+#define FAULT_AROUND_BYTES_NAME "debug.fault_around_bytes"
+#define PTRS_PER_PTE_USER 512u
+
 /* Overcommit modes (vm.overcommit_memory). */
 enum { OVERCOMMIT_GUESS = 0, OVERCOMMIT_ALWAYS = 1, OVERCOMMIT_NEVER = 2 };
 
@@ -97,6 +102,10 @@ struct vmm_vma {
 	const char *special_name;	/* a special mapping's name ("[vdso]"), or NULL */
 	uint64_t ino;			/* a shared anonymous mapping's shmem inode number */
 	uint64_t shm_pages;		/* ... and that file's size: the length first mapped */
+	/* file mappings: on the file's mapping->i_mmap (the page cache's hooks keep it) */
+	struct vmm_list shared;
+	/* vma_wants_writenotify(): clean pages of a VM_SHARED VMA are mapped read-only */
+	bool writenotify;
 	vmm_vaddr_t shadow;		/* the simulated struct vm_area_struct */
 };
 
@@ -145,6 +154,37 @@ struct vmm_tlb_state {
 	} ctxs[TLB_NR_DYN_ASIDS];
 };
 
+/*
+ * What mm needs from the layer above it for file-backed VMAs (the page
+ * cache registers them at boot; mm may not call up). Absent on a machine
+ * booted without the page cache, where no VMA has a file.
+ */
+struct vmm_vma_file_ops {
+	/*
+	 * mmap's checks of @f against @prot and the MAP_TYPE of @flags (the
+	 * open mode: EACCES; a file of another machine: EINVAL); clears
+	 * VM_MAYWRITE and VM_SHARED in *@vm_flags for a shared mapping of a
+	 * read-only file, as Linux does. 0 or a negative VMM_E*.
+	 */
+	int (*mmap_check)(struct vmm_machine *m, struct vmm_file *f, unsigned prot, unsigned flags,
+			  uint64_t *vm_flags);
+	/* A VMA starts mapping its vm_file (new, split, fork): get_file, link into i_mmap. */
+	void (*vma_open)(struct vmm_vma *v);
+	/* ... stops (freed): out of i_mmap, fput. */
+	void (*vma_close)(struct vmm_vma *v);
+	/* shmem_zero_setup(): a new shared anonymous VMA's shmem file of @size bytes. */
+	int (*shmem_setup)(struct vmm_vma *v, uint64_t size);
+	/* zap_pte_range(): a dirty PTE's state goes to the page (set_page_dirty). */
+	void (*page_dirty)(struct vmm_machine *m, struct vmm_page *p);
+	/* ... and an accessed one's (mark_page_accessed). */
+	void (*page_accessed)(struct vmm_machine *m, struct vmm_page *p);
+	/* The name, device and inode number maps shows for @f; the name NULL for none. */
+	const char *(*file_name)(const struct vmm_file *f, unsigned *major, unsigned *minor,
+				 uint64_t *ino);
+	/* Whether the file was unlinked (maps adds " (deleted)"). */
+	bool (*file_deleted)(const struct vmm_file *f);
+};
+
 /* The sysctls of this layer. */
 struct vmm_mm_sysctl {
 	uint32_t max_map_count;		/* vm.max_map_count, default 65530 */
@@ -156,6 +196,7 @@ struct vmm_mm_sysctl {
 	uint64_t user_reserve_kbytes;	/* vm.user_reserve_kbytes, default 131072 */
 	uint32_t randomize_va_space;	/* kernel.randomize_va_space, default 2 */
 	uint32_t thp_align;		/* align anonymous multiples of 2 MiB (THP on), default 1 */
+	uint32_t fault_around_pages;	/* fault_around_bytes / PAGE_SIZE, default 16 (64 KiB) */
 };
 
 /* struct vmm_machine.tasks */
@@ -169,6 +210,7 @@ struct vmm_tasks {
 	struct vmm_mm_sysctl sysctl;
 	struct vmm_kmem_cache *task_cache, *mm_cache, *vma_cache, *anon_vma_cache, *avc_cache;
 	struct vmm_tlb_state *tlbstate;	/* per CPU */
+	const struct vmm_vma_file_ops *file_ops;	/* the page cache's hooks, or NULL */
 };
 
 #endif /* VMM_MM_MM_TYPES_H */

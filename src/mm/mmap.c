@@ -368,10 +368,18 @@ static struct vmm_vma *map_new_range(struct vmm_mm *mm, uint64_t addr, uint64_t 
 	v->vm_end = addr + len;
 	v->vm_pgoff = pgoff;
 	v->vm_flags = vm_flags;
-	v->vm_file = file;
+	if (file) {
+		v->vm_file = file;
+		mm->m->tasks.file_ops->vma_open(v);
+	}
 	if (shared_anon) {
 		v->ino = ++mm->m->tasks.next_shmem_ino;
 		v->shm_pages = len >> PAGE_SHIFT;
+		/* shmem_zero_setup(): the mapping's pages live in a shmem file */
+		if (mm->m->tasks.file_ops && mm->m->tasks.file_ops->shmem_setup(v, len)) {
+			vma_free(v);
+			return NULL;
+		}
 	}
 	vma_link(mm, v);
 	return v;
@@ -495,6 +503,11 @@ int vmm_do_mmap(struct vmm_task *t, uint64_t addr, uint64_t len, unsigned prot, 
 			return -VMM_EINVAL;
 		if (type != VMM_MAP_PRIVATE)
 			vm_flags |= VMM_VM_SHARED | VMM_VM_MAYSHARE;
+		/* the open mode: EACCES, and no VM_MAYWRITE/VM_SHARED on a read-only file */
+		if ((err = mm->m->tasks.file_ops->mmap_check(mm->m, file, prot, flags, &vm_flags)))
+			return err;
+		if (vm_flags & VMM_VM_GROWSDOWN)
+			return -VMM_EINVAL;
 	} else if (type == VMM_MAP_SHARED || type == VMM_MAP_SHARED_VALIDATE) {
 		if (vm_flags & VMM_VM_GROWSDOWN)
 			return -VMM_EINVAL;
@@ -692,7 +705,7 @@ static int mprotect_fixup(struct vmm_task *t, struct vmm_vma *v, struct vmm_vma 
 	}
 	*pprev = v;
 	v->vm_flags = newflags;
-	vmm_change_protection(mm, start, end, newflags);
+	vmm_change_protection(mm, v, start, end, newflags);
 	if (charged)
 		mm->committed += charged;
 	if ((oldflags & VMM_VM_ACCOUNT) && !(newflags & VMM_VM_ACCOUNT)) {
@@ -1255,12 +1268,12 @@ int vmm_mmap(vmm_task *t, vmm_vaddr_t addr, uint64_t len, unsigned prot, unsigne
 			       flags & ~VMM_MAP_ALL_FLAGS);
 		return -VMM_EINVAL;
 	}
-	/* no vmm_file exists before the page cache: a file-backed mapping has nothing to map */
-	if (file)
+	/* MAP_ANONYMOUS ignores the file, as Linux ignores fd */
+	if (flags & VMM_MAP_ANONYMOUS)
+		file = NULL;
+	else if (!file || !t->m->tasks.file_ops)
 		return -VMM_EBADF;
-	if (!(flags & VMM_MAP_ANONYMOUS))
-		return -VMM_EBADF;
-	return vmm_do_mmap(t, addr, len, prot, flags, NULL, off, out);
+	return vmm_do_mmap(t, addr, len, prot, flags, file, off, out);
 }
 
 int vmm_munmap(vmm_task *t, vmm_vaddr_t addr, uint64_t len)
@@ -1334,7 +1347,26 @@ void vmm_mm_sysctl_init(struct vmm_mm_sysctl *s)
 		.user_reserve_kbytes = 131072,
 		.randomize_va_space = 2,
 		.thp_align = 1,
+		.fault_around_pages = FAULT_AROUND_BYTES_DEFAULT >> PAGE_SHIFT,
 	};
+}
+
+/*
+ * fault_around_bytes (Linux's debugfs knob): at most one page table's span;
+ * below a page it means one page (no fault-around); otherwise rounded down
+ * to a power of two.
+ */
+static int fault_around_bytes_set(struct vmm_mm_sysctl *s, int64_t value)
+{
+	uint64_t v = (uint64_t)value;
+
+	if (value < 0 || v / PAGE_SIZE > PTRS_PER_PTE_USER)
+		return -VMM_EINVAL;
+	v = VMM_MAX(v, PAGE_SIZE);
+	while (v & (v - 1))
+		v &= v - 1;
+	s->fault_around_pages = (uint32_t)(v >> PAGE_SHIFT);
+	return 0;
 }
 
 struct mm_sysctl_desc {
@@ -1371,6 +1403,10 @@ int vmm_mm_sysctl_get(const struct vmm_machine *m, const char *name, int64_t *va
 	const struct mm_sysctl_desc *d = find_sysctl(name);
 	const char *base = (const char *)&m->tasks.sysctl;
 
+	if (!strcmp(name, FAULT_AROUND_BYTES_NAME)) {
+		*value = (int64_t)m->tasks.sysctl.fault_around_pages << PAGE_SHIFT;
+		return 0;
+	}
 	if (!d)
 		return 1;
 	if (d->wide)
@@ -1385,6 +1421,14 @@ int vmm_mm_sysctl_set(struct vmm_machine *m, const char *name, int64_t value)
 	const struct mm_sysctl_desc *d = find_sysctl(name);
 	char *base = (char *)&m->tasks.sysctl;
 
+	if (!strcmp(name, FAULT_AROUND_BYTES_NAME)) {
+		if (fault_around_bytes_set(&m->tasks.sysctl, value)) {
+			vmm_caller_err(&m->log, "vmm_sysctl_set: %s = %lld is out of range", name,
+				       (long long)value);
+			return -VMM_EINVAL;
+		}
+		return 0;
+	}
 	if (!d)
 		return 1;
 	if (value < 0 || value > d->max) {

@@ -80,8 +80,7 @@ static vmm_paddr_t table_alloc(struct vmm_machine *m)
 	return vmm_pgtable_page_alloc(m, VMM_GFP_KERNEL_ACCOUNT);
 }
 
-/* The leaf entry slot of @va, creating the tables on the way when @alloc. */
-static uint64_t *pte_slot(struct vmm_mm *mm, uint64_t va, bool alloc)
+uint64_t *vmm_pte_slot(struct vmm_mm *mm, uint64_t va, bool alloc)
 {
 	struct vmm_machine *m = mm->m;
 	vmm_paddr_t t = mm->pgd;
@@ -104,7 +103,7 @@ static uint64_t *pte_slot(struct vmm_mm *mm, uint64_t va, bool alloc)
 
 uint64_t vmm_user_pte(struct vmm_mm *mm, uint64_t va)
 {
-	uint64_t *e = pte_slot(mm, va, false);
+	uint64_t *e = vmm_pte_slot(mm, va, false);
 
 	return e ? *e : 0;
 }
@@ -160,7 +159,7 @@ int vmm_populate_range(struct vmm_mm *mm, struct vmm_vma *v, uint64_t start, uin
 	if ((err = vmm_anon_vma_prepare(v)))
 		return err;
 	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
-		uint64_t *slot = pte_slot(mm, va, true);
+		uint64_t *slot = vmm_pte_slot(mm, va, true);
 
 		if (!slot)
 			return -VMM_ENOMEM;
@@ -200,20 +199,49 @@ static void walk_user(struct vmm_mm *mm, uint64_t start, uint64_t end, leaf_fn f
 		walk_range(mm, mm->pgd, levels(mm->m), 0, start, end, fn, arg);
 }
 
+/*
+ * zap_pte_range() for one entry: a page-cache page keeps what the hardware
+ * recorded in the entry (the dirty bit becomes set_page_dirty(), the
+ * accessed bit mark_page_accessed() unless the VMA asked for sequential or
+ * random access) before its mapping goes.
+ */
 static void zap_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
 {
+	const struct vmm_vma *v = arg;
+	const struct vmm_vma_file_ops *ops = mm->m->tasks.file_ops;
+	struct vmm_page *p;
+	uint64_t e = *slot;
+
 	(void)va;
-	(void)arg;
-	if (!pte_present(*slot))
+	if (!pte_present(e))
 		return;
-	put_mapped_page(mm, *slot);
+	p = vmm_vm_normal_page(mm->m, e);
+	if (p && !page_anon(p) && ops) {
+		if (e & VMM_PTE_DIRTY)
+			ops->page_dirty(mm->m, p);
+		if ((e & VMM_PTE_ACCESSED) &&
+		    !(v && (v->vm_flags & (VMM_VM_SEQ_READ | VMM_VM_RAND_READ))))
+			ops->page_accessed(mm->m, p);
+	}
+	put_mapped_page(mm, e);
 	*slot = 0;
 }
 
 void vmm_zap_range(struct vmm_mm *mm, struct vmm_vma *v, uint64_t start, uint64_t end)
 {
-	(void)v;
-	walk_user(mm, start, end, zap_leaf, NULL);
+	walk_user(mm, start, end, zap_leaf, v);
+}
+
+bool vmm_pte_mkclean(struct vmm_mm *mm, uint64_t va, uint64_t pfn)
+{
+	uint64_t *slot = vmm_pte_slot(mm, va, false), e;
+
+	if (!slot || !((e = *slot) & VMM_PTE_PRESENT) || (e & PTE_SPECIAL) ||
+	    (e & VMM_PTE_ADDR_MASK) >> PAGE_SHIFT != pfn || !(e & (VMM_PTE_RW | VMM_PTE_DIRTY)))
+		return false;
+	*slot = e & ~(VMM_PTE_RW | VMM_PTE_DIRTY);
+	vmm_flush_tlb_mm_range(mm, va, va + PAGE_SIZE);
+	return true;
 }
 
 static bool table_empty(struct vmm_machine *m, vmm_paddr_t t)
@@ -278,23 +306,44 @@ static bool page_exclusive(struct vmm_machine *m, uint64_t pte)
 	return p && page_anon(p) && p->mapcount == 1 && p->refcount == 1;
 }
 
+struct change_arg {
+	uint64_t vm_flags;
+	bool writenotify;
+};
+
+/*
+ * change_pte_range() for one entry. Write permission comes back where
+ * Linux's can_change_pte_writable() allows it: a private page only when it
+ * is exclusively ours (else the next write copies it), a shared one unless
+ * the mapping tracks dirtying and the entry is clean (its first write must
+ * fault so the page cache hears of it).
+ */
 static void change_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
 {
-	uint64_t vm_flags = *(const uint64_t *)arg, e = *slot, n;
+	const struct change_arg *a = arg;
+	uint64_t vm_flags = a->vm_flags, e = *slot, n;
 
 	(void)va;
 	if (!pte_present(e))
 		return;
 	n = (e & (VMM_PTE_ADDR_MASK | VMM_PTE_DIRTY | PTE_SPECIAL)) | vmm_vm_page_prot(mm->m, vm_flags);
-	if ((vm_flags & VMM_VM_WRITE) && !(e & PTE_SPECIAL) &&
-	    ((vm_flags & VMM_VM_SHARED) || page_exclusive(mm->m, e)))
+	if (!(vm_flags & VMM_VM_WRITE) || (e & PTE_SPECIAL))
+		;
+	else if (vm_flags & VMM_VM_SHARED) {
+		if (!a->writenotify || (e & VMM_PTE_DIRTY))
+			n |= VMM_PTE_RW;
+	} else if (page_exclusive(mm->m, e)) {
 		n |= VMM_PTE_RW | VMM_PTE_DIRTY;
+	}
 	*slot = n;
 }
 
-void vmm_change_protection(struct vmm_mm *mm, uint64_t start, uint64_t end, uint64_t vm_flags)
+void vmm_change_protection(struct vmm_mm *mm, const struct vmm_vma *v, uint64_t start,
+			   uint64_t end, uint64_t vm_flags)
 {
-	walk_user(mm, start, end, change_leaf, &vm_flags);
+	struct change_arg a = { .vm_flags = vm_flags, .writenotify = v->writenotify };
+
+	walk_user(mm, start, end, change_leaf, &a);
 	vmm_flush_tlb_mm_range(mm, start, end);
 }
 
@@ -310,7 +359,7 @@ static void move_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
 
 	if (!pte_present(*slot) || a->err)
 		return;
-	dst = pte_slot(mm, va + (uint64_t)a->delta, true);
+	dst = vmm_pte_slot(mm, va + (uint64_t)a->delta, true);
 	if (!dst) {
 		a->err = -VMM_ENOMEM;
 		return;
@@ -345,7 +394,7 @@ static void copy_leaf(struct vmm_mm *src_mm, uint64_t va, uint64_t *slot, void *
 
 	if (!pte_present(e) || a->err)
 		return;
-	dst = pte_slot(a->dst_mm, va, true);
+	dst = vmm_pte_slot(a->dst_mm, va, true);
 	if (!dst) {
 		a->err = -VMM_ENOMEM;
 		return;
@@ -427,6 +476,9 @@ static void check_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg
 		 ((e & VMM_PTE_PRESENT) && !(e & VMM_PTE_NX) && !(v->vm_flags & VMM_VM_EXEC)) ||
 		 ((e & VMM_PTE_PRESENT) && !(v->vm_flags & VM_ACCESS_FLAGS)))
 		why = "rights wider than the VMA's";
+	else if ((e & VMM_PTE_RW) && !(e & VMM_PTE_DIRTY) && v->writenotify &&
+		 (v->vm_flags & VMM_VM_SHARED))
+		why = "a writable clean entry where the mapping tracks dirtying";
 	else if (e & PTE_SPECIAL) {
 		if (!vmm_is_zero_pfn(m, pfn))
 			why = "a special entry that does not map the zero page";

@@ -21,13 +21,29 @@ uint64_t vmm_vm_page_prot(const struct vmm_machine *m, uint64_t vm_flags);
 
 /* Install zeroed private anonymous pages in [start, end) of @v where none is. */
 int vmm_populate_range(struct vmm_mm *mm, struct vmm_vma *v, uint64_t start, uint64_t end);
-/* zap_page_range(): clear the PTEs of [start, end), releasing pages. */
+/*
+ * zap_page_range(): clear the PTEs of [start, end), releasing pages; a
+ * page-cache page gets the entry's dirty and accessed bits (file_ops hooks).
+ * @v may be NULL (no madvise hint then).
+ */
 void vmm_zap_range(struct vmm_mm *mm, struct vmm_vma *v, uint64_t start, uint64_t end);
+/*
+ * page_mkclean_one() for one address: when the entry at @va maps frame
+ * @pfn writable or dirty, make it clean and read-only and flush it; true then.
+ */
+bool vmm_pte_mkclean(struct vmm_mm *mm, uint64_t va, uint64_t pfn);
+/*
+ * The leaf slot of @va (a host pointer into its page table), creating the
+ * tables on the way when @alloc (counted in pgtables_bytes); NULL when a
+ * table is missing (or could not be allocated).
+ */
+uint64_t *vmm_pte_slot(struct vmm_mm *mm, uint64_t va, bool alloc);
 /* free_pgtables(): free the tables wholly inside [floor, ceiling) that map nothing in [start, end). */
 void vmm_free_pgtables(struct vmm_mm *mm, uint64_t start, uint64_t end, uint64_t floor,
 		       uint64_t ceiling);
-/* change_protection(): rewrite the PTEs of [start, end) for @vm_flags. */
-void vmm_change_protection(struct vmm_mm *mm, uint64_t start, uint64_t end, uint64_t vm_flags);
+/* change_protection(): rewrite the PTEs of [start, end) of @v for @vm_flags. */
+void vmm_change_protection(struct vmm_mm *mm, const struct vmm_vma *v, uint64_t start,
+			   uint64_t end, uint64_t vm_flags);
 /* move_page_tables(): move the PTEs of [old, old + len) to @new_addr. */
 int vmm_move_page_tables(struct vmm_mm *mm, uint64_t old, uint64_t new_addr, uint64_t len,
 			 uint64_t vm_flags);

@@ -434,7 +434,7 @@ static void vma_info(const struct vmm_vma *v, struct vmm_vma_info *out)
 	out->end = v->vm_end;
 	out->pgoff = v->vm_pgoff;
 	out->vm_flags = v->vm_flags;
-	out->file = v->vm_file;
+	out->file = v->ino ? NULL : v->vm_file;	/* a shmem object is no file of the caller's */
 	out->anon = v->anon_vma != NULL;
 	if (v->special_name || v->ino)
 		snprintf(out->name, sizeof(out->name), "%s",

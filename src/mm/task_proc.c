@@ -32,8 +32,6 @@ static const char *vma_name(const struct vmm_vma *v)
 		return v->special_name;
 	if (v->ino)
 		return "/dev/zero (deleted)";
-	if (v->vm_file)
-		return "[file]";
 	if (v->vm_start <= mm->brk && v->vm_end >= mm->start_brk)
 		return "[heap]";
 	if (mm->start_stack && v->vm_start <= mm->start_stack && v->vm_end >= mm->start_stack)
@@ -41,23 +39,39 @@ static const char *vma_name(const struct vmm_vma *v)
 	return NULL;
 }
 
+/*
+ * show_map_vma(): a file mapping shows the file's device, inode and name
+ * ("/name", with " (deleted)" once unlinked); shared anonymous memory its
+ * shmem object ("/dev/zero (deleted)" on 00:01).
+ */
 static int show_map_line(FILE *out, const struct vmm_vma *v)
 {
 	bool shared_anon = v->ino != 0;
-	uint64_t off = v->vm_file || shared_anon ? v->vm_pgoff << PAGE_SHIFT : 0;
-	const char *name = vma_name(v);
+	uint64_t off = v->vm_file || shared_anon ? v->vm_pgoff << PAGE_SHIFT : 0, ino = 0;
+	const char *name = vma_name(v), *fname = NULL;
+	unsigned major = 0, minor = 0;
 	int n;
 
+	if (shared_anon) {
+		minor = 1;
+		ino = v->ino;
+	} else if (v->vm_file) {
+		fname = v->vm_mm->m->tasks.file_ops->file_name(v->vm_file, &major, &minor, &ino);
+	}
 	n = fprintf(out, "%08" PRIx64 "-%08" PRIx64 " %c%c%c%c %08" PRIx64 " %02x:%02x %" PRIu64 " ",
 		    v->vm_start, v->vm_end, (v->vm_flags & VMM_VM_READ) ? 'r' : '-',
 		    (v->vm_flags & VMM_VM_WRITE) ? 'w' : '-', (v->vm_flags & VMM_VM_EXEC) ? 'x' : '-',
-		    (v->vm_flags & VMM_VM_MAYSHARE) ? 's' : 'p', off, 0u, shared_anon ? 1u : 0u,
-		    shared_anon ? v->ino : 0);
+		    (v->vm_flags & VMM_VM_MAYSHARE) ? 's' : 'p', off, major, minor, ino);
 	if (n < 0)
 		return -VMM_EIO;
-	if (name && fprintf(out, "%*s%s", n < MAPS_NAME_COLUMN ? MAPS_NAME_COLUMN - n : 0, "",
-			    name) < 0)
+	n = n < MAPS_NAME_COLUMN ? MAPS_NAME_COLUMN - n : 0;
+	if (fname) {
+		if (fprintf(out, "%*s/%s%s", n, "", fname,
+			    v->vm_mm->m->tasks.file_ops->file_deleted(v->vm_file) ? " (deleted)" : "") < 0)
+			return -VMM_EIO;
+	} else if (name && fprintf(out, "%*s%s", n, "", name) < 0) {
 		return -VMM_EIO;
+	}
 	return fputc('\n', out) == EOF ? -VMM_EIO : 0;
 }
 

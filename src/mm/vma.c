@@ -58,6 +58,7 @@ struct vmm_vma *vma_alloc(struct vmm_mm *mm)
 		return NULL;
 	}
 	v->vm_mm = mm;
+	vmm_list_init(&v->shared);
 	/* a deterministic priority: the mm's own serial, mixed */
 	seed = ++mm->vma_serial;
 	v->node.prio = vmm_splitmix64(&seed);
@@ -103,6 +104,8 @@ void vma_free(struct vmm_vma *v)
 	if (!v)
 		return;
 	m = v->vm_mm->m;
+	if (v->vm_file)
+		m->tasks.file_ops->vma_close(v);
 	vmm_vma_unlink_anon(v);
 	shadow_free(m->tasks.vma_cache, v->shadow);
 	vmm_hfree(&m->hm, v, sizeof(*v));
@@ -195,6 +198,9 @@ struct vmm_vma *vma_dup_into(struct vmm_mm *mm, struct vmm_vma *src)
 	v->special_name = src->special_name;
 	v->ino = src->ino;
 	v->shm_pages = src->shm_pages;
+	v->writenotify = src->writenotify;
+	if (v->vm_file)
+		mm->m->tasks.file_ops->vma_open(v);
 	if (anon_vma_clone(v, src)) {
 		vma_free(v);
 		return NULL;

@@ -13,6 +13,7 @@
 #include <vmm/errors.h>
 
 #include "machine.h"
+#include "pagecache/file_mmap.h"
 
 /* Files open at once in a machine (fs.file-max, kept small enough to notice leaks). */
 #define VMM_FILE_MAX 65536
@@ -46,7 +47,7 @@ static struct vmm_inode *lookup(struct vmm_machine *m, const char *name)
 		for (struct vmm_list *pos = b->inodes.next; pos != &b->inodes; pos = pos->next) {
 			struct vmm_inode *inode = vmm_list_entry(pos, struct vmm_inode, i_sb_list);
 
-			if (inode->name && !strcmp(inode->name, name))
+			if (!inode->unlinked && !strcmp(inode->name, name))
 				return inode;
 		}
 	}
@@ -75,9 +76,9 @@ void vmm_inode_put(struct vmm_inode *inode)
 		inode_free(inode);
 }
 
-static int inode_create(struct vmm_bdev *b, const char *name, struct vmm_inode **out)
+int vmm_inode_create(struct vmm_machine *m, struct vmm_bdev *b, const char *name,
+		     struct vmm_inode **out)
 {
-	struct vmm_machine *m = b->m;
 	struct vmm_pagecache *pc = m->pagecache;
 	size_t len = strlen(name) + 1;
 	struct vmm_inode *inode;
@@ -103,7 +104,7 @@ static int inode_create(struct vmm_bdev *b, const char *name, struct vmm_inode *
 	inode->blocks.xa_pagecache = inode->dblocks.xa_pagecache = true;
 	if (xa_is_err(vmm_xa_store(&pc->mappings, inode->i_data.self >> 3, &inode->i_data)))
 		goto nomem;
-	vmm_list_add_tail(&inode->i_sb_list, &b->inodes);
+	vmm_list_add_tail(&inode->i_sb_list, b ? &b->inodes : &pc->shmem_inodes);
 	*out = inode;
 	return 0;
 nomem:
@@ -130,6 +131,8 @@ int vmm_inode_setsize(struct vmm_inode *inode, uint64_t size)
 	if (size < inode->i_size) {
 		uint32_t tail = size & (VMM_PAGE_SIZE - 1);
 
+		/* truncate_pagecache(): unmap first, so no PTE keeps a page the cache drops */
+		vmm_unmap_mapping_range(mapping, keep, UINT64_MAX);
 		vmm_truncate_inode_pages_range(mapping, keep, UINT64_MAX);
 		if (tail) {
 			int err;
@@ -153,7 +156,7 @@ int vmm_inode_setsize(struct vmm_inode *inode, uint64_t size)
 	return 0;
 }
 
-static int file_alloc(struct vmm_inode *inode, int flags, vmm_file **out)
+int vmm_file_alloc(struct vmm_inode *inode, int flags, vmm_file **out)
 {
 	struct vmm_machine *m = inode->m;
 	struct vmm_pagecache *pc = m->pagecache;
@@ -174,6 +177,7 @@ static int file_alloc(struct vmm_inode *inode, int flags, vmm_file **out)
 	f->m = m;
 	f->inode = inode;
 	f->f_flags = flags;
+	f->f_count = 1;
 	vmm_file_ra_state_init(&f->f_ra);
 	f->f_wb_err = vmm_errseq_sample(&inode->i_data.wb_err);
 	vmm_list_add_tail(&f->f_list, &pc->files);
@@ -209,12 +213,12 @@ static int open_common(struct vmm_machine *m, struct vmm_bdev *b, const char *na
 			return -VMM_ENOMEM;
 		if (size > b->cfg.capacity)
 			return -VMM_EFBIG;
-		if ((err = inode_create(b, name, &inode)))
+		if ((err = vmm_inode_create(m, b, name, &inode)))
 			return err;
 		if (create_size)
 			inode->i_size = inode->d_size = size;
 	}
-	if ((err = file_alloc(inode, flags, out))) {
+	if ((err = vmm_file_alloc(inode, flags, out))) {
 		vmm_inode_put(inode);
 		return err;
 	}
@@ -265,24 +269,35 @@ int vmm_file_create(vmm_machine *m, const char *name, uint64_t size, vmm_file **
 	return b ? vmm_file_create_on(b, name, size, out) : -VMM_ENOMEM;
 }
 
-int vmm_file_close(vmm_file **fp)
+/* __fput(): the last reference went (the handle closed and no VMA maps the file). */
+static void file_free(struct vmm_file *f)
 {
-	struct vmm_file *f;
-	struct vmm_machine *m;
+	struct vmm_machine *m = f->m;
 
-	if (!fp || !*fp)
-		return 0;
-	f = *fp;
-	m = f->m;
-	vmm_pagecache_enter(m);
 	vmm_list_del(&f->f_list);
 	m->pagecache->nr_files--;
 	f->inode->i_count--;
 	vmm_inode_put(f->inode);
 	vmm_kmem_cache_free(m->pagecache->filp, f->obj);
 	vmm_hfree(&m->hm, f, sizeof(*f));
-	*fp = NULL;
+}
+
+void vmm_fput(struct vmm_file *f)
+{
+	struct vmm_machine *m = f->m;
+
+	vmm_pagecache_enter(m);
+	if (--f->f_count == 0)
+		file_free(f);
 	vmm_pagecache_exit(m);
+}
+
+int vmm_file_close(vmm_file **fp)
+{
+	if (!fp || !*fp)
+		return 0;
+	vmm_fput(*fp);
+	*fp = NULL;
 	return 0;
 }
 
@@ -308,8 +323,7 @@ int vmm_file_unlink(vmm_machine *m, const char *name)
 	if (!(inode = lookup_arg(m, name, __func__, &err)))
 		return err;
 	vmm_pagecache_enter(m);
-	vmm_hfree(&m->hm, inode->name, strlen(inode->name) + 1);
-	inode->name = NULL;
+	/* the name stays for maps ("name (deleted)") until the inode goes */
 	inode->unlinked = true;
 	vmm_inode_put(inode);
 	vmm_pagecache_exit(m);
@@ -622,6 +636,7 @@ void vmm_files_free_all(struct vmm_machine *m)
 	while (!vmm_list_empty(&pc->files)) {
 		struct vmm_file *f = vmm_list_first_entry(&pc->files, struct vmm_file, f_list);
 
+		f->f_count = 1;	/* every mapping went with the tasks */
 		vmm_file_close(&f);
 	}
 	for (struct vmm_list *bl = pc->bdevs.next; bl != &pc->bdevs; bl = bl->next) {

@@ -60,11 +60,19 @@ static void mod_zone_state(struct vmm_machine *m, const struct vmm_page *page, i
 	vmm_pfn_zone(m, page_to_pfn(&m->sparse, page))->vm_stat[item] += delta;
 }
 
-/* The page's share of Active(file) or Inactive(file), by PG_active. */
+/*
+ * The page's share of Active(file) or Inactive(file), by PG_active; a
+ * shmem page (PG_swapbacked) counts on the anonymous lists, as in Linux.
+ */
 static void lru_account(struct vmm_machine *m, const struct vmm_page *page, int64_t delta)
 {
 	bool active = PageActive(page);
 
+	if (page_flag(page, VMM_PG_swapbacked)) {
+		mod_node_state(m, page, active ? NR_ACTIVE_ANON : NR_INACTIVE_ANON, delta);
+		mod_zone_state(m, page, active ? NR_ZONE_ACTIVE_ANON : NR_ZONE_INACTIVE_ANON, delta);
+		return;
+	}
 	mod_node_state(m, page, active ? NR_ACTIVE_FILE : NR_INACTIVE_FILE, delta);
 	mod_zone_state(m, page, active ? NR_ZONE_ACTIVE_FILE : NR_ZONE_INACTIVE_FILE, delta);
 }
@@ -169,6 +177,8 @@ int vmm_add_to_page_cache_lru(struct vmm_page *page, struct vmm_address_space *m
 	}
 	mapping->nrpages++;
 	mod_node_state(m, page, NR_FILE_PAGES, 1);
+	if (page_flag(page, VMM_PG_swapbacked))
+		mod_node_state(m, page, NR_SHMEM, 1);
 	vmm_charge(m, VMM_CYC_OTHER, m->clock.cost.pgcache_insert);
 	if (old) {
 		mapping->nr_shadows--;
@@ -196,9 +206,12 @@ void vmm_page_cache_delete(struct vmm_address_space *mapping, struct vmm_page *p
 		mapping->nr_shadows++;
 	mapping->nrpages--;
 	mod_node_state(m, page, NR_FILE_PAGES, -1);
+	if (page_flag(page, VMM_PG_swapbacked))
+		mod_node_state(m, page, NR_SHMEM, -1);
 	if (PageDirty(page)) {
-		/* dropped unwritten: truncation or a crash */
-		vmm_account_page_cleaned(m, page, mapping);
+		/* dropped unwritten: truncation or a crash (shmem dirtiness is not accounted) */
+		if (mapping->host->bdev)
+			vmm_account_page_cleaned(m, page, mapping);
 		clear_page_flag(page, VMM_PG_dirty);
 	}
 	if (mapping->host && mapping->host->bdev)
@@ -206,6 +219,7 @@ void vmm_page_cache_delete(struct vmm_address_space *mapping, struct vmm_page *p
 	lru_account(m, page, -1);
 	page->mapping = 0;
 	page->flags &= ~((1ull << VMM_PG_active) | (1ull << VMM_PG_referenced) |
+			 (1ull << VMM_PG_swapbacked) |
 			 (1ull << VMM_PG_workingset) | (1ull << VMM_PG_readahead) |
 			 (1ull << VMM_PG_uptodate) | (1ull << VMM_PG_error));
 }

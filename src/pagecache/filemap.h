@@ -135,12 +135,12 @@ struct vmm_address_space {
 
 struct vmm_inode {
 	struct vmm_machine *m;
-	struct vmm_bdev *bdev;
+	struct vmm_bdev *bdev;		/* NULL: a shmem inode (no device, never written back) */
 	uint64_t i_ino;
 	uint64_t i_size;
 	uint32_t i_count;		/* open handles */
 	bool unlinked;
-	char *name;			/* the namespace entry */
+	char *name;			/* the namespace entry (kept, unreachable, once unlinked) */
 	struct vmm_address_space i_data;
 	vmm_vaddr_t obj;		/* the inode_cache object */
 	struct vmm_list i_sb_list;	/* on the device */
@@ -175,6 +175,7 @@ struct vmm_file {
 	vmm_errseq_t f_wb_err;
 	vmm_vaddr_t obj;		/* the filp object */
 	struct vmm_list f_list;		/* on vmm_pagecache.files */
+	uint32_t f_count;		/* the handle's reference, plus one per VMA mapping it */
 };
 
 static inline struct vmm_inode *mapping_host(const struct vmm_address_space *mapping)
@@ -299,6 +300,8 @@ int vmm_filemap_write_and_wait_range(struct vmm_address_space *mapping, uint64_t
 				     uint64_t end);
 /* file_write_and_wait + commit + file_check_and_advance_wb_err. */
 int vmm_vfs_fsync(struct vmm_file *f);
+/* vfs_fsync_range() over pages [start, end] (msync): write, wait, commit, errseq. */
+int vmm_vfs_fsync_range(struct vmm_file *f, uint64_t start, uint64_t end);
 void vmm_balance_dirty_pages_ratelimited(struct vmm_address_space *mapping);
 void vmm_mark_inode_dirty(struct vmm_inode *inode);
 void vmm_writeback_timer_fn(struct vmm_machine *m, struct vmm_timer *t);
@@ -370,6 +373,17 @@ int64_t vmm_simfs_direct_io(struct vmm_file *f, void *buf, size_t len, uint64_t 
 /* ---- file.c ---- */
 
 void vmm_inode_put(struct vmm_inode *inode);
+/* A new inode named @name on @b; @b NULL: a shmem inode (on the page cache's shmem list). */
+int vmm_inode_create(struct vmm_machine *m, struct vmm_bdev *b, const char *name,
+		     struct vmm_inode **out);
+/* get_file() / fput(): the last reference closes the file (vmm_file_close is the handle's fput). */
+static inline void vmm_get_file(struct vmm_file *f)
+{
+	f->f_count++;
+}
+void vmm_fput(struct vmm_file *f);
+/* A file on @inode opened with @flags (the handle's reference). */
+int vmm_file_alloc(struct vmm_inode *inode, int flags, struct vmm_file **out);
 void vmm_files_free_all(struct vmm_machine *m);
 int vmm_inode_setsize(struct vmm_inode *inode, uint64_t size);
 

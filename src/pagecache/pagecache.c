@@ -13,6 +13,7 @@
 #include "machine.h"
 #include "mm/debug.h"
 #include "mm/vmstat.h"
+#include "pagecache/file_mmap.h"
 #include "pagecache/filemap.h"
 #include "pagecache/xarray.h"
 
@@ -30,10 +31,12 @@ int vmm_pagecache_init(struct vmm_machine *m)
 	m->pagecache = pc;
 	vmm_list_init(&pc->bdevs);
 	vmm_list_init(&pc->files);
+	vmm_list_init(&pc->shmem_inodes);
 	vmm_list_init(&pc->shadow_nodes);
 	vmm_xa_init(&pc->mappings, m);
 	pc->mappings.xa_pagecache = true;
 	vmm_timer_init(&pc->wb_timer, vmm_writeback_timer_fn, 0);
+	vmm_file_mmap_init(m);
 	return 0;
 }
 
@@ -108,6 +111,7 @@ void vmm_xa_node_free(struct vmm_xarray *xa, struct vmm_xa_node *node)
 struct pc_totals {
 	int64_t node[VMM_MAX_NUMNODES][4];	/* file pages, dirty, writeback, active */
 	int64_t inactive[VMM_MAX_NUMNODES];
+	int64_t shmem[VMM_MAX_NUMNODES];
 	uint64_t xa_nodes;
 	uint64_t shadow_nodes;
 };
@@ -139,10 +143,12 @@ static long check_page(struct vmm_machine *m, struct vmm_inode *inode, uint64_t 
 	struct vmm_address_space *mapping = &inode->i_data;
 	struct vmm_xarray *xa = &mapping->i_pages;
 	unsigned nid = vmm_page_to_nid(m, page);
+	bool shmem = !inode->bdev;
 	long problems = 0;
 	char buf[384] = "";
 
-	if ((page->mapping != mapping->self || page->index != index || page->refcount < 1 ||
+	if ((page->mapping != mapping->self || page->index != index ||
+	     page->refcount < 1 + page->mapcount ||
 	     PageBuddy(page) || page->page_type || PageDirty(page) != vmm_xa_get_mark(xa, index,
 			PAGECACHE_TAG_DIRTY) || PageWriteback(page) != vmm_xa_get_mark(xa, index,
 			PAGECACHE_TAG_WRITEBACK) || page_flag(page, VMM_PG_lru) ||
@@ -153,7 +159,7 @@ static long check_page(struct vmm_machine *m, struct vmm_inode *inode, uint64_t 
 	    PageBuddy(page) || page->page_type)
 		PC_BAD("inode %llu index %llu: page does not belong there: %s",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index, buf);
-	if (PageDirty(page) != vmm_xa_get_mark(xa, index, PAGECACHE_TAG_DIRTY) ||
+	if ((!shmem && PageDirty(page) != vmm_xa_get_mark(xa, index, PAGECACHE_TAG_DIRTY)) ||
 	    PageWriteback(page) != vmm_xa_get_mark(xa, index, PAGECACHE_TAG_WRITEBACK))
 		PC_BAD("inode %llu index %llu: DIRTY/WRITEBACK tags disagree with the flags: %s",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index, buf);
@@ -161,19 +167,33 @@ static long check_page(struct vmm_machine *m, struct vmm_inode *inode, uint64_t 
 		PC_BAD("inode %llu index %llu: a TOWRITE tag outlived its sync",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index);
 	/* not uptodate and unlocked is allowed: a failed read, or a page the fault path will read */
-	if ((PageLocked(page) && (!in_flight(inode->bdev, page, false) || PageUptodate(page))) ||
+	if ((PageLocked(page) && (shmem || !in_flight(inode->bdev, page, false) ||
+				  PageUptodate(page))) ||
 	    ((PageDirty(page) || PageWriteback(page)) && !PageUptodate(page)))
 		PC_BAD("inode %llu index %llu: locked without a read in flight, or dirty and not uptodate: %s",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index, buf);
-	if (PageWriteback(page) && !in_flight(inode->bdev, page, true))
+	if (PageWriteback(page) && (shmem || !in_flight(inode->bdev, page, true)))
 		PC_BAD("inode %llu index %llu: under writeback with no write in flight: %s",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index, buf);
 	if (page_flag(page, VMM_PG_lru))
 		PC_BAD("inode %llu index %llu: PG_lru with no LRU lists: %s",
 		       (unsigned long long)inode->i_ino, (unsigned long long)index, buf);
+	/* the cache's reference and one per mapping (the page tables' tally checks the mapcount) */
+	if (page->mapcount < 0 || page->refcount < 1 + page->mapcount)
+		PC_BAD("inode %llu index %llu: mapped %d times with %d references: %s",
+		       (unsigned long long)inode->i_ino, (unsigned long long)index, page->mapcount,
+		       page->refcount, buf);
+	if (shmem != page_flag(page, VMM_PG_swapbacked))
+		PC_BAD("inode %llu index %llu: PG_swapbacked %s a shmem inode",
+		       (unsigned long long)inode->i_ino, (unsigned long long)index,
+		       shmem ? "missing in" : "outside");
 	t->node[nid][T_FILE]++;
-	t->node[nid][T_DIRTY] += PageDirty(page);
 	t->node[nid][T_WB] += PageWriteback(page);
+	if (shmem) {
+		t->shmem[nid]++;
+		return problems;	/* on the anonymous lists, dirty unaccounted */
+	}
+	t->node[nid][T_DIRTY] += PageDirty(page);
 	if (PageActive(page))
 		t->node[nid][T_ACTIVE]++;
 	else
@@ -267,6 +287,9 @@ static long check_counters(struct vmm_machine *m, const struct pc_totals *t, FIL
 				PC_BAD("node %u: %s %lld, the cache holds %lld", nid, names[i],
 				       (long long)pgdat->vm_stat[items[i]],
 				       (long long)t->node[nid][i]);
+		if (pgdat->vm_stat[NR_SHMEM] != t->shmem[nid])
+			PC_BAD("node %u: nr_shmem %lld, shmem objects hold %lld", nid,
+			       (long long)pgdat->vm_stat[NR_SHMEM], (long long)t->shmem[nid]);
 		if (pgdat->vm_stat[NR_INACTIVE_FILE] != t->inactive[nid])
 			PC_BAD("node %u: nr_inactive_file %lld, the cache holds %lld", nid,
 			       (long long)pgdat->vm_stat[NR_INACTIVE_FILE],
@@ -305,7 +328,17 @@ long vmm_pagecache_check(struct vmm_machine *m, FILE *out)
 			       (unsigned long long)b->nr_blocks);
 		}
 	}
+	for (struct vmm_list *pos = pc->shmem_inodes.next; pos != &pc->shmem_inodes; pos = pos->next) {
+		struct vmm_inode *inode = vmm_list_entry(pos, struct vmm_inode, i_sb_list);
+
+		/* a shmem object lives as long as a file (a VMA's) refers to it */
+		if (!inode->i_count || !inode->unlinked || inode->bdev)
+			PC_BAD("shmem inode %llu: no file refers to it, or it has a name or a device",
+			       (unsigned long long)inode->i_ino);
+		problems += check_inode(m, inode, t, out);
+	}
 	problems += check_counters(m, t, out);
+	problems += vmm_file_mappings_check(m, out);
 	if (t->xa_nodes != pc->xa_nodes)
 		PC_BAD("%llu XArray nodes in the trees, %llu allocated",
 		       (unsigned long long)t->xa_nodes, (unsigned long long)pc->xa_nodes);

@@ -32,6 +32,7 @@ struct vmm_pagecache {
 	struct vmm_xarray mappings;		/* page->mapping >> 3 -> its address_space */
 	struct vmm_list bdevs;
 	struct vmm_list files;			/* open handles */
+	struct vmm_list shmem_inodes;		/* shmem objects (shared anonymous memory) */
 	struct vmm_bdev *default_bdev;
 	uint64_t next_ino;
 	uint64_t nr_files;			/* open handles */

@@ -91,8 +91,8 @@ int vmm_simfs_reserve_page(struct vmm_inode *inode, struct vmm_page *page)
 	struct vmm_bdev *b = inode->bdev;
 	uint64_t cur;
 
-	if (page_flag(page, VMM_PG_delalloc))
-		return 0;
+	if (!b || page_flag(page, VMM_PG_delalloc))
+		return 0;	/* shmem has no device to promise blocks of */
 	cur = vmm_simfs_block(inode, page->index);
 	if (cur && !(b->block_use[cur] & BLOCK_DURABLE))
 		return 0;	/* written in place */

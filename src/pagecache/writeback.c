@@ -31,6 +31,7 @@
 #include "mm/sparse.h"
 #include "mm/vmstat.h"
 #include "mm/zone.h"
+#include "pagecache/file_mmap.h"
 
 /* ---- errseq_t: an error number, a "seen" bit, and a counter above them ---- */
 
@@ -120,6 +121,8 @@ void vmm_set_page_dirty(struct vmm_address_space *mapping, struct vmm_page *page
 	if (PageDirty(page))
 		return;
 	set_page_flag(page, VMM_PG_dirty);
+	if (!mapping->host->bdev)
+		return;	/* shmem: noop_dirty_folio, nothing to write back */
 	mod_page_state(m, page, NR_FILE_DIRTY, 1);
 	NODE_DATA(m, vmm_page_to_nid(m, page))->vm_stat[NR_DIRTIED]++;
 	mapping_tag(mapping, page, PAGECACHE_TAG_DIRTY, true);
@@ -127,11 +130,18 @@ void vmm_set_page_dirty(struct vmm_address_space *mapping, struct vmm_page *page
 	vmm_mark_inode_dirty(mapping->host);
 }
 
-/* clear_page_dirty_for_io(): the DIRTY tag stays until set_page_writeback. */
+/*
+ * clear_page_dirty_for_io(): the DIRTY tag stays until set_page_writeback.
+ * A page dirty in the page tables is dirty already (the fault path marks
+ * it), so cleaning the entries loses nothing.
+ */
 bool vmm_clear_page_dirty_for_io(struct vmm_address_space *mapping, struct vmm_page *page)
 {
 	if (!PageDirty(page))
 		return false;
+	/* page_mkclean(): mappings write-protected and clean, so the next write faults */
+	if (page->mapcount)
+		vmm_page_mkclean(mapping, page);
 	clear_page_flag(page, VMM_PG_dirty);
 	vmm_account_page_cleaned(mapping->host->m, page, mapping);
 	return true;
@@ -284,15 +294,22 @@ static void inode_maybe_clean(struct vmm_inode *inode)
  * fsync: write and wait for the whole file, make its size and block map
  * durable, and report what this handle has not seen of the file's errors.
  */
-int vmm_vfs_fsync(struct vmm_file *f)
+int vmm_vfs_fsync_range(struct vmm_file *f, uint64_t start, uint64_t end)
 {
 	struct vmm_inode *inode = f->inode;
 	struct vmm_address_space *mapping = &inode->i_data;
 
-	vmm_filemap_write_and_wait_range(mapping, 0, UINT64_MAX);
+	if (!inode->bdev)
+		return 0;	/* shmem: noop_fsync */
+	vmm_filemap_write_and_wait_range(mapping, start, end);
 	inode_maybe_clean(inode);
 	vmm_simfs_commit(inode);
 	return vmm_errseq_check_and_advance(&mapping->wb_err, &f->f_wb_err);
+}
+
+int vmm_vfs_fsync(struct vmm_file *f)
+{
+	return vmm_vfs_fsync_range(f, 0, UINT64_MAX);
 }
 
 /* ---- the flusher ---- */

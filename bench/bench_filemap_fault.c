@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_filemap_fault: a file read fault on a page-cache hit, in libvmm and
+ * in the host kernel, in the same run.
+ *
+ *   vmm_seq_read    a task maps a cached 64 MiB file (MAP_SHARED, PROT_READ)
+ *                   and reads one byte of every page in order through
+ *                   vmm_cpu_read(); faults go through a #PF handler that
+ *                   calls vmm_do_fault() as handle_mm_fault will
+ *                   (tests/fault/file_pf_handler.h), with fault-around's
+ *                   default 64 KiB window; then munmap. Host ns per fault
+ *                   (and per page touched), simulated cycles per fault.
+ *   vmm_do_fault    the file side alone: vmm_do_fault() for each page whose
+ *                   entry is empty, with handle_mm_fault's setup, no MMU.
+ *   vmm_one_page    vmm_seq_read with fault_around_bytes 4096: one page a
+ *                   fault (vmm_do_fault_1: the file side alone, likewise).
+ *   host_seq_read   the host kernel: a host file of the same size, already
+ *                   in the host's page cache, mmap'ed, one byte of each page
+ *                   read, munmap; faults counted by getrusage (minflt).
+ *
+ * The ratio compares ns per fault of vmm_seq_read and host_seq_read (both
+ * with their kernel's default fault-around); goal <= 0.2. A host kernel
+ * with large page-cache folios maps a whole folio per fault (far more than
+ * 16 pages), so the ratio per page touched is printed as well. Both
+ * libvmm figures include the simulated MMU's work for every access
+ * (vmm_cpu_read), as a program's loads include the hardware's.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <vmm/vmm.h>
+
+#include "bench_util.h"
+
+#include "../tests/fault/file_pf_handler.h"
+#include "machine.h"
+#include "pagecache/filemap.h"
+
+#define MIB ((uint64_t)1 << 20)
+#define PG 4096u
+
+struct result {
+	double ns_fault, ns_page, cyc_fault;
+	uint64_t faults, pages;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_filemap_fault: %s failed\n", what);
+	exit(1);
+}
+
+static uint64_t cpu_cycles(vmm_machine *m)
+{
+	uint64_t c = 0;
+
+	vmm_cpu_cycles(m, vmm_machine_current_cpu(m), VMM_CYC_NR_CATEGORIES, &c);
+	return c;
+}
+
+/* Touch every page of the mapping at @a; the faults taken. */
+typedef uint64_t (*touch_fn)(vmm_task *t, vmm_vaddr_t a, uint64_t size);
+
+/* Through the simulated MMU: a one-byte vmm_cpu_read() per page. */
+static uint64_t touch_cpu(vmm_task *t, vmm_vaddr_t a, uint64_t size)
+{
+	vmm_cpu *cpu = vmm_machine_cpu(vmm_task_machine(t), 0);
+	uint64_t faults = 0;
+
+	for (uint64_t off = 0; off < size; off += PG) {
+		struct vmm_access_result ar;
+		uint8_t v;
+
+		if (vmm_cpu_read(cpu, a + off, &v, 1, VMM_ACC_USER, &ar))
+			die("vmm_cpu_read");
+		faults += ar.faulted;
+		clobber(&v);
+	}
+	return faults;
+}
+
+/*
+ * The file side alone: for each page whose entry is empty, what
+ * handle_mm_fault does (tables, struct vmm_vm_fault) and vmm_do_fault(); no
+ * simulated MMU.
+ */
+static uint64_t touch_direct(vmm_task *t, vmm_vaddr_t a, uint64_t size)
+{
+	struct vmm_vma *v = vmm_vma_find(t->mm, a);
+	uint64_t faults = 0;
+
+	for (uint64_t off = 0; off < size; off += PG) {
+		struct vmm_vm_fault vmf = {
+			.vma = v, .task = t, .flags = FAULT_FLAG_USER, .address = a + off,
+			.real_address = a + off, .pgoff = off / PG,
+			.pte = vmm_pte_slot(t->mm, a + off, true),
+		};
+
+		if (*vmf.pte)
+			continue;
+		if (vmm_do_fault(&vmf) & VMF_ERROR)
+			die("vmm_do_fault");
+		faults++;
+	}
+	return faults;
+}
+
+/* @rounds times: map @f, touch each page, unmap; only the touching is timed. */
+static void vmm_rounds(vmm_task *t, vmm_file *f, uint64_t size, unsigned rounds, touch_fn touch,
+		       struct result *r)
+{
+	vmm_machine *m = vmm_task_machine(t);
+	uint64_t t0, c0, ns = 0, cyc = 0;
+
+	memset(r, 0, sizeof(*r));
+	for (unsigned k = 0; k < rounds; k++) {
+		vmm_vaddr_t a;
+
+		if (vmm_mmap(t, 0, size, VMM_PROT_READ, VMM_MAP_SHARED, f, 0, &a))
+			die("vmm_mmap");
+		c0 = cpu_cycles(m);
+		t0 = now_ns();
+		r->faults += touch(t, a, size);
+		ns += now_ns() - t0;
+		cyc += cpu_cycles(m) - c0;
+		r->pages += size / PG;
+		if (vmm_munmap(t, a, size))
+			die("vmm_munmap");
+	}
+	r->ns_fault = (double)ns / (double)r->faults;
+	r->ns_page = (double)ns / (double)r->pages;
+	r->cyc_fault = (double)cyc / (double)r->faults;
+}
+
+static uint64_t minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)ru.ru_minflt;
+}
+
+/* The host kernel on the same work: a cached host file, mmap, touch, munmap. */
+static void host_rounds(uint64_t size, unsigned rounds, struct result *r)
+{
+	char path[] = "/tmp/bench_filemap_fault.XXXXXX";
+	static uint8_t chunk[MIB];
+	int fd = mkstemp(path);
+	uint64_t ns = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (fd < 0)
+		die("mkstemp");
+	unlink(path);
+	memset(chunk, 1, sizeof(chunk));
+	for (uint64_t off = 0; off < size; off += sizeof(chunk))
+		if (pwrite(fd, chunk, sizeof(chunk), (off_t)off) != (ssize_t)sizeof(chunk))
+			die("pwrite");
+	for (unsigned k = 0; k < rounds; k++) {
+		volatile uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		uint64_t f0, t0;
+
+		if (p == MAP_FAILED)
+			die("mmap");
+		f0 = minflt();
+		t0 = now_ns();
+		for (uint64_t off = 0; off < size; off += PG)
+			(void)p[off];
+		ns += now_ns() - t0;
+		r->faults += minflt() - f0;
+		r->pages += size / PG;
+		munmap((void *)p, size);
+	}
+	close(fd);
+	r->ns_fault = (double)ns / (double)r->faults;
+	r->ns_page = (double)ns / (double)r->pages;
+}
+
+static void print(const char *name, const struct result *r, bool sim)
+{
+	printf("%-14s %10" PRIu64 " %10" PRIu64 " %12.1f %12.1f", name, r->pages, r->faults,
+	       r->ns_fault, r->ns_page);
+	if (sim)
+		printf(" %14.1f", r->cyc_fault);
+	printf("\n");
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t size = 64 * MIB;
+	unsigned rounds = 10;
+	struct result vmm, one, direct, host;
+	static uint8_t chunk[MIB];
+	struct vmm_config cfg;
+	vmm_machine *m;
+	vmm_task *t;
+	vmm_file *f;
+	double ratio;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
+			rounds = (unsigned)strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--mib") && i + 1 < argc) {
+			size = strtoull(argv[++i], NULL, 0) * MIB;
+		} else {
+			fprintf(!strcmp(argv[i], "--help") ? stdout : stderr,
+				"usage: bench_filemap_fault [--rounds N] [--mib N]\n");
+			return !strcmp(argv[i], "--help") ? 0 : 2;
+		}
+	}
+	if (!rounds || !size)
+		return 2;
+	vmm_config_init(&cfg);
+	if (vmm_machine_create(&cfg, &m) || vmm_task_create(m, "bench", &t) ||
+	    vmm_file_create(m, "data", 0, &f))
+		die("setup");
+	for (uint64_t off = 0; off < size; off += sizeof(chunk))
+		if (vmm_file_pwrite(f, chunk, sizeof(chunk), off) != (int64_t)sizeof(chunk))
+			die("vmm_file_pwrite");
+	if (vmm_machine_set_fault_handler(m, file_pf_handler, t) ||
+	    vmm_cpu_switch_to(vmm_machine_cpu(m, 0), t))
+		die("handler");
+	printf("bench_filemap_fault: libvmm %s, the default machine; a %" PRIu64
+	       " MiB cached file read a byte per page, %u rounds\n",
+	       vmm_version_string(), (uint64_t)(size / MIB), rounds);
+	printf("%-14s %10s %10s %12s %12s %14s\n", "benchmark", "pages", "faults", "ns/fault",
+	       "ns/page", "sim cyc/fault");
+	vmm_rounds(t, f, size, 1, touch_cpu, &vmm);	/* warm-up: tables, slab caches */
+	vmm_rounds(t, f, size, rounds, touch_cpu, &vmm);
+	print("vmm_seq_read", &vmm, true);
+	vmm_rounds(t, f, size, rounds, touch_direct, &direct);
+	print("vmm_do_fault", &direct, true);
+	if (vmm_sysctl_set(m, "debug.fault_around_bytes", PG))
+		die("fault_around_bytes");
+	vmm_rounds(t, f, size, rounds, touch_cpu, &one);
+	print("vmm_one_page", &one, true);
+	vmm_rounds(t, f, size, rounds, touch_direct, &direct);
+	print("vmm_do_fault_1", &direct, true);
+	if (vmm_sysctl_set(m, "debug.fault_around_bytes", 65536))
+		die("fault_around_bytes");
+	host_rounds(size, 1, &host);
+	host_rounds(size, rounds, &host);
+	print("host_seq_read", &host, false);
+	ratio = vmm.ns_fault / host.ns_fault;
+	printf("ratio vmm/host ns per fault: %.3f (goal <= 0.2: %s)\n", ratio,
+	       pass_miss(ratio <= 0.2));
+	/* the host maps whole large folios per fault, so per page touched says more */
+	printf("ratio vmm/host ns per page touched: %.3f\n", vmm.ns_page / host.ns_page);
+	if (vmm_machine_check(m, stderr))
+		die("vmm_machine_check");
+	vmm_machine_set_fault_handler(m, NULL, NULL);
+	vmm_file_close(&f);
+	vmm_task_destroy(&t);
+	vmm_machine_destroy(&m);
+	return 0;
+}
