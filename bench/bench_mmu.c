@@ -6,9 +6,10 @@
  *                 loop control): subtract it from l1_hit for the
  *                 translation alone
  *   l1_hit        a read that hits the L1 DTLB (the inline fast path,
- *                 vmm_mmu_translate), 16 pages in turn, one per set
+ *                 vmm_mmu_translate: the DTLB's memo, a rights test, an LRU
+ *                 stamp), 16 pages in turn, one per set
  *   l1_hit_same   a read that hits the L1 DTLB on the page of the access
- *                 before (the same probe: only large pages have a shortcut)
+ *                 before (the same path: nothing is kept per last page)
  *   l1_hit_api    l1_hit through the public vmm_cpu_translate()
  *   walk4_nopwc   a TLB miss that walks all 4 levels (no paging-structure
  *                 caches configured), cycling over 65536 pages

@@ -188,6 +188,7 @@ static int set_cr4(struct vmm_cpu *cpu, uint64_t v)
 		cpu->pcid = 0;
 	else
 		cpu->pcid = cpu->regs.cr3 & VMM_CR3_PCID_MASK;
+	vmm_tlb_forget_memo(&cpu->tlb);	/* its entries may belong to the old PCID */
 	vmm_cpu_update_perm(cpu);
 	return 0;
 }
@@ -207,6 +208,7 @@ static int set_cr3(struct vmm_cpu *cpu, uint64_t v)
 	cpu->regs.cr3 = v;
 	cpu->pcid = pcide ? (uint16_t)(v & VMM_CR3_PCID_MASK) : 0;
 	vmm_tlb_forget_last(&cpu->tlb);	/* its entries may belong to the old PCID */
+	vmm_tlb_forget_memo(&cpu->tlb);
 	cpu->pcid_root[cpu->pcid] = addr;
 	cpu->stats.cr3_writes++;
 	if (!noflush)
@@ -771,11 +773,12 @@ static void digest_array(XXH3_state_t *st, const struct vmm_tlb_array *a)
 {
 	size_t n = a->sets * a->ways;
 
-	XXH3_64bits_update(st, &a->tick, sizeof(a->tick));
 	if (n)
 		XXH3_64bits_update(st, a->e, n * sizeof(*a->e));
 	if (a->plru)
 		XXH3_64bits_update(st, a->plru, a->sets * sizeof(*a->plru));
+	if (a->order)
+		XXH3_64bits_update(st, a->order, a->sets * sizeof(*a->order));
 }
 
 void vmm_cpus_digest(const struct vmm_machine *m, struct XXH3_state_s *st)
@@ -787,6 +790,7 @@ void vmm_cpus_digest(const struct vmm_machine *m, struct XXH3_state_s *st)
 		s.check_stale_tlb = s.check_stale_pwc = 0;	/* observations, not state */
 		XXH3_64bits_update(st, &cpu->regs, sizeof(cpu->regs));
 		XXH3_64bits_update(st, &s, sizeof(s));
+		XXH3_64bits_update(st, &cpu->tlb.tick, sizeof(cpu->tlb.tick));
 		for (unsigned k = 0; k < 3; k++) {
 			digest_array(st, &cpu->tlb.itlb[k]);
 			digest_array(st, &cpu->tlb.dtlb[k]);

@@ -62,7 +62,7 @@ struct vmm_cpu {
 	uint8_t nxe;			/* EFER.NXE */
 	uint8_t pge;			/* CR4.PGE */
 	/* host-side shortcut of the walker (mmu.c): the physical range of the node
-	 * of the last walker reference and that node's walker cost */
+	 * of the last walker reference and that node's walker cost with walk_step */
 	uint64_t walk_node_start, walk_node_len;
 	uint32_t walk_node_cost;
 };

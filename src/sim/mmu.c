@@ -191,13 +191,20 @@ static uint64_t maxphy_mask(const struct vmm_machine *m)
 
 /*
  * The checker's fingerprint of a walk: every entry read, folded in by an
- * XOR and a multiply by an odd constant. For the entries that follow, each
- * step is a bijection of the running value, so a change to any one entry
- * always changes the result; two steps cost two instructions per level.
+ * XOR, a multiply by an odd constant and a rotation. For the entries that
+ * follow, each step is a bijection of the running value, so a change to
+ * any one entry always changes the result. The rotation matters for
+ * changes to several entries: a product's top bit depends on its factor's
+ * top bit alone, so without it a flip of XD (bit 63) passed through every
+ * later step as a flip of bit 63 and a second XD flip cancelled the first.
+ * Rotated, that bit lands on bit 5, which the entries fed in never carry
+ * (A and D are masked off), and the next multiply spreads it.
  */
-static uint64_t hash_mix(uint64_t h, uint64_t v)
+static inline uint64_t hash_mix(uint64_t h, uint64_t v)
 {
-	return (h ^ v) * 0xff51afd7ed558ccdull;
+	uint64_t x = (h ^ v) * 0xffffffffed558ccdull;	/* odd; an imm32 for the host */
+
+	return x << 6 | x >> 58;
 }
 
 static uint64_t *entry_host(const struct vmm_machine *m, uint64_t pa)
@@ -220,36 +227,33 @@ uint32_t vmm_mmu_ref_cost(const struct vmm_cpu *cpu, uint64_t pa, unsigned kind)
 }
 
 /*
- * The cost of one walker reference. The page tables of an address space
- * mostly sit on one node, so the CPU remembers the physical range of the
- * node its last walker reference went to and skips the node search while
- * references stay in it. Never used with a latency callback (which must
- * see every reference) nor beyond the end of memory.
+ * The cost of one walker reference with the walker's overhead per entry
+ * (walk_step). The page tables of an address space mostly sit on one
+ * node, so the CPU remembers the physical range of the node its last
+ * walker reference went to (walk_node_*), and a walk prices a reference
+ * in that range without calling this. The range stays empty with a
+ * latency callback (which must see every reference) and never reaches
+ * beyond the end of memory.
  */
 static __attribute__((noinline)) uint32_t walk_ref_cost_slow(struct vmm_cpu *cpu, uint64_t pa)
 {
 	const struct vmm_physmem *pm = &cpu->m->phys;
+	uint32_t step = cpu->m->clock.cost.walk_step;
 	unsigned nid;
 
 	if (cpu->m->cfg.mem_latency_fn || pa >= pm->end)
-		return vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_WALK);
+		return step + vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_WALK);
 	nid = vmm_physmem_nid(pm, pa);
 	cpu->walk_node_start = nid ? pm->node_start[nid] : 0;
 	cpu->walk_node_len = (nid + 1 < pm->nr_nodes ? pm->node_start[nid + 1] : pm->end) -
 			     cpu->walk_node_start;
-	cpu->walk_node_cost = cpu->walk_cost[nid];
+	cpu->walk_node_cost = step + cpu->walk_cost[nid];
 	return cpu->walk_node_cost;
 }
 
-static inline uint32_t walk_ref_cost(struct vmm_cpu *cpu, uint64_t pa)
-{
-	if (likely(pa - cpu->walk_node_start < cpu->walk_node_len))
-		return cpu->walk_node_cost;
-	return walk_ref_cost_slow(cpu, pa);
-}
-
 /* Set @bits in the entry at @pa; returns the cycles it cost. */
-static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
+static __attribute__((noinline)) uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa,
+							 uint64_t bits)
 {
 	uint64_t *p = entry_host(cpu->m, pa);
 
@@ -259,6 +263,20 @@ static uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa, uint64_t bits)
 	cpu->stats.ad_updates++;
 	return cpu->m->cfg.mem_latency_fn ? vmm_mmu_ref_cost(cpu, pa, VMM_MEMREF_AD)
 					  : cpu->m->clock.cost.ad_update;
+}
+
+/*
+ * The rights of a walk as TLB_ATTR_* bits: @attr0 (where the walk started:
+ * U and W, or a PWC entry's rights) with U/S and R/W ANDed over the entries
+ * read (@all is their AND) and XD ORed (@any is their OR) when @nxe is 1.
+ */
+static inline uint8_t walk_rights(uint8_t attr0, uint64_t all, uint64_t any, unsigned nxe)
+{
+	/* U/S is entry bit 2 and TLB_ATTR_U bit 0; R/W is bit 1 in both */
+	uint8_t keep = (uint8_t)(((all >> 2) & TLB_ATTR_U) | (all & TLB_ATTR_W) |
+				 ~(unsigned)(TLB_ATTR_U | TLB_ATTR_W));
+
+	return (uint8_t)((attr0 & keep) | (((any >> 63) & nxe) << 2));
 }
 
 /*
@@ -275,7 +293,7 @@ walk_from_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, unsigned levels, 
 		struct vmm_tlb_entry *e = tlb_find(a, va, 12 + 9 * (l - 1), 0, pcid);
 
 		if (e) {
-			tlb_touch(a, e);
+			tlb_touch(&cpu->tlb, a, e);
 			*table = e->pa;
 			*attr = e->attr;
 			*hash = e->path_hash;
@@ -285,22 +303,6 @@ walk_from_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, unsigned levels, 
 		}
 	}
 	return levels;
-}
-
-/*
- * The rights of a walk as TLB_ATTR_* bits: @attr0 (where the walk started:
- * U and W, or a PWC entry's rights) with U/S and R/W ANDed over the entries
- * read (@all is their AND) and XD ORed (@any is their OR).
- */
-static uint8_t walk_rights(uint8_t attr0, uint64_t all, uint64_t any, bool nxe)
-{
-	uint8_t keep = (uint8_t)~(TLB_ATTR_U | TLB_ATTR_W);
-
-	if (all & VMM_PTE_USER)
-		keep |= TLB_ATTR_U;
-	if (all & VMM_PTE_RW)
-		keep |= TLB_ATTR_W;
-	return (uint8_t)((attr0 & keep) | (nxe && (any & VMM_PTE_NX) ? TLB_ATTR_NX : 0));
 }
 
 /* Cache the non-leaf entry for @va at @epa of @level (A already set) in its PWC. */
@@ -318,87 +320,148 @@ static __attribute__((noinline)) void walk_fill_pwc(struct vmm_cpu *cpu, uint64_
 }
 
 /*
+ * The running state of a walk; walk_step() keeps it in registers, with a
+ * copy of the CPU's walker-node shortcut (walk_ref_cost_slow()).
+ */
+struct walk_run {
+	uint64_t table, e, epa, hash, all, any, cycles;
+	uint64_t node_start, node_len, node_cost;
+	unsigned depth;
+	uint8_t attr0;
+};
+
+enum { STEP_NEXT, STEP_END };
+
+/*
+ * Read the entry of @level (a constant in each inlined copy) and fold it
+ * into @r; STEP_END at a leaf, a fault or the checker's stop level. A
+ * walk with @side effects sets A in a non-leaf entry that lacks it and
+ * caches the entry in its PWC. Each reference is priced as it is made,
+ * so that a latency callback sees the references in order.
+ */
+static inline __attribute__((always_inline)) int
+walk_step(struct vmm_cpu *cpu, struct mmu_walk *w, struct walk_run *r, const unsigned level,
+	  const bool side, uint64_t addr_mask, uint64_t end8, uint8_t *host)
+{
+	const unsigned shift = 3 + 9 * level;	/* of the region one entry maps */
+	const uint64_t epa = r->table + ((w->va >> (shift - 3)) & 0xff8);
+	uint64_t e = likely(epa < end8)
+			     ? __atomic_load_n((const uint64_t *)(void *)(host + epa),
+					       __ATOMIC_RELAXED)
+			     : 0;
+	bool leaf;
+
+	r->epa = epa;
+	r->e = e;
+	if (!side && w->lv)
+		w->lv[r->depth] = (struct vmm_walk_level){ epa, e, level, 0 };
+	if (likely(epa - r->node_start < r->node_len)) {
+		r->cycles += r->node_cost;
+	} else {
+		r->cycles += walk_ref_cost_slow(cpu, epa);
+		r->node_start = cpu->walk_node_start;
+		r->node_len = cpu->walk_node_len;
+		r->node_cost = cpu->walk_node_cost;
+	}
+	r->depth++;
+	/* not present, or a reserved bit of a non-leaf entry (a superset of a leaf's at 1) */
+	if (unlikely((e ^ VMM_PTE_PRESENT) & (cpu->rsvd_mask[0][level] | VMM_PTE_PRESENT))) {
+		w->fault = VMM_FAULT_PF;
+		if (e & VMM_PTE_PRESENT)
+			w->error_code = VMM_PF_P | VMM_PF_RSVD;
+		return STEP_END;
+	}
+	leaf = level == 1 || (level <= 3 && (e & VMM_PTE_PS));
+	if (level > 1 && level <= 3 && leaf && unlikely(e & cpu->rsvd_mask[1][level])) {
+		w->fault = VMM_FAULT_PF;
+		w->error_code = VMM_PF_P | VMM_PF_RSVD;
+		return STEP_END;
+	}
+	r->hash = hash_mix(r->hash, e & ~(VMM_PTE_ACCESSED | VMM_PTE_DIRTY));
+	r->all &= e;
+	r->any |= e;
+	if (leaf) {
+		w->shift = shift;
+		w->pa = e & addr_mask & ~((1ull << shift) - 1);
+		w->global = (e & VMM_PTE_GLOBAL) && cpu->pge;
+		if (!side && w->stop_level)	/* the checker wanted a table here */
+			w->fault = VMM_FAULT_PF;
+		return STEP_END;
+	}
+	r->table = e & addr_mask;
+	if (side && level >= 2) {
+		if (unlikely(!(e & VMM_PTE_ACCESSED)))
+			r->cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
+		if (cpu->tlb.pwc[level - 2].ways)
+			walk_fill_pwc(cpu, w->va, w->pcid, level, epa, r->table, r->hash,
+				      walk_rights(r->attr0, r->all, r->any, cpu->nxe));
+	}
+	if (!side && level == w->stop_level) {
+		w->pa = r->table;
+		return STEP_END;
+	}
+	return STEP_NEXT;
+}
+
+/*
  * The walk proper, instantiated twice: with @side (translation: PWCs and
  * A flags) and without (inspection and the checker: entry log and
- * stop_level). It keeps its running state in locals and stores it in @w
- * once, at the end; rights are gathered as the AND and the OR of the
- * entries and turned into TLB_ATTR_* bits where they are needed.
+ * stop_level). Each level is a copy of walk_step() with its level a
+ * constant, entered at the level the walk starts from. It keeps its
+ * running state in locals and stores it in @w once, at the end; rights
+ * are gathered as the AND and the OR of the entries and turned into
+ * TLB_ATTR_* bits where they are needed.
  */
 static inline __attribute__((always_inline)) void walk_levels(struct vmm_cpu *cpu,
 							      struct mmu_walk *w, const bool side)
 {
 	const struct vmm_machine *m = cpu->m;
-	const uint64_t addr_mask = VMM_PTE_ADDR_MASK & maxphy_mask(m), va = w->va;
-	const uint64_t step = m->clock.cost.walk_step, phys_end = m->phys.end;
-	const bool nxe = cpu->nxe;
-	uint64_t table = w->root & addr_mask, e = 0, epa = 0, hash = cpu->walk_seed;
-	uint64_t cycles = w->cycles, all = ~0ull, any = 0;
-	unsigned levels = cpu_levels(cpu), level = levels, depth = 0;
-	uint8_t attr0 = TLB_ATTR_U | TLB_ATTR_W;
+	const uint64_t addr_mask = VMM_PTE_ADDR_MASK & maxphy_mask(m);
+	const uint64_t end8 = m->phys.end >= 8 ? m->phys.end - 7 : 0;
+	uint8_t *host = vmm_physmem_host(&m->phys, 0);
+	struct walk_run r = { .table = w->root & addr_mask, .hash = cpu->walk_seed,
+			      .cycles = w->cycles, .all = ~0ull,
+			      .node_start = cpu->walk_node_start, .node_len = cpu->walk_node_len,
+			      .node_cost = cpu->walk_node_cost, .attr0 = TLB_ATTR_U | TLB_ATTR_W };
+	unsigned level = cpu_levels(cpu);
 
-	if (side)
-		level = walk_from_pwc(cpu, va, w->pcid, levels, &table, &attr0, &hash, &cycles,
-				      &w->pwc_level);
-	for (; level >= 1; level--) {
-		unsigned shift = 3 + 9 * level;	/* of the region one entry maps */
-		bool leaf;
-
-		epa = table + ((va >> shift) & 511) * 8;
-		e = likely(epa + 8 <= phys_end)
-			    ? __atomic_load_n((const uint64_t *)vmm_physmem_host(&m->phys, epa),
-					      __ATOMIC_RELAXED)
-			    : 0;
-		if (!side && w->lv)
-			w->lv[depth] = (struct vmm_walk_level){ epa, e, level, 0 };
-		depth++;
-		cycles += step + walk_ref_cost(cpu, epa);
-		if (unlikely(!(e & VMM_PTE_PRESENT))) {
-			w->fault = VMM_FAULT_PF;
+	if (side && cpu->tlb.pwc_entries)
+		level = walk_from_pwc(cpu, w->va, w->pcid, level, &r.table, &r.attr0, &r.hash,
+				      &r.cycles, &w->pwc_level);
+	switch (level) {
+	case 5:
+		if (walk_step(cpu, w, &r, 5, side, addr_mask, end8, host) == STEP_END)
 			break;
-		}
-		leaf = level == 1 || (level <= 3 && (e & VMM_PTE_PS));
-		if (unlikely(e & cpu->rsvd_mask[leaf][level])) {
-			w->fault = VMM_FAULT_PF;
-			w->error_code = VMM_PF_P | VMM_PF_RSVD;
+		/* fall through */
+	case 4:
+		if (walk_step(cpu, w, &r, 4, side, addr_mask, end8, host) == STEP_END)
 			break;
-		}
-		hash = hash_mix(hash, e & ~(VMM_PTE_ACCESSED | VMM_PTE_DIRTY));
-		all &= e;
-		any |= e;
-		if (leaf) {
-			w->shift = shift;
-			w->pa = e & addr_mask & ~((1ull << shift) - 1);
-			w->global = (e & VMM_PTE_GLOBAL) && cpu->pge;
-			if (!side && w->stop_level)	/* the checker wanted a table here */
-				w->fault = VMM_FAULT_PF;
+		/* fall through */
+	case 3:
+		if (walk_step(cpu, w, &r, 3, side, addr_mask, end8, host) == STEP_END)
 			break;
-		}
-		table = e & addr_mask;
-		if (side) {
-			if (!(e & VMM_PTE_ACCESSED))
-				cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
-			if (cpu->tlb.pwc[level - 2].ways)
-				walk_fill_pwc(cpu, va, w->pcid, level, epa, table, hash,
-					      walk_rights(attr0, all, any, nxe));
-		}
-		if (!side && level == w->stop_level) {
-			w->pa = table;
+		/* fall through */
+	case 2:
+		if (walk_step(cpu, w, &r, 2, side, addr_mask, end8, host) == STEP_END)
 			break;
-		}
+		/* fall through */
+	default:
+		walk_step(cpu, w, &r, 1, side, addr_mask, end8, host);
+		break;
 	}
-	w->attr = walk_rights(attr0, all, any, nxe);
+	w->attr = walk_rights(r.attr0, r.all, r.any, cpu->nxe);
 	if (!w->fault && !(side ? 0 : w->stop_level)) {
-		w->attr |= (uint8_t)(((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT)
+		w->attr |= (uint8_t)(((r.e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT)
 				     << TLB_ATTR_PKEY_SHIFT);
-		if (e & VMM_PTE_DIRTY)
+		if (r.e & VMM_PTE_DIRTY)
 			w->attr |= TLB_ATTR_D;
 	}
-	w->hash = hash;
-	w->cycles = cycles;
-	w->depth = depth;
-	w->refs = depth;
-	w->leaf_pa = epa;
-	w->leaf_entry = e;
+	w->hash = r.hash;
+	w->cycles = r.cycles;
+	w->depth = r.depth;
+	w->refs = r.depth;
+	w->leaf_pa = r.epa;
+	w->leaf_entry = r.e;
 }
 
 static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
@@ -411,24 +474,29 @@ static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
 
 /* ---- translation ---- */
 
-static void fill_from(struct vmm_cpu *cpu, struct vmm_tlb_array *a, uint64_t va,
-		      const struct vmm_tlb_entry *src)
-{
-	struct tlb_fill f = { .va = va, .pa = src->pa, .leaf_pa = src->leaf_pa,
-			      .path_hash = src->path_hash, .shift = src->shift,
-			      .szidx = (src->shift - 12) / 9, .pcid = cpu->pcid,
-			      .attr = src->attr, .global = src->global, .fresh = 1 };
-
-	vmm_tlb_fill(&cpu->tlb, a, &f);
-}
-
 /* The second-level array for page size @sz. */
 static struct vmm_tlb_array *l2_array(struct vmm_cpu *cpu, unsigned sz)
 {
 	return sz == VMM_PGSZ_1G ? &cpu->tlb.stlb_1g : &cpu->tlb.stlb;
 }
 
-/* Find the entry for @va in the L1 arrays of one kind; sets *sz. */
+/*
+ * Note in the side's memo that @e, an entry of the L1 4 KiB array @a, is
+ * what a lookup of its page under the current PCID returns (it is the
+ * first usable way of its set). Tree-PLRU arrays keep no memo: the hot
+ * path records a memo hit as an LRU stamp.
+ */
+static inline void memo_note(struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
+{
+	if (a->memo && a->policy != TLB_POL_PLRU) {
+		struct tlb_memo_slot *s = tlb_memo_slot(a->memo, e->tag);
+
+		s->page = e->tag;
+		s->e = e;
+	}
+}
+
+/* Find the entry for @va in the L1 arrays of one kind from size @from on; sets *sz. */
 static struct vmm_tlb_entry *l1_lookup(struct vmm_cpu *cpu, struct vmm_tlb_array *l1,
 				       uint64_t va, unsigned from, unsigned *sz)
 {
@@ -445,18 +513,18 @@ static struct vmm_tlb_entry *l1_lookup(struct vmm_cpu *cpu, struct vmm_tlb_array
 
 /*
  * Find the entry for @va in the second-level arrays; sets *sz. The 4 KiB
- * set is scanned with tlb_probe(), so that a fill after a miss needs no
- * second scan (@p).
+ * set is scanned with tlb_probe_fp() (@tag, @fp: the 4 KiB page's), so
+ * that a fill after a miss needs no second scan (@p).
  */
-static struct vmm_tlb_entry *l2_lookup(struct vmm_cpu *cpu, uint64_t va, unsigned *sz,
-				       struct tlb_probe *p)
+static inline struct vmm_tlb_entry *l2_lookup(struct vmm_cpu *cpu, uint64_t va, uint64_t tag,
+					      uint64_t fp, unsigned *sz, struct tlb_probe *p)
 {
-	tlb_probe(&cpu->tlb.stlb, va, 12, VMM_PGSZ_4K, cpu->pcid, p);
+	tlb_probe_fp(&cpu->tlb.stlb, va, 12, tag, fp, cpu->pcid, p);
 	if (p->hit) {
 		*sz = VMM_PGSZ_4K;
 		return p->hit;
 	}
-	if (!(cpu->tlb.stlb.nvalid_sz[VMM_PGSZ_2M] | cpu->tlb.stlb_1g.nvalid))
+	if (likely(!(cpu->tlb.stlb.nvalid_sz[VMM_PGSZ_2M] | cpu->tlb.stlb_1g.nvalid)))
 		return NULL;
 	for (unsigned s = VMM_PGSZ_2M; s < VMM_PGSZ_NR; s++) {
 		struct vmm_tlb_entry *e =
@@ -470,7 +538,7 @@ static struct vmm_tlb_entry *l2_lookup(struct vmm_cpu *cpu, uint64_t va, unsigne
 	return NULL;
 }
 
-static void count_walk(struct vmm_cpu *cpu, const struct mmu_walk *w)
+static inline void count_walk(struct vmm_cpu *cpu, const struct mmu_walk *w)
 {
 	cpu->stats.page_walks++;
 	cpu->stats.walk_refs += w->refs;
@@ -481,18 +549,8 @@ static void count_walk(struct vmm_cpu *cpu, const struct mmu_walk *w)
 		cpu->stats.pwc_misses++;
 }
 
-/* The #PF error code of an access through a walk's combined rights; 0 if allowed. */
-static uint32_t walk_rights_error(const struct vmm_cpu *cpu, unsigned type, unsigned mode,
-				  uint8_t attr)
-{
-	/* the "may use" maps with D set are the rights alone */
-	if (likely(mmu_perm_ok(cpu, ACC_KIND(type, mode), attr | TLB_ATTR_D)))
-		return 0;
-	return vmm_mmu_rights_error(&cpu->regs, type, mode, attr);
-}
-
 /* Count an L1 miss of page-size index @sz that the STLB served (@stlb_hit) or a walk did. */
-static void count_l1_miss(struct vmm_cpu *cpu, unsigned type, unsigned sz, bool stlb_hit)
+static inline void count_l1_miss(struct vmm_cpu *cpu, unsigned type, unsigned sz, bool stlb_hit)
 {
 	if (type == ACC_EXEC)
 		cpu->stats.itlb_misses[sz]++;
@@ -504,57 +562,75 @@ static void count_l1_miss(struct vmm_cpu *cpu, unsigned type, unsigned sz, bool 
 		cpu->stats.stlb_misses[sz]++;
 }
 
-/* What a fill of a walk's translation of @va stores; @fresh: no entry for the page exists. */
-static inline struct tlb_fill walk_fill(const struct vmm_cpu *cpu, const struct mmu_walk *w,
-					uint64_t va, unsigned sz, bool fresh)
+/* The #PF of a walk that could not finish, or of its rights; 0 when the access may go on. */
+static __attribute__((noinline)) uint32_t walk_error(const struct vmm_cpu *cpu, uint32_t fault,
+						     uint32_t error_code, uint8_t attr,
+						     unsigned type, unsigned mode)
 {
-	return (struct tlb_fill){ .va = va, .pa = w->pa, .leaf_pa = w->leaf_pa,
-				  .path_hash = w->hash, .shift = w->shift, .szidx = sz,
-				  .pcid = cpu->pcid, .attr = w->attr, .global = w->global,
-				  .fresh = fresh };
+	if (fault)
+		return error_code | access_bits(&cpu->regs, type, mode);
+	return vmm_mmu_rights_error(&cpu->regs, type, mode, attr);
+}
+
+/* The fills after a walk for a write through a clean entry: they replace what is there. */
+static __attribute__((noinline)) void refill(struct vmm_cpu *cpu, struct vmm_tlb_array *l1,
+					     uint64_t va, const struct mmu_walk *w, unsigned sz)
+{
+	struct tlb_fill f = { .va = va, .pa = w->pa, .leaf_pa = w->leaf_pa,
+			      .path_hash = w->hash, .shift = w->shift, .szidx = sz,
+			      .pcid = cpu->pcid, .attr = w->attr, .global = w->global };
+
+	vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
+	vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
 }
 
 /*
  * Walk for @va, then check rights, set A/D and fill the TLBs; the walk and
  * the fills are inlined here, so the walk's state never leaves registers.
- * @p is the STLB's 4 KiB probe that missed, so the fills are fresh; NULL
- * when the TLBs hold an entry for the page (a write through a clean entry).
+ * @p and @p1 are the STLB's and the L1's 4 KiB probes that missed, so the
+ * fills are fresh; NULL when the TLBs hold an entry for the page (a write
+ * through a clean entry).
  */
 static inline __attribute__((always_inline)) void
 translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, bool acct,
-	       const struct tlb_probe *p, struct mmu_xlat *x)
+	       const struct tlb_probe *p, const struct tlb_probe *p1, struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-	struct mmu_walk w = { .va = va, .root = cpu->regs.cr3, .pcid = cpu->pcid };
-	uint64_t bits = 0;
+	struct mmu_walk w;	/* only what walk_levels() reads is set: this path is hot */
+	struct tlb_fill f;
+	uint64_t bits;
 	unsigned sz;
 
+	w.va = va;
+	w.root = cpu->regs.cr3;
+	w.pcid = cpu->pcid;
+	w.stop_level = 0;
+	w.lv = NULL;
+	w.cycles = 0;
+	w.fault = 0;
+	w.error_code = 0;
+	w.pwc_level = 0;
 	walk_levels(cpu, &w, true);
 	x->source = VMM_XLAT_WALK;
 	x->walk_refs = w.refs;
 	x->pwc_level = w.pwc_level;
-	if (!w.fault) {
-		x->error_code = walk_rights_error(cpu, type, mode, w.attr);
-		if (x->error_code)
-			w.fault = VMM_FAULT_PF;
-	} else {
-		x->error_code = w.error_code | access_bits(&cpu->regs, type, mode);
-	}
-	if (w.fault) {
-		x->fault = w.fault;
+	/* the "may use" maps with D set are the rights alone */
+	if (unlikely(w.fault || !mmu_perm_ok(cpu, ACC_KIND(type, mode), w.attr | TLB_ATTR_D))) {
+		x->error_code = walk_error(cpu, w.fault, w.error_code, w.attr, type, mode);
+		x->fault = VMM_FAULT_PF;
 		x->cyc_walk += w.cycles;
 		if (acct)
 			count_walk(cpu, &w);
 		return;
 	}
-	if (!(w.leaf_entry & VMM_PTE_ACCESSED))
-		bits |= VMM_PTE_ACCESSED;
-	if (type == ACC_WRITE && !(w.attr & TLB_ATTR_D)) {
-		bits |= VMM_PTE_DIRTY;
-		w.attr |= TLB_ATTR_D;
-	}
-	if (bits)
+	/* A on the leaf, D on a write; the entry caches D as it is now in memory */
+	bits = (~w.leaf_entry & VMM_PTE_ACCESSED) |
+	       (type == ACC_WRITE && !(w.attr & TLB_ATTR_D) ? VMM_PTE_DIRTY : 0);
+	if (unlikely(bits)) {
 		w.cycles += set_entry_bits(cpu, w.leaf_pa, bits);
+		if (bits & VMM_PTE_DIRTY)
+			w.attr |= TLB_ATTR_D;
+	}
 	x->cyc_walk += w.cycles;
 	if (acct)
 		count_walk(cpu, &w);
@@ -562,24 +638,26 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 	sz = (w.shift - 12) / 9;
 	x->pa = w.pa | (va & ((1ull << w.shift) - 1));
 	x->page_shift = w.shift;
-	if (!p) {
-		struct tlb_fill f = walk_fill(cpu, &w, va, sz, false);
-
-		vmm_tlb_fill(&cpu->tlb, l2_array(cpu, sz), &f);
-		vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
+	if (unlikely(!p)) {
+		refill(cpu, l1, va, &w, sz);
 		return;
 	}
+	f = (struct tlb_fill){ .va = va, .pa = w.pa, .leaf_pa = w.leaf_pa, .path_hash = w.hash,
+			       .shift = w.shift, .szidx = sz, .pcid = cpu->pcid, .attr = w.attr,
+			       .global = w.global, .fresh = 1 };
 	if (acct)
 		count_l1_miss(cpu, type, sz, false);
-	{
-		struct tlb_fill f = walk_fill(cpu, &w, va, sz, true);
+	if (likely(sz == VMM_PGSZ_4K)) {
+		struct vmm_tlb_entry *e;
 
-		if (sz == VMM_PGSZ_4K)
-			tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f);
-		else
-			tlb_fill_fresh(&cpu->tlb, l2_array(cpu, sz), &f);
-		tlb_fill_fresh(&cpu->tlb, &l1[sz], &f);
+		tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f);
+		e = tlb_fill_probed(&cpu->tlb, l1, p1, &f);
+		if (e)
+			memo_note(l1, e);
+		return;
 	}
+	tlb_fill_fresh(&cpu->tlb, l2_array(cpu, sz), &f);
+	tlb_fill_fresh(&cpu->tlb, &l1[sz], &f);
 }
 
 /* What use_entry() did. */
@@ -595,7 +673,7 @@ static int use_entry(struct vmm_cpu *cpu, struct vmm_tlb_array *a, struct vmm_tl
 {
 	uint32_t ec;
 
-	tlb_touch(a, e);
+	tlb_touch(&cpu->tlb, a, e);
 	if (mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)) {
 		x->pa = e->pa | (va & ((1ull << e->shift) - 1));
 		x->page_shift = e->shift;
@@ -623,7 +701,7 @@ static int l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigne
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 
-	if (!(l1[VMM_PGSZ_2M].nvalid | l1[VMM_PGSZ_1G].nvalid))
+	if (likely(!(l1[VMM_PGSZ_2M].nvalid | l1[VMM_PGSZ_1G].nvalid)))
 		return L1_NONE;
 	for (unsigned sz = VMM_PGSZ_2M; sz < VMM_PGSZ_NR; sz++) {
 		struct vmm_tlb_entry *e = tlb_find(&l1[sz], va, size_shift[sz], sz, cpu->pcid);
@@ -633,11 +711,14 @@ static int l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigne
 			continue;
 		if (!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))
 			return L1_UNUSABLE;
-		tlb_touch(&l1[sz], e);
+		tlb_touch(&cpu->tlb, &l1[sz], e);
 		for (unsigned s = 0; s < sz; s++)
 			whole = whole && !l1[s].nvalid;
-		mmu_remember(cpu, va, type, mode, e, sz,
-			     whole ? ~((1ull << e->shift) - 1) : ~(uint64_t)VMM_PAGE_MASK_4K);
+		/* the hot path records a use as an LRU stamp: not for tree-PLRU */
+		if (l1[sz].policy != TLB_POL_PLRU)
+			mmu_remember(cpu, va, type, mode, e, sz,
+				     whole ? ~((1ull << e->shift) - 1)
+					   : ~(uint64_t)VMM_PAGE_MASK_4K);
 		mmu_l1_result(cpu, va, type, flags, e, e->shift, sz, x);
 		return L1_USED;
 	}
@@ -645,78 +726,83 @@ static int l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigne
 }
 
 /*
- * The lookups of a translation that missed the hot path: the large L1
- * arrays, the L1 arrays again when the hot path could not tell, the STLB.
- * Returns true when @x is complete (a hit, a fault from cached rights, no
- * paging, #GP); false when the access must walk, with *probe set to @p
- * (the STLB's 4 KiB probe that missed: the fills are fresh) or to NULL (a
- * write through a clean entry the TLBs hold).
+ * A translation the hot path (vmm_mmu_translate()) could not serve: the L1
+ * 4 KiB array, whose usable entry goes into the memo; the large L1 arrays;
+ * then, with @x cleared, no paging, #GP, an unusable L1 entry (a fault from
+ * its cached rights, or a write through a clean entry that walks again);
+ * the STLB, whose hit fills the L1; and the walk.
  */
-static bool translate_lookup(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			     unsigned flags, struct mmu_xlat *x, struct tlb_probe *p,
-			     const struct tlb_probe **probe)
+void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			    unsigned flags, struct mmu_xlat *x)
 {
 	const struct vmm_cost_table *c = &cpu->m->clock.cost;
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-	bool acct = flags & MMU_ACCOUNT, missed_4k = flags & MMU_L1_4K_MISSED;
-	struct vmm_tlb_entry *e = NULL;
-	unsigned sz;
+	bool acct = flags & MMU_ACCOUNT;
+	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
+	struct vmm_tlb_entry *e;
+	struct tlb_probe p, p1;
+	unsigned sz = VMM_PGSZ_4K;
 	int large, used;
 
-	*probe = NULL;
-	/*
-	 * A usable large-page entry serves the access even when the 4 KiB
-	 * array holds an unusable entry for it; when the 4 KiB array missed
-	 * and the large arrays hold nothing, the L1 lookup below is known to
-	 * miss.
-	 */
+	/* the L1 and the STLB probe the same tag: tlb_tag(va, 12, VMM_PGSZ_4K) */
+	tlb_probe_fp(l1, va, 12, tag, fp, cpu->pcid, &p1);
+	e = p1.hit;
+	if (e) {
+		if (mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)) {
+			tlb_touch(&cpu->tlb, l1, e);
+			memo_note(l1, e);
+			mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
+			return;
+		}
+	}
+	/* a usable large-page entry serves even when the 4 KiB array holds an unusable one */
 	large = l1_large_hit(cpu, va, type, mode, flags, x);
 	if (large == L1_USED)
-		return true;
+		return;
 	memset(x, 0, sizeof(*x));
-	if (!cpu->paging) {
+	if (unlikely(!cpu->paging)) {
 		x->pa = va & maxphy_mask(cpu->m);
 		x->source = VMM_XLAT_NOPAGING;
-		return true;
+		return;
 	}
-	if (!mmu_canonical(cpu, va)) {
+	if (unlikely(!mmu_canonical(cpu, va))) {
 		x->fault = VMM_FAULT_GP;
-		return true;
+		return;
 	}
 	x->cyc_tlb = c->tlb_l1_hit;
-	if (!missed_4k || large != L1_NONE)
-		e = l1_lookup(cpu, l1, va, missed_4k ? VMM_PGSZ_2M : VMM_PGSZ_4K, &sz);
-	if (e) {
+	if (!e && large != L1_NONE)
+		e = l1_lookup(cpu, l1, va, VMM_PGSZ_2M, &sz);
+	if (unlikely(e)) {
 		x->source = VMM_XLAT_L1;
 		used = use_entry(cpu, &l1[sz], e, va, type, mode, acct, x);
 		if (used == ENTRY_USED && acct)
 			mmu_count_l1_hit(cpu, type, sz);
-		return used != ENTRY_REWALK;
+		if (used == ENTRY_REWALK)
+			translate_walk(cpu, va, type, mode, acct, NULL, NULL, x);
+		return;
 	}
 	x->cyc_tlb += c->tlb_l2_hit;
-	e = l2_lookup(cpu, va, &sz, p);
-	if (!e) {
-		*probe = p;
-		return false;
+	e = l2_lookup(cpu, va, tag, fp, &sz, &p);
+	if (likely(!e)) {
+		translate_walk(cpu, va, type, mode, acct, &p, &p1, x);
+		return;
 	}
 	x->source = VMM_XLAT_L2;
 	used = use_entry(cpu, l2_array(cpu, sz), e, va, type, mode, acct, x);
 	if (used == ENTRY_USED) {
+		struct tlb_fill f = { .va = va, .pa = e->pa, .leaf_pa = e->leaf_pa,
+				      .path_hash = e->path_hash, .shift = e->shift, .szidx = sz,
+				      .pcid = cpu->pcid, .attr = e->attr, .global = e->global,
+				      .fresh = 1 };
+
 		if (acct)
 			count_l1_miss(cpu, type, sz, true);
-		fill_from(cpu, &l1[sz], va, e);
+		e = vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
+		if (e && sz == VMM_PGSZ_4K)
+			memo_note(l1, e);
+	} else if (used == ENTRY_REWALK) {
+		translate_walk(cpu, va, type, mode, acct, NULL, NULL, x);
 	}
-	return used != ENTRY_REWALK;
-}
-
-void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			    unsigned flags, struct mmu_xlat *x)
-{
-	const struct tlb_probe *probe;
-	struct tlb_probe p;
-
-	if (!translate_lookup(cpu, va, type, mode, flags, x, &p, &probe))
-		translate_walk(cpu, va, type, mode, flags & MMU_ACCOUNT, probe, x);
 }
 
 /* ---- inspection ---- */
@@ -766,6 +852,20 @@ struct check_ctx {
 	uint64_t globals_seen;
 };
 
+/* The rights bits of an entry the checker compares: dirtiness is not a right. */
+#define CHECK_RIGHTS ((uint8_t)~TLB_ATTR_D)
+
+/*
+ * One entry against a fresh walk of the tables under its PCID's root. The
+ * walk's fingerprint tells whether the entries the translation was built
+ * from changed since the fill: a stale entry is legal until a flush, and
+ * its report says whether its cached rights still are those the tables
+ * give now. An entry of unchanged tables must say what a fresh walk says,
+ * rights included (U/S and R/W ANDed, XD ORed over the levels, and the
+ * protection key): the rights are compared whatever the fingerprint says,
+ * so that a fingerprint that missed a change could only turn a legal entry
+ * into a reported one, never hide a wrong one.
+ */
 static void check_entry(void *data, struct vmm_tlb_array *a, struct vmm_tlb_entry *e,
 			unsigned pwc_level)
 {
@@ -790,15 +890,18 @@ static void check_entry(void *data, struct vmm_tlb_array *a, struct vmm_tlb_entr
 		if (ctx->stale_out)
 			fprintf(ctx->stale_out,
 				"cpu%u %s: stale entry va %#" PRIx64 " pcid %u pa %#" PRIx64
-				" (tables changed since the fill; legal until a flush)\n",
-				cpu->id, a->name, base, e->pcid, e->pa);
+				" (tables changed since the fill; legal until a flush; cached rights "
+				"%#x, %s)\n",
+				cpu->id, a->name, base, e->pcid, e->pa, e->attr & CHECK_RIGHTS,
+				w.fault ? "the tables fault now"
+				: (w.attr & CHECK_RIGHTS) == (e->attr & CHECK_RIGHTS)
+					? "as the tables give now"
+					: "the tables give other rights now");
 		return;
 	}
-	if (pwc_level)
-		bad = w.pa != e->pa || w.attr != e->attr;
-	else
-		bad = w.pa != e->pa || w.shift != e->shift || w.global != e->global ||
-		      (w.attr & (uint8_t)~TLB_ATTR_D) != (e->attr & (uint8_t)~TLB_ATTR_D);
+	bad = w.pa != e->pa || (w.attr & CHECK_RIGHTS) != (e->attr & CHECK_RIGHTS);
+	if (!pwc_level)
+		bad = bad || w.shift != e->shift || w.global != e->global;
 	if (bad) {
 		fprintf(ctx->out,
 			"cpu%u %s: entry va %#" PRIx64 " pcid %u says pa %#" PRIx64
@@ -808,6 +911,36 @@ static void check_entry(void *data, struct vmm_tlb_array *a, struct vmm_tlb_entr
 			pwc_level ? e->shift : w.shift, w.attr, w.global);
 		ctx->problems++;
 	}
+}
+
+/*
+ * The memos (struct tlb_memo_slot) against the L1 4 KiB arrays: a slot
+ * names a valid entry of its side's array for its page, the one a lookup
+ * under the current PCID returns.
+ */
+static long check_memo(struct vmm_cpu *cpu, FILE *out)
+{
+	long problems = 0;
+
+	for (unsigned side = 0; side < 2; side++) {
+		struct vmm_tlb_array *a = side ? &cpu->tlb.itlb[0] : &cpu->tlb.dtlb[0];
+
+		for (unsigned i = 0; i < TLB_MEMO_SLOTS; i++) {
+			const struct tlb_memo_slot *s = &cpu->tlb.memo[side][i];
+
+			if (s->page == TLB_TAG_INVALID)
+				continue;
+			if (tlb_memo_slot(cpu->tlb.memo[side], s->page) != s ||
+			    s->e != tlb_set_find(a, tlb_set_index(a, s->page, 12), s->page,
+						 cpu->pcid)) {
+				fprintf(out, "cpu%u: %s memo slot %u names page %#" PRIx64
+					     ", which a lookup under pcid %u does not find there\n",
+					cpu->id, a->name, i, s->page, cpu->pcid);
+				problems++;
+			}
+		}
+	}
+	return problems;
 }
 
 long vmm_mmu_check(struct vmm_cpu *cpu, FILE *out, FILE *stale_out)
@@ -822,6 +955,7 @@ long vmm_mmu_check(struct vmm_cpu *cpu, FILE *out, FILE *stale_out)
 		ctx.problems += vmm_tlb_array_check(arrays[i], false, out);
 	for (unsigned i = 0; i < PWC_NR; i++)
 		ctx.problems += vmm_tlb_array_check(&cpu->tlb.pwc[i], true, out);
+	ctx.problems += check_memo(cpu, out);
 	vmm_tlb_for_each(&cpu->tlb, check_entry, &ctx);
 	for (unsigned p = 0; p < TLB_NR_PCIDS; p++)
 		counted += cpu->tlb.pcid_count[p];

@@ -4,11 +4,12 @@
  * caches and the page walk (SDM vol. 3A 4.5 and 4.10), the access-rights
  * rules (4.6) and the #PF error code (4.7).
  *
- * vmm_mmu_translate() is the hot path, inline: a probe of the 4 KiB L1
- * array that serves the access (ITLB for fetches, DTLB otherwise), then the
- * last large-page L1 hit of the side (struct tlb_last: a compare when the
- * access is of the same kind to the same page), and everything else out of
- * line in vmm_mmu_translate_slow(). It needs no
+ * vmm_mmu_translate() is the hot path, inline: the memo of the 4 KiB L1
+ * array that serves the access (ITLB for fetches, DTLB otherwise; struct
+ * tlb_memo_slot), then the last large-page L1 hit of the side (struct
+ * tlb_last: a compare when the access is of the same kind to the same
+ * page), and everything else out of line in vmm_mmu_translate_slow(). It
+ * needs no
  * canonical-address test (a non-canonical address has a tag no entry can
  * hold) and no paging test (clearing CR0.PG empties the TLBs).
  */
@@ -37,7 +38,6 @@ struct mmu_xlat {
 
 /* vmm_mmu_translate() flags. */
 #define MMU_ACCOUNT 1u		/* count the lookup in cpu->stats */
-#define MMU_L1_4K_MISSED 2u	/* the L1 4 KiB array holds no entry for the page */
 
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			    unsigned flags, struct mmu_xlat *x);
@@ -93,52 +93,35 @@ MMU_HOT void mmu_remember(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsig
 }
 
 /*
- * The L1 4 KiB probe: the entry of @a for @va's page usable under the PCID,
- * or NULL. @a holds entries, so it has ways: the loop needs no entry test.
- */
-MMU_HOT struct vmm_tlb_entry *mmu_l1_4k_find(const struct vmm_cpu *cpu,
-					     const struct vmm_tlb_array *a, uint64_t va)
-{
-	uint64_t tag = va & ~VMM_PAGE_MASK_4K;
-	struct vmm_tlb_entry *e = tlb_set_base(a, (uint32_t)(va >> 12) & a->set_mask);
-	struct vmm_tlb_entry *end = e + a->ways;
-
-	do {
-		if (e->tag == tag && (e->pcid == cpu->pcid || e->global))
-			return e;
-	} while (++e != end);
-	return NULL;
-}
-
-/*
- * Translate: the L1 4 KiB array (not probed while empty), else the last
- * large-page hit of the side when the access is of the same kind to the
- * same page (a compare), else the rest out of line, told whether the 4 KiB
- * array holds the page at all. A usable 4 KiB entry and a remembered large
- * page never both answer: the large page is remembered only after the 4 KiB
- * array failed, and any fill, kill or rights change forgets it.
+ * Translate: the side's memo of the L1 4 KiB array (struct tlb_memo_slot:
+ * one compare names the entry a lookup of the array would return, whose
+ * rights are then tested), else the last large-page hit of the side when
+ * the access is of the same kind to the same page (a compare), else the
+ * rest out of line. A use found here is recorded as an LRU stamp: neither
+ * shortcut is ever set up for a tree-PLRU array. A usable 4 KiB entry and
+ * a remembered large page never both answer: the large page is remembered
+ * only after the 4 KiB array failed, and any fill, kill or rights change
+ * forgets it.
  */
 MMU_HOT void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 				     unsigned mode, unsigned flags, struct mmu_xlat *x)
 {
-	struct vmm_tlb_array *a = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-	const struct tlb_last *l = &cpu->tlb.last[type == ACC_EXEC];
-	struct vmm_tlb_entry *e = NULL;
+	const unsigned side = type == ACC_EXEC;
+	const struct tlb_memo_slot *s = tlb_memo_slot(cpu->tlb.memo[side], va);
+	const struct tlb_last *l = &cpu->tlb.last[side];
 
-	if (likely(a[VMM_PGSZ_4K].nvalid)) {
-		e = mmu_l1_4k_find(cpu, &a[VMM_PGSZ_4K], va);
-		if (likely(e && mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr))) {
-			tlb_touch(&a[VMM_PGSZ_4K], e);
-			mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
-			return;
-		}
+	if (likely(s->page == (va & ~VMM_PAGE_MASK_4K)) &&
+	    likely(mmu_perm_ok(cpu, ACC_KIND(type, mode), s->e->attr))) {
+		s->e->stamp = ++cpu->tlb.tick;
+		mmu_l1_result(cpu, va, type, flags, s->e, 12, VMM_PGSZ_4K, x);
+		return;
 	}
 	if (likely(((va & l->mask) | ACC_KIND(type, mode)) == l->key)) {
-		tlb_touch(&a[l->sz], l->e);
+		l->e->stamp = ++cpu->tlb.tick;
 		mmu_l1_result(cpu, va, type, flags, l->e, l->e->shift, l->sz, x);
 		return;
 	}
-	vmm_mmu_translate_slow(cpu, va, type, mode, flags | (e ? 0 : MMU_L1_4K_MISSED), x);
+	vmm_mmu_translate_slow(cpu, va, type, mode, flags, x);
 }
 
 /* Whether @va is canonical for the CPU's paging mode. */

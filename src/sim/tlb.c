@@ -61,7 +61,8 @@ static int tlb_array_init(struct vmm_tlb_array *a, const struct vmm_tlb_geometry
 	n = g->entries ? g->entries : 1;
 	a->e = vmm_hcalloc(hm, n, sizeof(*a->e));
 	a->valid = vmm_hcalloc(hm, a->sets ? a->sets : 1, sizeof(*a->valid));
-	a->fp = vmm_hcalloc(hm, a->sets ? (size_t)a->sets * a->fp_words : 1, sizeof(*a->fp));
+	/* slack: tlb_fp_ways() reads 16 bytes from the first word of a set */
+	a->fp = vmm_hcalloc(hm, (size_t)a->sets * a->fp_words + 2, sizeof(*a->fp));
 	if (!a->e || !a->valid || !a->fp)
 		return -VMM_ENOMEM;
 	for (size_t i = 0; i < n; i++)
@@ -90,8 +91,7 @@ static void tlb_array_destroy(struct vmm_tlb_array *a, struct vmm_hostmem *hm)
 	if (a->valid)
 		vmm_hfree(hm, a->valid, (a->sets ? a->sets : 1) * sizeof(*a->valid));
 	if (a->fp)
-		vmm_hfree(hm, a->fp,
-			  (a->sets ? (size_t)a->sets * a->fp_words : 1) * sizeof(*a->fp));
+		vmm_hfree(hm, a->fp, ((size_t)a->sets * a->fp_words + 2) * sizeof(*a->fp));
 	if (a->plru)
 		vmm_hfree(hm, a->plru, a->sets * sizeof(*a->plru));
 	if (a->order)
@@ -120,6 +120,7 @@ int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prn
 
 	memset(t, 0, sizeof(*t));
 	vmm_tlb_forget_last(t);
+	vmm_tlb_forget_memo(t);
 	t->prng = prng;
 	for (unsigned i = 0; i < 3 && !err; i++)
 		err = tlb_array_init(&t->itlb[i], &cfg->itlb[i], pol, false, names[i], hm);
@@ -129,9 +130,13 @@ int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prn
 		err = tlb_array_init(&t->stlb, &cfg->stlb, pol, true, "stlb_4k_2m", hm);
 	if (!err)
 		err = tlb_array_init(&t->stlb_1g, &cfg->stlb_1g, pol, true, "stlb_1g", hm);
-	for (unsigned i = 0; i < PWC_NR && !err; i++)
+	for (unsigned i = 0; i < PWC_NR && !err; i++) {
 		err = tlb_array_init(&t->pwc[i], &cfg->pwc[i], pol, true, pwc_names[i], hm);
+		t->pwc_entries += cfg->pwc[i].entries;
+	}
 	if (!err) {
+		t->dtlb[0].memo = t->memo[0];
+		t->itlb[0].memo = t->memo[1];
 		t->pcid_count = vmm_hcalloc(hm, TLB_NR_PCIDS, sizeof(*t->pcid_count));
 		if (!t->pcid_count)
 			err = -VMM_ENOMEM;
@@ -150,6 +155,11 @@ void vmm_tlb_destroy(struct vmm_tlb *t, struct vmm_hostmem *hm)
 	if (t->pcid_count)
 		vmm_hfree(hm, t->pcid_count, TLB_NR_PCIDS * sizeof(*t->pcid_count));
 	t->pcid_count = NULL;
+}
+
+void vmm_tlb_forget_memo(struct vmm_tlb *t)
+{
+	memset(t->memo, 0xff, sizeof(t->memo));	/* page TLB_TAG_INVALID: empty */
 }
 
 /* Tree-PLRU: make every node on @way's path point to the other half. */
@@ -204,6 +214,8 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_ent
 	if (e->tag == TLB_TAG_INVALID)
 		return;
 	vmm_tlb_forget_last(t);
+	if (a->memo)
+		tlb_memo_slot(a->memo, e->tag)->page = TLB_TAG_INVALID;
 	a->nvalid--;
 	a->nvalid_sz[e->tag & 3]--;
 	t->pcid_count[e->pcid]--;
@@ -225,22 +237,64 @@ uint32_t vmm_tlb_victim_slow(struct vmm_tlb *t, const struct vmm_tlb_array *a, u
 }
 
 /*
+ * Whether @a and @b, entries for one page, are twins: both global, or both
+ * not and of one PCID. One array never holds twins (vmm_tlb_array_check());
+ * a global and a non-global entry for one page may meet, after software
+ * changed G without invalidating (see kill_twins()).
+ */
+static bool twins(const struct vmm_tlb_entry *a, const struct vmm_tlb_entry *b)
+{
+	return a->global ? b->global : !b->global && a->pcid == b->pcid;
+}
+
+/*
+ * After a fill replaced the entry a lookup under its PCID found (a write
+ * through a clean entry walks again), drop any other entry of the set that
+ * is a twin of the new one @e. Twins can only meet this way: a fresh fill
+ * follows a lookup that found nothing usable, and a twin would have been.
+ * The set may hold a global and a non-global entry for the page at once
+ * when software changed G without INVLPG: for example a non-global entry
+ * of PCID 1, and a global one filled under PCID 2 after G was set, both
+ * usable under PCID 1 (SDM vol. 3A 4.10.2.4: a global entry serves every
+ * PCID; 4.10.4: entries outlive changes to the tables until invalidated).
+ * Dropping an entry is always legal: a processor may invalidate any TLB
+ * entry at any time (4.10.2.1).
+ */
+static void kill_twins(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set,
+		       const struct vmm_tlb_entry *e)
+{
+	struct vmm_tlb_entry *s = tlb_set_base(a, set);
+
+	for (uint64_t m = tlb_fp_ways(a, set, tlb_fp(e->tag)); m; m &= m - 1) {
+		struct vmm_tlb_entry *o = s + __builtin_ctzll(m);
+
+		if (o != e && o->tag == e->tag && twins(o, e))
+			vmm_tlb_kill(t, a, o);
+	}
+}
+
+/*
  * Fill: the entry for the same page usable under the PCID if there is one
  * (unless f->fresh says there is none), else the first empty way, else the
- * policy's victim.
+ * policy's victim. A fill that replaced an entry drops the new entry's
+ * twins (kill_twins()).
  */
-void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f)
+struct vmm_tlb_entry *vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a,
+				   const struct tlb_fill *f)
 {
 	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
 	uint32_t set = tlb_set_index(a, f->va, f->shift), way;
-	struct vmm_tlb_entry *same;
+	struct vmm_tlb_entry *same, *e;
 
 	if (!a->ways)
-		return;
+		return NULL;
 	vmm_tlb_forget_last(t);	/* the new entry may answer for a remembered page */
 	same = f->fresh ? NULL : tlb_set_find(a, set, tag, f->pcid);
 	way = same ? entry_way(a, same) : tlb_fresh_way(t, a, set);
-	tlb_install(t, a, set, way, tag, f);
+	e = tlb_install(t, a, set, way, tag, tlb_fp(tag), f);
+	if (same)
+		kill_twins(t, a, set, e);
+	return e;
 }
 
 static bool entry_matches(const struct vmm_tlb_entry *e, uint16_t pcid, bool all_pcids,
@@ -453,10 +507,9 @@ long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
 		for (uint32_t w = k % a->ways + 1; w < a->ways; w++) {
 			const struct vmm_tlb_entry *o = &a->e[set * a->ways + w];
 
-			if (o->tag == e->tag && o->pcid == e->pcid) {
-				fprintf(out, "%s: set %u holds tag %#" PRIx64
-					     " twice for pcid %u\n",
-					a->name, set, e->tag, e->pcid);
+			if (o->tag == e->tag && twins(o, e)) {
+				fprintf(out, "%s: set %u holds tag %#" PRIx64 " twice (%s)\n",
+					a->name, set, e->tag, e->global ? "global" : "one pcid");
 				problems++;
 			}
 		}

@@ -35,6 +35,10 @@
 
 #include "lib/compiler.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 struct vmm_hostmem;
 struct vmm_prng;
 
@@ -66,7 +70,7 @@ enum tlb_policy_fast { TLB_POL_LRU = VMM_TLB_LRU, TLB_POL_PLRU = VMM_TLB_PLRU,
 struct vmm_tlb_entry {
 	uint64_t tag;		/* linear base | page-size index; TLB_TAG_INVALID when empty */
 	uint64_t pa;		/* physical base of the page (PWC: of the next table) */
-	uint64_t stamp;		/* LRU: the array's tick at the last use */
+	uint64_t stamp;		/* LRU: the CPU's tick (struct vmm_tlb.tick) at the last use */
 	uint16_t pcid;
 	uint8_t attr;		/* TLB_ATTR_* and the protection key */
 	uint8_t global;		/* G with CR4.PGE: matches every PCID */
@@ -75,6 +79,30 @@ struct vmm_tlb_entry {
 	uint64_t leaf_pa;	/* checker: address of the leaf / cached entry */
 	uint64_t path_hash;	/* checker: hash of the entries it was built from */
 };
+
+/*
+ * The memo of one side (data or fetch): a direct-mapped table, indexed by
+ * the linear page number, of L1 4 KiB entries that serve that page under
+ * the current PCID. It is a host-side index of the L1 4 KiB array, not
+ * simulated state: a slot names the entry that a lookup of the array would
+ * return (the first way usable under the PCID), so that a hit needs one
+ * compare instead of a set scan. Rights are still tested on every use.
+ * Every fill or kill of a page forgets that page's slot, and a PCID switch
+ * or a rights change forgets the whole memo (vmm_tlb_forget_memo()); only
+ * the MMU, which knows the PCID, writes a slot. Tree-PLRU arrays are never
+ * memoized: a memo hit records the use as an LRU stamp.
+ */
+#define TLB_MEMO_SLOTS 128
+
+struct tlb_memo_slot {
+	uint64_t page;			/* linear page base; TLB_TAG_INVALID when empty */
+	struct vmm_tlb_entry *e;
+};
+
+static inline struct tlb_memo_slot *tlb_memo_slot(struct tlb_memo_slot *memo, uint64_t va)
+{
+	return &memo[(va >> 12) & (TLB_MEMO_SLOTS - 1)];
+}
 
 /*
  * Beside the entries, each set keeps a mask of its valid ways and a byte
@@ -93,7 +121,7 @@ struct vmm_tlb_array {
 	uint64_t *order;		/* per set: its ways, most recently used first, 4 bits
 					 * each; positions past the last way hold 0xf
 					 * (TLB_POL_LRU_LIST only) */
-	uint64_t tick;			/* LRU clock */
+	struct tlb_memo_slot *memo;	/* the side's memo (L1 4 KiB arrays only), else NULL */
 	uint32_t sets, ways, set_mask;
 	uint32_t set_bytes;		/* ways * sizeof(struct vmm_tlb_entry) */
 	uint32_t fp_words;		/* fingerprint words per set: ways / 8 rounded up */
@@ -125,12 +153,15 @@ struct tlb_last {
 };
 
 struct vmm_tlb {
+	struct tlb_memo_slot memo[2][TLB_MEMO_SLOTS];	/* data, fetch */
+	uint64_t tick;			/* LRU clock of every array */
 	struct vmm_tlb_array itlb[3];	/* by page size */
 	struct vmm_tlb_array dtlb[3];
 	struct vmm_tlb_array stlb;	/* 4 KiB and 2 MiB */
 	struct vmm_tlb_array stlb_1g;
 	struct vmm_tlb_array pwc[PWC_NR];
 	struct tlb_last last[2];	/* data, fetch */
+	uint32_t pwc_entries;		/* PWC entries configured, all levels (0: no PWC) */
 	uint32_t *pcid_count;		/* valid entries per PCID, TLB and PWC */
 	uint64_t global_count;		/* valid global entries */
 	struct vmm_prng *prng;		/* the machine's, for random replacement */
@@ -176,22 +207,51 @@ static inline uint64_t tlb_fp_match(uint64_t word, uint64_t fp)
 	return ~(((x & TLB_BYTES_7F) + TLB_BYTES_7F) | x) & ~TLB_BYTES_7F;
 }
 
+/*
+ * The ways of set @set_idx whose fingerprint byte is @fp, as a mask (bit w
+ * for way w): with SSE2, one 16-byte compare for up to 16 ways (the
+ * fingerprint array has a word of slack at its end for the last set);
+ * else tlb_fp_match() per word, its bytes' top bits gathered into bits.
+ */
+static inline uint64_t tlb_fp_ways(const struct vmm_tlb_array *a, uint32_t set_idx, uint64_t fp)
+{
+	const uint64_t *fpw = a->fp + (size_t)set_idx * a->fp_words;
+	uint64_t ways = 0;
+
+#ifdef __SSE2__
+	if (likely(a->fp_words <= 2)) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)fpw);
+		__m128i eq = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)fp));
+
+		return (uint64_t)(unsigned)_mm_movemask_epi8(eq) & a->all_ways;
+	}
+#endif
+	for (uint32_t i = 0; i < a->fp_words; i++)
+		ways |= ((tlb_fp_match(fpw[i], fp) >> 7) * 0x0102040810204080ull >> 56) << (8 * i);
+	return ways;
+}
+
+/* The first way of set @set_idx holding @tag (fingerprint @fp) usable under @pcid, or NULL. */
+static inline struct vmm_tlb_entry *tlb_set_find_fp(const struct vmm_tlb_array *a,
+						    uint32_t set_idx, uint64_t tag, uint64_t fp,
+						    uint16_t pcid)
+{
+	struct vmm_tlb_entry *set = tlb_set_base(a, set_idx);
+
+	for (uint64_t m = tlb_fp_ways(a, set_idx, fp); m; m &= m - 1) {
+		struct vmm_tlb_entry *e = set + __builtin_ctzll(m);
+
+		if (e->tag == tag && (e->pcid == pcid || e->global))
+			return e;
+	}
+	return NULL;
+}
+
 /* The first way of set @set_idx holding @tag usable under @pcid, or NULL. */
 static inline struct vmm_tlb_entry *tlb_set_find(const struct vmm_tlb_array *a,
 						 uint32_t set_idx, uint64_t tag, uint16_t pcid)
 {
-	const uint64_t *fpw = a->fp + (size_t)set_idx * a->fp_words;
-	struct vmm_tlb_entry *set = tlb_set_base(a, set_idx);
-	uint64_t fp = tlb_fp(tag);
-
-	for (uint32_t i = 0; i < a->fp_words; i++, set += 8)
-		for (uint64_t m = tlb_fp_match(fpw[i], fp); m; m &= m - 1) {
-			struct vmm_tlb_entry *e = set + (__builtin_ctzll(m) >> 3);
-
-			if (e->tag == tag && (e->pcid == pcid || e->global))
-				return e;
-		}
-	return NULL;
+	return tlb_set_find_fp(a, set_idx, tag, tlb_fp(tag), pcid);
 }
 
 static inline uint32_t tlb_set_index(const struct vmm_tlb_array *a, uint64_t va, unsigned shift)
@@ -215,15 +275,26 @@ static inline struct vmm_tlb_entry *tlb_find(const struct vmm_tlb_array *a, uint
 struct tlb_probe {
 	uint32_t set;			/* set index */
 	uint64_t tag;
+	uint64_t fp;			/* tlb_fp(tag) */
 	struct vmm_tlb_entry *hit;	/* the usable entry, or NULL */
 };
+
+/* Look for @va's page (tag @tag, fingerprint @fp) in @a, keeping what a fill needs in @p. */
+static inline void tlb_probe_fp(const struct vmm_tlb_array *a, uint64_t va, unsigned shift,
+				uint64_t tag, uint64_t fp, uint16_t pcid, struct tlb_probe *p)
+{
+	p->set = tlb_set_index(a, va, shift);
+	p->tag = tag;
+	p->fp = fp;
+	p->hit = a->nvalid_sz[tag & 3] ? tlb_set_find_fp(a, p->set, tag, fp, pcid) : NULL;
+}
 
 static inline void tlb_probe(const struct vmm_tlb_array *a, uint64_t va, unsigned shift,
 			     unsigned szidx, uint16_t pcid, struct tlb_probe *p)
 {
-	p->set = tlb_set_index(a, va, shift);
-	p->tag = tlb_tag(va, shift, szidx);
-	p->hit = a->nvalid_sz[szidx] ? tlb_set_find(a, p->set, p->tag, pcid) : NULL;
+	uint64_t tag = tlb_tag(va, shift, szidx);
+
+	tlb_probe_fp(a, va, shift, tag, tlb_fp(tag), pcid, p);
 }
 
 /* Drop the remembered last hits (struct tlb_last). */
@@ -232,6 +303,9 @@ static inline void vmm_tlb_forget_last(struct vmm_tlb *t)
 	t->last[0].key = TLB_TAG_INVALID;
 	t->last[1].key = TLB_TAG_INVALID;
 }
+
+/* Empty both memos (struct tlb_memo_slot): the PCID or the rights changed. */
+void vmm_tlb_forget_memo(struct vmm_tlb *t);
 
 void vmm_tlb_touch_slow(struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
 
@@ -251,16 +325,16 @@ static inline uint64_t tlb_list_use(uint64_t list, unsigned way)
 	return after | before << 4 | way;
 }
 
-/* Record a use of @e for the replacement policy. */
-static inline void tlb_touch(struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
+/* Record a use of @e of @a (an array of @t) for the replacement policy. */
+static inline void tlb_touch(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
 {
 	if (likely(a->policy == TLB_POL_LRU)) {
-		e->stamp = ++a->tick;
+		e->stamp = ++t->tick;
 	} else if (a->policy == TLB_POL_LRU_LIST) {
 		uint32_t set = tlb_set_index(a, e->tag, e->shift);
 		unsigned way = (unsigned)(e - tlb_set_base(a, set));
 
-		e->stamp = ++a->tick;
+		e->stamp = ++t->tick;
 		/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
 		if ((a->order[set] & 0xf) != way)
 			a->order[set] = tlb_list_use(a->order[set], way);
@@ -306,7 +380,7 @@ static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t se
  * The way a fill of a page that set @set does not hold takes: the first
  * empty way, else the policy's victim (a->ways must not be 0).
  */
-static inline uint32_t tlb_fresh_way(struct vmm_tlb *t, const struct vmm_tlb_array *a,
+static inline __attribute__((always_inline)) uint32_t tlb_fresh_way(struct vmm_tlb *t, const struct vmm_tlb_array *a,
 				     uint32_t set)
 {
 	uint64_t empty = ~a->valid[set] & a->all_ways;
@@ -320,28 +394,54 @@ static inline uint32_t tlb_fresh_way(struct vmm_tlb *t, const struct vmm_tlb_arr
 	return vmm_tlb_victim_slow(t, a, set);
 }
 
+/* Set the fingerprint byte of way @way of set @set to @fp (0: empty). */
+static inline void tlb_set_fp(struct vmm_tlb_array *a, uint32_t set, uint32_t way, uint64_t fp)
+{
+	uint64_t *fpw = &a->fp[(size_t)set * a->fp_words + way / 8];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	((uint8_t *)(void *)fpw)[way % 8] = (uint8_t)fp;	/* byte i of a word is bits 8i.. */
+#else
+	unsigned sh = 8 * (way % 8);
+
+	*fpw = (*fpw & ~(0xffull << sh)) | fp << sh;
+#endif
+}
+
 /*
  * Put @f (tag @tag) into way @way of set @set, which held nothing or what
  * it replaces; the caller has forgotten the last hits (vmm_tlb_forget_last()).
+ * The counts change only where the old and the new entry differ.
  */
-static inline void tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set,
-			       uint32_t way, uint64_t tag, const struct tlb_fill *f)
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a,
+						uint32_t set, uint32_t way, uint64_t tag, uint64_t fp,
+						const struct tlb_fill *f)
 {
 	struct vmm_tlb_entry *e = tlb_set_base(a, set) + way;
-	uint64_t *fpw = &a->fp[(size_t)set * a->fp_words + way / 8];
-	unsigned fp_shift = 8 * (way % 8);
+	uint64_t old = e->tag;
 
-	if (e->tag != TLB_TAG_INVALID) {	/* what vmm_tlb_kill() would count */
-		a->nvalid_sz[e->tag & 3]--;
-		t->pcid_count[e->pcid]--;
-		if (e->global)
-			t->global_count--;
+	if (old != TLB_TAG_INVALID) {	/* what vmm_tlb_kill() would count */
+		if (unlikely((old & 3) != (tag & 3))) {
+			a->nvalid_sz[old & 3]--;
+			a->nvalid_sz[tag & 3]++;
+		}
+		if (unlikely(e->pcid != f->pcid)) {
+			t->pcid_count[e->pcid]--;
+			t->pcid_count[f->pcid]++;
+		}
+		t->global_count += (uint64_t)f->global - e->global;
+		if (a->memo)
+			tlb_memo_slot(a->memo, old)->page = TLB_TAG_INVALID;
 	} else {
 		a->nvalid++;
 		a->valid[set] |= 1ull << way;
+		a->nvalid_sz[tag & 3]++;
+		t->pcid_count[f->pcid]++;
+		t->global_count += f->global;
 	}
-	a->nvalid_sz[tag & 3]++;
-	*fpw = (*fpw & ~(0xffull << fp_shift)) | tlb_fp(tag) << fp_shift;
+	if (a->memo)
+		tlb_memo_slot(a->memo, tag)->page = TLB_TAG_INVALID;
+	tlb_set_fp(a, set, way, fp);
 	e->tag = tag;
 	e->pa = f->pa;
 	e->pcid = f->pcid;
@@ -350,23 +450,25 @@ static inline void tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint3
 	e->shift = (uint8_t)f->shift;
 	e->leaf_pa = f->leaf_pa;
 	e->path_hash = f->path_hash;
-	t->pcid_count[f->pcid]++;
-	if (f->global)
-		t->global_count++;
-	tlb_touch(a, e);
+	tlb_touch(t, a, e);
+	return e;
 }
 
-/* A fill of a page @a holds no entry for usable under f->pcid (vmm_tlb_fill() with f->fresh). */
-static inline void tlb_fill_fresh(struct vmm_tlb *t, struct vmm_tlb_array *a,
-				  const struct tlb_fill *f)
+/*
+ * A fill of a page @a holds no entry for usable under f->pcid (vmm_tlb_fill()
+ * with f->fresh); returns the new entry, NULL when @a has no entries.
+ */
+static inline struct vmm_tlb_entry *tlb_fill_fresh(struct vmm_tlb *t, struct vmm_tlb_array *a,
+						   const struct tlb_fill *f)
 {
+	uint64_t tag = tlb_tag(f->va, f->shift, f->szidx);
 	uint32_t set;
 
 	if (!a->ways)
-		return;
+		return NULL;
 	vmm_tlb_forget_last(t);
 	set = tlb_set_index(a, f->va, f->shift);
-	tlb_install(t, a, set, tlb_fresh_way(t, a, set), tlb_tag(f->va, f->shift, f->szidx), f);
+	return tlb_install(t, a, set, tlb_fresh_way(t, a, set), tag, tlb_fp(tag), f);
 }
 
 int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prng *prng,
@@ -378,21 +480,24 @@ void vmm_tlb_destroy(struct vmm_tlb *t, struct vmm_hostmem *hm);
  * is usable under the PCID if any, else an empty way, else the policy's
  * victim. Does nothing for an array without entries. With f->fresh the
  * caller vouches that no such entry exists (a lookup just missed), so the
- * first empty way ends the search.
+ * first empty way ends the search. Returns the new entry, NULL when @a has
+ * no entries.
  */
-void vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_fill *f);
+struct vmm_tlb_entry *vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a,
+				   const struct tlb_fill *f);
 
 /*
  * A fresh fill into the set @p looked at (tlb_probe() missed, for the same
  * page, and nothing changed the set since): no second look at the set.
  */
-static inline void tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a,
-				   const struct tlb_probe *p, const struct tlb_fill *f)
+static inline struct vmm_tlb_entry *tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a,
+						    const struct tlb_probe *p,
+						    const struct tlb_fill *f)
 {
 	if (!a->ways)
-		return;
+		return NULL;
 	vmm_tlb_forget_last(t);
-	tlb_install(t, a, p->set, tlb_fresh_way(t, a, p->set), p->tag, f);
+	return tlb_install(t, a, p->set, tlb_fresh_way(t, a, p->set), p->tag, p->fp, f);
 }
 
 /* How an invalidation treats global entries. */
@@ -445,7 +550,9 @@ void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data);
 /*
  * Structural checks of one array: every valid entry sits in the set its tag
  * indexes, has the array's page size, an aligned physical address, and no
- * other entry of its set answers the same tag and PCID. Returns problems.
+ * twin (another entry for its page that is global as it is, or non-global
+ * of its PCID; a global and a non-global entry for one page are legal).
+ * Returns problems.
  */
 long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out);
 

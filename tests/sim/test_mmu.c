@@ -607,6 +607,80 @@ static void test_check_stale_and_corrupt(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/* Check the machine (no problems allowed); returns the stale TLB entries, and PWC ones in *pwc. */
+static uint64_t healthy_stale(vmm_machine *m, vmm_cpu *cpu, uint64_t *pwc)
+{
+	struct vmm_cpu_stats s;
+
+	assert_machine_healthy(m);
+	assert_int_equal(vmm_cpu_stats(cpu, &s), 0);
+	if (pwc)
+		*pwc = s.check_stale_pwc;
+	return s.check_stale_tlb;
+}
+
+/* vmm_cpu_dump() must say @what (of the stale entries' cached rights). */
+static void dump_says(vmm_cpu *cpu, const char *what)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	assert_int_equal(vmm_cpu_dump(cpu, out), 0);
+	fclose(out);
+	assert_non_null(strstr(buf, what));
+	free(buf);
+}
+
+/*
+ * XD changed at two levels of one path without a flush. The entries built
+ * from the old tables are stale, legal until a flush, whether the combined
+ * rights changed (XD set at two levels: now execute-disabled) or not (XD
+ * moved from one level to another); never a problem, and never taken for
+ * entries of unchanged tables.
+ */
+static void test_check_xd_at_two_levels(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 1, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	struct pt p = pt_new(m, 4);
+	uint64_t va = 0x00007f0000001000ull, pwc;
+	(void)state;
+
+	pt_map(&p, va, 0x200000, 12, VMM_PTE_PRESENT | VMM_PTE_RW);
+	pt_load(cpu, &p, 0);
+	assert_int_equal(xlat(cpu, va, VMM_ACC_EXEC).fault, 0);
+	assert_int_equal(xlat(cpu, va, 0).fault, 0);
+	assert_int_equal(healthy_stale(m, cpu, NULL), 0);
+
+	/* XD set at levels 4 and 3: the cached entries allow fetches the tables forbid now */
+	*pt_entry(&p, va, 4) |= VMM_PTE_NX;
+	*pt_entry(&p, va, 3) |= VMM_PTE_NX;
+	assert_true(healthy_stale(m, cpu, &pwc) >= 3);	/* ITLB, DTLB and STLB */
+	assert_true(pwc >= 1);				/* the PDPTE and PDE caches */
+	dump_says(cpu, "the tables give other rights now");
+	assert_int_equal(xlat(cpu, va, VMM_ACC_EXEC).fault, 0);	/* hardware may still use them */
+
+	/* after the flush, XD moves from level 4 to level 2: rights the same, entries stale */
+	assert_int_equal(vmm_cpu_invlpg(cpu, va), 0);
+	assert_int_equal(xlat(cpu, va, VMM_ACC_EXEC).fault, VMM_FAULT_PF);
+	assert_int_equal(xlat(cpu, va, 0).fault, 0);
+	assert_int_equal(healthy_stale(m, cpu, NULL), 0);
+	*pt_entry(&p, va, 4) &= ~VMM_PTE_NX;
+	*pt_entry(&p, va, 2) |= VMM_PTE_NX;
+	assert_true(healthy_stale(m, cpu, NULL) >= 2);	/* DTLB and STLB */
+	dump_says(cpu, "as the tables give now");
+
+	/* an entry of unchanged tables with other rights is a problem */
+	assert_int_equal(vmm_cpu_invlpg(cpu, va), 0);
+	assert_int_equal(xlat(cpu, va, 0).fault, 0);
+	assert_int_equal(healthy_stale(m, cpu, NULL), 0);
+	tlb_find(&cpu->tlb.dtlb[0], va, 12, 0, 0)->attr &= (uint8_t)~TLB_ATTR_NX;
+	assert_int_equal(vmm_machine_check(m, stdout), 1);
+	vmm_machine_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -618,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_accessed_dirty),
 		cmocka_unit_test(test_pwc_shortens_walks),
 		cmocka_unit_test(test_check_stale_and_corrupt),
+		cmocka_unit_test(test_check_xd_at_two_levels),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

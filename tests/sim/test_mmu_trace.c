@@ -37,7 +37,6 @@ struct trace {
 	struct pt pt[2];		/* two address spaces, for CR3 switches */
 	uint64_t va[TRACE_PAGES];	/* the linear addresses the trace uses */
 	uint64_t last_va;
-	unsigned nx_level;		/* the one level whose XD bit step_edit() flips */
 	FILE *out;			/* NULL: quiet */
 	unsigned levels;
 };
@@ -325,13 +324,6 @@ static void step_edit(struct trace *t, unsigned step)
 		bit = bits[below(t, ARRAY_SIZE(bits))];
 		if (level > 1 && bit == VMM_PTE_PS)
 			bit = VMM_PTE_RW;	/* PS on a table would map the table's frames */
-		/*
-		 * XD flips at one level per trace only: the checker's fingerprint
-		 * of a walk misses two bit-63 changes at two levels of one path
-		 * (each reaches bit 63 of the hash alone, and they cancel).
-		 */
-		if (bit == VMM_PTE_NX && level != t->nx_level)
-			bit = VMM_PTE_USER;
 		*pt_host(t->m, epa) ^= bit;
 	}
 	if (t->out)
@@ -372,7 +364,6 @@ static void run_trace(uint64_t seed, FILE *out)
 	vmm_prng_seed(&t.rng, seed);
 	t.pt[0] = pt_new(t.m, t.levels);
 	t.pt[1] = pt_new(t.m, t.levels);
-	t.nx_level = 1 + (unsigned)(seed % t.levels);
 	trace_addresses(&t);
 	for (unsigned i = 0; i < TRACE_PAGES; i++) {
 		map_random(&t, &t.pt[0], t.va[i]);

@@ -356,13 +356,9 @@ static void index_ops(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_prn
 		unsigned r = (unsigned)vmm_prng_below(rng, 10);
 
 		if (r < 5) {
-			/*
-			 * A page is global in every PCID or in none: a global and a
-			 * non-global entry for one page would let a non-fresh fill
-			 * replace the first and leave two entries for one PCID.
-			 */
+			/* G varies per fill, as after software changes G without INVLPG */
 			struct tlb_fill f = { .va = va, .pa = va, .shift = 12, .pcid = pcid,
-					      .global = (va >> 12) % 7 == 0 };
+					      .global = vmm_prng_below(rng, 7) == 0 };
 			int want;
 
 			f.fresh = scan_find(a, set, tag, pcid) < 0 && vmm_prng_below(rng, 2);
@@ -380,7 +376,7 @@ static void index_ops(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_prn
 
 			assert_true(want < 0 ? !e : e == tlb_set_base(a, set) + want);
 			if (e)
-				tlb_touch(a, e);
+				tlb_touch(t, a, e);
 		} else {
 			vmm_tlb_kill(t, a, &a->e[vmm_prng_below(rng, (uint64_t)a->sets * a->ways)]);
 		}
@@ -648,6 +644,105 @@ static void test_pcid_invlpg_invpcid(void **state)
 	vmm_machine_destroy(&tt.m);
 }
 
+/*
+ * A global and a non-global entry for one page, both usable under one
+ * PCID, after software set G without INVLPG (SDM vol. 3A 4.10.2.4, 4.10.4):
+ * legal, the old one flagged as stale. Twins (two entries for a page that
+ * are both global, or both non-global of one PCID) never arise and are
+ * reported.
+ */
+static void test_global_and_nonglobal_entries(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 1, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	struct pt p = pt_new(m, 4);
+	uint64_t other = VA1 + 16 * 4096;	/* the same DTLB set (16 sets) */
+	struct vmm_tlb_array *d;
+	struct vmm_cpu_stats s;
+	unsigned global = 0, nonglobal = 0;
+	(void)state;
+
+	pt_map(&p, VA1, 0xa01000, 12, VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_ACCESSED);
+	pt_map(&p, other, 0xa02000, 12, VMM_PTE_PRESENT | VMM_PTE_ACCESSED);
+	pt_load(cpu, &p, 0);
+	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CR4,
+					 cpu_reg(cpu, VMM_REG_CR4) | VMM_CR4_PCIDE), 0);
+	pt_load(cpu, &p, 1);
+	/* PCID 1: the other page takes way 0 of the set, VA1 (non-global) way 1 */
+	assert_int_equal(pa_of(cpu, other), 0xa02000);
+	assert_int_equal(pa_of(cpu, VA1), 0xa01000);
+	assert_int_equal(vmm_cpu_invlpg(cpu, other), 0);	/* way 0 is empty again */
+	/* software makes VA1 global without INVLPG; PCID 2 fills a global entry into way 0 */
+	*pt_entry(&p, VA1, 1) |= VMM_PTE_GLOBAL;
+	pt_load(cpu, &p, 2 | VMM_CR3_NOFLUSH);
+	assert_int_equal(src(cpu, VA1), VMM_XLAT_WALK);
+	assert_machine_healthy(m);
+	/* back in PCID 1 a write through the first usable entry (global, clean) walks again */
+	pt_load(cpu, &p, 1 | VMM_CR3_NOFLUSH);
+	assert_int_equal(vmm_cpu_access(cpu, VA1, 8, VMM_ACC_WRITE, NULL), 0);
+	d = &cpu->tlb.dtlb[0];
+	for (uint32_t k = 0; k < d->sets * d->ways; k++)
+		if (d->e[k].tag == VA1) {
+			assert_int_equal(d->e[k].pcid, 1);
+			global += d->e[k].global;
+			nonglobal += !d->e[k].global;
+		}
+	assert_int_equal(global, 1);
+	assert_int_equal(nonglobal, 1);
+	assert_machine_healthy(m);
+	assert_int_equal(vmm_cpu_stats(cpu, &s), 0);
+	assert_true(s.check_stale_tlb >= 1);	/* the non-global entry: G changed since */
+	/* an entry copied over its twin (same page, PCID and G) is a problem */
+	for (uint32_t k = 0; k < d->sets * d->ways; k++)
+		if (d->e[k].tag == VA1 && d->e[k].global) {
+			d->e[k].global = 0;
+			cpu->tlb.global_count--;
+		}
+	assert_true(vmm_tlb_array_check(d, false, stdout) >= 1);
+	vmm_machine_destroy(&m);
+}
+
+/* Fills of one array: a fill that replaces an entry drops the new entry's twins. */
+static void test_fill_drops_twins(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm_hostmem hm;
+	struct vmm_prng prng;
+	struct vmm_tlb t;
+	struct vmm_tlb_array *a = &t.dtlb[0];
+	struct tlb_fill f = { .va = 5ull << 12, .pa = 0x1000, .shift = 12, .pcid = 2,
+			      .fresh = 1 };
+	(void)state;
+
+	vmm_config_init(&cfg);
+	cfg.dtlb[0] = (struct vmm_tlb_geometry){ 4, 4 };
+	vmm_hostmem_init(&hm, NULL);
+	vmm_prng_seed(&prng, 1);
+	assert_int_equal(vmm_tlb_init(&t, &cfg, &prng, &hm), 0);
+	vmm_tlb_fill(&t, a, &f);	/* way 0: non-global of PCID 2 */
+	f.pcid = 1;
+	f.global = 1;
+	vmm_tlb_fill(&t, a, &f);	/* way 1: global, filled under PCID 1 (nothing usable) */
+	assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);	/* legal */
+	/* PCID 2 refills with G: its entry (way 0) turns global, the other global goes */
+	f.pcid = 2;
+	f.fresh = 0;
+	assert_ptr_equal(vmm_tlb_fill(&t, a, &f), &a->e[0]);
+	assert_true(a->e[0].global);
+	assert_int_equal(a->nvalid, 1);
+	assert_int_equal(a->e[1].tag, TLB_TAG_INVALID);
+	assert_int_equal(t.global_count, 1);
+	assert_int_equal(t.pcid_count[1], 0);
+	assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
+	/* a fill that wrongly claims to be fresh makes a twin, which the check reports */
+	f.fresh = 1;
+	vmm_tlb_fill(&t, a, &f);
+	assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+	assert_int_equal(t.pcid_count[2], 2);
+	vmm_tlb_destroy(&t, &hm);
+	assert_int_equal(hm.heap_bytes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +754,8 @@ int main(void)
 		cmocka_unit_test(test_swar_primitives),
 		cmocka_unit_test(test_cr3_and_globals_without_pcid),
 		cmocka_unit_test(test_pcid_invlpg_invpcid),
+		cmocka_unit_test(test_global_and_nonglobal_entries),
+		cmocka_unit_test(test_fill_drops_twins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
