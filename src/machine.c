@@ -117,6 +117,8 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 	if (with_slab && ((err = vmm_slab_init(m)) || (err = vmm_vmalloc_init(m)) ||
 			  (err = vmm_tasks_init(m)) || (err = vmm_pagecache_init(m))))
 		return err;
+	if (with_slab)
+		vmm_fault_init(m);
 	m->booted = true;
 	return 0;
 }
@@ -411,7 +413,7 @@ static long machine_check(struct vmm_machine *m, FILE *out)
 			vmm_buddy_check(m, out) + vmm_pcp_check(m, out) + vmm_cpus_check(m, out) +
 			vmm_slab_check(m, out) + vmm_init_mm_check(m, out) +
 			vmm_highmem_check(m, out) + vmm_vmalloc_check(m, out) + vmm_tasks_check(m, out) +
-			vmm_pagecache_check(m, out);
+			vmm_pagecache_check(m, out) + vmm_fault_check(m, out);
 	uint64_t managed = 0, freed = 0;
 	struct vmm_zone *z;
 

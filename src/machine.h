@@ -16,6 +16,7 @@
 #include <vmm/gfp.h>
 #include <vmm/machine.h>
 
+#include "fault/core.h"
 #include "lib/hostmem.h"
 #include "lib/log.h"
 #include "lib/prng.h"
@@ -95,6 +96,7 @@ struct vmm_machine {
 	uint64_t gfp_zone_table;	/* gfp_zone()'s table for this machine's zones */
 	struct vmm_tasks tasks;		/* mm: tasks, their mm_structs, VMA caches, sysctls */
 	struct vmm_vmalloc vmalloc;	/* mm: the vmalloc area, its trees and lazy list */
+	struct vmm_fault_layer fault;	/* fault: counters, the per-CPU exception table */
 	bool page_group_by_mobility_disabled;
 	bool pcp_disabled;		/* vmm_zone_pcp_disable() in force */
 	/* the current task's NUMA policy and cpuset (until tasks exist) */

@@ -184,8 +184,9 @@ struct vmm_fault_info {
 };
 
 /**
- * The machine's #PF handler (until libvmm's own fault path lands, tests and
- * embedders install one). It runs on @p cpu after the fault was delivered
+ * A #PF handler. Every machine boots with libvmm's own (Linux's
+ * do_page_fault, see fault.h); an embedder may install another. It runs on
+ * @p cpu after the fault was delivered
  * (CR2 loaded, fault cycles charged, the TLB and paging-structure-cache
  * entries for the address invalidated as the SDM says).
  *
@@ -271,11 +272,12 @@ VMM_API vmm_cpu *vmm_machine_cpu(vmm_machine *m, unsigned id);
 VMM_API int vmm_cpu_id(const vmm_cpu *cpu);
 
 /**
- * Install the machine's #PF handler. Without one, a page fault ends the
- * access with SIGSEGV.
+ * Install the machine's #PF handler in place of libvmm's own (fault.h).
+ * A machine without any handler (none is installed before boot completes)
+ * ends a faulting access with SIGSEGV, si_code from the error code.
  *
  * @param m    the machine
- * @param fn   the handler, or NULL to remove it
+ * @param fn   the handler, or NULL to restore libvmm's own
  * @param data passed to @p fn
  * @return 0, or -VMM_EINVAL when @p m is NULL
  */

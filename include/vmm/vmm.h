@@ -22,5 +22,6 @@
 #include <vmm/file.h>
 #include <vmm/task.h>
 #include <vmm/mm.h>
+#include <vmm/fault.h>
 
 #endif /* VMM_VMM_H */

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <vmm/fault.h>
 #include <vmm/mm.h>
 #include <vmm/slab.h>
 #include <vmm/task.h>
@@ -139,6 +140,8 @@ struct vmm_task {
 	char comm[VMM_TASK_COMM_LEN + 1];
 	struct vmm_mm *mm;
 	struct vmm_rlimit rlim[NR_TASK_RLIMITS];
+	struct vmm_task_fault_stats flt; /* the fault path's counters (src/fault) */
+	vmm_vaddr_t sp;			/* user stack pointer (vmm_task_set_sp), 0 until set */
 	vmm_vaddr_t shadow;		/* the simulated struct task_struct */
 };
 
@@ -197,7 +200,18 @@ struct vmm_mm_sysctl {
 	uint32_t randomize_va_space;	/* kernel.randomize_va_space, default 2 */
 	uint32_t thp_align;		/* align anonymous multiples of 2 MiB (THP on), default 1 */
 	uint32_t fault_around_pages;	/* fault_around_bytes / PAGE_SIZE, default 16 (64 KiB) */
+	uint32_t legacy_stack_check;	/* vm.legacy_stack_check: the seed's stack rule, default 0 */
 };
+
+struct vmm_task;
+struct vmm_vma;
+/*
+ * Fault in [start, end) of @v for @t as __mm_populate() does (write faults
+ * for private writable mappings): 0, -VMM_ENOMEM, or -VMM_EFAULT when a
+ * page cannot be faulted in (SIGBUS/SIGSEGV). Set by the fault layer at boot.
+ */
+typedef int (*vmm_populate_fn)(struct vmm_task *t, struct vmm_vma *v, uint64_t start,
+			       uint64_t end);
 
 /* struct vmm_machine.tasks */
 struct vmm_tasks {
@@ -208,6 +222,7 @@ struct vmm_tasks {
 	uint64_t next_shmem_ino;
 	int64_t vm_committed_as;	/* pages: Committed_AS */
 	struct vmm_mm_sysctl sysctl;
+	vmm_populate_fn populate;	/* src/fault's populate_vma_page_range(); NULL: none */
 	struct vmm_kmem_cache *task_cache, *mm_cache, *vma_cache, *anon_vma_cache, *avc_cache;
 	struct vmm_tlb_state *tlbstate;	/* per CPU */
 	const struct vmm_vma_file_ops *file_ops;	/* the page cache's hooks, or NULL */

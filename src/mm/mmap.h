@@ -19,6 +19,13 @@ int vmm_do_munmap(struct vmm_mm *mm, uint64_t start, uint64_t len);
 /* Install a special mapping (what exec maps: "[vdso]", "[vvar]") that never merges. */
 int vmm_install_special_mapping(struct vmm_mm *mm, uint64_t start, uint64_t len,
 				uint64_t vm_flags, const char *name);
+/*
+ * expand_downwards(): grow the VM_GROWSDOWN VMA @v of @t down to @address
+ * (page aligned down), checking the stack guard gap to the VMA below when
+ * @guard_gap, and RLIMIT_AS, RLIMIT_STACK, RLIMIT_MEMLOCK and the commit
+ * charge. 0, or -VMM_ENOMEM / -VMM_EAGAIN / -VMM_EPERM with @v unchanged.
+ */
+int vmm_expand_downwards(struct vmm_task *t, struct vmm_vma *v, uint64_t address, bool guard_gap);
 /* vm_stat_account() */
 void vmm_vm_stat_account(struct vmm_mm *mm, uint64_t vm_flags, int64_t npages);
 /* vm_unacct_memory() */

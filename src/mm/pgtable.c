@@ -44,7 +44,7 @@
 #include "sim/physmem.h"
 
 #define PTRS 512u
-#define PAGE_PROTNONE VMM_PTE_GLOBAL	/* _PAGE_PROTNONE shares the G bit */
+#define PAGE_PROTNONE PTE_PROTNONE
 #define PAGE_TABLE (VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_USER | VMM_PTE_ACCESSED | VMM_PTE_DIRTY)
 #define TLB_SINGLE_PAGE_FLUSH_CEILING 33u
 
@@ -70,7 +70,7 @@ static uint64_t *table(struct vmm_machine *m, vmm_paddr_t pa)
 
 static bool pte_present(uint64_t e)
 {
-	return e & (VMM_PTE_PRESENT | PAGE_PROTNONE);
+	return vmm_pte_present(e);
 }
 
 /* ---- table pages ---- */
@@ -78,6 +78,17 @@ static bool pte_present(uint64_t e)
 static vmm_paddr_t table_alloc(struct vmm_machine *m)
 {
 	return vmm_pgtable_page_alloc(m, VMM_GFP_KERNEL_ACCOUNT);
+}
+
+int vmm_pgtable_install(struct vmm_mm *mm, uint64_t *entry)
+{
+	vmm_paddr_t n = table_alloc(mm->m);
+
+	if (!n)
+		return -VMM_ENOMEM;
+	mm->pgtables_bytes += PAGE_SIZE;
+	*entry = n | PAGE_TABLE;
+	return 0;
 }
 
 uint64_t *vmm_pte_slot(struct vmm_mm *mm, uint64_t va, bool alloc)
@@ -88,14 +99,8 @@ uint64_t *vmm_pte_slot(struct vmm_mm *mm, uint64_t va, bool alloc)
 	for (unsigned l = levels(m); l > 1; l--) {
 		uint64_t *e = &table(m, t)[idx(va, l)];
 
-		if (!(*e & VMM_PTE_PRESENT)) {
-			vmm_paddr_t n;
-
-			if (!alloc || !(n = table_alloc(m)))
-				return NULL;
-			mm->pgtables_bytes += PAGE_SIZE;
-			*e = n | PAGE_TABLE;
-		}
+		if (!(*e & VMM_PTE_PRESENT) && (!alloc || vmm_pgtable_install(mm, e)))
+			return NULL;
 		t = *e & VMM_PTE_ADDR_MASK;
 	}
 	return &table(m, t)[idx(va, 1)];
@@ -130,43 +135,6 @@ static void put_mapped_page(struct vmm_mm *mm, uint64_t pte)
 	vmm_add_mm_counter(mm, vmm_mm_counter(p), -1);
 	vmm_page_remove_rmap(m, p);
 	vmm_put_user_page(m, p);
-}
-
-/* do_anonymous_page() for one address: a zeroed page, mapped writable. */
-static int install_anon_page(struct vmm_mm *mm, struct vmm_vma *v, uint64_t va, uint64_t *slot)
-{
-	struct vmm_machine *m = mm->m;
-	struct vmm_page *p = vmm_alloc_pages(m, VMM_GFP_HIGHUSER_MOVABLE | VMM_GFP_ZERO, 0);
-	uint64_t pa;
-
-	if (!p)
-		return -VMM_ENOMEM;
-	pa = (uint64_t)page_to_pfn(&m->sparse, p) << PAGE_SHIFT;
-	vmm_page_add_new_anon_rmap(m, p, v, va);
-	vmm_lru_add_new_anon(m, p, v);
-	*slot = pa | vmm_vm_page_prot(m, v->vm_flags) | VMM_PTE_RW | VMM_PTE_DIRTY;
-	vmm_add_mm_counter(mm, MM_ANONPAGES, 1);
-	return 0;
-}
-
-int vmm_populate_range(struct vmm_mm *mm, struct vmm_vma *v, uint64_t start, uint64_t end)
-{
-	int err;
-
-	/* only private writable anonymous memory gets pages of its own; reads would map the zero page */
-	if (!vma_is_anonymous(v) || !(v->vm_flags & VMM_VM_WRITE))
-		return 0;
-	if ((err = vmm_anon_vma_prepare(v)))
-		return err;
-	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
-		uint64_t *slot = vmm_pte_slot(mm, va, true);
-
-		if (!slot)
-			return -VMM_ENOMEM;
-		if (!pte_present(*slot) && (err = install_anon_page(mm, v, va, slot)))
-			return err;
-	}
-	return 0;
 }
 
 /* Visit every leaf slot of [start, end) that exists, present or not. */

@@ -2,8 +2,8 @@
 /*
  * User page tables under each mm's PGD (from vmm_pgd_alloc(), kernel half
  * shared with init_mm),
- * table pages from the buddy allocator counted in NR_PAGETABLE, installing
- * zeroed anonymous pages (MAP_POPULATE, mlock; the fault path reuses it),
+ * table pages from the buddy allocator counted in NR_PAGETABLE (the fault
+ * path installs tables and pages through vmm_pgtable_install() and rmap.h),
  * zapping ranges with page release, freeing empty tables, rewriting rights,
  * moving ranges (mremap), copying for fork with copy-on-write, TLB flushes
  * to every CPU running the mm, and the checks of page tables against VMAs
@@ -12,15 +12,28 @@
 #ifndef VMM_MM_PGTABLE_H
 #define VMM_MM_PGTABLE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
+#include <vmm/cpu.h>
+
 #include "mm/mm_types.h"
+
+/* _PAGE_PROTNONE: a PROT_NONE page keeps its frame behind P clear and this bit (G's). */
+#define PTE_PROTNONE VMM_PTE_GLOBAL
+
+/* pte_present(): the entry maps a frame (P, or a PROT_NONE page). */
+static inline bool vmm_pte_present(uint64_t e)
+{
+	return e & (VMM_PTE_PRESENT | PTE_PROTNONE);
+}
+
+/* __pte_alloc() and its kin: a zeroed table installed in @entry, an empty table entry of @mm. */
+int vmm_pgtable_install(struct vmm_mm *mm, uint64_t *entry);
 
 /* The PTE bits for a VMA's flags (vm_get_page_prot), writable or not. */
 uint64_t vmm_vm_page_prot(const struct vmm_machine *m, uint64_t vm_flags);
 
-/* Install zeroed private anonymous pages in [start, end) of @v where none is. */
-int vmm_populate_range(struct vmm_mm *mm, struct vmm_vma *v, uint64_t start, uint64_t end);
 /*
  * zap_page_range(): clear the PTEs of [start, end), releasing pages; a
  * page-cache page gets the entry's dirty and accessed bits (file_ops hooks).

@@ -367,6 +367,7 @@ int vmm_task_fork(vmm_task *parent, vmm_task **out)
 	if (!t)
 		return -VMM_ENOMEM;
 	memcpy(t->rlim, parent->rlim, sizeof(t->rlim));
+	t->sp = parent->sp;	/* the child returns from fork() on the same stack */
 	t->mm = mm_alloc(m);
 	if (!t->mm) {
 		task_free(t);
@@ -685,6 +686,8 @@ void vmm_tasks_digest(const struct vmm_machine *m, XXH3_state_t *st)
 		XXH3_64bits_update(st, h, sizeof(h));
 		XXH3_64bits_update(st, t->comm, sizeof(t->comm));
 		XXH3_64bits_update(st, t->rlim, sizeof(t->rlim));
+		XXH3_64bits_update(st, &t->flt, sizeof(t->flt));
+		XXH3_64bits_update(st, &t->sp, sizeof(t->sp));
 		if (t->mm)
 			digest_mm(t->mm, st);
 	}

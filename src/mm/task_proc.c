@@ -17,11 +17,11 @@
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/pgtable.h"
+#include "mm/rmap.h"
 #include "mm/vma.h"
 
 #define PSS_SHIFT 12
 #define MAPS_NAME_COLUMN 73		/* seq_setwidth(25 + 6 * sizeof(void *) - 1) and the pad */
-#define PTE_PROTNONE VMM_PTE_GLOBAL
 
 /* The name maps prints for @v, or NULL. */
 static const char *vma_name(const struct vmm_vma *v)
@@ -84,12 +84,18 @@ struct mem_size_stats {
 	bool locked;
 };
 
+/* smaps_pte_entry(): the zero page (no struct page counted, vm_normal_page) is not resident. */
 static void smaps_pte(struct vmm_machine *m, uint64_t pte, struct mem_size_stats *mss)
 {
-	const struct vmm_page *p = pfn_to_page(&m->sparse, (pte & VMM_PTE_ADDR_MASK) >> PAGE_SHIFT);
-	bool dirty = (pte & VMM_PTE_DIRTY) || page_flag(p, VMM_PG_dirty);
-	bool priv = p->mapcount < 2 || p->refcount == 1;
+	const struct vmm_page *p = vmm_vm_normal_page(m, pte);
+	bool dirty;
+	bool priv;
 	uint64_t pss = PAGE_SIZE << PSS_SHIFT;
+
+	if (!p)
+		return;
+	dirty = (pte & VMM_PTE_DIRTY) || page_flag(p, VMM_PG_dirty);
+	priv = p->mapcount < 2 || p->refcount == 1;
 
 	mss->resident += PAGE_SIZE;
 	if ((pte & VMM_PTE_ACCESSED) || page_flag(p, VMM_PG_referenced))

@@ -72,6 +72,15 @@ struct vmm_cost_table {
 	uint32_t vmalloc_unmap_pte;	/* per PTE vunmap_range clears */
 	uint32_t vmalloc_purge_area;	/* per lazy area the purge merges into the free tree */
 	uint32_t vmalloc_lookup;	/* vmalloc_to_page: a software walk of the kernel tables */
+	/* The fault path (src/fault), all in VMM_CYC_FAULT; allocation, zeroing,
+	 * copying and TLB flushes charge their own. */
+	uint32_t fault_entry;		/* do_page_fault: checks, mmap_lock, find_vma, access_error */
+	uint32_t fault_table_level;	/* handle_mm_fault: per table level walked in software */
+	uint32_t fault_set_pte;		/* installing a PTE with its rmap, counters and LRU add */
+	uint32_t fault_wp_reuse;	/* do_wp_page reusing the page: PTE made writable */
+	uint32_t fault_expand_stack;	/* expand_downwards: checks, accounting, VMA update */
+	uint32_t fault_kernel;		/* a kernel-address fault's checks (vmalloc sync, spurious) */
+	uint32_t uaccess;		/* stac/clac and the access_ok check of a user-memory accessor */
 };
 
 struct vmm_cpu_clock {

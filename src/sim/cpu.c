@@ -249,8 +249,8 @@ int vmm_machine_set_fault_handler(vmm_machine *m, vmm_fault_handler_fn fn, void 
 {
 	if (!m)
 		return -VMM_EINVAL;
-	m->mmu.fault_fn = fn;
-	m->mmu.fault_data = data;
+	m->mmu.fault_fn = fn ? fn : m->mmu.default_fn;
+	m->mmu.fault_data = fn ? data : m->mmu.default_data;
 	return 0;
 }
 

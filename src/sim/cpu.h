@@ -72,6 +72,8 @@ struct vmm_mmu {
 	struct vmm_cpu *cpus;		/* nr_cpus entries */
 	vmm_fault_handler_fn fault_fn;
 	void *fault_data;
+	vmm_fault_handler_fn default_fn;	/* what a NULL handler restores (src/fault's) */
+	void *default_data;
 	uint64_t maxphy_mask;		/* (1 << MAXPHYADDR) - 1 */
 	uint64_t rsvd_addr_mask;	/* entry address bits 51:MAXPHYADDR */
 };

@@ -277,19 +277,19 @@ static void test_kernel_access(void **state)
 	assert_int_equal(r.signal, 0);
 	assert_int_equal(r.paddr, vmm_page_to_pfn(m, pg) << VMM_PAGE_SHIFT);
 
-	/* user mode: the leaf is supervisor-only (no handler: SIGSEGV, SEGV_ACCERR) */
+	/* user mode: the leaf is supervisor-only (a user access to the kernel half: SEGV_MAPERR) */
 	assert_int_equal(vmm_cpu_access(cpu, va, 8, VMM_ACC_USER, &r), 0);
-	assert_int_equal(r.signal, 11);
-	assert_int_equal(r.si_code, 2);
+	assert_int_equal(r.signal, VMM_SIGSEGV);
+	assert_int_equal(r.si_code, VMM_SEGV_MAPERR);
 	assert_int_equal(r.error_code, VMM_PF_P | VMM_PF_U);
 	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CPL, 3), 0);
 	assert_int_equal(vmm_cpu_access(cpu, va, 8, VMM_ACC_WRITE, &r), 0);
 	assert_int_equal(r.signal, 11);
 	assert_int_equal(r.error_code, VMM_PF_P | VMM_PF_U | VMM_PF_W);
 	assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CPL, 0), 0);
-	/* and no instruction fetch from the direct map (NX) */
+	/* and no instruction fetch from the direct map (NX): an oops */
 	assert_int_equal(vmm_cpu_access(cpu, va, 1, VMM_ACC_EXEC, &r), 0);
-	assert_int_equal(r.signal, 11);
+	assert_int_equal(r.signal, VMM_SIGKILL);
 	assert_int_equal(r.error_code, VMM_PF_P | VMM_PF_I);
 	vmm_free_pages(m, pg, 1);
 	assert_machine_healthy(m);
@@ -440,7 +440,7 @@ static void test_kernel_pte_and_flush(void **state)
 	for (unsigned c = 0; c < m->nr_cpus; c++) {
 		assert_int_equal(vmm_cpu_read(vmm_machine_cpu(m, c), va, &v, 8, 0, &r),
 				 -VMM_EFAULT);
-		assert_int_equal(r.signal, 11);
+		assert_int_equal(r.signal, VMM_SIGKILL);	/* an oops */
 	}
 	/* not in the kernel half, or under a 1 GiB leaf of the direct map */
 	assert_null(vmm_kernel_pte(m, 0x400000, true, &err));

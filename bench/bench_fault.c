@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_fault: host cost of one page fault through vmm_cpu_access(), beside
+ * the host kernel's own fault of the same kind, in the same run.
+ *
+ *   anon_write   a write to a fresh page of a private anonymous mapping
+ *                (do_anonymous_page: a zeroed page)
+ *   zero_read    a read of a fresh page (the zero page mapped read-only)
+ *   cow_write    a write to a page shared with a forked child (do_wp_page: a copy)
+ *
+ * Each repetition maps PAGES pages, touches one byte per page, timing the
+ * touches only, and unmaps (libvmm: in a task on CPU 0; host: an mmap'd
+ * MADV_NOHUGEPAGE region of this process, the COW case with a child that
+ * holds the pages until the parent has written them). The median of REPS
+ * repetitions is printed, the ratio libvmm / host and whether it meets the
+ * goal of 0.2, and libvmm's simulated cycles per fault.
+ *
+ *   bench_fault [--pages N] [--reps N] [--callgrind]
+ *
+ * With --callgrind (and Valgrind's headers), each libvmm case's timed loop
+ * is the only part callgrind counts (bench/callgrind_fault.sh divides).
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <vmm/vmm.h>
+
+#include "bench_util.h"
+
+#ifdef BENCH_HAVE_CALLGRIND
+#include <valgrind/callgrind.h>
+#define CG_START() CALLGRIND_ZERO_STATS
+#define CG_STOP(name) CALLGRIND_DUMP_STATS_AT("bench:" name)
+#else
+#define CG_START() ((void)0)
+#define CG_STOP(name) ((void)0)
+#endif
+
+#define PG 4096ull
+#define MAX_REPS 64
+#define GOAL 0.2
+
+static unsigned pages = 8192, reps = 7;
+static bool callgrind;
+
+enum bench_case { ANON_WRITE, ZERO_READ, COW_WRITE, NR_CASES };
+static const char *const case_names[NR_CASES] = { "anon_write", "zero_read", "cow_write" };
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_fault: %s\n", what);
+	exit(1);
+}
+
+/* ---- libvmm ---- */
+
+struct sim {
+	vmm_machine *m;
+	vmm_cpu *cpu;
+	vmm_task *t;
+};
+
+static uint64_t cpu_cycles(vmm_machine *m)
+{
+	uint64_t c = 0;
+
+	vmm_cpu_cycles(m, 0, VMM_CYC_NR_CATEGORIES, &c);
+	return c;
+}
+
+/* One repetition: ns per fault; *cyc receives simulated cycles per fault. */
+static double sim_rep(struct sim *s, enum bench_case c, double *cyc)
+{
+	unsigned flags = c == ZERO_READ ? VMM_ACC_USER : VMM_ACC_USER | VMM_ACC_WRITE;
+	vmm_task *child = NULL;
+	vmm_vaddr_t a;
+	uint64_t t0, t1, c0;
+
+	if (vmm_mmap(s->t, 0, pages * PG, VMM_PROT_READ | VMM_PROT_WRITE,
+		     VMM_MAP_PRIVATE | VMM_MAP_ANONYMOUS | (c == COW_WRITE ? VMM_MAP_POPULATE : 0),
+		     NULL, 0, &a))
+		die("vmm_mmap failed");
+	if (c == COW_WRITE && vmm_task_fork(s->t, &child))
+		die("vmm_task_fork failed");
+	c0 = cpu_cycles(s->m);
+	if (callgrind)
+		CG_START();
+	t0 = now_ns();
+	for (unsigned i = 0; i < pages; i++)
+		if (vmm_cpu_access(s->cpu, a + i * PG, 1, flags, NULL))
+			die("vmm_cpu_access failed");
+	t1 = now_ns();
+	if (callgrind) {
+		if (c == ANON_WRITE)
+			CG_STOP("anon_write");
+		else if (c == ZERO_READ)
+			CG_STOP("zero_read");
+		else
+			CG_STOP("cow_write");
+	}
+	*cyc = (double)(cpu_cycles(s->m) - c0) / pages;
+	vmm_task_destroy(&child);
+	if (vmm_munmap(s->t, a, pages * PG))
+		die("vmm_munmap failed");
+	return (double)(t1 - t0) / pages;
+}
+
+/* ---- the host kernel ---- */
+
+static void host_touch(volatile char *p, unsigned n, bool write)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (write)
+			p[i * PG] = 1;
+		else
+			(void)p[i * PG];
+	}
+}
+
+static double host_rep(enum bench_case c)
+{
+	size_t len = pages * PG;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int fds[2] = { -1, -1 };
+	pid_t child = -1;
+	uint64_t t0, t1;
+
+	if (p == MAP_FAILED)
+		die("mmap failed");
+	madvise(p, len, MADV_NOHUGEPAGE);
+	if (c == COW_WRITE) {
+		host_touch(p, pages, true);
+		if (pipe(fds))
+			die("pipe failed");
+		child = fork();
+		if (child < 0)
+			die("fork failed");
+		if (child == 0) {	/* hold the pages until the parent is done */
+			char b;
+
+			close(fds[1]);
+			if (read(fds[0], &b, 1) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		close(fds[0]);
+	}
+	t0 = now_ns();
+	host_touch(p, pages, c != ZERO_READ);
+	t1 = now_ns();
+	if (c == COW_WRITE) {
+		close(fds[1]);
+		waitpid(child, NULL, 0);
+	}
+	munmap(p, len);
+	return (double)(t1 - t0) / pages;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--pages") && i + 1 < argc)
+			pages = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+			reps = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--callgrind"))
+			callgrind = true;
+		else
+			die("usage: bench_fault [--pages N] [--reps N] [--callgrind]");
+	}
+	if (!pages || !reps || reps > MAX_REPS)
+		die("--pages must be positive, --reps 1..64");
+}
+
+int main(int argc, char **argv)
+{
+	struct vmm_config cfg;
+	struct sim s;
+
+	parse_args(argc, argv);
+	vmm_config_init(&cfg);
+	cfg.log_level = VMM_LOG_ERROR;
+	if (vmm_machine_create(&cfg, &s.m) || vmm_task_create(s.m, "bench", &s.t))
+		die("cannot create the machine");
+	s.cpu = vmm_machine_cpu(s.m, 0);
+	vmm_cpu_switch_to(s.cpu, s.t);
+	printf("bench_fault: %u pages per repetition, median of %u; host faults on %s pages\n",
+	       pages, reps, "MADV_NOHUGEPAGE 4 KiB");
+	printf("%-12s %12s %12s %8s %6s %14s\n", "case", "libvmm ns/op", "host ns/op", "ratio",
+	       "goal", "sim cycles/op");
+	for (int c = 0; c < NR_CASES; c++) {
+		double sim[MAX_REPS], host[MAX_REPS], cyc = 0, ms, mh;
+
+		for (unsigned r = 0; r < reps; r++) {
+			sim[r] = sim_rep(&s, (enum bench_case)c, &cyc);
+			host[r] = callgrind ? 1 : host_rep((enum bench_case)c);
+		}
+		ms = median(sim, reps);
+		mh = median(host, reps);
+		if (callgrind)
+			printf("callgrind case %s steps %u\n", case_names[c], pages);
+		printf("%-12s %12.1f %12.1f %8.3f %6s %14.0f\n", case_names[c], ms, mh, ms / mh,
+		       pass_miss(ms / mh <= GOAL), cyc);
+	}
+	vmm_task_destroy(&s.t);
+	vmm_machine_destroy(&s.m);
+	return 0;
+}
