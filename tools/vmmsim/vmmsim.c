@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmmsim: boot a simulated machine and print its state in Linux's /proc
- * formats. With no arguments it boots the default machine (two nodes of
- * 2 GiB, four CPUs) and prints its summary, meminfo, zoneinfo and buddyinfo.
+ * vmmsim: boot a simulated machine, run a small workload on it and print its
+ * state in Linux's /proc formats. With no arguments it boots the default
+ * machine (two nodes of 2 GiB, four CPUs), prints its summary and runs the
+ * built-in workload (workload.c), which prints meminfo, buddyinfo and
+ * slabinfo before and after, the tasks' fault counts and the cycles.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +14,8 @@
 #include <string.h>
 
 #include <vmm/vmm.h>
+
+#include "workload.h"
 
 static const struct {
 	const char *name;
@@ -29,7 +33,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: vmmsim [options]\n"
-		"Boot a simulated NUMA x86-64 machine (libvmm %s) and print its state.\n"
+		"Boot a simulated NUMA x86-64 machine (libvmm %s), run a small workload on\n"
+		"it and print its state.\n"
 		"\n"
 		"Machine:\n"
 		"  -n, --nodes N            NUMA nodes, 1..%d (default 2)\n"
@@ -48,13 +53,23 @@ static void usage(FILE *out)
 		"      --lazy-vmalloc       top-level vmalloc tables made on demand and synced\n"
 		"                           by vmalloc faults, not preallocated at boot\n"
 		"\n"
+		"Workload:\n"
+		"      --no-workload        boot only: run nothing on the machine\n"
+		"                           (default: a process maps 1 MiB of memory and a\n"
+		"                           256 KiB file, touches them, forks, writes on both\n"
+		"                           sides, msyncs the file and exits; each step is\n"
+		"                           checked, and meminfo, buddyinfo and slabinfo are\n"
+		"                           printed before and after, with the tasks' fault\n"
+		"                           counts and the cycles by category)\n"
+		"\n"
 		"Output:\n"
 		"      --show-config        print the machine's configuration and exit\n"
-		"  -d, --dump LIST          comma-separated views to print, of: summary, meminfo,\n"
-		"                           zoneinfo, buddyinfo, pagetypeinfo, vmstat, memblock,\n"
-		"                           cycles, unusable_index, extfrag_index,\n"
-		"                           slabinfo, vmallocinfo\n"
-		"                           (default summary,meminfo,zoneinfo,buddyinfo)\n"
+		"  -d, --dump LIST          comma-separated views to print (after the workload),\n"
+		"                           of: summary, meminfo, zoneinfo, buddyinfo,\n"
+		"                           pagetypeinfo, vmstat, memblock, cycles,\n"
+		"                           unusable_index, extfrag_index, slabinfo, vmallocinfo\n"
+		"                           (default: summary before the workload; with\n"
+		"                           --no-workload, summary,meminfo,zoneinfo,buddyinfo)\n"
 		"      --check              run vmm_machine_check() and report problems\n"
 		"      --digest             print the machine's state digest\n"
 		"  -h, --help               this text\n",
@@ -154,6 +169,7 @@ enum {
 	OPT_NO_HOLES,
 	OPT_HIGHMEM,
 	OPT_LAZY_VMALLOC,
+	OPT_NO_WORKLOAD,
 	OPT_SHOW_CONFIG,
 	OPT_CHECK,
 	OPT_DIGEST,
@@ -172,6 +188,7 @@ int main(int argc, char **argv)
 		{ "no-holes", no_argument, NULL, OPT_NO_HOLES },
 		{ "highmem", required_argument, NULL, OPT_HIGHMEM },
 		{ "lazy-vmalloc", no_argument, NULL, OPT_LAZY_VMALLOC },
+		{ "no-workload", no_argument, NULL, OPT_NO_WORKLOAD },
 		{ "show-config", no_argument, NULL, OPT_SHOW_CONFIG },
 		{ "dump", required_argument, NULL, 'd' },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -179,8 +196,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dumps = "summary,meminfo,zoneinfo,buddyinfo";
-	int show_config = 0, check = 0, digest = 0, opt, err;
+	const char *dumps = NULL;
+	int show_config = 0, check = 0, digest = 0, workload = 1, opt, err;
 	struct vmm_config cfg;
 	vmm_machine *m;
 	uint64_t v;
@@ -232,6 +249,9 @@ int main(int argc, char **argv)
 		case OPT_LAZY_VMALLOC:
 			cfg.flags |= VMM_CFG_VMALLOC_LAZY;
 			break;
+		case OPT_NO_WORKLOAD:
+			workload = 0;
+			break;
 		case OPT_SHOW_CONFIG:
 			show_config = 1;
 			break;
@@ -269,7 +289,15 @@ bad_value:
 		fprintf(stderr, "vmmsim: cannot create the machine: %s\n", vmm_strerror(err));
 		return 1;
 	}
-	err = dump_list(m, dumps);
+	if (workload) {
+		err = dump_list(m, dumps ? "" : "summary");
+		if (!err)
+			err = vmmsim_workload(m, stdout);
+		if (!err && dumps)
+			err = dump_list(m, dumps);
+	} else {
+		err = dump_list(m, dumps ? dumps : "summary,meminfo,zoneinfo,buddyinfo");
+	}
 	if (!err && check) {
 		long problems = vmm_machine_check(m, stdout);
 
