@@ -8,7 +8,15 @@
  *
  *   <phase> <minflt> <rss> <anonymous> <private_dirty>
  *
- * Usage: host_fault_runner fresh|readwrite|forkcow|mprotect <pages>
+ * Usage: host_fault_runner SCENARIO <pages>, SCENARIO one of the anonymous
+ * fresh, readwrite, forkcow, mprotect, or the file-backed fileread,
+ * filewrite, fileprivate, filerw: a file of <pages> pages written with
+ * write() (so that every page is cached, uptodate and without a readahead
+ * marker) in the current directory, mapped at a 64 KiB-aligned address so
+ * that fault-around windows fall alike, and unlinked at once. filerw
+ * (reads, then writes through a shared mapping) depends on the filesystem
+ * tracking dirty pages (ext4, xfs...: the first write of each page faults);
+ * on tmpfs it prints "skip" and exits 0.
  *
  * The mapping is MADV_NOHUGEPAGE (libvmm has no THP yet; the flag also
  * keeps the VMA from merging with a neighbour). The code and the stack the
@@ -23,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,6 +94,62 @@ static void phase(const char *name, char *p, unsigned long n, int write)
 	fflush(stdout);
 }
 
+/* The file of @n pages, each page's first byte its index; -1 on failure. */
+static int make_file(unsigned long n)
+{
+	char name[] = "host_fault_runner.XXXXXX", page[PG];
+	int fd = mkstemp(name);
+
+	if (fd < 0)
+		return -1;
+	unlink(name);
+	for (unsigned long i = 0; i < n; i++) {
+		memset(page, (int)i, sizeof(page));
+		if (write(fd, page, sizeof(page)) != (ssize_t)sizeof(page))
+			return -1;
+	}
+	return fsync(fd) ? -1 : fd;
+}
+
+/* Map @fd at a 64 KiB-aligned address (inside a reservation made for the purpose). */
+static char *map_file(int fd, unsigned long n, int prot, int flags)
+{
+	char *r = mmap(NULL, (n + 16) * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+	unsigned long a;
+
+	if (r == MAP_FAILED)
+		return NULL;
+	a = ((unsigned long)r + 16 * PG - 1) & ~(16 * PG - 1);
+	p = mmap((void *)a, n * PG, prot, flags | MAP_FIXED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int file_scenario(const char *s, unsigned long n)
+{
+	int fd = make_file(n), shared = strcmp(s, "fileprivate") != 0;
+	struct statfs sf;
+	char *p;
+
+	if (fd < 0 || fstatfs(fd, &sf))
+		return 3;
+	if (!strcmp(s, "filerw") && sf.f_type == 0x01021994) {	/* TMPFS_MAGIC */
+		printf("skip\n");
+		return 0;
+	}
+	p = map_file(fd, n, !strcmp(s, "fileread") ? PROT_READ : PROT_READ | PROT_WRITE,
+		     shared ? MAP_SHARED : MAP_PRIVATE);
+	if (!p || madvise(p, n * PG, MADV_NOHUGEPAGE))
+		return 3;
+	if (!strcmp(s, "filewrite")) {
+		phase("write", p, n, 1);
+	} else {
+		phase("read", p, n, 0);
+		if (strcmp(s, "fileread"))
+			phase("write", p, n, 1);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long n;
@@ -95,6 +160,8 @@ int main(int argc, char **argv)
 		return 2;
 	s = argv[1];
 	n = strtoul(argv[2], NULL, 0);
+	if (!strncmp(s, "file", 4))
+		return file_scenario(s, n);
 	p = mmap(NULL, n * PG, strcmp(s, "mprotect") ? PROT_READ | PROT_WRITE : PROT_READ,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED || madvise(p, n * PG, MADV_NOHUGEPAGE))
