@@ -585,6 +585,24 @@ static void test_i_mmap_split_merge(void **state)
 	healthy(x);
 }
 
+/* A crash takes the mapped pages away too; the next fault reads what the device kept. */
+static void test_crash_unmaps(void **state)
+{
+	struct fx *x = *state;
+	vmm_vaddr_t a = map_file(x->t, x->f, 2 * PG, VMM_PROT_READ | VMM_PROT_WRITE,
+				 VMM_MAP_SHARED, 0);
+
+	assert_int_equal(fault(x->t, a, true), 0);
+	*(uint8_t *)vmm_physmem_host(&x->m->phys, pte_of(x->t, a) & VMM_PTE_ADDR_MASK) = 0x33;
+	assert_int_equal(vmm_bdev_crash(vmm_machine_bdev(x->m)), 0);
+	assert_int_equal(present_in(x->t, a, 2), 0);
+	assert_int_equal(node_stat(x->m, NR_FILE_DIRTY), 0);
+	healthy(x);
+	assert_int_equal(fault(x->t, a, false), VMF_MAJOR);
+	assert_int_equal(byte_at(x->t, a), 1);
+	healthy(x);
+}
+
 /* The machine check sees a VMA missing from i_mmap and a mapped page short of references. */
 static void test_check_catches(void **state)
 {
@@ -672,6 +690,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncate_unmaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shmem_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i_mmap_split_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_unmaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_catches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_access_scenario, setup, teardown),
 	};
