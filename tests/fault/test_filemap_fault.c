@@ -295,6 +295,16 @@ static void test_cold_read_major(void **state)
 	assert_int_equal(fault(x->t, a + 5 * PG, false), VMF_NOPAGE);
 	assert_int_equal(byte_at(x->t, a + 7 * PG), 8);
 	healthy(x);
+	/* madvise(WILLNEED) reads a mapped range ahead: its first fault is not major */
+	assert_int_equal(vmm_munmap(x->t, a, 8 * PG), 0);
+	assert_int_equal(vmm_bdev_crash(vmm_machine_bdev(x->m)), 0);
+	a = map_file(x->t, g, 8 * PG, VMM_PROT_READ, VMM_MAP_SHARED, 0);
+	assert_int_equal(vmm_madvise(x->t, a + 4 * PG, 4 * PG, VMM_MADV_WILLNEED), 0);
+	assert_int_equal(g->inode->i_data.nrpages, 4);
+	/* (the reads may still be in flight: then filemap_fault waits, still a minor fault) */
+	assert_int_equal(fault(x->t, a + 6 * PG, false) & (VMF_MAJOR | VMF_ERROR), 0);
+	assert_int_equal(byte_at(x->t, a + 6 * PG), 7);
+	healthy(x);
 	assert_int_equal(vmm_munmap(x->t, a, 8 * PG), 0);
 	vmm_file_close(&g);
 	healthy(x);
