@@ -28,8 +28,8 @@
  * tables are genuine x86-64 tables in frames from the page allocator,
  * MAP_POPULATE and mlock install zeroed pages, munmap frees pages and empty
  * tables and shoots down the TLB entries of every CPU running the task.
- * File-backed mappings take a vmm_file handle; their pages come with the
- * page cache.
+ * File-backed mappings take a vmm_file handle and map its page-cache
+ * pages; vmm_msync() writes back what shared ones dirtied.
  */
 #ifndef VMM_MM_H
 #define VMM_MM_H

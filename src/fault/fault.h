@@ -74,11 +74,29 @@ struct vmm_vm_fault {
 
 /* ---- filemap_fault.c: the file side ---- */
 
-/* do_fault(): a not-present fault in a VMA with vm_file or shmem; VMF_* bits. */
+/*
+ * do_fault(): a not-present fault (pte_none: *vmf->pte == 0) in a VMA with
+ * vm_file (shared anonymous VMAs have their shmem file there). The caller
+ * fills vma, task, flags (FAULT_FLAG_WRITE for a write), address (page
+ * aligned), real_address, pgoff = vma->vm_pgoff + ((address - vm_start) >>
+ * PAGE_SHIFT), pte (the leaf slot, tables allocated) and orig_pte; page and
+ * cow_page are outputs. Returns 0 (the page is mapped), VMF_NOPAGE (mapped
+ * already, by fault-around: a minor fault all the same), possibly with
+ * VMF_MAJOR (the page was read from the device: count maj_flt; PGMAJFAULT
+ * is counted here, as filemap_fault counts it), or an error: VMF_SIGBUS
+ * (beyond EOF, a read error), VMF_OOM. Never VMF_LOCKED. Counters moved
+ * here: RSS (MM_FILEPAGES, MM_SHMEMPAGES, MM_ANONPAGES for a private
+ * copy), NR_FILE_MAPPED / NR_ANON_MAPPED, dirty accounting; the caller
+ * counts pgfault, min_flt/maj_flt and flushes nothing (a new entry needs
+ * no flush).
+ */
 unsigned vmm_do_fault(struct vmm_vm_fault *vmf);
 /*
  * wp_page_shared(): a write to a present, read-only PTE of a VM_SHARED
- * mapping (page_mkwrite, mark dirty, make the PTE writable); VMF_* bits.
+ * mapping with VM_WRITE (page_mkwrite, mark dirty, make the PTE writable
+ * and dirty; vmf->orig_pte the entry found, vmf->pte its slot). Returns 0,
+ * VMF_NOPAGE (the entry changed meanwhile, or truncation took the page:
+ * retry the access), or an error. Private mappings' COW is do_wp_page's.
  */
 unsigned vmm_wp_page_shared(struct vmm_vm_fault *vmf);
 

@@ -184,6 +184,8 @@ struct vmm_vma_file_ops {
 	/* The name, device and inode number maps shows for @f; the name NULL for none. */
 	const char *(*file_name)(const struct vmm_file *f, unsigned *major, unsigned *minor,
 				 uint64_t *ino);
+	/* madvise(MADV_WILLNEED) of a file range: vfs_fadvise(POSIX_FADV_WILLNEED). */
+	void (*willneed)(struct vmm_file *f, uint64_t off, uint64_t len);
 	/* Whether the file was unlinked (maps adds " (deleted)"). */
 	bool (*file_deleted)(const struct vmm_file *f);
 };

@@ -985,7 +985,13 @@ static int madvise_vma(struct vmm_task *t, struct vmm_vma *v, struct vmm_vma **p
 {
 	switch (advice) {
 	case VMM_MADV_WILLNEED:
+		/* madvise_willneed(): a file range is read ahead (no swap: anonymous has nothing to do) */
 		*pprev = v;
+		if (v->vm_file && !v->ino)
+			t->m->tasks.file_ops->willneed(v->vm_file,
+						       (start - v->vm_start) +
+							       (v->vm_pgoff << PAGE_SHIFT),
+						       end - start);
 		return 0;
 	case VMM_MADV_DONTNEED:
 	case VMM_MADV_FREE:

@@ -130,6 +130,11 @@ static const char *file_name(const struct vmm_file *f, unsigned *major, unsigned
 	return inode->bdev ? inode->name : NULL;
 }
 
+static void willneed(struct vmm_file *f, uint64_t off, uint64_t len)
+{
+	vmm_file_fadvise(f, off, len, VMM_FADV_WILLNEED);
+}
+
 static bool file_deleted(const struct vmm_file *f)
 {
 	return f->inode->unlinked;
@@ -143,6 +148,7 @@ static const struct vmm_vma_file_ops file_ops = {
 	.page_dirty = page_dirty,
 	.page_accessed = page_accessed,
 	.file_name = file_name,
+	.willneed = willneed,
 	.file_deleted = file_deleted,
 };
 

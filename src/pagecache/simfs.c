@@ -26,6 +26,7 @@
 #include <vmm/errors.h>
 
 #include "machine.h"
+#include "pagecache/file_mmap.h"
 
 uint64_t vmm_simfs_block(struct vmm_inode *inode, uint64_t index)
 {
@@ -196,6 +197,8 @@ void vmm_simfs_crash(struct vmm_inode *inode)
 	uint64_t index;
 	void *entry;
 
+	/* mappings lose their pages too: the next access reads what the device kept */
+	vmm_unmap_mapping_range(&inode->i_data, 0, UINT64_MAX);
 	vmm_truncate_inode_pages_range(&inode->i_data, 0, UINT64_MAX);
 	vmm_xa_for_each(&inode->blocks, index, entry)
 		vmm_bdev_release_block(b, xa_to_value(entry), BLOCK_CURRENT);

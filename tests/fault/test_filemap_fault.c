@@ -295,6 +295,16 @@ static void test_cold_read_major(void **state)
 	assert_int_equal(fault(x->t, a + 5 * PG, false), VMF_NOPAGE);
 	assert_int_equal(byte_at(x->t, a + 7 * PG), 8);
 	healthy(x);
+	/* madvise(WILLNEED) reads a mapped range ahead: its first fault is not major */
+	assert_int_equal(vmm_munmap(x->t, a, 8 * PG), 0);
+	assert_int_equal(vmm_bdev_crash(vmm_machine_bdev(x->m)), 0);
+	a = map_file(x->t, g, 8 * PG, VMM_PROT_READ, VMM_MAP_SHARED, 0);
+	assert_int_equal(vmm_madvise(x->t, a + 4 * PG, 4 * PG, VMM_MADV_WILLNEED), 0);
+	assert_int_equal(g->inode->i_data.nrpages, 4);
+	/* (the reads may still be in flight: then filemap_fault waits, still a minor fault) */
+	assert_int_equal(fault(x->t, a + 6 * PG, false) & (VMF_MAJOR | VMF_ERROR), 0);
+	assert_int_equal(byte_at(x->t, a + 6 * PG), 7);
+	healthy(x);
 	assert_int_equal(vmm_munmap(x->t, a, 8 * PG), 0);
 	vmm_file_close(&g);
 	healthy(x);
@@ -585,6 +595,24 @@ static void test_i_mmap_split_merge(void **state)
 	healthy(x);
 }
 
+/* A crash takes the mapped pages away too; the next fault reads what the device kept. */
+static void test_crash_unmaps(void **state)
+{
+	struct fx *x = *state;
+	vmm_vaddr_t a = map_file(x->t, x->f, 2 * PG, VMM_PROT_READ | VMM_PROT_WRITE,
+				 VMM_MAP_SHARED, 0);
+
+	assert_int_equal(fault(x->t, a, true), 0);
+	*(uint8_t *)vmm_physmem_host(&x->m->phys, pte_of(x->t, a) & VMM_PTE_ADDR_MASK) = 0x33;
+	assert_int_equal(vmm_bdev_crash(vmm_machine_bdev(x->m)), 0);
+	assert_int_equal(present_in(x->t, a, 2), 0);
+	assert_int_equal(node_stat(x->m, NR_FILE_DIRTY), 0);
+	healthy(x);
+	assert_int_equal(fault(x->t, a, false), VMF_MAJOR);
+	assert_int_equal(byte_at(x->t, a), 1);
+	healthy(x);
+}
+
 /* The machine check sees a VMA missing from i_mmap and a mapped page short of references. */
 static void test_check_catches(void **state)
 {
@@ -672,6 +700,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncate_unmaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shmem_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i_mmap_split_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_unmaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_catches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cpu_access_scenario, setup, teardown),
 	};
