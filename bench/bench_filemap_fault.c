@@ -5,10 +5,10 @@
  *
  *   vmm_seq_read    a task maps a cached 64 MiB file (MAP_SHARED, PROT_READ)
  *                   and reads one byte of every page in order through
- *                   vmm_cpu_read(); faults go through a #PF handler that
- *                   calls vmm_do_fault() as handle_mm_fault will
- *                   (tests/fault/file_pf_handler.h), with fault-around's
- *                   default 64 KiB window; then munmap. Host ns per fault
+ *                   vmm_cpu_read(); faults go through libvmm's fault path
+ *                   (do_page_fault, handle_mm_fault, do_fault), with
+ *                   fault-around's default 64 KiB window; then munmap.
+ *                   Host ns per fault
  *                   (and per page touched), simulated cycles per fault.
  *   vmm_do_fault    the file side alone: vmm_do_fault() for each page whose
  *                   entry is empty, with handle_mm_fault's setup, no MMU.
@@ -38,8 +38,10 @@
 
 #include "bench_util.h"
 
-#include "../tests/fault/file_pf_handler.h"
+#include "fault/fault.h"
 #include "machine.h"
+#include "mm/pgtable.h"
+#include "mm/vma.h"
 #include "pagecache/filemap.h"
 
 #define MIB ((uint64_t)1 << 20)
@@ -224,9 +226,8 @@ int main(int argc, char **argv)
 	for (uint64_t off = 0; off < size; off += sizeof(chunk))
 		if (vmm_file_pwrite(f, chunk, sizeof(chunk), off) != (int64_t)sizeof(chunk))
 			die("vmm_file_pwrite");
-	if (vmm_machine_set_fault_handler(m, file_pf_handler, t) ||
-	    vmm_cpu_switch_to(vmm_machine_cpu(m, 0), t))
-		die("handler");
+	if (vmm_cpu_switch_to(vmm_machine_cpu(m, 0), t))
+		die("vmm_cpu_switch_to");
 	printf("bench_filemap_fault: libvmm %s, the default machine; a %" PRIu64
 	       " MiB cached file read a byte per page, %u rounds\n",
 	       vmm_version_string(), (uint64_t)(size / MIB), rounds);

@@ -223,12 +223,13 @@ int vmm_task_pagemap(vmm_task *t, vmm_vaddr_t start, size_t n, uint64_t *out)
 			e |= VMM_PM_SOFT_DIRTY;
 		if (pte & (VMM_PTE_PRESENT | PTE_PROTNONE)) {
 			uint64_t pfn = (pte & VMM_PTE_ADDR_MASK) >> PAGE_SHIFT;
-			const struct vmm_page *p = pfn_to_page(&mm->m->sparse, pfn);
+			/* vm_normal_page(): none for the zero page, which is neither file nor exclusive */
+			const struct vmm_page *p = vmm_vm_normal_page(mm->m, pte);
 
 			e |= VMM_PM_PRESENT | (pfn & VMM_PM_PFN_MASK);
-			if (p->mapcount == 1)
+			if (p && p->mapcount == 1)
 				e |= VMM_PM_MMAP_EXCLUSIVE;
-			if (!(p->mapping & 1))
+			if (p && !page_anon(p))
 				e |= VMM_PM_FILE;
 		}
 		out[i] = e;

@@ -446,10 +446,14 @@ void vmm_pagecache_digest(const struct vmm_machine *m, XXH3_state_t *st)
 		for (const struct vmm_list *pos = b->inodes.next; pos != &b->inodes; pos = pos->next)
 			digest_inode(m, st, vmm_list_entry(pos, struct vmm_inode, i_sb_list));
 	}
+	for (const struct vmm_list *pos = pc->shmem_inodes.next; pos != &pc->shmem_inodes;
+	     pos = pos->next)
+		digest_inode(m, st, vmm_list_entry(pos, struct vmm_inode, i_sb_list));
 	for (const struct vmm_list *pos = pc->files.next; pos != &pc->files; pos = pos->next) {
 		const struct vmm_file *f = vmm_list_entry(pos, struct vmm_file, f_list);
 
 		digest_u64(st, f->inode->i_ino);
+		digest_u64(st, f->f_count);
 		digest_u64(st, f->f_pos);
 		digest_u64(st, (uint64_t)(uint32_t)f->f_flags << 32 | f->f_mode);
 		digest_u64(st, f->f_ra.start);

@@ -62,9 +62,10 @@ long vmm_pagecache_check(struct vmm_machine *m, FILE *out);
 struct XXH3_state_s;
 /*
  * vmm_machine_digest()'s part: every block device (geometry, block states,
- * the bytes of every block in use, queue, statistics), every inode (number,
- * name, sizes, page-cache entries with their marks, block maps, dirty
- * state) and every open file (position, flags, readahead state).
+ * the bytes of every block in use, queue, statistics), every inode and
+ * shmem object (number, name, sizes, page-cache entries with their marks,
+ * block maps, dirty state) and every open file (references, position,
+ * flags, readahead state).
  */
 void vmm_pagecache_digest(const struct vmm_machine *m, struct XXH3_state_s *st);
 

@@ -4,9 +4,8 @@
  * private (COW) and shared writes, wp_page_shared, SIGBUS beyond EOF,
  * through vmm_do_fault()/vmm_wp_page_shared() called with a struct
  * vmm_vm_fault built here as handle_mm_fault builds it, and one scenario
- * through vmm_cpu_access() with a small #PF handler of the test's own (to
- * be replaced by the real one when the fault core lands). The machine
- * check runs after every step.
+ * through vmm_cpu_access() and libvmm's own fault path. The machine check
+ * runs after every step.
  */
 #include <string.h>
 
@@ -19,7 +18,6 @@ static char *task_dump_string(vmm_task *t, enum vmm_task_dump_kind kind)
 }
 
 #include "fault/fault.h"
-#include "fault/file_pf_handler.h"
 #include "machine.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
@@ -27,7 +25,7 @@ static char *task_dump_string(vmm_task *t, enum vmm_task_dump_kind kind)
 #include "pagecache/filemap.h"
 
 #define PG 4096u
-#define SIGBUS_NR FILE_PF_SIGBUS
+#define SIGBUS_NR 7	/* SIGBUS */
 
 struct fx {
 	vmm_machine *m;
@@ -636,7 +634,7 @@ static void test_check_catches(void **state)
 	fclose(null);
 }
 
-/* ---- through vmm_cpu_access, with a #PF handler of the test's own ---- */
+/* ---- through vmm_cpu_access and libvmm's fault path ---- */
 
 static void test_cpu_access_scenario(void **state)
 {
@@ -648,7 +646,6 @@ static void test_cpu_access_scenario(void **state)
 	uint8_t buf[PG], v = 0;
 	unsigned faults = 0;
 
-	assert_int_equal(vmm_machine_set_fault_handler(x->m, file_pf_handler, x->t), 0);
 	assert_int_equal(vmm_cpu_switch_to(cpu, x->t), 0);
 	for (uint64_t off = 0; off < 64 * PG; off += PG)
 		assert_int_equal(vmm_file_pread(x->f, buf, PG, off), PG);
@@ -682,7 +679,48 @@ static void test_cpu_access_scenario(void **state)
 	assert_int_equal(v, 10);
 	healthy(x);
 	assert_int_equal(vmm_cpu_switch_to(cpu, NULL), 0);
-	assert_int_equal(vmm_machine_set_fault_handler(x->m, NULL, NULL), 0);
+}
+
+/*
+ * MAP_POPULATE and mlock fault file mappings in through the same path:
+ * every page of a private read-only mapping is mapped (file pages, read
+ * only), and a private writable one gets its own copies (Linux's populate
+ * write-faults private writable mappings), the file unchanged.
+ */
+static void test_populate_file_mappings(void **state)
+{
+	struct fx *x = *state;
+	vmm_vaddr_t ro = map_file(x->t, x->f, 16 * PG, VMM_PROT_READ,
+				  VMM_MAP_PRIVATE | VMM_MAP_POPULATE, 0);
+	vmm_vaddr_t rw, sh;
+	uint64_t e[16];
+	uint8_t b;
+
+	healthy(x);
+	assert_int_equal(vmm_task_pagemap(x->t, ro, 16, e), 0);
+	for (unsigned i = 0; i < 16; i++) {
+		assert_true(e[i] & VMM_PM_PRESENT);
+		assert_true(e[i] & VMM_PM_FILE);
+	}
+	rw = map_file(x->t, x->f, 16 * PG, VMM_PROT_READ | VMM_PROT_WRITE,
+		      VMM_MAP_PRIVATE | VMM_MAP_POPULATE, 16 * PG);
+	healthy(x);
+	assert_int_equal(vmm_task_pagemap(x->t, rw, 16, e), 0);
+	for (unsigned i = 0; i < 16; i++) {
+		assert_true(e[i] & VMM_PM_PRESENT);
+		assert_false(e[i] & VMM_PM_FILE);	/* anonymous copies */
+	}
+	sh = map_file(x->t, x->f, 16 * PG, VMM_PROT_READ | VMM_PROT_WRITE, VMM_MAP_SHARED, 32 * PG);
+	assert_int_equal(vmm_mlock(x->t, sh, 16 * PG), 0);
+	healthy(x);
+	assert_int_equal(vmm_task_pagemap(x->t, sh, 16, e), 0);
+	for (unsigned i = 0; i < 16; i++)
+		assert_true((e[i] & VMM_PM_PRESENT) && (e[i] & VMM_PM_FILE));
+	/* the copies changed nothing in the file */
+	assert_int_equal(vmm_file_pread(x->f, &b, 1, 16 * PG), 1);
+	assert_int_equal(b, 17);
+	assert_int_equal(vmm_munlock(x->t, sh, 16 * PG), 0);
+	healthy(x);
 }
 
 int main(void)
@@ -698,6 +736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msync_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zap_propagates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_unmaps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_populate_file_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shmem_fork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_i_mmap_split_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_unmaps, setup, teardown),

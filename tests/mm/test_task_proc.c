@@ -64,6 +64,20 @@ static void test_pagemap_bits(void **state)
 	/* above the last mapping: nothing */
 	assert_int_equal(e[3], 0);
 	assert_int_equal(vmm_task_pagemap(t, 1ull << 47, 1, e), -VMM_EINVAL);
+	/* a read fault maps the zero page: present, but neither a file page nor exclusive */
+	{
+		vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+		struct vmm_access_result r;
+
+		assert_int_equal(vmm_cpu_switch_to(cpu, t), 0);
+		assert_int_equal(vmm_cpu_access(cpu, a - PG, 1, VMM_ACC_USER, &r), 0);
+		assert_int_equal(r.faulted, 1);
+		assert_int_equal(vmm_task_pagemap(t, a - PG, 1, e), 0);
+		assert_true(e[0] & VMM_PM_PRESENT);
+		assert_false(e[0] & (VMM_PM_FILE | VMM_PM_MMAP_EXCLUSIVE));
+		assert_machine_healthy(m);
+		assert_int_equal(vmm_cpu_switch_to(cpu, NULL), 0);
+	}
 	s = task_dump_string(t, VMM_TASK_DUMP_PAGETABLES);
 	assert_non_null(strstr(s, "L4[255]"));
 	assert_non_null(strstr(s, "      L1["));
