@@ -72,6 +72,21 @@ struct vmm_vm_fault {
 	struct vmm_page *cow_page;	/* do_cow_fault's private copy */
 };
 
+/*
+ * What the core side fills before calling the file side (memory.c's
+ * handle_pte_fault): vma, task (the faulting task; populate passes the task
+ * that called mmap/mlock), flags (FAULT_FLAG_WRITE / USER / INSTRUCTION),
+ * address (page aligned), real_address, pgoff (vm_pgoff + the page's index
+ * in the VMA), pte (the leaf slot: every table above it exists) and
+ * orig_pte (0 for vmm_do_fault; the present read-only entry for
+ * vmm_wp_page_shared); page and cow_page are NULL. The fault's delivery
+ * already dropped this CPU's TLB entry for the address. The core side counts
+ * pgfault and the task's min_flt or maj_flt (VMF_MAJOR) afterwards; the file
+ * side counts pgmajfault where Linux does (filemap_fault) and pgreuse when it
+ * reuses a page in place. A special mapping (vdso) never reaches the file
+ * side: it is VMF_SIGBUS.
+ */
+
 /* ---- filemap_fault.c: the file side ---- */
 
 /*

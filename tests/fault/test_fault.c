@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The #PF entry (src/fault/fault.c): every SIGSEGV case with its si_code and
- * si_addr, the oops of a kernel fault (the task dies, the machine and the
+ * si_addr, SIGBUS, running out of memory, the oops of a kernel fault (the task dies, the machine and the
  * other tasks live on), SMAP and SMEP violations, the lazy vmalloc sync,
  * spurious faults in both halves, and a handler of the embedder's own
  * replacing the default until NULL restores it.
@@ -9,6 +9,7 @@
 #include "fault_test_util.h"
 
 #include "mm/init_mm.h"
+#include "mm/mmap.h"
 
 /* The leaf entry of @va in the tables @cpu runs on, as a host pointer. */
 static uint64_t *leaf_of(vmm_machine *m, vmm_cpu *cpu, vmm_vaddr_t va)
@@ -206,6 +207,82 @@ static void test_spurious_faults(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/*
+ * VM_FAULT_SIGBUS: a special mapping with no page behind the address
+ * (special_mapping_fault's answer) is SIGBUS with BUS_ADRERR for the user,
+ * and -EFAULT for a user-memory accessor.
+ */
+static void test_sigbus(void **state)
+{
+	vmm_machine *m = fault_machine(0, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	vmm_task *t = running_task(m, cpu, "sigbus");
+	vmm_vaddr_t a = 0x7ff000000000ull;
+	uint64_t pgfault = m->vm_events[VE_PGFAULT];
+	char buf[8];
+	(void)state;
+
+	assert_int_equal(vmm_install_special_mapping(t->mm, a, 2 * PG,
+						     VMM_VM_READ | VMM_VM_MAYREAD, "[vvar]"), 0);
+	assert_signal(touch(cpu, a + 8, 0), VMM_SIGBUS, VMM_BUS_ADRERR, a + 8);
+	assert_int_equal(task_stats(t).sigbus, 1);
+	assert_int_equal(task_stats(t).min_flt, 0);
+	assert_int_equal(m->vm_events[VE_PGFAULT], pgfault + 1);	/* counted, though it failed */
+	assert_int_equal(vmm_copy_from_user(cpu, buf, a, sizeof(buf), NULL), -VMM_EFAULT);
+	assert_int_equal(machine_stats(m).oopses, 0);
+	assert_machine_healthy(m);
+	vmm_task_destroy(&t);
+	vmm_machine_destroy(&m);
+}
+
+/* Out of memory: the access fails with -VMM_ENOMEM (no OOM killer yet); it works once memory is back. */
+static void test_oom(void **state)
+{
+	struct test_log tl = { 0 };
+	vmm_machine *m = fault_machine(0, &tl);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	vmm_task *t = running_task(m, cpu, "oom");
+	vmm_vaddr_t a = map_anon(t, 0, 4 * PG, RW, 0);
+	struct held {
+		struct vmm_page *p;
+		unsigned order;
+	} *held = NULL;
+	size_t n = 0, cap = 0;
+	struct vmm_access_result r;
+	(void)state;
+
+	assert_int_equal(touch(cpu, a, VMM_ACC_WRITE).signal, 0);	/* the tables exist */
+	for (unsigned order = 10;; ) {
+		struct vmm_page *p = vmm_alloc_pages(m, VMM_GFP_HIGHUSER_MOVABLE | VMM_GFP_NOWARN,
+						     order);
+
+		if (!p) {
+			if (!order)
+				break;
+			order--;
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			held = realloc(held, cap * sizeof(*held));
+			assert_non_null(held);
+		}
+		held[n++] = (struct held){ p, order };
+	}
+	assert_int_equal(vmm_cpu_access(cpu, a + PG, 8, VMM_ACC_WRITE | VMM_ACC_USER, &r),
+			 -VMM_ENOMEM);
+	assert_int_equal(machine_stats(m).oom, 1);
+	assert_int_equal(task_stats(t).min_flt, 1);
+	assert_machine_healthy(m);
+	while (n--)
+		vmm_free_pages(m, held[n].p, held[n].order);
+	free(held);
+	assert_int_equal(touch(cpu, a + PG, VMM_ACC_WRITE).signal, 0);
+	assert_machine_healthy(m);
+	vmm_task_destroy(&t);
+	vmm_machine_destroy(&m);
+}
+
 static int deny_all(void *data, vmm_cpu *cpu, struct vmm_fault_info *f)
 {
 	(void)cpu;
@@ -242,6 +319,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigsegv_cases),
+		cmocka_unit_test(test_sigbus),
+		cmocka_unit_test(test_oom),
 		cmocka_unit_test(test_kernel_oops_kills_the_task),
 		cmocka_unit_test(test_smap_smep_oops),
 		cmocka_unit_test(test_lazy_vmalloc_sync),
