@@ -887,13 +887,6 @@ static int mm_populate(struct vmm_task *t, uint64_t start, uint64_t end, bool ig
 			err = -VMM_EFAULT;
 		} else {
 			err = populate_vma(t, v, VMM_MAX(v->vm_start, start), VMM_MIN(v->vm_end, end));
-			/*
-			 * TEMPORARY, until the file side of the fault path is merged: its
-			 * stand-in (src/fault/file_stub.c) answers SIGBUS for every file or
-			 * shmem fault. The lead removes this with file_stub.c.
-			 */
-			if (err == -VMM_EFAULT && !vma_is_anonymous(v))
-				err = 0;
 		}
 		if (err && !ignore_errors)
 			return err;
