@@ -313,14 +313,23 @@ static unsigned flush_va_in(struct vmm_tlb *t, struct vmm_tlb_array *a, uint64_t
 			    enum tlb_globals g)
 {
 	uint64_t tag = tlb_tag(va, shift, szidx);
-	struct vmm_tlb_entry *e = tlb_set(a, va, shift);
+	uint32_t set;
+	struct vmm_tlb_entry *base;
 	unsigned n = 0;
 
-	for (uint32_t w = 0; w < a->ways; w++, e++)
+	/* only the ways whose fingerprint byte matches can hold the page */
+	if (!a->nvalid_sz[szidx])
+		return 0;
+	set = tlb_set_index(a, va, shift);
+	base = tlb_set_base(a, set);
+	for (uint64_t m = tlb_fp_ways(a, set, tlb_fp(tag)); m; m &= m - 1) {
+		struct vmm_tlb_entry *e = base + __builtin_ctzll(m);
+
 		if (e->tag == tag && entry_matches(e, pcid, all_pcids, g)) {
 			vmm_tlb_kill(t, a, e);
 			n++;
 		}
+	}
 	return n;
 }
 
