@@ -16,6 +16,7 @@
 #include "machine.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -345,64 +346,108 @@ void *vmm_phys_to_host(vmm_machine *m, vmm_paddr_t pa)
 }
 
 /*
+ * Whether the @n descriptors from @page have no flags, type, count,
+ * mapcount or compound bits: the other pages of a free block. One OR a
+ * field and one test a block; the four 32-bit fields are read as two words.
+ */
+static bool blank_pages(const struct vmm_page *page, uint64_t n)
+{
+	uint64_t any = 0;
+
+	_Static_assert(offsetof(struct vmm_page, compound) ==
+			      offsetof(struct vmm_page, refcount) + 3 * sizeof(uint32_t),
+		      "refcount, mapcount, page_type and compound are adjacent");
+#pragma GCC unroll 4
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t w[2];
+
+		memcpy(w, &page[i].refcount, sizeof(w));
+		any |= page[i].flags | w[0] | w[1];
+	}
+	return !any;
+}
+
+/*
  * Every descriptor must be accounted for: the head of a free block (whose
  * other descriptors are blank), the head of an allocated block (likewise),
  * reserved, or in use (a reference, or a tail of a compound page). A page
  * that is none of these has been lost.
  */
+/* The reports of check_memmap_page(), out of its way. */
+static VMM_COLD void report_in_free_block(struct vmm_machine *m, uint64_t pfn,
+					  const struct vmm_page *page, uint64_t n, long *problems,
+					  FILE *out)
+{
+	for (uint64_t i = 1; i < n; i++) {
+		const struct vmm_page *t = page + i;
+		char buf[384];
+
+		if (!t->flags && !t->page_type && !t->refcount && !t->mapcount && !t->compound)
+			continue;
+		vmm_format_page(m, t, buf, sizeof(buf));
+		fprintf(out, "inside the free block at pfn %#" PRIx64 ": %s\n", pfn, buf);
+		(*problems)++;
+	}
+}
+
+static VMM_COLD void report_lost(struct vmm_machine *m, struct vmm_zone *z,
+				 const struct vmm_page *page, long *problems, FILE *out)
+{
+	char buf[384];
+
+	vmm_format_page(m, page, buf, sizeof(buf));
+	fprintf(out, "node %u zone %s: lost page (not free, reserved or used): %s\n",
+		z->zone_pgdat->node_id, z->name, buf);
+	(*problems)++;
+}
+
+/* Check the descriptor of @pfn (@page); returns how many descriptors it accounts for. */
+static inline uint64_t check_memmap_page(struct vmm_machine *m, struct vmm_zone *z, uint64_t pfn,
+					 const struct vmm_page *page, long *problems, FILE *out)
+{
+	if (PageBuddy(page)) {
+		uint64_t n = 1ull << buddy_order(page);
+
+		if (!blank_pages(page + 1, n - 1))
+			report_in_free_block(m, pfn, page, n, problems, out);
+		return n;
+	}
+	if (page->compound & VMM_PAGE_PCP) {
+		/* a block on a per-CPU list (vmm_pcp_check looks at the lists) */
+		return 1ull << page->private;
+	}
+	if ((page->refcount > 0 && !(page->compound & VMM_PAGE_TAIL)) ||
+	    (page->compound & VMM_PAGE_QUARANTINE)) {
+		/* an allocated or quarantined block: its other pages may be blank */
+		return 1ull << (page->compound & VMM_PAGE_ALLOC_ORDER);
+	}
+	if (!page_flag(page, VMM_PG_reserved) && page->refcount <= 0 &&
+	    !(page->compound & VMM_PAGE_TAIL))
+		report_lost(m, z, page, problems, out);
+	return 1;
+}
+
+/* Section by section: a present section's descriptors are one array. */
 static long check_memmap_zone(struct vmm_machine *m, struct vmm_zone *z, FILE *out)
 {
 	uint64_t pfn = z->zone_start_pfn, end = zone_end_pfn(z);
 	long problems = 0;
 
 	while (pfn < end) {
-		struct vmm_page *page;
+		uint64_t stop = VMM_MIN(end, ALIGN_UP(pfn + 1, PAGES_PER_SECTION));
+		const struct vmm_page *page;
 
 		if (!vmm_sparse_pfn_valid(&m->sparse, pfn)) {
-			pfn = ALIGN_UP(pfn + 1, PAGES_PER_SECTION);
+			pfn = stop;
 			continue;
 		}
 		page = pfn_to_page(&m->sparse, pfn);
-		if (PageBuddy(page)) {
-			uint64_t n = 1ull << buddy_order(page);
+		while (pfn < stop) {
+			uint64_t n = check_memmap_page(m, z, pfn, page, &problems, out);
 
-			for (uint64_t i = 1; i < n; i++) {
-				const struct vmm_page *t = page + i;
-
-				if (t->flags || t->page_type || t->refcount || t->mapcount ||
-				    t->compound) {
-					char buf[384];
-
-					vmm_format_page(m, t, buf, sizeof(buf));
-					fprintf(out, "inside the free block at pfn %#" PRIx64 ": %s\n",
-						pfn, buf);
-					problems++;
-				}
-			}
 			pfn += n;
-			continue;
+			page += n;
 		}
-		if (page->compound & VMM_PAGE_PCP) {
-			/* a block on a per-CPU list (vmm_pcp_check looks at the lists) */
-			pfn += 1ull << page->private;
-			continue;
-		}
-		if ((page->refcount > 0 && !(page->compound & VMM_PAGE_TAIL)) ||
-		    (page->compound & VMM_PAGE_QUARANTINE)) {
-			/* an allocated or quarantined block: its other pages may be blank */
-			pfn += 1ull << (page->compound & VMM_PAGE_ALLOC_ORDER);
-			continue;
-		}
-		if (!page_flag(page, VMM_PG_reserved) && page->refcount <= 0 &&
-		    !(page->compound & VMM_PAGE_TAIL)) {
-			char buf[384];
-
-			vmm_format_page(m, page, buf, sizeof(buf));
-			fprintf(out, "node %u zone %s: lost page (not free, reserved or used): %s\n",
-				z->zone_pgdat->node_id, z->name, buf);
-			problems++;
-		}
-		pfn++;
 	}
 	return problems;
 }

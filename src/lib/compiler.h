@@ -26,6 +26,8 @@
 
 #define VMM_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define VMM_UNUSED __attribute__((unused))
+/* Rarely run (error reports): kept out of line, away from the hot path. */
+#define VMM_COLD __attribute__((cold, noinline))
 
 /*
  * Debug switches are constants, not #ifdefs, so debug code always compiles

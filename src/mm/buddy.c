@@ -447,32 +447,49 @@ uint64_t vmm_zone_free_list_pages(const struct vmm_zone *zone)
 	return pages;
 }
 
-struct block {
-	uint64_t pfn;
-	unsigned order;
-};
-
-static int block_cmp(const void *a, const void *b)
+/*
+ * Set bits [@i, @i + @n) of @bits; returns whether one of them was set
+ * already. A word at a time: a block of order 6 or more fills whole words.
+ */
+static bool mark_pages(uint64_t *bits, uint64_t i, uint64_t n)
 {
-	const struct block *x = a, *y = b;
+	uint64_t seen = 0;
 
-	return x->pfn < y->pfn ? -1 : x->pfn > y->pfn;
+	while (n) {
+		unsigned off = (unsigned)(i % 64);
+		uint64_t k = VMM_MIN(n, 64 - off);
+		uint64_t mask = (k == 64 ? ~0ull : (1ull << k) - 1) << off;
+
+		seen |= bits[i / 64] & mask;
+		bits[i / 64] |= mask;
+		i += k;
+		n -= k;
+	}
+	return seen;
 }
 
 /*
- * Check one zone's lists; collects the blocks so overlaps can be found. The
- * scratch memory comes from a context of its own, never failed on purpose:
- * injected failures are for the simulation, not for its checker.
+ * Check one zone's lists; marks each block's pages in a bitmap of the zone,
+ * so a block that overlaps another finds its pages marked. The scratch
+ * memory comes from a context of its own, never failed on purpose: injected
+ * failures are for the simulation, not for its checker.
  */
 static long buddy_check_zone(struct vmm_machine *m, struct vmm_zone *zone, FILE *out)
 {
 	struct vmm_hostmem scratch;
 	unsigned nid = zone->zone_pgdat->node_id;
-	uint64_t nblocks = 0, cap = 0, free_pages = 0, block_pages = 0;
-	struct block *blocks = NULL;
+	/* bit 0 is the first pfn of the zone's first 64-page group */
+	uint64_t base = zone->zone_start_pfn & ~63ull, free_pages = 0, block_pages = 0;
+	size_t words = (size_t)((zone_end_pfn(zone) - base + 63) / 64);
+	uint64_t *bits;
 	long problems = 0;
 
 	vmm_hostmem_init(&scratch, NULL);
+	bits = vmm_hcalloc(&scratch, words ? words : 1, sizeof(*bits));
+	if (!bits) {
+		fprintf(out, "buddy check: out of host memory\n");
+		return 1;
+	}
 	for (unsigned o = 0; o < NR_PAGE_ORDERS; o++) {
 		uint64_t count = 0;
 
@@ -500,22 +517,11 @@ static long buddy_check_zone(struct vmm_machine *m, struct vmm_zone *zone, FILE 
 					fprintf(out, "node %u zone %s order %u: block %#" PRIx64 " misaligned or outside the zone\n",
 						nid, zone->name, o, pfn);
 					problems++;
+				} else if (mark_pages(bits, pfn - base, 1ull << o)) {
+					fprintf(out, "node %u zone %s order %u: free block %#" PRIx64 " overlaps another free block\n",
+						nid, zone->name, o, pfn);
+					problems++;
 				}
-				if (nblocks == cap) {
-					uint64_t ncap = cap ? cap * 2 : 1024;
-					struct block *nb = vmm_hrealloc(&scratch, blocks,
-									cap * sizeof(*blocks),
-									ncap * sizeof(*blocks));
-
-					if (!nb) {
-						vmm_hfree(&scratch, blocks, cap * sizeof(*blocks));
-						fprintf(out, "buddy check: out of host memory\n");
-						return problems + 1;
-					}
-					blocks = nb;
-					cap = ncap;
-				}
-				blocks[nblocks++] = (struct block){ pfn, o };
 				type_count++;
 				free_pages += 1ull << o;
 				if (o >= PAGEBLOCK_ORDER)
@@ -535,16 +541,7 @@ static long buddy_check_zone(struct vmm_machine *m, struct vmm_zone *zone, FILE 
 			problems++;
 		}
 	}
-	if (nblocks)
-		qsort(blocks, nblocks, sizeof(*blocks), block_cmp);
-	for (uint64_t i = 1; i < nblocks; i++) {
-		if (blocks[i - 1].pfn + (1ull << blocks[i - 1].order) > blocks[i].pfn) {
-			fprintf(out, "node %u zone %s: free blocks at %#" PRIx64 " and %#" PRIx64 " overlap\n",
-				nid, zone->name, blocks[i - 1].pfn, blocks[i].pfn);
-			problems++;
-		}
-	}
-	vmm_hfree(&scratch, blocks, cap * sizeof(*blocks));
+	vmm_hfree(&scratch, bits, (words ? words : 1) * sizeof(*bits));
 	if ((int64_t)free_pages != zone->vm_stat[NR_FREE_PAGES] ||
 	    (int64_t)block_pages != zone->vm_stat[NR_FREE_PAGES_BLOCKS]) {
 		fprintf(out, "node %u zone %s: lists hold %" PRIu64 " free pages, counters say %" PRId64 "\n",

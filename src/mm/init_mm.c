@@ -301,6 +301,7 @@ struct kwalk {
 	long problems;
 	uint64_t tables;
 	uint64_t leaves[NR_DIRECTMAP_SIZES];
+	vmm_paddr_t ram_start, ram_end;	/* the RAM entry of the e820 map that held the last leaf */
 	bool account;			/* mark and count the table frames instead of checking */
 };
 
@@ -327,6 +328,27 @@ static bool range_is_ram(const struct vmm_physmem *pm, vmm_paddr_t pa, uint64_t 
 		pa = e->end;
 	}
 	return false;
+}
+
+/*
+ * range_is_ram() for a leaf of the direct map. The e820 map is sorted and
+ * disjoint and the leaves come in address order, so the RAM entry that held
+ * the last leaf most likely holds this one too.
+ */
+static bool leaf_is_ram(struct kwalk *w, vmm_paddr_t pa, uint64_t size)
+{
+	const struct vmm_physmem *pm = &w->m->phys;
+
+	if (pa >= w->ram_start && pa + size <= w->ram_end)
+		return true;
+	if (!range_is_ram(pm, pa, size))
+		return false;
+	for (unsigned i = 0; i < pm->nr_e820; i++)
+		if (pa >= pm->e820[i].start && pa + size <= pm->e820[i].end) {
+			w->ram_start = pm->e820[i].start;
+			w->ram_end = pm->e820[i].end;
+		}
+	return true;
 }
 
 static void kwalk_table(struct kwalk *w, vmm_paddr_t table)
@@ -386,7 +408,7 @@ static void kwalk_leaf(struct kwalk *w, uint64_t va, uint64_t e, unsigned level)
 		return;
 	}
 	w->leaves[level - 1]++;
-	if (e != (pa | flags) || !IS_ALIGNED(pa, size) || !range_is_ram(&m->phys, pa, size) ||
+	if (e != (pa | flags) || !IS_ALIGNED(pa, size) || !leaf_is_ram(w, pa, size) ||
 	    pa + size > lowmem_end(m)) {
 		fprintf(w->out, "init_mm: leaf %#" PRIx64 " for %#" PRIx64 " (level %u) is not "
 				"the direct map of RAM (want %#" PRIx64 ")\n",
@@ -400,11 +422,10 @@ static void kwalk(struct kwalk *w, vmm_paddr_t table, unsigned level, uint64_t v
 	const uint64_t *t = table_host(w->m, table);
 
 	kwalk_table(w, table);
-	for (unsigned i = 0; i < PTRS_PER_TABLE; i++) {
+	for (unsigned i = vmm_next_present(t, 0); i < PTRS_PER_TABLE;
+	     i = vmm_next_present(t, i + 1)) {
 		uint64_t e = t[i], eva = canonical(w->m, va | ((uint64_t)i << level_shift(level)));
 
-		if (!(e & VMM_PTE_PRESENT))
-			continue;
 		if (level == 1 || (level <= 3 && (e & VMM_PTE_PS))) {
 			kwalk_leaf(w, eva, e, level);
 			continue;

@@ -41,6 +41,34 @@
 
 struct vmm_machine;
 
+/*
+ * The index of the first present entry at or after @i of the 512-entry
+ * page table @t, or 512. The checkers walk tables that are full or mostly
+ * empty: one test for a present entry, one for sixteen empty ones.
+ */
+static inline unsigned vmm_next_present(const uint64_t *t, unsigned i)
+{
+	size_t k = i;
+
+	for (; k < 512 && k % 16; k++)
+		if (t[k] & VMM_PTE_PRESENT)
+			return (unsigned)k;
+	for (; k < 512; k += 16) {
+		const uint64_t *g = t + k;
+		uint64_t any = 0;
+
+#pragma GCC unroll 16
+		for (unsigned j = 0; j < 16; j++)
+			any |= g[j];
+		if (any & VMM_PTE_PRESENT)
+			break;
+	}
+	for (; k < 512; k++)
+		if (t[k] & VMM_PTE_PRESENT)
+			break;
+	return (unsigned)k;
+}
+
 /* Direct-map page sizes, in the order meminfo prints them. */
 enum { DIRECTMAP_4K, DIRECTMAP_2M, DIRECTMAP_1G, NR_DIRECTMAP_SIZES };
 

@@ -2461,13 +2461,16 @@ bad:
 /* Checks                                                              */
 /* ------------------------------------------------------------------ */
 
-static long check_pcp_list(struct vmm_machine *m, struct vmm_zone *z, unsigned cpu,
-			   struct vmm_list *head, int want_order, int *count, FILE *out)
+static inline long check_pcp_list(struct vmm_machine *m, struct vmm_zone *z, unsigned cpu,
+				  struct vmm_list *head, int want_order, int *count, FILE *out)
 {
 	struct vmm_list *pos;
 	long problems = 0;
-	unsigned nid = z->zone_pgdat->node_id;
+	unsigned nid;
 
+	if (head->next == head)
+		return 0;	/* most lists are empty: no frame to set up */
+	nid = z->zone_pgdat->node_id;
 	vmm_list_for_each(pos, head) {
 		struct vmm_page *page = vmm_list_entry(pos, struct vmm_page, lru);
 		uint64_t pfn = pfn_of(m, page);

@@ -1802,11 +1802,9 @@ static void count_leaves(struct vcheck *c, vmm_paddr_t table, unsigned level, ui
 {
 	const uint64_t *t = vmm_physmem_host(&c->m->phys, table);
 
-	for (unsigned i = 0; i < PTRS_PER_PTE; i++) {
+	for (unsigned i = vmm_next_present(t, 0); i < PTRS_PER_PTE; i = vmm_next_present(t, i + 1)) {
 		uint64_t e = t[i];
 
-		if (!(e & VMM_PTE_PRESENT))
-			continue;
 		if (level == 1) {
 			c->leaves--;
 			continue;

@@ -401,42 +401,56 @@ unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid)
 	return n;
 }
 
+/*
+ * Call @fn on the valid entries of @a, found through the sets' valid masks
+ * (which vmm_tlb_array_check() verifies against the tags).
+ */
+static void for_each_in(struct vmm_tlb_array *a, tlb_visit_fn fn, void *data, unsigned level)
+{
+	for (uint32_t set = 0; set < a->sets; set++)
+		for (uint64_t v = a->valid[set]; v; v &= v - 1)
+			fn(data, a, a->e + (size_t)set * a->ways + __builtin_ctzll(v), level);
+}
+
 void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data)
 {
 	struct vmm_tlb_array *arrays[] = TLB_ARRAYS(t);
 
 	for (unsigned i = 0; i < NR_TLB_ARRAYS; i++)
-		for (uint32_t k = 0; k < arrays[i]->sets * arrays[i]->ways; k++)
-			if (arrays[i]->e[k].tag != TLB_TAG_INVALID)
-				fn(data, arrays[i], &arrays[i]->e[k], 0);
+		for_each_in(arrays[i], fn, data, 0);
 	for (unsigned l = 0; l < PWC_NR; l++)
-		for (uint32_t k = 0; k < t->pwc[l].sets * t->pwc[l].ways; k++)
-			if (t->pwc[l].e[k].tag != TLB_TAG_INVALID)
-				fn(data, &t->pwc[l], &t->pwc[l].e[k], l + 2);
+		for_each_in(&t->pwc[l], fn, data, l + 2);
 }
 
 /*
  * A recency list must hold every way once, 0xf after them, and the valid
- * ways in the order of their stamps, most recent first.
+ * ways (@valid, read from the tags) in the order of their stamps, most
+ * recent first. The ways are all there exactly when the positions before
+ * the last name ways 0 .. ways - 1 between them.
  */
-static long check_list(const struct vmm_tlb_array *a, uint32_t set, FILE *out)
+static long check_list(const struct vmm_tlb_array *a, uint32_t set, uint64_t valid,
+		       uint64_t *known, FILE *out)
 {
 	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
-	uint64_t list = a->order[set], seen = 0, newer = UINT64_MAX;
+	uint64_t list = a->order[set], rest = list, seen = 0, newer = UINT64_MAX;
 
-	for (uint32_t pos = 0; pos < TLB_LIST_MAX_WAYS; pos++) {
-		uint32_t way = (uint32_t)(list >> (4 * pos)) & 0xf;
-
-		if (pos >= a->ways) {
-			if (way != 0xf)
-				goto bad;
-			continue;
-		}
-		if (way >= a->ways || (seen & (1ull << way)))
+	/* most sets repeat the list last found whole (at first, the initial one) */
+	if (list != *known) {
+		if (a->ways < TLB_LIST_MAX_WAYS &&
+		    list >> (4 * a->ways) != ~0ull >> (4 * a->ways))
 			goto bad;
-		seen |= 1ull << way;
-		if (s[way].tag == TLB_TAG_INVALID)
+		for (uint32_t pos = 0; pos < a->ways; pos++, rest >>= 4)
+			seen |= 1ull << (rest & 0xf);
+		if (seen != a->all_ways)
+			goto bad;
+		*known = list;
+	}
+	for (rest = list; valid; rest >>= 4) {
+		uint32_t way = (uint32_t)(rest & 0xf);
+
+		if (!(valid & (1ull << way)))
 			continue;
+		valid &= ~(1ull << way);
 		if (s[way].stamp >= newer)
 			goto bad;
 		newer = s[way].stamp;
@@ -448,82 +462,154 @@ bad:
 	return 1;
 }
 
-/* The valid masks and fingerprints must describe the entries. */
-static long check_index(const struct vmm_tlb_array *a, FILE *out)
+/* An entry that sits in a set its tag does not index, or is not of the array's form. */
+static bool malformed(const struct vmm_tlb_array *a, const struct vmm_tlb_entry *e, uint32_t set,
+		      bool pwc)
 {
+	uint64_t base = e->tag & ~3ull;
+
+	return ((base >> e->shift) & a->set_mask) != set ||
+	       (!pwc && (e->tag & 3) != (uint64_t)(e->shift - 12) / 9) ||
+	       (base & ((1ull << e->shift) - 1)) || (e->pa & 0xfff) ||
+	       (!pwc && (e->pa & ((1ull << e->shift) - 1)));
+}
+
+/* Report each way of @set whose fingerprint byte in @word (ways 8i..8i+7) is wrong. */
+static long report_fp(const struct vmm_tlb_array *a, uint32_t set, uint32_t i, uint64_t word,
+		      FILE *out)
+{
+	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
 	long problems = 0;
 
-	for (uint32_t set = 0; set < a->sets; set++) {
-		uint64_t valid = 0;
+	for (uint32_t w = 8 * i; w < a->ways && w < 8 * i + 8; w++) {
+		uint64_t fp = word >> (8 * (w % 8)) & 0xff;
 
-		for (uint32_t w = 0; w < a->ways; w++) {
-			const struct vmm_tlb_entry *e = &a->e[(size_t)set * a->ways + w];
-			uint64_t word = a->fp[(size_t)set * a->fp_words + w / 8];
-			uint64_t fp = word >> (8 * (w % 8)) & 0xff;
-
-			if (e->tag == TLB_TAG_INVALID) {
-				if (fp) {
-					fprintf(out, "%s: set %u way %u is empty but has "
-						     "fingerprint %#" PRIx64 "\n",
-						a->name, set, w, fp);
-					problems++;
-				}
-				continue;
-			}
-			valid |= 1ull << w;
-			if (fp != tlb_fp(e->tag)) {
-				fprintf(out, "%s: set %u way %u has fingerprint %#" PRIx64
-					     " for tag %#" PRIx64 "\n",
-					a->name, set, w, fp, e->tag);
-				problems++;
-			}
-		}
-		if (a->policy == TLB_POL_LRU_LIST)
-			problems += check_list(a, set, out);
-		if (valid != a->valid[set]) {
-			fprintf(out,
-				"%s: set %u has valid mask %#" PRIx64 ", its ways say %#" PRIx64 "\n",
-				a->name, set, a->valid[set], valid);
+		if (s[w].tag == TLB_TAG_INVALID && fp) {
+			fprintf(out, "%s: set %u way %u is empty but has fingerprint %#" PRIx64 "\n",
+				a->name, set, w, fp);
+			problems++;
+		} else if (s[w].tag != TLB_TAG_INVALID && fp != tlb_fp(s[w].tag)) {
+			fprintf(out, "%s: set %u way %u has fingerprint %#" PRIx64 " for tag %#" PRIx64
+				     "\n", a->name, set, w, fp, s[w].tag);
 			problems++;
 		}
 	}
 	return problems;
 }
 
-long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
+/*
+ * One set: its entries' form and place, no tag twice for a PCID, and the
+ * index (valid mask, fingerprint words, recency list) built from the
+ * entries equal to the one the array keeps. Every way's tag is read once;
+ * the rest of the work is for the valid ways only.
+ */
+/*
+ * The mask of the ways of @s that hold an entry. Most sets are empty: one
+ * AND a way tells them (TLB_TAG_INVALID has every bit set).
+ */
+static uint64_t ways_in_use(const struct vmm_tlb_entry *s, uint32_t ways)
 {
+	uint64_t all = TLB_TAG_INVALID, valid = 0;
+
+#pragma GCC unroll 4
+	for (uint32_t w = 0; w < ways; w++)
+		all &= s[w].tag;
+	if (all == TLB_TAG_INVALID)
+		return 0;
+	for (uint32_t w = 0; w < ways; w++)
+		valid |= (uint64_t)(s[w].tag != TLB_TAG_INVALID) << w;
+	return valid;
+}
+
+static long check_set(const struct vmm_tlb_array *a, uint32_t set, bool pwc, uint32_t *valid_sz,
+		      uint64_t *known_list, FILE *out)
+{
+	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
+	const uint64_t *fpw = a->fp + (size_t)set * a->fp_words;
+	uint64_t valid = ways_in_use(s, a->ways), want_fp[(64 + 7) / 8];
 	long problems = 0;
-	uint32_t valid = 0, valid_sz[3] = { 0, 0, 0 };
 
-	for (uint32_t k = 0; k < a->sets * a->ways; k++) {
-		const struct vmm_tlb_entry *e = &a->e[k];
-		uint64_t base = e->tag & ~3ull;
-		uint32_t set = k / a->ways;
+	if (!valid) {
+		/* an empty set whose index says so is the common case: no work per way */
+		uint64_t indexed = a->valid[set];
 
-		if (e->tag == TLB_TAG_INVALID)
-			continue;
-		valid++;
+		for (uint32_t i = 0; i < a->fp_words; i++)
+			indexed |= fpw[i];
+		if (!indexed && (a->policy != TLB_POL_LRU_LIST || a->order[set] == *known_list))
+			return 0;
+	}
+	memset(want_fp, 0, sizeof(want_fp));
+	for (uint64_t v = valid; v; v &= v - 1) {
+		uint32_t w = (uint32_t)__builtin_ctzll(v);
+		const struct vmm_tlb_entry *e = &s[w];
+
 		valid_sz[e->tag & 3]++;
-		if (((base >> e->shift) & a->set_mask) != set ||
-		    (!pwc && (e->tag & 3) != (uint64_t)(e->shift - 12) / 9) ||
-		    (base & ((1ull << e->shift) - 1)) || (e->pa & 0xfff) ||
-		    (!pwc && (e->pa & ((1ull << e->shift) - 1)))) {
-			fprintf(out, "%s: entry %u (tag %#" PRIx64 ", shift %u, pa %#" PRIx64
+		want_fp[w / 8] |= tlb_fp(e->tag) << (8 * (w % 8));
+		if (malformed(a, e, set, pwc)) {
+			fprintf(out, "%s: entry %zu (tag %#" PRIx64 ", shift %u, pa %#" PRIx64
 				     ") is malformed or in the wrong set\n",
-				a->name, k, e->tag, e->shift, e->pa);
+				a->name, (size_t)set * a->ways + w, e->tag, e->shift, e->pa);
 			problems++;
 		}
-		for (uint32_t w = k % a->ways + 1; w < a->ways; w++) {
-			const struct vmm_tlb_entry *o = &a->e[set * a->ways + w];
+		for (uint64_t o = v & (v - 1); o; o &= o - 1) {
+			const struct vmm_tlb_entry *t2 = &s[__builtin_ctzll(o)];
 
-			if (o->tag == e->tag && twins(o, e)) {
+			if (t2->tag == e->tag && twins(t2, e)) {
 				fprintf(out, "%s: set %u holds tag %#" PRIx64 " twice (%s)\n",
 					a->name, set, e->tag, e->global ? "global" : "one pcid");
 				problems++;
 			}
 		}
 	}
-	problems += check_index(a, out);
+	for (uint32_t i = 0; i < a->fp_words; i++)
+		if (fpw[i] != want_fp[i])
+			problems += report_fp(a, set, i, fpw[i], out);
+	if (a->policy == TLB_POL_LRU_LIST)
+		problems += check_list(a, set, valid, known_list, out);
+	if (valid != a->valid[set]) {
+		fprintf(out, "%s: set %u has valid mask %#" PRIx64 ", its ways say %#" PRIx64 "\n",
+			a->name, set, a->valid[set], valid);
+		problems++;
+	}
+	return problems;
+}
+
+/*
+ * Whether @a holds no entry and its index and counts say so, @list being
+ * every set's initial recency list: most arrays, most of the time. One AND
+ * an entry and one OR a word of index tell.
+ */
+static bool empty_and_indexed(const struct vmm_tlb_array *a, uint64_t list)
+{
+	const size_t n = (size_t)a->sets * a->ways;
+	uint64_t all = TLB_TAG_INVALID;
+	uint64_t indexed = a->nvalid | a->nvalid_sz[0] | a->nvalid_sz[1] | a->nvalid_sz[2];
+
+#pragma GCC unroll 8
+	for (size_t k = 0; k < n; k++)
+		all &= a->e[k].tag;
+	for (uint32_t set = 0; set < a->sets; set++)
+		indexed |= a->valid[set];
+	for (size_t i = 0; i < (size_t)a->sets * a->fp_words; i++)
+		indexed |= a->fp[i];
+	if (a->policy == TLB_POL_LRU_LIST)
+		for (uint32_t set = 0; set < a->sets; set++)
+			indexed |= a->order[set] ^ list;
+	return all == TLB_TAG_INVALID && !indexed;
+}
+
+long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out)
+{
+	long problems = 0;
+	uint32_t valid = 0, valid_sz[4] = { 0, 0, 0, 0 };
+	uint64_t known_list = a->policy == TLB_POL_LRU_LIST ? initial_list(a->ways) : 0;
+
+	if (empty_and_indexed(a, known_list))
+		return 0;
+	for (uint32_t set = 0; set < a->sets; set++)
+		problems += check_set(a, set, pwc, valid_sz, &known_list, out);
+	for (unsigned sz = 0; sz < 4; sz++)
+		valid += valid_sz[sz];
 	if (valid != a->nvalid) {
 		fprintf(out, "%s: counts %u valid entries, holds %u\n", a->name, a->nvalid, valid);
 		problems++;

@@ -542,7 +542,10 @@ static inline bool vmm_tlb_may_cache(const struct vmm_tlb *t, uint16_t pcid, boo
 	return n || (global && t->global_count);
 }
 
-/* Call @fn on every valid entry of every array (TLB, then PWC); @pwc_level is 0 for TLB arrays. */
+/*
+ * Call @fn on every valid entry of every array (TLB, then PWC), as the sets'
+ * valid masks name them; @pwc_level is 0 for TLB arrays.
+ */
 typedef void (*tlb_visit_fn)(void *data, struct vmm_tlb_array *a, struct vmm_tlb_entry *e,
 			     unsigned pwc_level);
 void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data);
@@ -551,7 +554,8 @@ void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data);
  * Structural checks of one array: every valid entry sits in the set its tag
  * indexes, has the array's page size, an aligned physical address, and no
  * twin (another entry for its page that is global as it is, or non-global
- * of its PCID; a global and a non-global entry for one page are legal).
+ * of its PCID; a global and a non-global entry for one page are legal); the
+ * valid masks, fingerprints, recency lists and counts describe the entries.
  * Returns problems.
  */
 long vmm_tlb_array_check(const struct vmm_tlb_array *a, bool pwc, FILE *out);

@@ -417,6 +417,127 @@ static void test_set_index_against_scans(void **state)
 		}
 }
 
+/*
+ * vmm_tlb_array_check() against each way an array can go wrong, one at a
+ * time on a copy of a filled array: the exact number of problems it reports.
+ */
+struct array_copy {
+	struct vmm_tlb_entry e[64];
+	uint64_t valid[16], fp[16], order[16];
+	uint32_t nvalid, nvalid_sz[3];
+};
+
+static void save_array(const struct vmm_tlb_array *a, struct array_copy *c)
+{
+	memcpy(c->e, a->e, (size_t)a->sets * a->ways * sizeof(*a->e));
+	memcpy(c->valid, a->valid, a->sets * sizeof(*a->valid));
+	memcpy(c->fp, a->fp, (size_t)a->sets * a->fp_words * sizeof(*a->fp));
+	if (a->order)
+		memcpy(c->order, a->order, a->sets * sizeof(*a->order));
+	c->nvalid = a->nvalid;
+	memcpy(c->nvalid_sz, a->nvalid_sz, sizeof(c->nvalid_sz));
+}
+
+static void restore_array(struct vmm_tlb_array *a, const struct array_copy *c)
+{
+	memcpy(a->e, c->e, (size_t)a->sets * a->ways * sizeof(*a->e));
+	memcpy(a->valid, c->valid, a->sets * sizeof(*a->valid));
+	memcpy(a->fp, c->fp, (size_t)a->sets * a->fp_words * sizeof(*a->fp));
+	if (a->order)
+		memcpy(a->order, c->order, a->sets * sizeof(*a->order));
+	a->nvalid = c->nvalid;
+	memcpy(a->nvalid_sz, c->nvalid_sz, sizeof(c->nvalid_sz));
+}
+
+static void test_array_check_finds_damage(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm_hostmem hm;
+	struct vmm_prng prng;
+	struct vmm_tlb t;
+	struct array_copy *c = calloc(1, sizeof(*c));
+	(void)state;
+
+	assert_non_null(c);
+	vmm_config_init(&cfg);
+	cfg.stlb = (struct vmm_tlb_geometry){ 64, 4 };	/* 16 sets, a recency list each */
+	vmm_hostmem_init(&hm, NULL);
+	vmm_prng_seed(&prng, 3);
+	assert_int_equal(vmm_tlb_init(&t, &cfg, &prng, &hm), 0);
+	/* set 0 holds pages 0, 16 and 32; set 1 holds page 1; the rest is empty */
+	for (uint64_t page = 0; page < 48; page += 16) {
+		struct tlb_fill f = { .va = page << 12, .pa = 0x100000 + (page << 12), .shift = 12 };
+
+		vmm_tlb_fill(&t, &t.stlb, &f);
+	}
+	{
+		struct tlb_fill f = { .va = 1ull << 12, .pa = 0x200000, .shift = 12, .pcid = 2 };
+
+		vmm_tlb_fill(&t, &t.stlb, &f);
+	}
+	{
+		struct vmm_tlb_array *a = &t.stlb;
+		struct vmm_tlb_entry *set0 = a->e, *set1 = a->e + a->ways, *set2 = set1 + a->ways;
+
+		assert_int_equal(a->nvalid, 4);
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
+		save_array(a, c);
+
+		set0[1].pa |= 0x800;				/* misaligned */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		set1[0].shift = 21;				/* wrong size for its tag */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		set0[2].pcid = set0[0].pcid;			/* a third way answering page 0 */
+		set0[2].tag = set0[0].tag;
+		a->fp[0] = (a->fp[0] & ~(0xffull << 16)) | tlb_fp(set0[0].tag) << 16;
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		set0[2].pcid = 1;				/* another PCID may have it */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
+		restore_array(a, c);
+		a->fp[0] ^= 0x01ull << 8;			/* way 1's fingerprint */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		a->fp[2] = 0x80ull << 24;			/* an empty way with a fingerprint */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		a->valid[1] = 0;				/* the index lost a way */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		set2[3] = set1[0];				/* an entry the index never saw, */
+		set2[3].tag += 1ull << 12;			/* in the set of its tag */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 4); /* fp, mask, 2 counts */
+		restore_array(a, c);
+		set2[0] = set1[0];				/* in the wrong set */
+		a->fp[2] = tlb_fp(set1[0].tag);
+		a->valid[2] = 1;
+		a->nvalid++;
+		a->nvalid_sz[0]++;
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		a->nvalid_sz[0]--;				/* the counters */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		a->nvalid--;
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 2);
+		restore_array(a, c);
+		a->order[1] = (a->order[1] & ~0xfull) | 3;	/* way 3 listed twice */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		a->order[1] &= ~(0xfull << 16);		/* way 0 after the last way */
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		a->order[0] = (a->order[0] & ~0xffull) |	/* the two most recent swapped */
+			      (a->order[0] & 0xf) << 4 | (a->order[0] >> 4 & 0xf);
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
+		restore_array(a, c);
+		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
+	}
+	vmm_tlb_destroy(&t, &hm);
+	assert_int_equal(hm.heap_bytes, 0);
+	free(c);
+}
+
 /* The SWAR primitives against byte and nibble loops. */
 static void test_swar_primitives(void **state)
 {
@@ -751,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_trace_random),
 		cmocka_unit_test(test_plru_order),
 		cmocka_unit_test(test_set_index_against_scans),
+		cmocka_unit_test(test_array_check_finds_damage),
 		cmocka_unit_test(test_swar_primitives),
 		cmocka_unit_test(test_cr3_and_globals_without_pcid),
 		cmocka_unit_test(test_pcid_invlpg_invpcid),
