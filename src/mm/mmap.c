@@ -1316,6 +1316,7 @@ static int do_mremap(struct vmm_task *t, uint64_t addr, uint64_t old_len, uint64
 /* ---- the public entry points ---- */
 
 /* The task's mm, or NULL after logging the caller's mistake. */
+/* A system call's entry: the task's mm, its entry and exit charged to the current CPU. */
 static struct vmm_mm *task_mm(vmm_task *t, const char *fn)
 {
 	if (!t)
@@ -1324,6 +1325,7 @@ static struct vmm_mm *task_mm(vmm_task *t, const char *fn)
 		vmm_caller_err(&t->m->log, "%s: task %d has exited", fn, t->pid);
 		return NULL;
 	}
+	vmm_charge(t->m, VMM_CYC_OTHER, t->m->clock.cost.syscall);
 	return t->mm;
 }
 

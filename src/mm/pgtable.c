@@ -137,6 +137,12 @@ static void put_mapped_page(struct vmm_mm *mm, uint64_t pte)
 	vmm_put_user_page(m, p);
 }
 
+/* One present PTE handled by a system call's page-table walk (cost table: pte_op). */
+static void charge_pte(struct vmm_machine *m)
+{
+	vmm_charge(m, VMM_CYC_OTHER, m->clock.cost.pte_op);
+}
+
 /* Visit every leaf slot of [start, end) that exists, present or not. */
 typedef void (*leaf_fn)(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg);
 
@@ -183,6 +189,7 @@ static void zap_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
 	(void)va;
 	if (!pte_present(e))
 		return;
+	charge_pte(mm->m);
 	p = vmm_vm_normal_page(mm->m, e);
 	if (p && !page_anon(p) && ops) {
 		if (e & VMM_PTE_DIRTY)
@@ -294,6 +301,7 @@ static void change_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *ar
 	(void)va;
 	if (!pte_present(e))
 		return;
+	charge_pte(mm->m);
 	n = (e & (VMM_PTE_ADDR_MASK | VMM_PTE_DIRTY | PTE_SPECIAL)) | vmm_vm_page_prot(mm->m, vm_flags);
 	if (!(vm_flags & VMM_VM_WRITE) || (e & PTE_SPECIAL))
 		;
@@ -327,6 +335,7 @@ static void move_leaf(struct vmm_mm *mm, uint64_t va, uint64_t *slot, void *arg)
 
 	if (!pte_present(*slot) || a->err)
 		return;
+	charge_pte(mm->m);
 	dst = vmm_pte_slot(mm, va + (uint64_t)a->delta, true);
 	if (!dst) {
 		a->err = -VMM_ENOMEM;
@@ -362,6 +371,7 @@ static void copy_leaf(struct vmm_mm *src_mm, uint64_t va, uint64_t *slot, void *
 
 	if (!pte_present(e) || a->err)
 		return;
+	charge_pte(m);
 	dst = vmm_pte_slot(a->dst_mm, va, true);
 	if (!dst) {
 		a->err = -VMM_ENOMEM;

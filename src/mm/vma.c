@@ -248,6 +248,7 @@ static void gap_update(struct vmm_mm *mm, struct vmm_vma *v)
 
 void vma_link(struct vmm_mm *mm, struct vmm_vma *v)
 {
+	vmm_charge(mm->m, VMM_CYC_OTHER, mm->m->clock.cost.vma_op);
 	struct vmm_vma *prev, *next;
 
 	if (!mm->tree.update)
@@ -269,6 +270,7 @@ void vma_link(struct vmm_mm *mm, struct vmm_vma *v)
 
 void vma_unlink(struct vmm_mm *mm, struct vmm_vma *v)
 {
+	vmm_charge(mm->m, VMM_CYC_OTHER, mm->m->clock.cost.vma_op);
 	struct vmm_vma *next = v->vm_next;
 
 	vmm_augtree_erase(&mm->tree, &v->node);
@@ -285,6 +287,7 @@ void vma_unlink(struct vmm_mm *mm, struct vmm_vma *v)
 
 void vma_set_range(struct vmm_vma *v, uint64_t start, uint64_t end, uint64_t pgoff)
 {
+	vmm_charge(v->vm_mm->m, VMM_CYC_OTHER, v->vm_mm->m->clock.cost.vma_op);
 	v->vm_start = start;
 	v->vm_end = end;
 	v->vm_pgoff = pgoff;

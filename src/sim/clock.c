@@ -71,6 +71,13 @@
  *   fault_kernel       60   a kernel-address fault: vmalloc area test, the walk
  *                           spurious_kernel_fault does, the exception-table search
  *   uaccess            10   stac/clac and access_ok around a user-memory accessor
+ *   syscall           100   an address-space system call's entry and exit (SYSCALL,
+ *                           entry_SYSCALL_64 without mitigations, SYSRET) and mmap_lock
+ *   vma_op            150   a VMA linked into or unlinked from the tree, or resized
+ *                           (the augmented-tree update, the gap fix-ups, i_mmap)
+ *   pte_op             10   one present PTE zapped, rewritten (mprotect), moved
+ *                           (mremap) or copied (fork), with its rmap and counters;
+ *                           freeing the page is the allocator's charge
  *
  * An anonymous write fault thus costs fault_delivery + fault_entry + 4 levels + a
  * pcp allocation with its zeroing + fault_set_pte = 810 cycles, plus the TLB misses
@@ -142,6 +149,9 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 	t->fault_expand_stack = 200;
 	t->fault_kernel = 60;
 	t->uaccess = 10;
+	t->syscall = 100;
+	t->vma_op = 150;
+	t->pte_op = 10;
 }
 
 int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm)

@@ -81,6 +81,11 @@ struct vmm_cost_table {
 	uint32_t fault_expand_stack;	/* expand_downwards: checks, accounting, VMA update */
 	uint32_t fault_kernel;		/* a kernel-address fault's checks (vmalloc sync, spurious) */
 	uint32_t uaccess;		/* stac/clac and the access_ok check of a user-memory accessor */
+	/* The address-space system calls (src/mm), in VMM_CYC_OTHER; their page
+	 * and object allocations, TLB flushes and IPIs charge their own. */
+	uint32_t syscall;		/* SYSCALL/SYSRET, entry code, mmap_lock */
+	uint32_t vma_op;		/* a VMA linked, unlinked or resized in the tree */
+	uint32_t pte_op;		/* one present PTE zapped, rewritten, moved or copied */
 };
 
 struct vmm_cpu_clock {

@@ -441,6 +441,47 @@ static void test_stack_guard_gap(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/* Cycles the current CPU has spent in VMM_CYC_OTHER. */
+static uint64_t other_cycles(vmm_machine *m)
+{
+	uint64_t c;
+
+	assert_int_equal(vmm_cpu_cycles(m, m->current_cpu, VMM_CYC_OTHER, &c), 0);
+	return c;
+}
+
+/*
+ * The system calls charge the current CPU (cost table, VMM_CYC_OTHER): the
+ * entry and exit of each call, each VMA linked, unlinked or resized, each
+ * present PTE the call handles; a call refused for its arguments costs its
+ * entry alone.
+ */
+static void test_syscall_cycles(void **state)
+{
+	vmm_machine *m = norand_machine();
+	vmm_task *t = new_task(m);
+	const struct vmm_cost_table *cost = &m->clock.cost;
+	vmm_vaddr_t a;
+	uint64_t c0;
+
+	(void)state;
+	c0 = other_cycles(m);
+	assert_int_equal(vmm_munmap(t, 1, PG), -VMM_EINVAL);
+	assert_int_equal(other_cycles(m) - c0, cost->syscall);
+	c0 = other_cycles(m);
+	a = map_anon(t, 0, 16 * PG, RW, 0);
+	assert_true(other_cycles(m) - c0 >= cost->syscall + cost->vma_op);
+	assert_int_equal(vmm_madvise(t, a, 16 * PG, VMM_MADV_WILLNEED), 0);
+	assert_int_equal(vmm_mlock(t, a, 16 * PG), 0);	/* 16 pages faulted in */
+	c0 = other_cycles(m);
+	/* unmapping the 16 pages: the call, the VMA, 16 PTEs */
+	assert_int_equal(vmm_munmap(t, a, 16 * PG), 0);
+	assert_true(other_cycles(m) - c0 >= cost->syscall + cost->vma_op + 16 * cost->pte_op);
+	assert_machine_healthy(m);
+	vmm_task_destroy(&t);
+	vmm_machine_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_overcommit),
 		cmocka_unit_test(test_stack_guard_gap),
+		cmocka_unit_test(test_syscall_cycles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
