@@ -39,6 +39,7 @@
 #include <xxhash.h>
 
 #include "lib/compiler.h"
+#include "lib/sort.h"
 #include "machine.h"
 #include "mm/page_alloc.h"
 #include "mm/sparse.h"
@@ -2203,13 +2204,6 @@ void vmm_slab_destroy(struct vmm_machine *m)
 /* The checker                                                         */
 /* ------------------------------------------------------------------ */
 
-static int cmp_vaddr(const void *a, const void *b)
-{
-	vmm_vaddr_t x = *(const vmm_vaddr_t *)a, y = *(const vmm_vaddr_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Every object sitting in an array of @c, sorted. */
 static vmm_vaddr_t *array_objects(struct vmm_kmem_cache *c, size_t *n)
 {
@@ -2233,7 +2227,7 @@ static vmm_vaddr_t *array_objects(struct vmm_kmem_cache *c, size_t *n)
 		for (uint32_t i = 0; sh && i < sh->avail; i++)
 			v[k++] = sh->entry[i];
 	}
-	qsort(v, k, sizeof(*v), cmp_vaddr);
+	vmm_sort_u64(v, k);
 	*n = k;
 	return v;
 }

@@ -44,6 +44,9 @@ struct model {
 	vmm_kmem_cache *caches[NR_CACHES];
 	struct obj *live;
 	size_t nr;
+	uint64_t nr_live[NR_CACHES];	/* live objects of each cache */
+	uint64_t *held;			/* a bit per 8 bytes of the direct map: a live object starts there */
+	uint64_t held_bits;
 	uint64_t next_tag, allocs, fails, frees, destroys, reaps;
 };
 
@@ -62,6 +65,33 @@ static const struct {
 static uint64_t rnd(struct model *md, uint64_t n)
 {
 	return vmm_prng_next(&md->r) % n;
+}
+
+/* The bit of @addr in held[]; every object is 8-byte aligned and in the direct map. */
+static uint64_t held_bit(struct model *md, vmm_vaddr_t addr)
+{
+	uint64_t bit = (addr - vmm_page_offset(md->m)) / 8;
+
+	assert_true(bit < md->held_bits);
+	return bit;
+}
+
+/* Record that a live object starts at @addr; false when one already does. */
+static bool hold(struct model *md, vmm_vaddr_t addr)
+{
+	uint64_t bit = held_bit(md, addr), mask = 1ull << (bit % 64);
+	bool was = md->held[bit / 64] & mask;
+
+	md->held[bit / 64] |= mask;
+	return !was;
+}
+
+static void unhold(struct model *md, vmm_vaddr_t addr)
+{
+	uint64_t bit = held_bit(md, addr);
+
+	assert_true(md->held[bit / 64] & (1ull << (bit % 64)));
+	md->held[bit / 64] &= ~(1ull << (bit % 64));
 }
 
 /* The tag pattern: the first 8 bytes an object owns and, from 16 bytes, the last 8. */
@@ -92,11 +122,12 @@ static void add_live(struct model *md, vmm_vaddr_t addr, uint32_t size, int cach
 	assert_true(md->nr < MAX_LIVE);
 	assert_true(addr >= vmm_page_offset(md->m));
 	assert_int_equal(addr % 8, 0);
-	if (cache >= 0)
+	if (cache >= 0) {
 		assert_int_equal(addr % md->caches[cache]->align, 0);
-	for (size_t i = 0; i < md->nr; i++)
-		if (md->live[i].addr == addr)
-			fail_msg("%#" PRIx64 " handed out twice", addr);
+		md->nr_live[cache]++;
+	}
+	if (!hold(md, addr))
+		fail_msg("%#" PRIx64 " handed out twice", addr);
 	h = vmm_kaddr_to_host(md->m, addr);
 	if (zeroed)
 		for (uint32_t i = 0; i < size; i++)
@@ -116,6 +147,9 @@ static void drop(struct model *md, size_t i)
 
 	verify(md, &o);
 	md->live[i] = md->live[--md->nr];
+	unhold(md, o.addr);
+	if (o.cache >= 0)
+		md->nr_live[o.cache]--;
 	if (o.cache < 0)
 		vmm_kfree(md->m, o.addr);
 	else
@@ -221,6 +255,9 @@ static void op_realloc(struct model *md)
 
 			assert_memory_equal(h, &o->tag, n);
 		}
+		unhold(md, o->addr);
+		if (!hold(md, q))
+			fail_msg("%#" PRIx64 " handed out twice", q);
 		o->addr = q;
 		o->size = (uint32_t)size;
 		stamp(md, o);
@@ -279,13 +316,11 @@ static void check_counts(struct model *md)
 	for (int ci = 0; ci < NR_CACHES; ci++) {
 		vmm_kmem_cache *c = md->caches[ci];
 		struct vmm_kmem_cache_info in;
-		uint64_t live = 0, cached = 0;
+		uint64_t live = md->nr_live[ci], cached = 0;
 
 		if (!c)
 			continue; /* destroyed at the end */
 
-		for (size_t i = 0; i < md->nr; i++)
-			live += md->live[i].cache == ci;
 		for (unsigned cpu = 0; cpu < md->m->nr_cpus; cpu++)
 			cached += c->array[cpu]->avail;
 		for (unsigned nid = 0; nid < md->m->nr_nodes; nid++)
@@ -317,6 +352,9 @@ static void run_model(const struct vmm_config *cfg, uint64_t seed, uint64_t ops)
 	vmm_prng_seed(&md.r, seed);
 	md.live = calloc(MAX_LIVE, sizeof(*md.live));
 	assert_non_null(md.live);
+	md.held_bits = (md.m->sparse.max_pfn << VMM_PAGE_SHIFT) / 8;
+	md.held = calloc((md.held_bits + 63) / 64, sizeof(*md.held));
+	assert_non_null(md.held);
 	for (int ci = 0; ci < NR_CACHES; ci++)
 		recreate(&md, ci);
 	check_invariants(&md, true);
@@ -347,6 +385,11 @@ static void run_model(const struct vmm_config *cfg, uint64_t seed, uint64_t ops)
 	assert_int_equal(t.slab_errors, 0);
 	assert_int_equal(t.guest, 0);
 	assert_int_equal(t.caller, 0);
+	for (int ci = 0; ci < NR_CACHES; ci++)
+		assert_int_equal(md.nr_live[ci], 0);
+	for (uint64_t w = 0; w < (md.held_bits + 63) / 64; w++)
+		assert_int_equal(md.held[w], 0);
+	free(md.held);
 	free(md.live);
 	vmm_machine_destroy(&md.m);
 }
