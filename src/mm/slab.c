@@ -213,7 +213,7 @@ static void charge(struct vmm_machine *m, uint64_t cycles)
  */
 static inline bool charge_due(struct vmm_machine *m, uint64_t cycles)
 {
-	struct vmm_cpu_clock *clk = m->slab.clk[m->current_cpu];
+	struct vmm_cpu_clock *clk = m->clock.by_cpu[m->current_cpu];
 
 	clk->by_cat[VMM_CYC_SLAB] += cycles;
 	clk->cycles += cycles;
@@ -2118,8 +2118,6 @@ int vmm_slab_init(struct vmm_machine *m)
 	s->up = SLAB_NONE;
 	for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++) {
 		unsigned nid = m->mmu.cpus[cpu].nid;
-
-		s->clk[cpu] = &m->clock.cpu[cpu];
 
 		s->cpu_pfn_lo[cpu] = m->phys.node_start[nid] >> VMM_PAGE_SHIFT;
 		s->cpu_pfn_span[cpu] = (m->phys.node_end[nid] - m->phys.node_start[nid]) >>

@@ -162,8 +162,7 @@ struct vmm_slab {
 	uint64_t large_pages_node[VMM_MAX_NUMNODES]; /* pages of large kmalloc blocks */
 	/* pages of slabs set aside as corrupt, by node and by reclaimable (still accounted) */
 	uint64_t set_aside_pages[2 * VMM_MAX_NUMNODES];
-	/* per CPU: its cycle clock, and the local node's frames, for the fast paths */
-	struct vmm_cpu_clock *clk[VMM_MAX_CPUS];
+	/* per CPU: the local node's frames, for the fast paths */
 	uint64_t cpu_pfn_lo[VMM_MAX_CPUS];
 	uint64_t cpu_pfn_span[VMM_MAX_CPUS];
 };
