@@ -104,14 +104,9 @@ static int machine_boot(struct vmm_machine *m, bool with_slab)
 		return err;
 	{
 		struct vmm_zone *z;
-		uint64_t total = 0;
 
-		for_each_zone(m, z) {
+		for_each_zone(m, z)
 			vmm_pcp_setup_zone(m, z);
-			total += z->managed_pages;
-		}
-		/* build_all_zonelists(): too little memory to be worth grouping by mobility */
-		m->page_group_by_mobility_disabled = total < PAGEBLOCK_NR_PAGES * MIGRATE_TYPES;
 	}
 	if ((err = vmm_init_mm_late(m)))
 		return err;

@@ -94,6 +94,10 @@ struct vmm_machine {
 	struct vmm_pagecache *pagecache; /* pagecache: files, block devices, writeback */
 	struct vmm_highmem highmem;	/* mm: kmap and kmap_atomic */
 	uint64_t gfp_zone_table;	/* gfp_zone()'s table for this machine's zones */
+	/* per CPU, NR_GFP_ZONE_MOBILITY entries each: the order-0 allocation fast path's table */
+	struct vmm_pcp_fast *pcp_fast;
+	/* &node_data[nid].node_zones[zid] at [nid * VMM_MAX_NR_ZONES + zid]: the free fast path's */
+	struct vmm_zone *zone_by_id[VMM_MAX_NUMNODES * VMM_MAX_NR_ZONES];
 	struct vmm_tasks tasks;		/* mm: tasks, their mm_structs, VMA caches, sysctls */
 	struct vmm_vmalloc vmalloc;	/* mm: the vmalloc area, its trees and lazy list */
 	struct vmm_fault_layer fault;	/* fault: counters, the per-CPU exception table */

@@ -327,6 +327,7 @@ static bool boost_watermark(struct vmm_machine *m, struct vmm_zone *zone)
 	max_boost = zone->watermark[WMARK_HIGH] * m->sysctl.watermark_boost_factor / 10000;
 	max_boost = VMM_MAX(PAGEBLOCK_NR_PAGES, max_boost);
 	zone->watermark_boost = VMM_MIN(zone->watermark_boost + PAGEBLOCK_NR_PAGES, max_boost);
+	zone_update_fast_floor(zone);
 	return true;
 }
 
@@ -360,8 +361,10 @@ static uint64_t steal_suitable_fallback(struct vmm_machine *m, struct vmm_zone *
 	}
 
 	/* ALLOC_KSWAPD equals __GFP_KSWAPD_RECLAIM: only then is kswapd asked to undo the boost */
-	if (boost_watermark(m, zone) && (alloc_flags & 0x800u))
+	if (boost_watermark(m, zone) && (alloc_flags & 0x800u)) {
 		zone->flags |= ZONE_BOOSTED_WATERMARK;
+		zone_update_fast_floor(zone);
+	}
 
 	if (!whole_block)
 		goto single_page;

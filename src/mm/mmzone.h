@@ -142,6 +142,7 @@ struct vmm_per_cpu_pages {
 	unsigned flags;			/* PCPF_* */
 	int alloc_factor;		/* batch scale for refills */
 	int free_count;			/* pages freed in a row, decays on allocation */
+	int free_count_max;		/* batch << PCP_BATCH_SCALE_MAX: where free_count stops */
 	struct vmm_list lists[NR_PCP_LISTS];
 	struct vmm_pcp_hot_cold hot_cold[2];	/* [0] hot, [1] cold */
 };
@@ -152,6 +153,7 @@ struct vmm_per_cpu_pages {
 #define ZONE_BELOW_HIGH 0x4u
 
 struct vmm_pgdat;
+struct vmm_cpu_clock;
 
 /* Combinations of the GFP bits that choose a zone and a migrate type (DMA ... RECLAIMABLE). */
 #define NR_GFP_ZONE_MOBILITY 32
@@ -168,12 +170,29 @@ struct vmm_zone {
 	uint64_t watermark_boost;
 	uint64_t nr_reserved_highatomic;
 	unsigned flags;			/* ZONE_* */
+	int64_t fast_floor;		/* zone_fast_floor(), kept by zone_update_fast_floor() */
 	uint64_t lowmem_reserve[VMM_MAX_NR_ZONES];
 	int stat_threshold;
 	struct vmm_free_area free_area[NR_PAGE_ORDERS];
 	int64_t vm_stat[NR_VM_ZONE_STAT_ITEMS];
 	uint64_t vm_numa_event[NR_VM_NUMA_EVENT_ITEMS];
 	struct vmm_per_cpu_pages *pcp;	/* one per CPU */
+};
+
+/*
+ * What an order-0 allocation needs on one CPU for one combination of the GFP
+ * zone and mobility bits when the per-CPU lists may serve it: where
+ * alloc_order0_fast() (page_alloc.c) looks, so that it decodes nothing. Filled
+ * with the nodes' fast_zone by update_fast_zones(); vmm_pcp_check() verifies it.
+ */
+struct vmm_pcp_fast {
+	struct vmm_zone *zone;			/* the CPU's node's fast_zone, or NULL */
+	struct vmm_per_cpu_pages *pcp;		/* the CPU's lists of that zone */
+	struct vmm_list *list;			/* the order-0 list of the request's type */
+	const uint64_t *lowmem_reserve;		/* the zone's, for the request's highest zone */
+	struct vmm_cpu_clock *clk;		/* the CPU's clock */
+	uint64_t *pgalloc;			/* the machine's pgalloc_<zone> event */
+	uint64_t pad[2];			/* a power of two: the index is a shift */
 };
 
 /* One entry of a zonelist; the list ends with a NULL zone. */
@@ -210,6 +229,27 @@ struct vmm_pgdat {
 	int64_t vm_stat[NR_VM_NODE_STAT_ITEMS];
 	unsigned nr_cpus;
 };
+
+/*
+ * What an order-0 request's free-page count must exceed on the allocation fast
+ * path, besides its lowmem reserve: the mark the fast path tests (high, or low
+ * while the zone is marked below high; with any boost) plus the HighAtomic
+ * reserve it may not use. A boosted zone, which the fast path leaves to the full
+ * path (kswapd has a boost to undo), gets a floor no count reaches.
+ */
+static inline int64_t zone_fast_floor(const struct vmm_zone *z)
+{
+	if (z->flags & ZONE_BOOSTED_WATERMARK)
+		return INT64_MAX / 2;
+	return (int64_t)(z->watermark[(z->flags & ZONE_BELOW_HIGH) ? WMARK_LOW : WMARK_HIGH] +
+			 z->watermark_boost + z->nr_reserved_highatomic);
+}
+
+/* Every write of a field zone_fast_floor() reads is followed by this (vmm_pcp_check() checks). */
+static inline void zone_update_fast_floor(struct vmm_zone *z)
+{
+	z->fast_floor = zone_fast_floor(z);
+}
 
 static inline uint64_t zone_end_pfn(const struct vmm_zone *z)
 {

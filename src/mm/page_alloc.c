@@ -220,8 +220,9 @@ static inline bool mpol_is_local(const struct vmm_machine *m)
  * What pgdat->fast_zone[@mods] holds (see mmzone.h): for a valid combination of the
  * zone and mobility bits, the first zone of the node's fallback zonelist that a
  * request with them may use, when it is the node's own. None while the policy is
- * other than default or local or a cpuset is in force, and none on a machine with
- * 2.6-style hot/cold lists: their allocations all go the full way.
+ * other than default or local or a cpuset is in force, none without grouping by
+ * mobility, and none on a machine with 2.6-style hot/cold lists: their allocations
+ * all go the full way.
  */
 static struct vmm_zone *fast_zone(const struct vmm_machine *m, const struct vmm_pgdat *pgdat,
 				  vmm_gfp_t mods)
@@ -229,22 +230,50 @@ static struct vmm_zone *fast_zone(const struct vmm_machine *m, const struct vmm_
 	const struct vmm_zoneref *z;
 
 	if (hot_cold(m) || !mpol_is_local(m) || m->cpuset_mems || gfp_zone_bad(mods) ||
-	    (mods & GFP_MOBILITY_MASK) == GFP_MOBILITY_MASK)
+	    (mods & GFP_MOBILITY_MASK) == GFP_MOBILITY_MASK || m->page_group_by_mobility_disabled)
 		return NULL;
 	z = vmm_first_zones_zonelist(pgdat->zonelists[ZONELIST_FALLBACK],
 				     (enum vmm_zone_type)vmm_gfp_zone(m->gfp_zone_table, mods), NULL);
 	return z->zone && z->nid == (int)pgdat->node_id ? z->zone : NULL;
 }
 
-/* Set every node's fast_zone: after the zonelists are built and whenever policy or cpuset change. */
+/* What m->pcp_fast holds for CPU @cpu and the GFP zone and mobility bits @mods. */
+static struct vmm_pcp_fast pcp_fast_entry(struct vmm_machine *m, unsigned cpu, vmm_gfp_t mods)
+{
+	struct vmm_zone *zone = NODE_DATA(m, m->cfg.cpu_node[cpu])->fast_zone[mods];
+	struct vmm_per_cpu_pages *pcp;
+
+	if (!zone)
+		return (struct vmm_pcp_fast){ 0 };
+	pcp = &zone->pcp[cpu];
+	return (struct vmm_pcp_fast){
+		.zone = zone,
+		.pcp = pcp,
+		.list = &pcp->lists[order_to_pindex((int)((mods & GFP_MOBILITY_MASK) >>
+							   GFP_MOVABLE_SHIFT), 0)],
+		.lowmem_reserve = &zone->lowmem_reserve[gfp_zone_entry(m->gfp_zone_table, mods)],
+		.clk = m->clock.by_cpu[cpu],
+		.pgalloc = &m->vm_events[VE_PGALLOC_DMA + zone->idx],
+	};
+}
+
+/*
+ * Set every node's fast_zone, and the CPUs' table of the order-0 fast path from
+ * them: after the zonelists are built and whenever policy or cpuset change.
+ */
 static void update_fast_zones(struct vmm_machine *m)
 {
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
 		for (unsigned mods = 0; mods < NR_GFP_ZONE_MOBILITY; mods++)
 			NODE_DATA(m, nid)->fast_zone[mods] = fast_zone(m, NODE_DATA(m, nid), mods);
+	if (m->pcp_fast)
+		for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++)
+			for (unsigned mods = 0; mods < NR_GFP_ZONE_MOBILITY; mods++)
+				m->pcp_fast[cpu * NR_GFP_ZONE_MOBILITY + mods] =
+					pcp_fast_entry(m, cpu, mods);
 }
 
-/* fast_zone entries that disagree with what they should hold (for vmm_pcp_check()). */
+/* fast_zone and pcp_fast entries that disagree with what they should hold (for vmm_pcp_check()). */
 static long check_fast_zones(struct vmm_machine *m, FILE *out)
 {
 	long problems = 0;
@@ -258,6 +287,28 @@ static long check_fast_zones(struct vmm_machine *m, FILE *out)
 					nid, mods);
 				problems++;
 			}
+	{
+		struct vmm_zone *z;
+
+		for_each_zone(m, z)
+			if (z->fast_floor != zone_fast_floor(z)) {
+				fprintf(out, "node %u zone %s: stale fast_floor %" PRId64 ", want %" PRId64
+					     "\n", z->zone_pgdat->node_id, z->name, z->fast_floor,
+					zone_fast_floor(z));
+				problems++;
+			}
+	}
+	for (unsigned cpu = 0; m->pcp_fast && cpu < m->nr_cpus; cpu++)
+		for (unsigned mods = 0; mods < NR_GFP_ZONE_MOBILITY; mods++) {
+			struct vmm_pcp_fast want = pcp_fast_entry(m, cpu, mods);
+
+			if (memcmp(&m->pcp_fast[cpu * NR_GFP_ZONE_MOBILITY + mods], &want,
+				   sizeof(want))) {
+				fprintf(out, "cpu %u: stale pcp_fast for GFP zone/mobility bits %#x\n",
+					cpu, mods);
+				problems++;
+			}
+		}
 	return problems;
 }
 
@@ -295,6 +346,15 @@ int vmm_build_all_zonelists(struct vmm_machine *m)
 		pgdat->nr_zonerefs[ZONELIST_NOFALLBACK] =
 			add_node_zones(pgdat, pgdat->zonelists[ZONELIST_NOFALLBACK], 0);
 	}
+	{
+		/* too little memory to be worth grouping by mobility */
+		struct vmm_zone *z;
+		uint64_t total = 0;
+
+		for_each_zone(m, z)
+			total += z->managed_pages;
+		m->page_group_by_mobility_disabled = total < PAGEBLOCK_NR_PAGES * MIGRATE_TYPES;
+	}
 	update_fast_zones(m);
 	return 0;
 }
@@ -303,6 +363,10 @@ void vmm_free_zonelists(struct vmm_machine *m)
 {
 	unsigned per_list = m->nr_nodes * VMM_MAX_NR_ZONES + 1;
 
+	if (m->pcp_fast)
+		vmm_hfree(&m->hm, m->pcp_fast,
+			  (size_t)m->nr_cpus * NR_GFP_ZONE_MOBILITY * sizeof(*m->pcp_fast));
+	m->pcp_fast = NULL;
 	if (!m->node_data)
 		return;
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
@@ -575,7 +639,8 @@ static bool new_block_bad(struct vmm_machine *m, uint64_t pfn, unsigned order)
 	return true;
 }
 
-static void pcp_list_add(struct vmm_page *page, struct vmm_list *list, unsigned order, bool tail)
+static inline void pcp_list_add(struct vmm_page *page, struct vmm_list *list, unsigned order,
+				bool tail)
 {
 	page->compound = VMM_PAGE_PCP;
 	page->private = order;
@@ -803,6 +868,7 @@ static uint64_t rmqueue(struct vmm_machine *m, struct vmm_zone *preferred, struc
 	/* a fallback that boosted the watermark asks kswapd to undo the damage */
 	if ((alloc_flags & ALLOC_KSWAPD) && (zone->flags & ZONE_BOOSTED_WATERMARK)) {
 		zone->flags &= ~ZONE_BOOSTED_WATERMARK;
+		zone_update_fast_floor(zone);
 		vmm_wakeup_kswapd(m, zone, 0, 0, zone->idx);
 	}
 	return pfn;
@@ -839,6 +905,7 @@ void vmm_reserve_highatomic_pageblock(struct vmm_machine *m, uint64_t pfn, unsig
 		vmm_change_pageblock_range(m, pfn, order, MIGRATE_HIGHATOMIC);
 		zone->nr_reserved_highatomic += 1ull << order;
 	}
+	zone_update_fast_floor(zone);
 	m->pa_stats.highatomic_reserved++;
 }
 
@@ -872,6 +939,7 @@ bool vmm_unreserve_highatomic_pageblock(struct vmm_machine *m,
 				size = VMM_MAX(PAGEBLOCK_NR_PAGES, 1ull << order);
 				zone->nr_reserved_highatomic -=
 					VMM_MIN(size, zone->nr_reserved_highatomic);
+				zone_update_fast_floor(zone);
 			}
 			if (order < PAGEBLOCK_ORDER) {
 				if (vmm_move_freepages_block(m, zone, pfn, mt, ac->migratetype) < 0)
@@ -936,6 +1004,7 @@ retry:
 						    ac->highest_zoneidx, alloc_flags))
 				goto try_this_zone;
 			zone->flags |= ZONE_BELOW_HIGH;
+			zone_update_fast_floor(zone);
 		}
 		mark = wmark_pages(zone, alloc_flags & ALLOC_WMARK_MASK);
 		if (!vmm_zone_watermark_fast(zone, order, mark, ac->highest_zoneidx, alloc_flags)) {
@@ -1083,8 +1152,10 @@ static void pcp_overflow(struct vmm_machine *m, struct vmm_zone *zone,
 	free_pcppages_bulk(m, zone, nr_pcp_free(pcp, pcp->batch, high, free_high), pcp, pindex);
 	if ((zone->flags & ZONE_BELOW_HIGH) &&
 	    vmm_zone_watermark_ok(zone, 0, wmark_pages(zone, WMARK_HIGH), VMM_ZONE_MOVABLE, 0,
-				  zone->vm_stat[NR_FREE_PAGES]))
+				  zone->vm_stat[NR_FREE_PAGES])) {
 		zone->flags &= ~ZONE_BELOW_HIGH;
+		zone_update_fast_floor(zone);
+	}
 }
 
 /* free_unref_page_commit() */
@@ -1266,8 +1337,14 @@ static bool free_pages_prepare(struct vmm_machine *m, struct vmm_page *page, uns
  */
 static inline bool free_page_clean(const struct vmm_page *page, unsigned order)
 {
-	return ((page->compound ^ order) | (uint32_t)(page->refcount ^ 1) |
-		(uint32_t)page->mapcount) == 0 &&
+	uint64_t counts;	/* _refcount and _mapcount, as one little-endian word */
+
+	_Static_assert(offsetof(struct vmm_page, mapcount) ==
+			       offsetof(struct vmm_page, refcount) + sizeof(int32_t),
+		       "_refcount and _mapcount are adjacent");
+	memcpy(&counts, &page->refcount, sizeof(counts));
+	/* _refcount 1 and _mapcount 0 are the word 1 */
+	return ((counts ^ 1) | (page->compound ^ order)) == 0 &&
 	       !(page->flags & (PAGE_FLAGS_CHECK_AT_FREE | (1ull << VMM_PG_head))) &&
 	       !(page->mapping | (uintptr_t)page->lru.next);
 }
@@ -1346,6 +1423,68 @@ static FAST_INLINE bool free_pages_fast(struct vmm_machine *m, struct vmm_page *
 	return true;
 }
 
+/*
+ * free_pages_fast() for order 0 when free_to_pcp() would only add the page:
+ * the list's limit is within its bounds, the zone under no pressure, and the
+ * list stays below the limit with the page on it, so nr_pcp_high() would change
+ * nothing and nothing overflows. Tested before anything changes, so that any
+ * other case returns false untouched and goes the full way.
+ */
+static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page *page)
+{
+	uint64_t pfn = vmm_sparse_page_pfn_checked(&m->sparse, page);
+	const struct vmm_pageblock *pb;
+	struct vmm_per_cpu_pages *pcp;
+	struct vmm_list *head, *first;
+	struct vmm_cpu_clock *clk;
+	struct vmm_zone *zone;
+	unsigned mt;
+	int high, count;
+
+	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, 0))
+		return false;
+	pb = pfn_to_pageblock(&m->sparse, pfn);
+	mt = pb->migratetype;
+	if (unlikely(mt >= MIGRATE_PCPTYPES)) {
+		/* HighAtomic (and CMA) blocks free to the Movable list, isolated ones not here */
+		if (mt == MIGRATE_ISOLATE)
+			return false;
+		mt = MIGRATE_MOVABLE;
+	}
+	if (hot_cold(m))
+		return false;
+	zone = m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
+	if (zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH))
+		return false;
+	pcp = this_pcp(m, zone);
+	high = pcp->high;
+	count = pcp->count + 1;
+	if (high < pcp->high_min || high > pcp->high_max || count >= high)
+		return false;
+	/* free_page_reset() and pcp_list_add() at the head */
+	head = pcp->lists;
+	head += mt;
+	page->lru.prev = head;
+	first = head->next;
+	page->lru.next = first;
+	first->prev = &page->lru;
+	head->next = &page->lru;
+	page->refcount = 0;
+	page->flags = 0;
+	page->index = 0;
+	page->private = 0;
+	page->compound = VMM_PAGE_PCP;
+	pcp->count = count;
+	m->vm_events[VE_PGFREE]++;
+	clk = m->clock.by_cpu[m->current_cpu];
+	clk->cycles += m->clock.cost.free_fast;
+	clk->by_cat[VMM_CYC_FREE] += m->clock.cost.free_fast;
+	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
+	if (pcp->free_count < pcp->free_count_max)
+		pcp->free_count++;
+	return true;
+}
+
 static void free_pages(struct vmm_machine *m, struct vmm_page *page, unsigned order, bool cold,
 		       const char *fn)
 {
@@ -1392,7 +1531,14 @@ int vmm_pcp_init(struct vmm_machine *m)
 	for_each_zone(m, z)
 		for (unsigned c = 0; c < m->nr_cpus; c++)
 			pcp_init_lists(&z->pcp[c]);
-	return 0;
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		for (unsigned zid = 0; zid < VMM_MAX_NR_ZONES; zid++)
+			m->zone_by_id[nid * VMM_MAX_NR_ZONES + zid] =
+				&NODE_DATA(m, nid)->node_zones[zid];
+	/* filled with the zonelists */
+	m->pcp_fast = vmm_hcalloc(&m->hm, (size_t)m->nr_cpus * NR_GFP_ZONE_MOBILITY,
+				  sizeof(*m->pcp_fast));
+	return m->pcp_fast ? 0 : -VMM_ENOMEM;
 }
 
 void vmm_drain_zone_pages(struct vmm_machine *m, struct vmm_zone *z, unsigned cpu)
@@ -1780,6 +1926,51 @@ static FAST_INLINE struct vmm_page *alloc_pages_fast(struct vmm_machine *m, vmm_
 }
 
 /*
+ * alloc_pages_fast() for order 0, with what it decodes and computes read from
+ * the CPU's pcp_fast entry for the request's zone and mobility bits and from
+ * the zone's fast_floor. Its watermark test is watermark_order0_ok()'s at the
+ * mark alloc_pages_fast() picks, reordered: with R the HighAtomic reserve and
+ * M = mark + lowmem reserve >= 0, free - min(free, R) > M exactly when
+ * free > M + R, and the floor is mark + R (or out of reach when boosted).
+ * __GFP_ZERO requests go the full way: the memset dwarfs the difference, and
+ * the fast path then ends with no test of the flags.
+ */
+static FAST_INLINE struct vmm_page *alloc_order0_fast(struct vmm_machine *m, vmm_gfp_t gfp)
+{
+	const struct vmm_pcp_fast *f =
+		&m->pcp_fast[(size_t)m->current_cpu * NR_GFP_ZONE_MOBILITY + (gfp & GFP_ZONE_MOBILITY)];
+	struct vmm_zone *zone = f->zone;
+	struct vmm_per_cpu_pages *pcp;
+	struct vmm_list *list;
+	struct vmm_page *page;
+
+	if (!zone || (gfp & (GFP_NOT_FAST | VMM_GFP_ZERO)))
+		return NULL;
+	if (zone->vm_stat[NR_FREE_PAGES] <= zone->fast_floor + (int64_t)*f->lowmem_reserve)
+		return NULL;
+	list = f->list;
+	if (vmm_list_empty(list))
+		return NULL;
+	pcp = f->pcp;
+	pcp_alloc_starts(pcp);
+	pcp->count--;
+	f->clk->cycles += m->clock.cost.alloc_fast;
+	f->clk->by_cat[VMM_CYC_ALLOC] += m->clock.cost.alloc_fast;
+	/* count_alloc(): the zone is the preferred one, on the local node */
+	(*f->pgalloc)++;
+	zone->vm_numa_event[NUMA_HIT]++;
+	zone->vm_numa_event[NUMA_LOCAL]++;
+	page = vmm_list_first_entry(list, struct vmm_page, lru);
+	vmm_list_del(&page->lru);
+	/* prep_new_page() of an order-0 page (__GFP_COMP means nothing there, __GFP_ZERO came not) */
+	page->private = 0;
+	page->refcount = 1;
+	page->compound = 0;
+	page->lru.next = page->lru.prev = NULL;
+	return page;
+}
+
+/*
  * __alloc_pages(): the fast path at the low
  * watermark (with a cpuset, hardwalled), then the slow path.
  */
@@ -1927,7 +2118,7 @@ struct vmm_page *vmm_alloc_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
 	struct vmm_page *page;
 
 	if (likely(m && !order)) {
-		page = alloc_pages_fast(m, gfp, 0);
+		page = alloc_order0_fast(m, gfp);
 		if (likely(page))
 			return page;
 	}
@@ -2034,7 +2225,7 @@ static __attribute__((noinline)) void free_pages_other(struct vmm_machine *m, st
 /* Order 0 is tried here so that its path is straight-line code (see vmm_alloc_pages()). */
 void vmm_free_pages(vmm_machine *m, struct vmm_page *page, unsigned order)
 {
-	if (likely(m && !order && free_pages_fast(m, page, 0)))
+	if (likely(m && !order && free_order0_fast(m, page)))
 		return;
 	free_pages_other(m, page, order);
 }
@@ -2514,6 +2705,12 @@ long vmm_pcp_check(struct vmm_machine *m, FILE *out)
 			if (count != pcp->count) {
 				fprintf(out, "node %u zone %s cpu %u: pcp lists hold %d pages, count says %d\n",
 					z->zone_pgdat->node_id, z->name, c, count, pcp->count);
+				problems++;
+			}
+			if (pcp->free_count_max != pcp->batch << PCP_BATCH_SCALE_MAX) {
+				fprintf(out, "node %u zone %s cpu %u: free_count_max %d for batch %d\n",
+					z->zone_pgdat->node_id, z->name, c, pcp->free_count_max,
+					pcp->batch);
 				problems++;
 			}
 			for (int h = 0; h < 2; h++) {

@@ -43,6 +43,7 @@ void vmm_wakeup_kswapd(struct vmm_machine *m, struct vmm_zone *zone, vmm_gfp_t g
 	for (int i = 0; i < VMM_MAX_NR_ZONES; i++) {
 		pgdat->node_zones[i].watermark_boost = 0;
 		pgdat->node_zones[i].flags &= ~ZONE_BOOSTED_WATERMARK;
+		zone_update_fast_floor(&pgdat->node_zones[i]);
 	}
 	pgdat->kswapd_order = 0;
 	pgdat->kswapd_highest_zoneidx = 0;

@@ -164,18 +164,31 @@ static inline uint32_t slab_free_idx(uint8_t *mgmt)
 }
 
 /*
- * Object index of @obj in its slab, or UINT32_MAX when it is not an
- * object's start. The quotient comes from a multiply by ceil(2^32 / size):
- * for an offset below 2^32 it is exact whenever the offset is a multiple
- * of the size, and the product check rejects every other offset.
+ * Object index of @obj in its slab, and whether it is an object's start.
+ * With size = d0 * 2^k (d0 odd) and v the inverse of d0 mod 2^64, an offset
+ * x is a multiple of size exactly when rotating x * v right by k gives at
+ * most (2^64 - 1) / size, and then that is x / size (Granlund and
+ * Montgomery's divisibility test). A slab's num objects lie far below that
+ * bound, so one compare with num tests both the multiple and the range, for
+ * any x (an @obj below the slab wraps to a huge x).
  */
 static inline bool obj_index(const struct vmm_kmem_cache *c, vmm_vaddr_t s_mem, vmm_vaddr_t obj,
 			     uint64_t *idx)
 {
-	uint64_t d = obj - s_mem;
+	uint64_t x = (obj - s_mem) * c->div_inv;
 
-	*idx = (d * c->recip) >> 32;
-	return likely(d < c->span) && likely(*idx * c->buffer_size == d);
+	*idx = (x >> c->div_shift) | (x << ((64 - c->div_shift) & 63));
+	return likely(*idx < c->num_objs);
+}
+
+/* The inverse of odd @d mod 2^64: Newton's iteration doubles the good bits (3 to start). */
+static uint64_t inverse_odd(uint64_t d)
+{
+	uint64_t v = d;
+
+	for (int i = 0; i < 5; i++)
+		v *= 2 - d * v;
+	return v;
 }
 
 static inline uint32_t obj_to_index(const struct vmm_kmem_cache *c, vmm_vaddr_t s_mem,
@@ -213,7 +226,7 @@ static void charge(struct vmm_machine *m, uint64_t cycles)
  */
 static inline bool charge_due(struct vmm_machine *m, uint64_t cycles)
 {
-	struct vmm_cpu_clock *clk = m->slab.clk[m->current_cpu];
+	struct vmm_cpu_clock *clk = m->clock.by_cpu[m->current_cpu];
 
 	clk->by_cat[VMM_CYC_SLAB] += cycles;
 	clk->cycles += cycles;
@@ -1176,15 +1189,18 @@ static __attribute__((noinline)) vmm_vaddr_t timers_then(struct vmm_machine *m, 
 	return obj;
 }
 
-/* The allocation fast path: the current CPU's array has an object and nothing asks for care. */
-static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, vmm_gfp_t slow_gfp,
+/*
+ * The allocation fast path: the current CPU's array has an object and nothing asks for care
+ * (@careful: the caller's test of the cache and the GFP bits says otherwise).
+ */
+static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, bool careful,
 				     const char *fn)
 {
 	struct vmm_machine *m = c->m;
 	struct vmm_array_cache *ac = c->array[m->current_cpu];
 	vmm_vaddr_t obj;
 
-	if (unlikely(c->slow | ((gfp & slow_gfp) != 0) | !ac->avail))
+	if (unlikely(careful) || unlikely(!ac->avail))
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
 	ac->touched = 1;
 	obj = ac->entry[--ac->avail];
@@ -1197,7 +1213,9 @@ vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
 {
 	if (unlikely(!c))
 		return 0;
-	return alloc_fast(c, gfp, c->m->slab.bad_gfp | VMM_GFP_ZERO, __func__);
+	_Static_assert(!(VMM_GFP_NOWARN & (VMM_GFP_ZERO | VMM_GFP_HIGHMEM | VMM_GFP_COMP)),
+		       "__GFP_NOWARN is a bit a slab allocation may carry");
+	return alloc_fast(c, gfp, ((gfp | VMM_GFP_NOWARN) & c->fast_reject) != 0, __func__);
 }
 
 vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
@@ -1211,7 +1229,7 @@ vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 	if (unlikely(!c))
 		return 0; /* a machine booted without slab */
 	m->slab.kfree_hint = c;
-	return alloc_fast(c, gfp, 0, "vmm_kmalloc");
+	return alloc_fast(c, gfp, c->slow, "vmm_kmalloc");
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc_node(vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
@@ -1316,22 +1334,38 @@ static inline bool on_cpu_node(const struct vmm_machine *m, unsigned cpu, uint64
 }
 
 /*
- * The free fast path: @obj in the slab whose head page is @head (frame
- * @pfn) of non-debug cache @c, on the current CPU's node, at an object's
- * start, with room in the CPU's array. Pushes it and returns true; false
- * sends the caller down the careful path (which also flushes a full
- * array), so that the fast path calls nothing and needs no stack frame.
- * The caller charges.
+ * The head page of the slab that may hold @obj when @obj lies in a frame of
+ * CPU @cpu's node (one test for both: the frame is then in the memory map),
+ * else NULL. A slab's pages are all on one node.
  */
-static inline bool free_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
-			     const struct vmm_page *head, uint64_t pfn, vmm_vaddr_t obj)
+static inline const struct vmm_page *local_head(const struct vmm_machine *m, unsigned cpu,
+						vmm_vaddr_t obj)
 {
-	unsigned cpu = m->current_cpu;
+	uint64_t off = (obj - m->slab.cpu_kaddr_lo[cpu]) >> VMM_PAGE_SHIFT;
+	const struct vmm_page *page;
+
+	if (unlikely(off >= m->slab.cpu_pfn_span[cpu]))
+		return NULL;
+	page = m->slab.cpu_memmap[cpu] + off;
+	if (page->compound & VMM_PAGE_TAIL)
+		page -= page->compound & VMM_PAGE_TAIL_OFFSET;
+	return page;
+}
+
+/*
+ * The free fast path: @obj in the slab whose head page is @head (local_head()
+ * of CPU @cpu, the current one) of non-debug cache @c, at an object's start,
+ * with room in the CPU's array. Pushes it and returns true; false sends the
+ * caller down the careful path (which also flushes a full array), so that
+ * the fast path calls nothing and needs no stack frame. The caller charges.
+ */
+static inline bool free_fast(struct vmm_kmem_cache *c, unsigned cpu, const struct vmm_page *head,
+			     vmm_vaddr_t obj)
+{
 	struct vmm_array_cache *ac;
 	uint64_t idx;
 
-	if (unlikely(!obj_index(c, slab_s_mem(head), obj, &idx)) ||
-	    unlikely(!on_cpu_node(m, cpu, pfn)))
+	if (unlikely(!obj_index(c, slab_s_mem(head), obj, &idx)))
 		return false;
 	ac = c->array[cpu];
 	if (unlikely(ac->avail >= ac->limit))
@@ -1342,15 +1376,16 @@ static inline bool free_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
 
 void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 {
+	const struct vmm_page *head;
 	struct vmm_machine *m;
-	struct vmm_page *head;
-	uint64_t pfn;
+	unsigned cpu;
 
 	if (unlikely(!c))
 		return;
 	m = c->m;
-	head = fast_head(m, obj, &pfn);
-	if (likely(head && head->mapping == c->self_fast && free_fast(m, c, head, pfn, obj))) {
+	cpu = m->current_cpu;
+	head = local_head(m, cpu, obj);
+	if (likely(head && head->mapping == c->self_fast && free_fast(c, cpu, head, obj))) {
 		charge_poll(m, m->clock.cost.slab_free_fast);
 		return;
 	}
@@ -1359,13 +1394,14 @@ void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 
 void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 {
-	uint64_t pfn;
-	struct vmm_page *head;
+	const struct vmm_page *head;
 	struct vmm_kmem_cache *c;
+	unsigned cpu;
 
 	if (unlikely(!m))
 		return;
-	head = fast_head(m, p, &pfn);
+	cpu = m->current_cpu;
+	head = local_head(m, cpu, p);
 	if (unlikely(!head))
 		goto slow;
 	/*
@@ -1382,7 +1418,7 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 			goto slow;
 		m->slab.kfree_hint = c;
 	}
-	if (likely(free_fast(m, c, head, pfn, p))) {
+	if (likely(free_fast(c, cpu, head, p))) {
 		charge_poll(m, m->clock.cost.slab_free_fast);
 		return;
 	}
@@ -1756,7 +1792,10 @@ static int cache_layout(struct vmm_machine *m, struct vmm_kmem_cache *c, size_t 
 	c->onslab_mgmt = off_slab ? 0 : (uint32_t)slab_size;
 	c->align = (uint32_t)align;
 	c->buffer_size = (uint32_t)size;
-	c->recip = ((1ull << 32) + size - 1) / size;
+	c->fast_reject = c->slow ? ~0u : m->slab.bad_gfp | VMM_GFP_ZERO;
+	c->num_objs = c->num;
+	c->div_shift = (uint8_t)__builtin_ctzll(size);
+	c->div_inv = inverse_odd(size >> c->div_shift);
 	c->span = (uint64_t)c->num * size;
 	/* the fast paths compare page->mapping with this: debug caches never match */
 	c->self_fast = c->slow ? 1 : 0;
@@ -2119,11 +2158,11 @@ int vmm_slab_init(struct vmm_machine *m)
 	for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++) {
 		unsigned nid = m->mmu.cpus[cpu].nid;
 
-		s->clk[cpu] = &m->clock.cpu[cpu];
-
 		s->cpu_pfn_lo[cpu] = m->phys.node_start[nid] >> VMM_PAGE_SHIFT;
-		s->cpu_pfn_span[cpu] = (m->phys.node_end[nid] - m->phys.node_start[nid]) >>
-				       VMM_PAGE_SHIFT;
+		s->cpu_pfn_span[cpu] = (VMM_MIN(m->phys.node_end[nid] >> VMM_PAGE_SHIFT, s->max_pfn) -
+					s->cpu_pfn_lo[cpu]);
+		s->cpu_kaddr_lo[cpu] = s->page_offset + (s->cpu_pfn_lo[cpu] << VMM_PAGE_SHIFT);
+		s->cpu_memmap[cpu] = pfn_to_page(&m->sparse, s->cpu_pfn_lo[cpu]);
 	}
 
 	err = cache_create(m, "kmem_cache", kmem_cache_struct_size(m), SLAB_CACHE_LINE,

@@ -97,7 +97,15 @@ struct vmm_kmem_cache {
 	uint32_t num;			/* objects per slab */
 	uint32_t onslab_mgmt;		/* slab_size when the management is on-slab, else 0 */
 	bool slow;			/* debug checks: every call takes the careful path */
-	uint64_t recip;			/* ceil(2^32 / buffer_size) */
+	uint8_t div_shift;		/* buffer_size = odd * 2^div_shift */
+	/*
+	 * GFP bits that send kmem_cache_alloc() the careful way; every bit for a
+	 * debug cache, and the fast path tests it with __GFP_NOWARN (never one of
+	 * the others) added, so that even a zero mask goes the careful way there
+	 */
+	vmm_gfp_t fast_reject;
+	uint64_t div_inv;		/* the inverse of buffer_size's odd factor mod 2^64 */
+	uint64_t num_objs;		/* num, as the fast path's compare wants it */
 	uint64_t span;			/* num * buffer_size: the objects' bytes in a slab */
 	vmm_vaddr_t self;		/* simulated address of the descriptor (page->mapping) */
 	vmm_vaddr_t self_fast;		/* self, or 1 for debug caches: what the fast paths match */
@@ -162,10 +170,11 @@ struct vmm_slab {
 	uint64_t large_pages_node[VMM_MAX_NUMNODES]; /* pages of large kmalloc blocks */
 	/* pages of slabs set aside as corrupt, by node and by reclaimable (still accounted) */
 	uint64_t set_aside_pages[2 * VMM_MAX_NUMNODES];
-	/* per CPU: its cycle clock, and the local node's frames, for the fast paths */
-	struct vmm_cpu_clock *clk[VMM_MAX_CPUS];
+	/* per CPU: the local node's frames, for the fast paths */
 	uint64_t cpu_pfn_lo[VMM_MAX_CPUS];
 	uint64_t cpu_pfn_span[VMM_MAX_CPUS];
+	vmm_vaddr_t cpu_kaddr_lo[VMM_MAX_CPUS];		/* the direct map of cpu_pfn_lo */
+	struct vmm_page *cpu_memmap[VMM_MAX_CPUS];	/* the descriptor of cpu_pfn_lo */
 };
 
 /* Boot: the cache of caches, then the kmalloc caches; teardown frees everything. */

@@ -355,6 +355,8 @@ void vmm_setup_per_zone_wmarks(struct vmm_machine *m)
 		z->watermark[WMARK_HIGH] = z->watermark[WMARK_LOW] + tmp;
 		z->watermark[WMARK_PROMO] = z->watermark[WMARK_HIGH] + tmp;
 	}
+	for_each_zone(m, z)
+		zone_update_fast_floor(z);
 }
 
 /*
@@ -457,6 +459,7 @@ void vmm_zone_setup_pagesets(struct vmm_machine *m, struct vmm_zone *z)
 
 	for (unsigned c = 0; c < m->nr_cpus; c++) {
 		z->pcp[c].batch = batch;
+		z->pcp[c].free_count_max = batch << PCP_BATCH_SCALE_MAX;
 		z->pcp[c].high_min = high_min;
 		z->pcp[c].high_max = high_max;
 		/* BOOT_PAGESET_HIGH: the list grows into [high_min, high_max] on first use;

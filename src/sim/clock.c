@@ -162,6 +162,8 @@ int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm
 	if (!c->cpu)
 		return -VMM_ENOMEM;
 	c->nr_cpus = nr_cpus;
+	for (unsigned i = 0; i < nr_cpus; i++)
+		c->by_cpu[i] = &c->cpu[i];
 	return 0;
 }
 

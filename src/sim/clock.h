@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <vmm/config.h>
 #include <vmm/stats.h>
 
 /*
@@ -97,6 +98,8 @@ struct vmm_clock {
 	struct vmm_cost_table cost;
 	struct vmm_cpu_clock *cpu;	/* nr_cpus entries */
 	unsigned nr_cpus;
+	/* &cpu[i] for each CPU i: the fast paths charge through one load, not a multiply */
+	struct vmm_cpu_clock *by_cpu[VMM_MAX_CPUS];
 };
 
 struct vmm_hostmem;
@@ -108,8 +111,10 @@ void vmm_clock_destroy(struct vmm_clock *c, struct vmm_hostmem *hm);
 static inline void vmm_clock_charge(struct vmm_clock *c, unsigned cpu,
 				    enum vmm_cycle_category cat, uint64_t cycles)
 {
-	c->cpu[cpu].cycles += cycles;
-	c->cpu[cpu].by_cat[cat] += cycles;
+	struct vmm_cpu_clock *clk = c->by_cpu[cpu];
+
+	clk->cycles += cycles;
+	clk->by_cat[cat] += cycles;
 }
 
 /* Machine time: the furthest-ahead CPU clock. */
