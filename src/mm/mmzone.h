@@ -139,8 +139,9 @@ struct vmm_per_cpu_pages {
 	int high_min;
 	int high_max;
 	int batch;			/* refill and drain unit */
-	unsigned flags;			/* PCPF_* */
-	int alloc_factor;		/* batch scale for refills */
+	/* two halves of a word, so that free_count_max fits and the struct stays 320 bytes */
+	uint16_t flags;			/* PCPF_* */
+	int16_t alloc_factor;		/* batch scale for refills (0 .. PCP_BATCH_SCALE_MAX) */
 	int free_count;			/* pages freed in a row, decays on allocation */
 	int free_count_max;		/* batch << PCP_BATCH_SCALE_MAX: where free_count stops */
 	struct vmm_list lists[NR_PCP_LISTS];

@@ -1423,12 +1423,24 @@ static FAST_INLINE bool free_pages_fast(struct vmm_machine *m, struct vmm_page *
 	return true;
 }
 
+/* free_pages_fast()'s end, for an order-0 page free_order0_fast() checked: free_to_pcp() in full. */
+static __attribute__((noinline)) void free_order0_to_pcp(struct vmm_machine *m,
+							 struct vmm_zone *zone,
+							 struct vmm_page *page, int mt)
+{
+	page->refcount = 0;
+	free_page_reset(page);
+	count_free(m, 0);
+	free_to_pcp(m, zone, page, 0, mt);
+}
+
 /*
- * free_pages_fast() for order 0 when free_to_pcp() would only add the page:
- * the list's limit is within its bounds, the zone under no pressure, and the
- * list stays below the limit with the page on it, so nr_pcp_high() would change
- * nothing and nothing overflows. Tested before anything changes, so that any
- * other case returns false untouched and goes the full way.
+ * free_pages_fast() for order 0. When free_to_pcp() would only add the page
+ * (the list's limit within its bounds, the zone under no pressure, and the
+ * list below the limit with the page on it, so nr_pcp_high() would change
+ * nothing and nothing overflows), it does that in line; a checked page with
+ * a list to adapt or drain goes to free_order0_to_pcp(). Any other returns
+ * false untouched and goes the full way.
  */
 static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page *page)
 {
@@ -1454,13 +1466,14 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 	if (hot_cold(m))
 		return false;
 	zone = m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
-	if (zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH))
-		return false;
 	pcp = this_pcp(m, zone);
 	high = pcp->high;
 	count = pcp->count + 1;
-	if (high < pcp->high_min || high > pcp->high_max || count >= high)
-		return false;
+	if (unlikely(high < pcp->high_min || high > pcp->high_max || count >= high ||
+		     (zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)))) {
+		free_order0_to_pcp(m, zone, page, (int)mt);
+		return true;
+	}
 	/* free_page_reset() and pcp_list_add() at the head */
 	head = pcp->lists;
 	head += mt;

@@ -1447,11 +1447,14 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 		struct vmm_array_cache *ac;
 		size_t take;
 
+		const vmm_vaddr_t *top;
+
 		ac = c->array[m->current_cpu];
 		take = VMM_MIN((size_t)ac->avail, n);
+		top = &ac->entry[ac->avail];
 		/* the same objects, in the same order, as n single allocations */
 		for (; i < take; i++)
-			objs[i] = ac->entry[ac->avail - 1 - i];
+			objs[i] = top[-1 - (ptrdiff_t)i];
 		ac->avail -= (uint32_t)take;
 		if (take)
 			ac->touched = 1;
@@ -1486,43 +1489,51 @@ void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *ob
 		return;
 	}
 	{
-		/* free_fast() with everything the loop does not change held in locals */
 		/*
-		 * free_fast()'s checks, the page's once per run of objects of one
-		 * slab (they often come together), and a full array flushed here
+		 * free_fast()'s checks with what the loop does not change held in
+		 * locals, and a full array flushed here. Objects of one slab often
+		 * come together: an object start within the slab of the one before
+		 * (while @slab says it is still one of this cache's) needs no page
+		 * lookup.
 		 */
 		const unsigned cpu = m->current_cpu;
 		struct vmm_array_cache *ac = c->array[cpu];
-		uint64_t last_raw = UINT64_MAX;
 		vmm_vaddr_t s_mem = 0;
+		bool slab = false;
+		size_t avail = ac->avail;	/* written back before anything else looks */
+		uint64_t careful = 0;
 
 		for (size_t i = 0; i < n; i++) {
 			vmm_vaddr_t obj = objs[i];
-			uint64_t raw = (obj - m->slab.page_offset) >> VMM_PAGE_SHIFT, idx;
+			uint64_t idx;
 
-			if (raw != last_raw) {
-				uint64_t pfn;
-				struct vmm_page *head = fast_head(m, obj, &pfn);
+			if (unlikely(!slab) || unlikely(!obj_index(c, s_mem, obj, &idx))) {
+				const struct vmm_page *head = local_head(m, cpu, obj);
 
-				if (unlikely(!head) || unlikely(head->mapping != c->self_fast) ||
-				    unlikely(!on_cpu_node(m, cpu, pfn)))
+				if (unlikely(!head) || unlikely(head->mapping != c->self_fast))
 					goto careful;
-				last_raw = raw;
 				s_mem = slab_s_mem(head);
+				slab = true;
+				if (unlikely(!obj_index(c, s_mem, obj, &idx)))
+					goto careful;
 			}
-			if (unlikely(!obj_index(c, s_mem, obj, &idx)))
-				goto careful;
-			if (unlikely(ac->avail >= ac->limit)) {
+			if (unlikely(avail >= ac->limit)) {
+				ac->avail = (uint32_t)avail;
 				cache_flusharray(c, ac);
-				last_raw = UINT64_MAX; /* the flush may have freed that slab */
+				avail = ac->avail;
+				slab = false; /* the flush may have freed that slab */
 			}
-			ac->entry[ac->avail++] = obj;
-			fast++;
+			ac->entry[avail++] = obj;
 			continue;
 careful:
+			ac->avail = (uint32_t)avail;
 			slab_free(m, c, obj, __func__);
-			last_raw = UINT64_MAX; /* the careful path may have changed any slab */
+			avail = ac->avail;
+			slab = false; /* the careful path may have changed any slab */
+			careful++;
 		}
+		ac->avail = (uint32_t)avail;
+		fast = n - careful;
 	}
 	if (fast)
 		charge_poll(m, m->clock.cost.slab_free_fast + (uint64_t)m->clock.cost.slab_per_object * fast);

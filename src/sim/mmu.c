@@ -957,8 +957,13 @@ long vmm_mmu_check(struct vmm_cpu *cpu, FILE *out, FILE *stale_out)
 		ctx.problems += vmm_tlb_array_check(&cpu->tlb.pwc[i], true, out);
 	ctx.problems += check_memo(cpu, out);
 	vmm_tlb_for_each(&cpu->tlb, check_entry, &ctx);
-	for (unsigned p = 0; p < TLB_NR_PCIDS; p++)
-		counted += cpu->tlb.pcid_count[p];
+	{
+		/* read through a local: instrumented builds would reload the field each time */
+		const uint32_t *pcid_count = cpu->tlb.pcid_count;
+
+		for (unsigned p = 0; p < TLB_NR_PCIDS; p++)
+			counted += pcid_count[p];
+	}
 	if (counted != ctx.per_pcid_seen || cpu->tlb.global_count != ctx.globals_seen) {
 		fprintf(out, "cpu%u: per-PCID counts say %" PRIu64 " entries (%" PRIu64
 			     " global), the arrays hold %" PRIu64 " (%" PRIu64 " global)\n",

@@ -892,6 +892,42 @@ static void test_bulk(void **state)
 	vmm_machine_destroy(&m2);
 }
 
+/*
+ * A bulk free with addresses that are no object starts (the middle of an
+ * object, an address below the direct map): each is reported and ignored as
+ * by vmm_kmem_cache_free() one at a time, and the good ones are freed.
+ */
+static void test_bulk_free_bad_addresses(void **state)
+{
+	vmm_machine *m = default_machine(), *m2 = default_machine();
+	vmm_kmem_cache *c, *c2;
+	vmm_vaddr_t a[3], b[3];
+	struct vmm_kmem_cache_info in, in2;
+
+	(void)state;
+	assert_int_equal(vmm_kmem_cache_create(m, "bad", 64, 0, 0, NULL, &c), 0);
+	assert_int_equal(vmm_kmem_cache_create(m2, "bad", 64, 0, 0, NULL, &c2), 0);
+	assert_int_equal(vmm_kmem_cache_alloc_bulk(c, VMM_GFP_KERNEL, 3, a), 3);
+	assert_int_equal(vmm_kmem_cache_alloc_bulk(c2, VMM_GFP_KERNEL, 3, b), 3);
+	{
+		vmm_vaddr_t bulk[6] = { a[0], a[0] + 8, a[1], 0x100, a[1] + 64 * 1000000, a[2] };
+		vmm_vaddr_t one[6] = { b[0], b[0] + 8, b[1], 0x100, b[1] + 64 * 1000000, b[2] };
+
+		vmm_kmem_cache_free_bulk(c, 6, bulk);
+		for (int i = 0; i < 6; i++)
+			vmm_kmem_cache_free(c2, one[i]);
+	}
+	assert_int_equal(vmm_kmem_cache_info(c, &in), 0);
+	assert_int_equal(vmm_kmem_cache_info(c2, &in2), 0);
+	assert_true(in.errors >= 3);
+	assert_int_equal(in.errors, in2.errors);
+	assert_int_equal(in.active_objs, in2.active_objs);
+	assert_int_equal(c->array[0]->avail, c2->array[0]->avail);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+	vmm_machine_destroy(&m2);
+}
+
 /* Out of simulated memory: allocations fail cleanly, and everything comes back. */
 static void test_exhaustion(void **state)
 {
@@ -1057,6 +1093,7 @@ int main(void)
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_ctor_zero_and_nodes),
 		cmocka_unit_test(test_bulk),
+		cmocka_unit_test(test_bulk_free_bad_addresses),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_slabinfo),
 		cmocka_unit_test(test_host_failure_everywhere),
