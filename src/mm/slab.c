@@ -1199,11 +1199,14 @@ static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, bo
 	struct vmm_machine *m = c->m;
 	struct vmm_array_cache *ac = c->array[m->current_cpu];
 	vmm_vaddr_t obj;
+	uint64_t top;
 
-	if (unlikely(careful) || unlikely(!ac->avail))
+	/* the decrement's borrow is the test of an empty array */
+	if (unlikely(careful) || unlikely(__builtin_sub_overflow((uint64_t)ac->avail, 1, &top)))
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
 	ac->touched = 1;
-	obj = ac->entry[--ac->avail];
+	ac->avail = (uint32_t)top;
+	obj = ac->entry[top];
 	if (charge_due(m, m->clock.cost.slab_alloc_fast))
 		return timers_then(m, obj);
 	return obj;
@@ -1333,6 +1336,26 @@ static inline bool on_cpu_node(const struct vmm_machine *m, unsigned cpu, uint64
 	return pfn - m->slab.cpu_pfn_lo[cpu] < m->slab.cpu_pfn_span[cpu];
 }
 
+/* Whether @obj's frame is on CPU @cpu's node; if so, @page is its descriptor. */
+static inline bool local_page(const struct vmm_machine *m, unsigned cpu, vmm_vaddr_t obj,
+			      const struct vmm_page **page)
+{
+	uint64_t off = (obj - m->slab.cpu_kaddr_lo[cpu]) >> VMM_PAGE_SHIFT;
+
+	if (unlikely(off >= m->slab.cpu_pfn_span[cpu]))
+		return false;
+	*page = m->slab.cpu_memmap[cpu] + off;
+	return true;
+}
+
+/* The head of the compound page @page belongs to (@page itself when it is no tail). */
+static inline const struct vmm_page *page_head(const struct vmm_page *page)
+{
+	if (page->compound & VMM_PAGE_TAIL)
+		page -= page->compound & VMM_PAGE_TAIL_OFFSET;
+	return page;
+}
+
 /*
  * The head page of the slab that may hold @obj when @obj lies in a frame of
  * CPU @cpu's node (one test for both: the frame is then in the memory map),
@@ -1341,15 +1364,25 @@ static inline bool on_cpu_node(const struct vmm_machine *m, unsigned cpu, uint64
 static inline const struct vmm_page *local_head(const struct vmm_machine *m, unsigned cpu,
 						vmm_vaddr_t obj)
 {
-	uint64_t off = (obj - m->slab.cpu_kaddr_lo[cpu]) >> VMM_PAGE_SHIFT;
 	const struct vmm_page *page;
 
-	if (unlikely(off >= m->slab.cpu_pfn_span[cpu]))
-		return NULL;
-	page = m->slab.cpu_memmap[cpu] + off;
-	if (page->compound & VMM_PAGE_TAIL)
-		page -= page->compound & VMM_PAGE_TAIL_OFFSET;
-	return page;
+	return local_page(m, cpu, obj, &page) ? page_head(page) : NULL;
+}
+
+/*
+ * local_head() for a caller about to match the head's mapping with @self_fast
+ * (a cache's self, never 0), as a test: only a slab's head page carries it (its
+ * other pages keep the zero mapping of a compound tail), so a page that matches
+ * is the head, and the tail test is left to the pages that do not.
+ */
+static inline bool local_head_for(const struct vmm_machine *m, unsigned cpu, vmm_vaddr_t obj,
+				  vmm_vaddr_t self_fast, const struct vmm_page **head)
+{
+	if (unlikely(!local_page(m, cpu, obj, head)))
+		return false;
+	if (unlikely((*head)->mapping != self_fast))
+		*head = page_head(*head);
+	return true;
 }
 
 /*
@@ -1384,8 +1417,8 @@ void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 		return;
 	m = c->m;
 	cpu = m->current_cpu;
-	head = local_head(m, cpu, obj);
-	if (likely(head && head->mapping == c->self_fast && free_fast(c, cpu, head, obj))) {
+	if (likely(local_head_for(m, cpu, obj, c->self_fast, &head) &&
+		   head->mapping == c->self_fast && free_fast(c, cpu, head, obj))) {
 		charge_poll(m, m->clock.cost.slab_free_fast);
 		return;
 	}
@@ -1401,16 +1434,17 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 	if (unlikely(!m))
 		return;
 	cpu = m->current_cpu;
-	head = local_head(m, cpu, p);
-	if (unlikely(!head))
-		goto slow;
 	/*
 	 * Most blocks go back soon after kmalloc handed them out: try the cache
 	 * kmalloc used last before looking the slab's cache up. A match of the
 	 * page's mapping proves it, so the guess costs nothing when right.
 	 */
 	c = m->slab.kfree_hint;
+	if (unlikely(!local_page(m, cpu, p, &head)))
+		goto slow;
+	/* only a slab's head page carries its cache's self_fast (see local_head_for()) */
 	if (unlikely(!c || head->mapping != c->self_fast)) {
+		head = page_head(head);
 		if (head->page_type != VMM_PGTY_SLAB || cache_id_of(head) >= m->slab.nr_ids)
 			goto slow;
 		c = m->slab.by_id[cache_id_of(head)];
@@ -1452,9 +1486,17 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 		ac = c->array[m->current_cpu];
 		take = VMM_MIN((size_t)ac->avail, n);
 		top = &ac->entry[ac->avail];
-		/* the same objects, in the same order, as n single allocations */
+		/* the same objects, in the same order, as n single allocations; four a turn */
+		for (; i + 4 <= take; i += 4, top -= 4) {
+			vmm_vaddr_t a = top[-1], b = top[-2], d = top[-3], e = top[-4];
+
+			objs[i] = a;
+			objs[i + 1] = b;
+			objs[i + 2] = d;
+			objs[i + 3] = e;
+		}
 		for (; i < take; i++)
-			objs[i] = top[-1 - (ptrdiff_t)i];
+			objs[i] = *--top;
 		ac->avail -= (uint32_t)take;
 		if (take)
 			ac->touched = 1;
@@ -1469,6 +1511,71 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 		}
 	}
 	return n;
+}
+
+/* obj_index()'s test with the cache's divisor held in locals (stores to arrays may alias c). */
+struct obj_div {
+	uint64_t inv, num;
+	unsigned shift;
+};
+
+static inline bool obj_div_ok(const struct obj_div *d, vmm_vaddr_t s_mem, vmm_vaddr_t obj)
+{
+	uint64_t x = (obj - s_mem) * d->inv;
+
+	return ((x >> d->shift) | (x << ((64 - d->shift) & 63))) < d->num;
+}
+
+/*
+ * vmm_kmem_cache_free_bulk() for a non-debug cache: free_fast() on each object in
+ * turn, with what the loop does not change held in locals, a full array flushed
+ * here and the others sent down the careful path. Objects of one slab often come
+ * together: after an object's page lookup, the objects that follow it in the same
+ * slab need only the index test, for as many as the array has room for (so no
+ * flush comes between them, and the slab stays). Returns the number of objects
+ * the fast way took, for the caller's one charge.
+ */
+static uint64_t free_bulk_fast(struct vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *objs)
+{
+	struct vmm_machine *m = c->m;
+	const unsigned cpu = m->current_cpu;
+	const struct obj_div d = { c->div_inv, c->num_objs, c->div_shift };
+	const vmm_vaddr_t self_fast = c->self_fast;
+	struct vmm_array_cache *ac = c->array[cpu];
+	vmm_vaddr_t *entry = ac->entry;
+	size_t avail = ac->avail, limit = ac->limit; /* written back before anything else looks */
+	uint64_t careful = 0;
+	size_t i = 0;
+
+	while (i < n) {
+		vmm_vaddr_t obj = objs[i], s_mem;
+		const struct vmm_page *head = local_head(m, cpu, obj);
+		size_t end;
+
+		if (unlikely(!head) || unlikely(head->mapping != self_fast) ||
+		    unlikely(!obj_div_ok(&d, s_mem = slab_s_mem(head), obj))) {
+			ac->avail = (uint32_t)avail;
+			slab_free(m, c, obj, "vmm_kmem_cache_free_bulk");
+			avail = ac->avail;
+			limit = ac->limit;
+			careful++;
+			i++;
+			continue;
+		}
+		if (unlikely(avail >= limit)) {
+			/* @obj is in use, so the flush leaves its slab */
+			ac->avail = (uint32_t)avail;
+			cache_flusharray(c, ac);
+			avail = ac->avail;
+			limit = ac->limit;
+		}
+		end = i + VMM_MIN(n - i, limit - avail);
+		entry[avail++] = obj;
+		while (++i < end && likely(obj_div_ok(&d, s_mem, objs[i])))
+			entry[avail++] = objs[i];
+	}
+	ac->avail = (uint32_t)avail;
+	return n - careful;
 }
 
 void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *objs)
@@ -1488,53 +1595,7 @@ void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *ob
 			slab_free(m, c, objs[i], __func__);
 		return;
 	}
-	{
-		/*
-		 * free_fast()'s checks with what the loop does not change held in
-		 * locals, and a full array flushed here. Objects of one slab often
-		 * come together: an object start within the slab of the one before
-		 * (while @slab says it is still one of this cache's) needs no page
-		 * lookup.
-		 */
-		const unsigned cpu = m->current_cpu;
-		struct vmm_array_cache *ac = c->array[cpu];
-		vmm_vaddr_t s_mem = 0;
-		bool slab = false;
-		size_t avail = ac->avail;	/* written back before anything else looks */
-		uint64_t careful = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			vmm_vaddr_t obj = objs[i];
-			uint64_t idx;
-
-			if (unlikely(!slab) || unlikely(!obj_index(c, s_mem, obj, &idx))) {
-				const struct vmm_page *head = local_head(m, cpu, obj);
-
-				if (unlikely(!head) || unlikely(head->mapping != c->self_fast))
-					goto careful;
-				s_mem = slab_s_mem(head);
-				slab = true;
-				if (unlikely(!obj_index(c, s_mem, obj, &idx)))
-					goto careful;
-			}
-			if (unlikely(avail >= ac->limit)) {
-				ac->avail = (uint32_t)avail;
-				cache_flusharray(c, ac);
-				avail = ac->avail;
-				slab = false; /* the flush may have freed that slab */
-			}
-			ac->entry[avail++] = obj;
-			continue;
-careful:
-			ac->avail = (uint32_t)avail;
-			slab_free(m, c, obj, __func__);
-			avail = ac->avail;
-			slab = false; /* the careful path may have changed any slab */
-			careful++;
-		}
-		ac->avail = (uint32_t)avail;
-		fast = n - careful;
-	}
+	fast = free_bulk_fast(c, n, objs);
 	if (fast)
 		charge_poll(m, m->clock.cost.slab_free_fast + (uint64_t)m->clock.cost.slab_per_object * fast);
 }
