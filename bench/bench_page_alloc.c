@@ -10,8 +10,9 @@
  *   nopcp0     the same after vmm_zone_pcp_disable() (on a second machine)
  *   order3     order-3 pair (still served by the per-CPU lists)
  *   order9     order-9 pair (pageblock order: the per-CPU THP lists)
- *   bulk64     vmm_alloc_pages_bulk of 64 pages, then vmm_free_pages of each,
- *              reported per page
+ *   bulk64     vmm_alloc_pages_bulk of 64 pages, then vmm_free_pages_bulk of
+ *              them, reported per page
+ *   bulk64-1by1  the same bulk allocation, then vmm_free_pages of each page
  *
  * libvmm is called as an embedder calls it: the shared library, public API.
  * Neither side writes the memory it gets (no GFP_ZERO, no memset), so what
@@ -63,7 +64,7 @@
 
 enum case_kind {
 	VMM_PAIR,  /* vmm_alloc_pages + vmm_free_pages */
-	VMM_BULK,  /* vmm_alloc_pages_bulk(BULK_NR) + BULK_NR x vmm_free_pages */
+	VMM_BULK,  /* vmm_alloc_pages_bulk(BULK_NR) + vmm_free_pages_bulk, or BULK_NR frees */
 	HOST_PAIR, /* a host allocator's alloc + free */
 };
 
@@ -73,6 +74,7 @@ struct bench_case {
 	bool ring;		   /* keep RING_SIZE blocks live, free the oldest each step */
 	unsigned order;		   /* VMM_PAIR */
 	bool nopcp;		   /* VMM_*: on the machine with pcp lists disabled */
+	bool one_by_one;	   /* VMM_BULK: free each page with vmm_free_pages */
 	enum bench_host_api api; /* HOST_PAIR */
 	size_t bytes;		   /* HOST_PAIR */
 
@@ -103,7 +105,9 @@ static struct bench_case cases[] = {
 	VCASE("order3-ring", "order-3 pair, ring 256", VMM_PAIR, 3, false, true),
 	VCASE("order9", "order-9 pair", VMM_PAIR, 9, false, false),
 	VCASE("order9-ring", "order-9 pair, ring 256", VMM_PAIR, 9, false, true),
-	VCASE("bulk64", "bulk 64 + 64 frees, per page", VMM_BULK, 0, false, false),
+	VCASE("bulk64", "bulk 64 + bulk free, per page", VMM_BULK, 0, false, false),
+	{ .e = { .name = "bulk64-1by1", .label = "bulk 64 + 64 single frees, per page" },
+	  .kind = VMM_BULK, .one_by_one = true },
 	HCASE("glibc-4k", "glibc malloc+free 4 KiB", BENCH_GLIBC, 4096, false),
 	HCASE("glibc-4k-ring", "glibc malloc+free 4 KiB, ring 256", BENCH_GLIBC, 4096, true),
 	HCASE("glibc-32k", "glibc malloc+free 32 KiB", BENCH_GLIBC, 32768, false),
@@ -193,8 +197,11 @@ static bool run_bulk(struct bench_case *c, long steps)
 		got = vmm_alloc_pages_bulk(m, VMM_GFP_KERNEL, -1, NULL, BULK_NR, pages);
 		if (!got)
 			return false;
-		for (unsigned long k = 0; k < got; k++)
-			vmm_free_pages(m, pages[k], 0);
+		if (c->one_by_one)
+			for (unsigned long k = 0; k < got; k++)
+				vmm_free_pages(m, pages[k], 0);
+		else
+			vmm_free_pages_bulk(m, got, pages);
 		done += got;
 	}
 	c->e.steps_done = done;
@@ -300,6 +307,8 @@ static void print_ratios(void)
 			  "jex-4k", 0);
 	bench_print_ratio(&suite, "bulk 64 per page / order-0 pcp pair", "bulk64", "pcp0",
 			  GOAL_BULK_OVER_PAIR);
+	bench_print_ratio(&suite, "bulk 64, single frees, per page / order-0 pcp pair",
+			  "bulk64-1by1", "pcp0", 0);
 	bench_print_ratio(&suite, "order-0 pcp disabled / pcp", "nopcp0", "pcp0", 0);
 	bench_print_ratio(&suite, "order-3 pair / glibc 32 KiB pair", "order3", "glibc-32k", 0);
 	bench_print_ratio(&suite, "order-3 pair / jemalloc malloc+free 32 KiB", "order3",

@@ -182,6 +182,17 @@ VMM_API unsigned long vmm_alloc_pages_bulk(vmm_machine *m, vmm_gfp_t gfp, int pr
 VMM_API void vmm_free_pages(vmm_machine *m, struct vmm_page *page, unsigned order);
 
 /**
+ * Free @p nr_pages order-0 pages, the counterpart of vmm_alloc_pages_bulk()
+ * (Linux frees such a batch with release_pages(), which takes each per-CPU
+ * list's lock once for the batch). The result, counters and cycle charges are those of
+ * vmm_free_pages(m, pages[i], 0) for each i in order, bad frees reported the
+ * same way; runs of pages bound for the same per-CPU list are added in one step.
+ * A NULL @p pages with a nonzero @p nr_pages is reported as a caller error.
+ */
+VMM_API void vmm_free_pages_bulk(vmm_machine *m, unsigned long nr_pages,
+				 struct vmm_page *const *pages);
+
+/**
  * Free an order-0 page as cold (Linux 2.6's free_cold_page()): on a
  * VMM_CFG_PCP_HOT_COLD machine it goes to the cold per-CPU list; on
  * others this is vmm_free_pages(m, page, 0).

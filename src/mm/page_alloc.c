@@ -1435,50 +1435,47 @@ static __attribute__((noinline)) void free_order0_to_pcp(struct vmm_machine *m,
 }
 
 /*
- * free_pages_fast() for order 0. When free_to_pcp() would only add the page
- * (the list's limit within its bounds, the zone under no pressure, and the
- * list below the limit with the page on it, so nr_pcp_high() would change
- * nothing and nothing overflows), it does that in line; a checked page with
- * a list to adapt or drain goes to free_order0_to_pcp(). Any other returns
- * false untouched and goes the full way.
+ * The zone and per-CPU list type of an order-0 free of valid @pfn, from its pageblock;
+ * false for an isolated pageblock, whose pages go the full way.
  */
-static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page *page)
+static FAST_INLINE bool order0_free_target(const struct vmm_machine *m, uint64_t pfn,
+					   struct vmm_zone **zone, unsigned *mt)
 {
-	uint64_t pfn = vmm_sparse_page_pfn_checked(&m->sparse, page);
-	const struct vmm_pageblock *pb;
-	struct vmm_per_cpu_pages *pcp;
-	struct vmm_list *head, *first;
-	struct vmm_cpu_clock *clk;
-	struct vmm_zone *zone;
-	unsigned mt;
-	int high, count;
+	const struct vmm_pageblock *pb = pfn_to_pageblock(&m->sparse, pfn);
 
-	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, 0))
-		return false;
-	pb = pfn_to_pageblock(&m->sparse, pfn);
-	mt = pb->migratetype;
-	if (unlikely(mt >= MIGRATE_PCPTYPES)) {
+	*mt = pb->migratetype;
+	if (unlikely(*mt >= MIGRATE_PCPTYPES)) {
 		/* HighAtomic (and CMA) blocks free to the Movable list, isolated ones not here */
-		if (mt == MIGRATE_ISOLATE)
+		if (*mt == MIGRATE_ISOLATE)
 			return false;
-		mt = MIGRATE_MOVABLE;
+		*mt = MIGRATE_MOVABLE;
 	}
-	if (hot_cold(m))
-		return false;
-	zone = m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
-	pcp = this_pcp(m, zone);
-	high = pcp->high;
-	count = pcp->count + 1;
-	if (unlikely(high < pcp->high_min || high > pcp->high_max || count >= high ||
-		     (zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)))) {
-		free_order0_to_pcp(m, zone, page, (int)mt);
-		return true;
-	}
-	/* free_page_reset() and pcp_list_add() at the head */
-	head = pcp->lists;
-	head += mt;
+	*zone = m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
+	return true;
+}
+
+/*
+ * Whether free_to_pcp() of an order-0 page that leaves @count pages on the lists would
+ * only add it: the list's limit within its bounds, the zone under no pressure, and the
+ * list below the limit, so nr_pcp_high() would change nothing and nothing overflows.
+ * On a machine with hot/cold lists pcp->high stays 0 (pcp_high_bad() says why;
+ * vmm_pcp_check() checks), which no count is below.
+ */
+static FAST_INLINE bool pcp_only_adds(const struct vmm_per_cpu_pages *pcp,
+				      const struct vmm_zone *zone, int count)
+{
+	int high = pcp->high;
+
+	return likely(count < high && high >= pcp->high_min && high <= pcp->high_max &&
+		      !(zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)));
+}
+
+/* free_page_reset() and pcp_list_add() at the head of @head, for a clean order-0 page. */
+static FAST_INLINE void pcp_add_clean_page(struct vmm_page *page, struct vmm_list *head)
+{
+	struct vmm_list *first = head->next;
+
 	page->lru.prev = head;
-	first = head->next;
 	page->lru.next = first;
 	first->prev = &page->lru;
 	head->next = &page->lru;
@@ -1487,6 +1484,40 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 	page->index = 0;
 	page->private = 0;
 	page->compound = VMM_PAGE_PCP;
+}
+
+/*
+ * free_pages_fast() for order 0. When free_to_pcp() would only add the page
+ * (pcp_only_adds()), it does that in line; a checked page with a list to adapt
+ * or drain goes to free_order0_to_pcp(). Any other returns false untouched and
+ * goes the full way.
+ */
+static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page *page)
+{
+	uint64_t pfn = vmm_sparse_page_pfn_checked(&m->sparse, page);
+	struct vmm_per_cpu_pages *pcp;
+	struct vmm_cpu_clock *clk;
+	struct vmm_list *head;
+	struct vmm_zone *zone;
+	unsigned mt;
+	int count;
+
+	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, 0) ||
+	    !order0_free_target(m, pfn, &zone, &mt))
+		return false;
+	pcp = this_pcp(m, zone);
+	count = pcp->count + 1;
+	if (!pcp_only_adds(pcp, zone, count)) {
+		/* a machine with hot/cold lists never passes: its kind is tested here only */
+		if (hot_cold(m))
+			return false;
+		free_order0_to_pcp(m, zone, page, (int)mt);
+		return true;
+	}
+	/* the list's address once (as &pcp->lists[mt], GCC computes it twice) */
+	head = pcp->lists;
+	head += mt;
+	pcp_add_clean_page(page, head);
 	pcp->count = count;
 	m->vm_events[VE_PGFREE]++;
 	clk = m->clock.by_cpu[m->current_cpu];
@@ -2227,6 +2258,87 @@ failed:
 	return nr_populated;
 }
 
+/*
+ * The run of order-0 frees at the start of @pages (at most @nr) that
+ * free_order0_fast() would each add to a per-CPU list in line: the first page's
+ * pageblock fixes the zone and the list, the others must lie in that pageblock and
+ * be clean, and the list must stay below its limit with each (so nothing adapts
+ * or drains on the way). They are added in order, with the state, counters and
+ * charges that many single frees leave; what the loop does not change is read
+ * once. Returns how many it took: 0 when the first page would not go that way,
+ * and the caller frees it the full way.
+ */
+static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *const *pages,
+				     unsigned long nr)
+{
+	uint64_t pfn = vmm_sparse_page_pfn_checked(&m->sparse, pages[0]), first, span;
+	struct vmm_per_cpu_pages *pcp;
+	struct vmm_cpu_clock *clk;
+	struct vmm_list *head;
+	struct vmm_zone *zone;
+	unsigned long n = 0, room;
+	unsigned mt;
+
+	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !order0_free_target(m, pfn, &zone, &mt))
+		return 0;
+	pcp = this_pcp(m, zone);
+	if (!pcp_only_adds(pcp, zone, pcp->count + 1))
+		return 0;
+	/* page k of the run leaves count + k + 1 pages on the lists, below high */
+	room = VMM_MIN(nr, (unsigned long)(pcp->high - pcp->count - 1));
+	/* the pageblock's valid pfns: all in one present section, below max_pfn */
+	first = ALIGN_DOWN(pfn, PAGEBLOCK_NR_PAGES);
+	span = VMM_MIN(PAGEBLOCK_NR_PAGES, m->sparse.max_pfn - first);
+	head = &pcp->lists[mt];
+	for (; n < room; n++) {
+		struct vmm_page *page = pages[n];
+
+		if (vmm_sparse_page_pfn_checked(&m->sparse, page) - first >= span ||
+		    !free_page_clean(page, 0))
+			break;
+		pcp_add_clean_page(page, head);
+	}
+	if (!n)
+		return 0;
+	pcp->count += (int)n;
+	m->vm_events[VE_PGFREE] += n;
+	clk = m->clock.by_cpu[m->current_cpu];
+	clk->cycles += n * m->clock.cost.free_fast;
+	clk->by_cat[VMM_CYC_FREE] += n * m->clock.cost.free_fast;
+	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
+	/* each free adds one while below the cap */
+	if (pcp->free_count < pcp->free_count_max)
+		pcp->free_count = (int)VMM_MIN((unsigned long)pcp->free_count + n,
+					       (unsigned long)pcp->free_count_max);
+	return n;
+}
+
+/*
+ * Runs of pages bound for one per-CPU list go in one step (free_order0_run()), as
+ * Linux's free_unref_folios() takes the list's lock once for a batch; any other
+ * page is freed as vmm_free_pages() frees it.
+ */
+void vmm_free_pages_bulk(vmm_machine *m, unsigned long nr_pages, struct vmm_page *const *pages)
+{
+	unsigned long i = 0;
+
+	if (!m)
+		return;
+	if (!pages && nr_pages) {
+		vmm_caller_err(&m->log, "%s: pages is NULL", __func__);
+		return;
+	}
+	while (i < nr_pages) {
+		unsigned long n = free_order0_run(m, pages + i, nr_pages - i);
+
+		if (!n) {
+			free_pages(m, pages[i], 0, false, __func__);
+			n = 1;
+		}
+		i += n;
+	}
+}
+
 /* vmm_free_pages() but for an order-0 block the fast path took. */
 static __attribute__((noinline)) void free_pages_other(struct vmm_machine *m, struct vmm_page *page,
 						       unsigned order)
@@ -2235,7 +2347,14 @@ static __attribute__((noinline)) void free_pages_other(struct vmm_machine *m, st
 		free_pages(m, page, order, false, "vmm_free_pages");
 }
 
-/* Order 0 is tried here so that its path is straight-line code (see vmm_alloc_pages()). */
+/*
+ * Order 0 is tried here so that its path is straight-line code (see vmm_alloc_pages()).
+ * GCC's SLP vectoriser would pair the list links through an SSE register, at more
+ * instructions than the two stores.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-slp-vectorize")))
+#endif
 void vmm_free_pages(vmm_machine *m, struct vmm_page *page, unsigned order)
 {
 	if (likely(m && !order && free_order0_fast(m, page)))
@@ -2702,6 +2821,16 @@ static inline long check_pcp_list(struct vmm_machine *m, struct vmm_zone *z, uns
 	return problems;
 }
 
+/*
+ * Whether the limit of a per-CPU list is wrong: it starts at 0 (BOOT_PAGESET_HIGH),
+ * and on a machine with hot/cold lists, which leave these lists unused, nothing
+ * raises it. free_order0_fast() counts on that.
+ */
+static bool pcp_high_bad(const struct vmm_machine *m, const struct vmm_per_cpu_pages *pcp)
+{
+	return hot_cold(m) && pcp->high;
+}
+
 long vmm_pcp_check(struct vmm_machine *m, FILE *out)
 {
 	struct vmm_zone *z;
@@ -2718,6 +2847,11 @@ long vmm_pcp_check(struct vmm_machine *m, FILE *out)
 			if (count != pcp->count) {
 				fprintf(out, "node %u zone %s cpu %u: pcp lists hold %d pages, count says %d\n",
 					z->zone_pgdat->node_id, z->name, c, count, pcp->count);
+				problems++;
+			}
+			if (pcp_high_bad(m, pcp)) {
+				fprintf(out, "node %u zone %s cpu %u: high %d, hot/cold lists\n",
+					z->zone_pgdat->node_id, z->name, c, pcp->high);
 				problems++;
 			}
 			if (pcp->free_count_max != pcp->batch << PCP_BATCH_SCALE_MAX) {

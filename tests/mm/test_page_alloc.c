@@ -1453,6 +1453,82 @@ static void assert_same_counters(vmm_machine *fast, vmm_machine *full)
 	}
 }
 
+/*
+ * vmm_free_pages_bulk() leaves what vmm_free_pages() of each page in turn leaves:
+ * runs of pages of several zones, nodes and lists, allocated on two CPUs, enough to
+ * overflow the lists, with a double free, a free with the wrong order and a NULL
+ * among them; with and without hot/cold lists.
+ */
+static void test_free_pages_bulk(void **state)
+{
+	enum { NR = 1200, EXTRA = 3 };
+	static const vmm_gfp_t kinds[] = { VMM_GFP_KERNEL, VMM_GFP_HIGHUSER_MOVABLE, VMM_GFP_DMA,
+					   VMM_GFP_KERNEL | VMM_GFP_RECLAIMABLE };
+
+	(void)state;
+	for (int hot_cold = 0; hot_cold < 2; hot_cold++) {
+		struct test_log tl[2] = { { 0 }, { 0 } };
+		struct vmm_page **pages[2], *pair[2];
+		vmm_machine *m[2];
+
+		for (int k = 0; k < 2; k++) {
+			unsigned n = 0;
+
+			m[k] = small_machine(2, 256 * M, 2, hot_cold ? VMM_CFG_PCP_HOT_COLD : 0,
+					     &tl[k]);
+			pages[k] = calloc(NR + EXTRA, sizeof(*pages[k]));
+			assert_non_null(pages[k]);
+			for (unsigned i = 0; i < NR; i++) {
+				vmm_gfp_t gfp = kinds[(i / 37) % 4];
+
+				vmm_machine_set_current_cpu(m[k], (i / 53) % 2);
+				if ((i / 101) % 3 == 2)
+					pages[k][n] = vmm_alloc_pages_node(m[k], 1, gfp, 0);
+				else
+					pages[k][n] = vmm_alloc_pages(m[k], gfp, 0);
+				assert_non_null(pages[k][n]);
+				n++;
+				if (i == 300)
+					pages[k][n++] = pages[k][100]; /* a double free */
+				if (i == 650) {
+					pair[k] = vmm_alloc_pages(m[k], VMM_GFP_KERNEL, 1);
+					assert_non_null(pair[k]);
+					pages[k][n++] = pair[k]; /* freed as order 0 */
+				}
+				if (i == 900)
+					pages[k][n++] = NULL;
+			}
+			assert_int_equal(n, NR + EXTRA);
+			vmm_machine_set_current_cpu(m[k], 0);
+		}
+		for (unsigned i = 0; i < NR + EXTRA; i++)
+			vmm_free_pages(m[0], pages[0][i], 0);
+		vmm_free_pages_bulk(m[1], NR + EXTRA, pages[1]);
+		assert_same_counters(m[1], m[0]);
+		assert_int_equal(m[1]->pa_stats.bad_pages, 2);
+		assert_int_equal(tl[1].messages, tl[0].messages);
+		/* the same report, but for the function's name */
+		assert_non_null(strchr(tl[0].last, ':'));
+		assert_string_equal(strchr(tl[1].last, ':'), strchr(tl[0].last, ':'));
+		assert_int_equal(tl[1].last_kind, tl[0].last_kind);
+		assert_same_state(m[1], m[0], 0);
+		assert_machine_healthy(m[0]);
+
+		/* misuse is reported, and changes nothing */
+		vmm_free_pages_bulk(NULL, 1, pages[1]);
+		vmm_free_pages_bulk(m[1], 0, NULL);
+		assert_int_equal(tl[1].messages, tl[0].messages);
+		vmm_free_pages_bulk(m[1], 1, NULL);
+		assert_int_equal(tl[1].messages, tl[0].messages + 1);
+		assert_int_equal(tl[1].last_kind, VMM_LOG_KIND_CALLER);
+		assert_machine_healthy(m[1]);
+		for (int k = 0; k < 2; k++) {
+			free(pages[k]);
+			vmm_machine_destroy(&m[k]);
+		}
+	}
+}
+
 struct held_block {
 	struct vmm_page *page[2]; /* on the fast machine, on the full-path machine */
 	unsigned order;
@@ -1598,6 +1674,7 @@ int main(void)
 		cmocka_unit_test(test_mempolicy),
 		cmocka_unit_test(test_cpuset),
 		cmocka_unit_test(test_bulk),
+		cmocka_unit_test(test_free_pages_bulk),
 		cmocka_unit_test(test_kernel_addresses),
 		cmocka_unit_test(test_determinism),
 		cmocka_unit_test(test_fast_path_matches_full_path),
