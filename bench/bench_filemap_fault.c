@@ -24,6 +24,13 @@
  * 16 pages), so the ratio per page touched is printed as well. Both
  * libvmm figures include the simulated MMU's work for every access
  * (vmm_cpu_read), as a program's loads include the hardware's.
+ *
+ *   bench_filemap_fault [--rounds N] [--mib N] [--callgrind]
+ *
+ * With --callgrind (and Valgrind's headers) each libvmm case runs one round
+ * (after the warm-up), that round's touching is the only part callgrind
+ * counts, and the host is not run: bench/callgrind_bench.sh
+ * build/bench/bench_filemap_fault --mib 8 gives instructions per fault.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -44,8 +51,19 @@
 #include "mm/vma.h"
 #include "pagecache/filemap.h"
 
+#ifdef BENCH_HAVE_CALLGRIND
+#include <valgrind/callgrind.h>
+#define CG_START() CALLGRIND_ZERO_STATS
+#define CG_STOP(name) CALLGRIND_DUMP_STATS_AT(name)
+#else
+#define CG_START() ((void)0)
+#define CG_STOP(name) ((void)0)
+#endif
+
 #define MIB ((uint64_t)1 << 20)
 #define PG 4096u
+
+static bool callgrind;
 
 struct result {
 	double ns_fault, ns_page, cyc_fault;
@@ -113,9 +131,12 @@ static uint64_t touch_direct(vmm_task *t, vmm_vaddr_t a, uint64_t size)
 	return faults;
 }
 
-/* @rounds times: map @f, touch each page, unmap; only the touching is timed. */
+/*
+ * @rounds times: map @f, touch each page, unmap; only the touching is timed.
+ * @cg_name: the callgrind dump's name (bench:CASE), or NULL for none.
+ */
 static void vmm_rounds(vmm_task *t, vmm_file *f, uint64_t size, unsigned rounds, touch_fn touch,
-		       struct result *r)
+		       const char *cg_name, struct result *r)
 {
 	vmm_machine *m = vmm_task_machine(t);
 	uint64_t t0, c0, ns = 0, cyc = 0;
@@ -127,9 +148,13 @@ static void vmm_rounds(vmm_task *t, vmm_file *f, uint64_t size, unsigned rounds,
 		if (vmm_mmap(t, 0, size, VMM_PROT_READ, VMM_MAP_SHARED, f, 0, &a))
 			die("vmm_mmap");
 		c0 = cpu_cycles(m);
+		if (cg_name)
+			CG_START();
 		t0 = now_ns();
 		r->faults += touch(t, a, size);
 		ns += now_ns() - t0;
+		if (cg_name)
+			CG_STOP(cg_name);
 		cyc += cpu_cycles(m) - c0;
 		r->pages += size / PG;
 		if (vmm_munmap(t, a, size))
@@ -186,6 +211,8 @@ static void host_rounds(uint64_t size, unsigned rounds, struct result *r)
 
 static void print(const char *name, const struct result *r, bool sim)
 {
+	if (callgrind)	/* bench/callgrind_bench.sh divides each dump by these steps */
+		printf("callgrind case %s steps %" PRIu64 "\n", name, r->faults);
 	printf("%-14s %10" PRIu64 " %10" PRIu64 " %12.1f %12.1f", name, r->pages, r->faults,
 	       r->ns_fault, r->ns_page);
 	if (sim)
@@ -211,14 +238,18 @@ int main(int argc, char **argv)
 			rounds = (unsigned)strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--mib") && i + 1 < argc) {
 			size = strtoull(argv[++i], NULL, 0) * MIB;
+		} else if (!strcmp(argv[i], "--callgrind")) {
+			callgrind = true;
 		} else {
 			fprintf(!strcmp(argv[i], "--help") ? stdout : stderr,
-				"usage: bench_filemap_fault [--rounds N] [--mib N]\n");
+				"usage: bench_filemap_fault [--rounds N] [--mib N] [--callgrind]\n");
 			return !strcmp(argv[i], "--help") ? 0 : 2;
 		}
 	}
 	if (!rounds || !size)
 		return 2;
+	if (callgrind)
+		rounds = 1;
 	vmm_config_init(&cfg);
 	if (vmm_machine_create(&cfg, &m) || vmm_task_create(m, "bench", &t) ||
 	    vmm_file_create(m, "data", 0, &f))
@@ -233,19 +264,23 @@ int main(int argc, char **argv)
 	       vmm_version_string(), (uint64_t)(size / MIB), rounds);
 	printf("%-14s %10s %10s %12s %12s %14s\n", "benchmark", "pages", "faults", "ns/fault",
 	       "ns/page", "sim cyc/fault");
-	vmm_rounds(t, f, size, 1, touch_cpu, &vmm);	/* warm-up: tables, slab caches */
-	vmm_rounds(t, f, size, rounds, touch_cpu, &vmm);
+	vmm_rounds(t, f, size, 1, touch_cpu, NULL, &vmm);	/* warm-up: tables, slab caches */
+	vmm_rounds(t, f, size, rounds, touch_cpu, callgrind ? "bench:vmm_seq_read" : NULL, &vmm);
 	print("vmm_seq_read", &vmm, true);
-	vmm_rounds(t, f, size, rounds, touch_direct, &direct);
+	vmm_rounds(t, f, size, rounds, touch_direct, callgrind ? "bench:vmm_do_fault" : NULL,
+		   &direct);
 	print("vmm_do_fault", &direct, true);
 	if (vmm_sysctl_set(m, "debug.fault_around_bytes", PG))
 		die("fault_around_bytes");
-	vmm_rounds(t, f, size, rounds, touch_cpu, &one);
+	vmm_rounds(t, f, size, rounds, touch_cpu, callgrind ? "bench:vmm_one_page" : NULL, &one);
 	print("vmm_one_page", &one, true);
-	vmm_rounds(t, f, size, rounds, touch_direct, &direct);
+	vmm_rounds(t, f, size, rounds, touch_direct, callgrind ? "bench:vmm_do_fault_1" : NULL,
+		   &direct);
 	print("vmm_do_fault_1", &direct, true);
 	if (vmm_sysctl_set(m, "debug.fault_around_bytes", 65536))
 		die("fault_around_bytes");
+	if (callgrind)
+		goto out;
 	host_rounds(size, 1, &host);
 	host_rounds(size, rounds, &host);
 	print("host_seq_read", &host, false);
@@ -254,6 +289,7 @@ int main(int argc, char **argv)
 	       pass_miss(ratio <= 0.2));
 	/* the host maps whole large folios per fault, so per page touched says more */
 	printf("ratio vmm/host ns per page touched: %.3f\n", vmm.ns_page / host.ns_page);
+out:
 	if (vmm_machine_check(m, stderr))
 		die("vmm_machine_check");
 	vmm_machine_set_fault_handler(m, NULL, NULL);
