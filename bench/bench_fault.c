@@ -62,19 +62,6 @@ static bool callgrind;
 enum bench_case { ANON_WRITE, ZERO_READ, COW_WRITE, NR_CASES };
 static const char *const case_names[NR_CASES] = { "anon_write", "zero_read", "cow_write" };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
-
 static void die(const char *what)
 {
 	fprintf(stderr, "bench_fault: %s\n", what);
@@ -296,8 +283,8 @@ int main(int argc, char **argv)
 			sim[r] = sim_rep(&s, (enum bench_case)c, &cyc, &hflt);
 			host[r] = callgrind ? 1 : host_run((enum bench_case)c);
 		}
-		ms = median(sim, reps);
-		mh = median(host, reps);
+		ms = bench_median(sim, reps);
+		mh = bench_median(host, reps);
 		if (callgrind)
 			printf("callgrind case %s steps %u\n", case_names[c], pages);
 		printf("%-12s %12.1f %12.1f %8.3f %6s %14.0f %12.3f\n", case_names[c], ms, mh,
