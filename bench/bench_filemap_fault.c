@@ -19,11 +19,21 @@
  *                   read, munmap; faults counted by getrusage (minflt).
  *
  * The ratio compares ns per fault of vmm_seq_read and host_seq_read (both
- * with their kernel's default fault-around); goal <= 0.2. A host kernel
+ * with their kernel's default fault-around); goal <= 0.2. Their rounds
+ * alternate (a libvmm round, a host round), after an untimed warm-up round
+ * of each, and every ns figure is the median over the rounds, so that a
+ * burst of load on a shared host moves neither side alone. A host kernel
  * with large page-cache folios maps a whole folio per fault (far more than
  * 16 pages), so the ratio per page touched is printed as well. Both
  * libvmm figures include the simulated MMU's work for every access
  * (vmm_cpu_read), as a program's loads include the hardware's.
+ *
+ *   bench_filemap_fault [--rounds N] [--mib N] [--callgrind]
+ *
+ * With --callgrind (and Valgrind's headers) each libvmm case runs one round
+ * (after the warm-up), that round's touching is the only part callgrind
+ * counts, and the host is not run: bench/callgrind_bench.sh
+ * build/bench/bench_filemap_fault --mib 8 gives instructions per fault.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -44,12 +54,28 @@
 #include "mm/vma.h"
 #include "pagecache/filemap.h"
 
+#ifdef BENCH_HAVE_CALLGRIND
+#include <valgrind/callgrind.h>
+#define CG_START() CALLGRIND_ZERO_STATS
+#define CG_STOP(name) CALLGRIND_DUMP_STATS_AT(name)
+#else
+#define CG_START() ((void)0)
+#define CG_STOP(name) ((void)0)
+#endif
+
 #define MIB ((uint64_t)1 << 20)
 #define PG 4096u
 
+static bool callgrind;
+
+#define MAX_ROUNDS 64
+
+/* A case's rounds: totals, and ns per fault and per page of each round for the medians. */
 struct result {
-	double ns_fault, ns_page, cyc_fault;
-	uint64_t faults, pages;
+	double ns_fault, ns_page, cyc_fault;	/* medians; simulated cycles per fault */
+	uint64_t faults, pages, cyc;
+	unsigned n;
+	double round_fault[MAX_ROUNDS], round_page[MAX_ROUNDS];
 };
 
 static void die(const char *what)
@@ -113,31 +139,60 @@ static uint64_t touch_direct(vmm_task *t, vmm_vaddr_t a, uint64_t size)
 	return faults;
 }
 
-/* @rounds times: map @f, touch each page, unmap; only the touching is timed. */
-static void vmm_rounds(vmm_task *t, vmm_file *f, uint64_t size, unsigned rounds, touch_fn touch,
-		       struct result *r)
+/* One round of @pages pages that took @ns and @faults. */
+static void add_round(struct result *r, uint64_t ns, uint64_t faults, uint64_t pages)
+{
+	if (r->n == MAX_ROUNDS)
+		die("too many rounds");
+	r->round_fault[r->n] = (double)ns / (double)(faults ? faults : 1);
+	r->round_page[r->n] = (double)ns / (double)pages;
+	r->n++;
+	r->faults += faults;
+	r->pages += pages;
+}
+
+static void finish(struct result *r)
+{
+	r->ns_fault = bench_median(r->round_fault, r->n);
+	r->ns_page = bench_median(r->round_page, r->n);
+	r->cyc_fault = (double)r->cyc / (double)r->faults;
+}
+
+/*
+ * One round: map @f, touch each page, unmap; only the touching is timed.
+ * @cg_name: the callgrind dump's name (bench:CASE), or NULL for none.
+ */
+static void vmm_round(vmm_task *t, vmm_file *f, uint64_t size, touch_fn touch,
+		      const char *cg_name, struct result *r)
 {
 	vmm_machine *m = vmm_task_machine(t);
-	uint64_t t0, c0, ns = 0, cyc = 0;
+	uint64_t t0, t1, c0, faults;
+	vmm_vaddr_t a;
 
+	if (vmm_mmap(t, 0, size, VMM_PROT_READ, VMM_MAP_SHARED, f, 0, &a))
+		die("vmm_mmap");
+	c0 = cpu_cycles(m);
+	if (cg_name)
+		CG_START();
+	t0 = now_ns();
+	faults = touch(t, a, size);
+	t1 = now_ns();
+	if (cg_name)
+		CG_STOP(cg_name);
+	r->cyc += cpu_cycles(m) - c0;
+	add_round(r, t1 - t0, faults, size / PG);
+	if (vmm_munmap(t, a, size))
+		die("vmm_munmap");
+}
+
+/* @rounds rounds of one libvmm case. */
+static void vmm_rounds(vmm_task *t, vmm_file *f, uint64_t size, unsigned rounds, touch_fn touch,
+		       const char *cg_name, struct result *r)
+{
 	memset(r, 0, sizeof(*r));
-	for (unsigned k = 0; k < rounds; k++) {
-		vmm_vaddr_t a;
-
-		if (vmm_mmap(t, 0, size, VMM_PROT_READ, VMM_MAP_SHARED, f, 0, &a))
-			die("vmm_mmap");
-		c0 = cpu_cycles(m);
-		t0 = now_ns();
-		r->faults += touch(t, a, size);
-		ns += now_ns() - t0;
-		cyc += cpu_cycles(m) - c0;
-		r->pages += size / PG;
-		if (vmm_munmap(t, a, size))
-			die("vmm_munmap");
-	}
-	r->ns_fault = (double)ns / (double)r->faults;
-	r->ns_page = (double)ns / (double)r->pages;
-	r->cyc_fault = (double)cyc / (double)r->faults;
+	for (unsigned k = 0; k < rounds; k++)
+		vmm_round(t, f, size, touch, cg_name, r);
+	finish(r);
 }
 
 static uint64_t minflt(void)
@@ -148,15 +203,13 @@ static uint64_t minflt(void)
 	return (uint64_t)ru.ru_minflt;
 }
 
-/* The host kernel on the same work: a cached host file, mmap, touch, munmap. */
-static void host_rounds(uint64_t size, unsigned rounds, struct result *r)
+/* The host kernel's file: @size bytes written, so in its page cache; unlinked at once. */
+static int host_file(uint64_t size)
 {
 	char path[] = "/tmp/bench_filemap_fault.XXXXXX";
 	static uint8_t chunk[MIB];
 	int fd = mkstemp(path);
-	uint64_t ns = 0;
 
-	memset(r, 0, sizeof(*r));
 	if (fd < 0)
 		die("mkstemp");
 	unlink(path);
@@ -164,28 +217,30 @@ static void host_rounds(uint64_t size, unsigned rounds, struct result *r)
 	for (uint64_t off = 0; off < size; off += sizeof(chunk))
 		if (pwrite(fd, chunk, sizeof(chunk), (off_t)off) != (ssize_t)sizeof(chunk))
 			die("pwrite");
-	for (unsigned k = 0; k < rounds; k++) {
-		volatile uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-		uint64_t f0, t0;
+	return fd;
+}
 
-		if (p == MAP_FAILED)
-			die("mmap");
-		f0 = minflt();
-		t0 = now_ns();
-		for (uint64_t off = 0; off < size; off += PG)
-			(void)p[off];
-		ns += now_ns() - t0;
-		r->faults += minflt() - f0;
-		r->pages += size / PG;
-		munmap((void *)p, size);
-	}
-	close(fd);
-	r->ns_fault = (double)ns / (double)r->faults;
-	r->ns_page = (double)ns / (double)r->pages;
+/* The host kernel on the same work: mmap the cached file, touch, munmap. */
+static void host_round(int fd, uint64_t size, struct result *r)
+{
+	volatile uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	uint64_t f0, t0, t1;
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	f0 = minflt();
+	t0 = now_ns();
+	for (uint64_t off = 0; off < size; off += PG)
+		(void)p[off];
+	t1 = now_ns();
+	add_round(r, t1 - t0, minflt() - f0, size / PG);
+	munmap((void *)p, size);
 }
 
 static void print(const char *name, const struct result *r, bool sim)
 {
+	if (callgrind)	/* bench/callgrind_bench.sh divides each dump by these steps */
+		printf("callgrind case %s steps %" PRIu64 "\n", name, r->faults);
 	printf("%-14s %10" PRIu64 " %10" PRIu64 " %12.1f %12.1f", name, r->pages, r->faults,
 	       r->ns_fault, r->ns_page);
 	if (sim)
@@ -198,8 +253,9 @@ int main(int argc, char **argv)
 {
 	uint64_t size = 64 * MIB;
 	unsigned rounds = 10;
-	struct result vmm, one, direct, host;
+	struct result vmm, one, direct, host, warm;
 	static uint8_t chunk[MIB];
+	int fd = -1;
 	struct vmm_config cfg;
 	vmm_machine *m;
 	vmm_task *t;
@@ -211,14 +267,18 @@ int main(int argc, char **argv)
 			rounds = (unsigned)strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--mib") && i + 1 < argc) {
 			size = strtoull(argv[++i], NULL, 0) * MIB;
+		} else if (!strcmp(argv[i], "--callgrind")) {
+			callgrind = true;
 		} else {
 			fprintf(!strcmp(argv[i], "--help") ? stdout : stderr,
-				"usage: bench_filemap_fault [--rounds N] [--mib N]\n");
+				"usage: bench_filemap_fault [--rounds N] [--mib N] [--callgrind]\n");
 			return !strcmp(argv[i], "--help") ? 0 : 2;
 		}
 	}
-	if (!rounds || !size)
+	if (!rounds || rounds > MAX_ROUNDS || !size)
 		return 2;
+	if (callgrind)
+		rounds = 1;
 	vmm_config_init(&cfg);
 	if (vmm_machine_create(&cfg, &m) || vmm_task_create(m, "bench", &t) ||
 	    vmm_file_create(m, "data", 0, &f))
@@ -233,27 +293,45 @@ int main(int argc, char **argv)
 	       vmm_version_string(), (uint64_t)(size / MIB), rounds);
 	printf("%-14s %10s %10s %12s %12s %14s\n", "benchmark", "pages", "faults", "ns/fault",
 	       "ns/page", "sim cyc/fault");
-	vmm_rounds(t, f, size, 1, touch_cpu, &vmm);	/* warm-up: tables, slab caches */
-	vmm_rounds(t, f, size, rounds, touch_cpu, &vmm);
+	/* warm-up rounds (tables, slab caches), then the two sides' rounds in turn */
+	memset(&vmm, 0, sizeof(vmm));
+	memset(&host, 0, sizeof(host));
+	memset(&warm, 0, sizeof(warm));
+	vmm_round(t, f, size, touch_cpu, NULL, &warm);
+	if (!callgrind) {
+		fd = host_file(size);
+		host_round(fd, size, &warm);
+	}
+	for (unsigned k = 0; k < rounds; k++) {
+		vmm_round(t, f, size, touch_cpu, callgrind ? "bench:vmm_seq_read" : NULL, &vmm);
+		if (!callgrind)
+			host_round(fd, size, &host);
+	}
+	finish(&vmm);
 	print("vmm_seq_read", &vmm, true);
-	vmm_rounds(t, f, size, rounds, touch_direct, &direct);
+	vmm_rounds(t, f, size, rounds, touch_direct, callgrind ? "bench:vmm_do_fault" : NULL,
+		   &direct);
 	print("vmm_do_fault", &direct, true);
 	if (vmm_sysctl_set(m, "debug.fault_around_bytes", PG))
 		die("fault_around_bytes");
-	vmm_rounds(t, f, size, rounds, touch_cpu, &one);
+	vmm_rounds(t, f, size, rounds, touch_cpu, callgrind ? "bench:vmm_one_page" : NULL, &one);
 	print("vmm_one_page", &one, true);
-	vmm_rounds(t, f, size, rounds, touch_direct, &direct);
+	vmm_rounds(t, f, size, rounds, touch_direct, callgrind ? "bench:vmm_do_fault_1" : NULL,
+		   &direct);
 	print("vmm_do_fault_1", &direct, true);
 	if (vmm_sysctl_set(m, "debug.fault_around_bytes", 65536))
 		die("fault_around_bytes");
-	host_rounds(size, 1, &host);
-	host_rounds(size, rounds, &host);
+	if (callgrind)
+		goto out;
+	close(fd);
+	finish(&host);
 	print("host_seq_read", &host, false);
 	ratio = vmm.ns_fault / host.ns_fault;
 	printf("ratio vmm/host ns per fault: %.3f (goal <= 0.2: %s)\n", ratio,
 	       pass_miss(ratio <= 0.2));
 	/* the host maps whole large folios per fault, so per page touched says more */
 	printf("ratio vmm/host ns per page touched: %.3f\n", vmm.ns_page / host.ns_page);
+out:
 	if (vmm_machine_check(m, stderr))
 		die("vmm_machine_check");
 	vmm_machine_set_fault_handler(m, NULL, NULL);

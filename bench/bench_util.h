@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 /* Host monotonic time in ns (never used for simulated state). */
@@ -21,6 +22,20 @@ static inline uint64_t now_ns(void)
 static inline void clobber(void *p)
 {
 	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of @n values (sorts @v in place). */
+static inline double bench_median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	return v[n / 2];
 }
 
 static inline const char *pass_miss(bool pass)

@@ -150,8 +150,7 @@ static unsigned finish_fault(struct vmm_vm_fault *vmf)
 	if (write)
 		e = mkwrite_dirty(e, v);
 	if (cow) {
-		vmm_page_add_new_anon_rmap(m, page, v, vmf->address);
-		vmm_lru_add_new_anon(m, page, v);
+		vmm_page_add_new_anon(m, page, v, vmf->address);
 		vmm_add_mm_counter(mm, MM_ANONPAGES, 1);
 	} else {
 		vmm_page_add_file_rmap(m, page);

@@ -95,8 +95,7 @@ static uint64_t new_anon_pte(struct vmm_vm_fault *vmf, struct vmm_page *p)
 	struct vmm_vma *v = vmf->vma;
 	struct vmm_machine *m = v->vm_mm->m;
 
-	vmm_page_add_new_anon_rmap(m, p, v, vmf->address);
-	vmm_lru_add_new_anon(m, p, v);
+	vmm_page_add_new_anon(m, p, v, vmf->address);
 	vmm_add_mm_counter(v->vm_mm, MM_ANONPAGES, 1);
 	vmm_charge(m, VMM_CYC_FAULT, m->clock.cost.fault_set_pte);
 	return page_pa(m, p) | vmm_vm_page_prot(m, v->vm_flags) | VMM_PTE_RW | VMM_PTE_DIRTY;
@@ -179,8 +178,7 @@ static unsigned wp_page_copy(struct vmm_vm_fault *vmf, struct vmm_page *old)
 	/* ptep_clear_flush(): no CPU may keep using the old page once the new one shows */
 	*vmf->pte = 0;
 	vmm_flush_tlb_mm_range(mm, vmf->address, vmf->address + VMM_PAGE_SIZE);
-	vmm_page_add_new_anon_rmap(m, p, v, vmf->address);
-	vmm_lru_add_new_anon(m, p, v);
+	vmm_page_add_new_anon(m, p, v, vmf->address);
 	vmm_charge(m, VMM_CYC_FAULT, m->clock.cost.fault_set_pte);
 	*vmf->pte = page_pa(m, p) | vmm_vm_page_prot(m, v->vm_flags) | VMM_PTE_RW | VMM_PTE_DIRTY;
 	if (old) {

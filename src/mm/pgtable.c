@@ -113,15 +113,6 @@ uint64_t vmm_user_pte(struct vmm_mm *mm, uint64_t va)
 	return e ? *e : 0;
 }
 
-uint64_t vmm_vm_page_prot(const struct vmm_machine *m, uint64_t vm_flags)
-{
-	(void)m;
-	if (!(vm_flags & VM_ACCESS_FLAGS))
-		return PAGE_PROTNONE | VMM_PTE_ACCESSED;
-	return VMM_PTE_PRESENT | VMM_PTE_USER | VMM_PTE_ACCESSED |
-	       ((vm_flags & VMM_VM_EXEC) ? 0 : VMM_PTE_NX);
-}
-
 /* ---- pages ---- */
 
 /* Drop one mapping and one reference of the page behind a leaf (none for the zero page). */
@@ -413,16 +404,20 @@ void vmm_flush_tlb_mm_range(struct vmm_mm *mm, uint64_t start, uint64_t end)
 	mm->tlb_gen++;
 	if (len >> PAGE_SHIFT > TLB_SINGLE_PAGE_FLUSH_CEILING)
 		start = len = 0;
-	for (unsigned c = 0; c < m->nr_cpus; c++) {
-		struct vmm_tlb_state *ts = &m->tasks.tlbstate[c];
-		struct vmm_cpu *cpu = &m->mmu.cpus[c];
-		unsigned pcid;
+	/* the CPUs of mm_cpumask in ascending order, a word of the mask at a time */
+	for (unsigned w = 0; w * 64 < m->nr_cpus; w++) {
+		for (uint64_t bits = mm->cpumask[w]; bits; bits &= bits - 1) {
+			unsigned c = w * 64 + (unsigned)__builtin_ctzll(bits);
+			struct vmm_tlb_state *ts = &m->tasks.tlbstate[c];
+			struct vmm_cpu *cpu = &m->mmu.cpus[c];
+			unsigned pcid;
 
-		if (!(mm->cpumask[c / 64] & (1ull << (c % 64))))
-			continue;
-		pcid = (cpu->regs.cr4 & VMM_CR4_PCIDE) ? ts->loaded_asid + 1 : 0;
-		vmm_tlb_shootdown(sender, (int)c, pcid, start, len, 0, NULL);
-		ts->ctxs[ts->loaded_asid].tlb_gen = mm->tlb_gen;
+			if (c >= m->nr_cpus)
+				break;
+			pcid = (cpu->regs.cr4 & VMM_CR4_PCIDE) ? ts->loaded_asid + 1 : 0;
+			vmm_tlb_shootdown(sender, (int)c, pcid, start, len, 0, NULL);
+			ts->ctxs[ts->loaded_asid].tlb_gen = mm->tlb_gen;
+		}
 	}
 }
 

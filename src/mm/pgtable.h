@@ -31,8 +31,15 @@ static inline bool vmm_pte_present(uint64_t e)
 /* __pte_alloc() and its kin: a zeroed table installed in @entry, an empty table entry of @mm. */
 int vmm_pgtable_install(struct vmm_mm *mm, uint64_t *entry);
 
-/* The PTE bits for a VMA's flags (vm_get_page_prot), writable or not. */
-uint64_t vmm_vm_page_prot(const struct vmm_machine *m, uint64_t vm_flags);
+/* The PTE bits for a VMA's flags (vm_get_page_prot), never writable; inline for the fault path. */
+static inline uint64_t vmm_vm_page_prot(const struct vmm_machine *m, uint64_t vm_flags)
+{
+	(void)m;
+	if (!(vm_flags & VM_ACCESS_FLAGS))
+		return PTE_PROTNONE | VMM_PTE_ACCESSED;
+	return VMM_PTE_PRESENT | VMM_PTE_USER | VMM_PTE_ACCESSED |
+	       ((vm_flags & VMM_VM_EXEC) ? 0 : VMM_PTE_NX);
+}
 
 /*
  * zap_page_range(): clear the PTEs of [start, end), releasing pages; a

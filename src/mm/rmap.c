@@ -24,31 +24,22 @@ struct vmm_page *vmm_vm_normal_page(struct vmm_machine *m, uint64_t pte)
 	return pfn_to_page(&m->sparse, (pte & VMM_PTE_ADDR_MASK) >> VMM_PAGE_SHIFT);
 }
 
-int vmm_mm_counter(const struct vmm_page *p)
+/* The pageblock of @p, which names its node and zone (page_pgdat / page_zone). */
+static const struct vmm_pageblock *page_block(const struct vmm_machine *m, const struct vmm_page *p)
 {
-	if (page_anon(p))
-		return MM_ANONPAGES;
-	return page_flag(p, VMM_PG_swapbacked) ? MM_SHMEMPAGES : MM_FILEPAGES;
+	return pfn_to_pageblock(&m->sparse, page_to_pfn(&m->sparse, p));
 }
 
 static void mod_node(struct vmm_machine *m, const struct vmm_page *p, int item, int64_t delta)
 {
-	NODE_DATA(m, vmm_page_to_nid(m, p))->vm_stat[item] += delta;
+	NODE_DATA(m, page_block(m, p)->nid)->vm_stat[item] += delta;
 }
 
 static void mod_zone(struct vmm_machine *m, const struct vmm_page *p, int item, int64_t delta)
 {
-	vmm_pfn_zone(m, page_to_pfn(&m->sparse, p))->vm_stat[item] += delta;
-}
+	const struct vmm_pageblock *pb = page_block(m, p);
 
-void vmm_page_add_new_anon_rmap(struct vmm_machine *m, struct vmm_page *p, struct vmm_vma *v,
-				uint64_t addr)
-{
-	p->mapcount = 1;
-	p->mapping = v->anon_vma->shadow | PAGE_MAPPING_ANON;
-	p->index = v->vm_pgoff + ((addr - v->vm_start) >> VMM_PAGE_SHIFT);
-	set_page_flag(p, VMM_PG_swapbacked);
-	mod_node(m, p, NR_ANON_MAPPED, 1);
+	NODE_DATA(m, pb->nid)->node_zones[pb->zone].vm_stat[item] += delta;
 }
 
 void vmm_page_add_file_rmap(struct vmm_machine *m, struct vmm_page *p)
@@ -81,15 +72,30 @@ static void lru_account_anon(struct vmm_machine *m, struct vmm_page *p, int64_t 
 	}
 }
 
-void vmm_lru_add_new_anon(struct vmm_machine *m, struct vmm_page *p, const struct vmm_vma *v)
+void vmm_page_add_new_anon(struct vmm_machine *m, struct vmm_page *p, struct vmm_vma *v,
+			    uint64_t addr)
 {
+	const struct vmm_pageblock *pb = page_block(m, p);
+	struct vmm_pgdat *node = NODE_DATA(m, pb->nid);
+	struct vmm_zone *zone = &node->node_zones[pb->zone];
+
+	/* page_add_new_anon_rmap() */
+	p->mapcount = 1;
+	p->mapping = v->anon_vma->shadow | PAGE_MAPPING_ANON;
+	p->index = v->vm_pgoff + ((addr - v->vm_start) >> VMM_PAGE_SHIFT);
+	p->flags |= (1ull << VMM_PG_swapbacked) | (1ull << VMM_PG_lru);
+	node->vm_stat[NR_ANON_MAPPED]++;
+	/* lru_cache_add_inactive_or_unevictable(), as lru_account_anon() counts */
 	if (v->vm_flags & VMM_VM_LOCKED) {
-		set_page_flag(p, VMM_PG_unevictable);
-		set_page_flag(p, VMM_PG_mlocked);
+		p->flags |= (1ull << VMM_PG_unevictable) | (1ull << VMM_PG_mlocked);
 		m->vm_events[VE_UNEVICTABLE_PGS_MLOCKED]++;
+		node->vm_stat[NR_UNEVICTABLE]++;
+		zone->vm_stat[NR_ZONE_UNEVICTABLE]++;
+		zone->vm_stat[NR_MLOCK]++;
+	} else {
+		node->vm_stat[NR_INACTIVE_ANON]++;
+		zone->vm_stat[NR_ZONE_INACTIVE_ANON]++;
 	}
-	set_page_flag(p, VMM_PG_lru);
-	lru_account_anon(m, p, 1);
 }
 
 void vmm_put_user_page(struct vmm_machine *m, struct vmm_page *p)

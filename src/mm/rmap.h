@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mm/buddy.h"
 #include "mm/mm_types.h"
 #include "mm/mmzone.h"
 
@@ -51,19 +52,28 @@ static inline bool vmm_is_zero_pfn(const struct vmm_machine *m, uint64_t pfn)
 struct vmm_page *vmm_vm_normal_page(struct vmm_machine *m, uint64_t pte);
 
 /* mm_counter(): MM_ANONPAGES, MM_SHMEMPAGES or MM_FILEPAGES for a page. */
-int vmm_mm_counter(const struct vmm_page *p);
+static inline int vmm_mm_counter(const struct vmm_page *p)
+{
+	if (page_anon(p))
+		return MM_ANONPAGES;
+	return page_flag(p, VMM_PG_swapbacked) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
 static inline void vmm_add_mm_counter(struct vmm_mm *mm, int member, int64_t n)
 {
 	mm->rss_stat[member] += n;
 }
 
 /*
- * page_add_new_anon_rmap(): a page just allocated for @v at @addr becomes
- * anonymous (mapping, index, PG_swapbacked) with one mapping.
- * @v must have its anon_vma.
+ * page_add_new_anon_rmap() and lru_cache_add_inactive_or_unevictable(): a
+ * page just allocated for @v at @addr (no page flags set) becomes anonymous
+ * (mapping, index, PG_swapbacked) with one mapping, and joins the inactive
+ * anonymous LRU (or the unevictable one in a VM_LOCKED VMA, with
+ * PG_mlocked). Until reclaim brings the lists themselves, PG_lru and the
+ * counters record membership. One call, so that the page's node and zone
+ * are looked up once. @v must have its anon_vma.
  */
-void vmm_page_add_new_anon_rmap(struct vmm_machine *m, struct vmm_page *p, struct vmm_vma *v,
-				uint64_t addr);
+void vmm_page_add_new_anon(struct vmm_machine *m, struct vmm_page *p, struct vmm_vma *v,
+			   uint64_t addr);
 /* page_add_file_rmap(): one more mapping of a page-cache page. */
 void vmm_page_add_file_rmap(struct vmm_machine *m, struct vmm_page *p);
 /* page_dup_rmap(): fork copies a mapping (never the first: no counter moves). */
@@ -73,14 +83,6 @@ static inline void vmm_page_dup_rmap(struct vmm_page *p)
 }
 /* page_remove_rmap(): one mapping fewer; the last one takes the page out of NR_*_MAPPED. */
 void vmm_page_remove_rmap(struct vmm_machine *m, struct vmm_page *p);
-
-/*
- * lru_cache_add_inactive_or_unevictable(): a new anonymous page joins the
- * inactive anonymous LRU (or the unevictable one in a VM_LOCKED VMA, with
- * PG_mlocked). Until reclaim brings the lists themselves, PG_lru and the
- * counters record membership.
- */
-void vmm_lru_add_new_anon(struct vmm_machine *m, struct vmm_page *p, const struct vmm_vma *v);
 
 /*
  * Drop a reference a user mapping held (after vmm_page_remove_rmap()); the

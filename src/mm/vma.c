@@ -459,15 +459,13 @@ static struct vmm_anon_vma *reusable_anon_vma(const struct vmm_vma *old, const s
 	return NULL;
 }
 
-int vmm_anon_vma_prepare(struct vmm_vma *v)
+int vmm_anon_vma_attach(struct vmm_vma *v)
 {
 	struct vmm_machine *m = v->vm_mm->m;
 	struct vmm_anon_vma *av = NULL;
 	bool fresh = false;
 	int err;
 
-	if (v->anon_vma)
-		return 0;
 	/* find_mergeable_anon_vma(): next first, then prev */
 	if (v->vm_next)
 		av = reusable_anon_vma(v->vm_next, v, v->vm_next);

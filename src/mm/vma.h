@@ -67,8 +67,16 @@ uint64_t vmm_unmapped_area(struct vmm_mm *mm, const struct unmapped_area_info *i
 
 /* unlink_anon_vmas(): @v leaves its anon_vma chain (and has no anon_vma any more). */
 void vmm_vma_unlink_anon(struct vmm_vma *v);
-/* anon_vma_prepare(): give @v an anon_vma (a neighbour's when compatible). 0 or -VMM_ENOMEM. */
-int vmm_anon_vma_prepare(struct vmm_vma *v);
+/* __anon_vma_prepare(): give @v, which has none, an anon_vma (a neighbour's when compatible). */
+int vmm_anon_vma_attach(struct vmm_vma *v);
+/*
+ * anon_vma_prepare(): make sure @v has an anon_vma; inline, as Linux has it,
+ * since nearly every call finds one. 0 or -VMM_ENOMEM.
+ */
+static inline int vmm_anon_vma_prepare(struct vmm_vma *v)
+{
+	return v->anon_vma ? 0 : vmm_anon_vma_attach(v);
+}
 /* anon_vma_fork(): link @dst (a fork copy of @src) into @src's chain and give it its own. */
 int vmm_anon_vma_fork(struct vmm_vma *dst, struct vmm_vma *src);
 

@@ -11,9 +11,14 @@
  *  - a COW on one CPU shoots down the old translation on another CPU
  *    running the same task;
  *  - MAP_POPULATE and mlock fault pages in through the same path (and count);
+ *  - each new anonymous page (a write, a copy of the zero page, a locked
+ *    mapping's page) moves the rmap and LRU counters by one, and exit
+ *    moves them back;
  *  - mprotect, then a touch, faults as Linux does.
  */
 #include "fault_test_util.h"
+
+#include "mm/vmstat.h"
 
 #define N 16u
 
@@ -251,6 +256,73 @@ static void test_populate(void **state)
 	vmm_machine_destroy(&m);
 }
 
+struct anon_counts {
+	uint64_t mapped, inactive, zone_inactive, unevictable, zone_unevictable, mlock, mlocked;
+};
+
+static struct anon_counts anon_counts(vmm_machine *m)
+{
+	struct anon_counts c = {
+		.mapped = vmm_global_node_page_state(m, NR_ANON_MAPPED),
+		.inactive = vmm_global_node_page_state(m, NR_INACTIVE_ANON),
+		.zone_inactive = vmm_global_zone_page_state(m, NR_ZONE_INACTIVE_ANON),
+		.unevictable = vmm_global_node_page_state(m, NR_UNEVICTABLE),
+		.zone_unevictable = vmm_global_zone_page_state(m, NR_ZONE_UNEVICTABLE),
+		.mlock = vmm_global_zone_page_state(m, NR_MLOCK),
+		.mlocked = m->vm_events[VE_UNEVICTABLE_PGS_MLOCKED],
+	};
+
+	return c;
+}
+
+/* New anonymous pages: N written, N copied from the zero page, N in a locked mapping. */
+static void test_new_anon_counters(void **state)
+{
+	vmm_machine *m = fault_machine(0, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	vmm_task *t = running_task(m, cpu, "counters");
+	struct anon_counts c0 = anon_counts(m), c;
+	vmm_vaddr_t a = map_anon(t, 0, N * PG, RW, 0), b = map_anon(t, 0, N * PG, RW, 0);
+	(void)state;
+
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(touch(cpu, a + i * PG, VMM_ACC_WRITE).faulted, 1);
+		assert_int_equal(touch(cpu, b + i * PG, 0).faulted, 1);	/* the zero page */
+	}
+	c = anon_counts(m);
+	assert_int_equal(c.mapped - c0.mapped, N);
+	assert_int_equal(c.inactive - c0.inactive, N);
+	assert_int_equal(c.zone_inactive - c0.zone_inactive, N);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(touch(cpu, b + i * PG, VMM_ACC_WRITE).faulted, 1);
+	c = anon_counts(m);
+	assert_int_equal(c.mapped - c0.mapped, 2 * N);
+	assert_int_equal(c.inactive - c0.inactive, 2 * N);
+	assert_int_equal(c.zone_inactive - c0.zone_inactive, 2 * N);
+	assert_int_equal(machine_stats(m).cow_copies, N);
+	assert_machine_healthy(m);
+	/* a locked mapping's pages go to the unevictable list, mlocked */
+	map_anon(t, 0, N * PG, RW, VMM_MAP_LOCKED);
+	c = anon_counts(m);
+	assert_int_equal(c.mapped - c0.mapped, 3 * N);
+	assert_int_equal(c.inactive - c0.inactive, 2 * N);
+	assert_int_equal(c.unevictable - c0.unevictable, N);
+	assert_int_equal(c.zone_unevictable - c0.zone_unevictable, N);
+	assert_int_equal(c.mlock - c0.mlock, N);
+	assert_int_equal(c.mlocked - c0.mlocked, N);
+	assert_machine_healthy(m);
+	vmm_task_destroy(&t);
+	c = anon_counts(m);
+	assert_int_equal(c.mapped, c0.mapped);
+	assert_int_equal(c.inactive, c0.inactive);
+	assert_int_equal(c.zone_inactive, c0.zone_inactive);
+	assert_int_equal(c.unevictable, c0.unevictable);
+	assert_int_equal(c.zone_unevictable, c0.zone_unevictable);
+	assert_int_equal(c.mlock, c0.mlock);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
 /* mprotect then touch: a read-only mapping maps the zero page; made writable, a write copies it. */
 static void test_mprotect_then_touch(void **state)
 {
@@ -314,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_fork_cow),
 		cmocka_unit_test(test_cow_flushes_other_cpus),
 		cmocka_unit_test(test_populate),
+		cmocka_unit_test(test_new_anon_counters),
 		cmocka_unit_test(test_mprotect_then_touch),
 		cmocka_unit_test(test_cycles_charged),
 	};

@@ -275,6 +275,45 @@ static void read_page(struct fixture *fx, uint64_t index)
 	assert_int_equal(buf[0], (uint8_t)(index + 1));
 }
 
+/*
+ * filemap_map_pages hands @map exactly the cached pages that are uptodate
+ * and unlocked: a shadow entry, a hole and a locked page are skipped, and
+ * the window is clipped to the file's end.
+ */
+static void test_map_pages_skips(void **state)
+{
+	struct fixture fx;
+	struct vmm_page *locked;
+	uint64_t seen = 0, want = 0, index;
+	void *entry;
+
+	(void)state;
+	setup(&fx);
+	assert_int_equal(vmm_file_fadvise(fx.f, 0, 0, VMM_FADV_RANDOM), 0);
+	for (uint64_t i = 0; i < 12; i++)
+		if (i != 3)	/* a hole at 3 */
+			read_page(&fx, i);
+	assert_true(xa_is_value(evict(&fx, 5)));
+	locked = vmm_pagecache_get_page(fx.mapping, 9, FGP_LOCK, 0);
+	assert_non_null(locked);
+	/* what the mapping holds, walked with the xarray's own search */
+	vmm_xa_for_each(&fx.mapping->i_pages, index, entry)
+		if (!xa_is_value(entry) && PageUptodate(entry) && !PageLocked(entry))
+			want |= 1ull << index;
+	assert_int_equal(want & ((1ull << 3) | (1ull << 5) | (1ull << 9)), 0);
+	assert_int_equal(vmm_filemap_map_pages(fx.f, 0, 100, map_one, &seen),
+			 (unsigned)__builtin_popcountll(want));
+	assert_int_equal(seen, want);
+	/* a window inside the file: only its part */
+	seen = 0;
+	assert_int_equal(vmm_filemap_map_pages(fx.f, 4, 10, map_one, &seen),
+			 (unsigned)__builtin_popcountll(want & 0x7f0));
+	assert_int_equal(seen, want & 0x7f0);
+	vmm_unlock_page(locked);
+	vmm_pc_put_page(fx.m, locked);
+	teardown(&fx);
+}
+
 static void test_workingset(void **state)
 {
 	struct fixture fx;
@@ -349,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_read_cache_page),
 		cmocka_unit_test(test_cpuset_spread),
 		cmocka_unit_test(test_fault_entry_points),
+		cmocka_unit_test(test_map_pages_skips),
 		cmocka_unit_test(test_workingset),
 	};
 
