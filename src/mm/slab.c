@@ -1307,7 +1307,7 @@ static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr
 		      const char *fn)
 {
 	struct vmm_array_cache *ac;
-	uint64_t pfn;
+	uint64_t pfn = 0;	/* free_owner() found the slab, so slab_head_of() sets it */
 
 	c = free_owner(m, c, obj, fn);
 	if (!c)
