@@ -66,6 +66,7 @@ struct vmm_cpu {
 	 * of the last walker reference and that node's walker cost with walk_step */
 	uint64_t walk_node_start, walk_node_len;
 	uint32_t walk_node_cost;
+	uint32_t pwc_hit_cost;		/* the cost table's pwc_hit, kept at hand */
 	/* the walker's view of memory, fixed for the machine (set with perm) */
 	const uint8_t *walk_host;	/* host bytes of physical address 0 */
 	uint64_t walk_end8;		/* entries at or above this address read as 0 */

@@ -281,6 +281,25 @@ static inline uint8_t walk_rights(uint8_t attr0, uint64_t all, uint64_t any, uns
 	return (uint8_t)((attr0 & keep) | (((any >> 63) & nxe) << 2));
 }
 
+/* The PWC of level @l (a constant): on a hit, where the walk goes on from it. */
+static inline __attribute__((always_inline)) bool
+pwc_hit(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, const unsigned l, uint64_t *table,
+	uint8_t *attr, uint64_t *hash, uint64_t *cycles, uint32_t *pwc_level)
+{
+	struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
+	struct vmm_tlb_entry *e = tlb_find(a, va, 12 + 9 * (l - 1), 0, pcid);
+
+	if (!e)
+		return false;
+	tlb_touch(&cpu->tlb, a, e);
+	*table = e->pa;
+	*attr = e->attr;
+	*hash = e->path_hash;
+	*pwc_level = l;
+	*cycles += cpu->pwc_hit_cost;
+	return true;
+}
+
 /*
  * Start from the deepest matching paging-structure-cache entry; returns the
  * level to read, with the table, rights, fingerprint and cycles so far, and
@@ -290,20 +309,15 @@ static inline __attribute__((always_inline)) unsigned
 walk_from_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, unsigned levels, uint64_t *table,
 	      uint8_t *attr, uint64_t *hash, uint64_t *cycles, uint32_t *pwc_level)
 {
-	for (unsigned l = 2; l <= levels; l++) {
-		struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
-		struct vmm_tlb_entry *e = tlb_find(a, va, 12 + 9 * (l - 1), 0, pcid);
-
-		if (e) {
-			tlb_touch(&cpu->tlb, a, e);
-			*table = e->pa;
-			*attr = e->attr;
-			*hash = e->path_hash;
-			*pwc_level = l;
-			*cycles += cpu->m->clock.cost.pwc_hit;
-			return l - 1;
-		}
-	}
+	/* each level a copy with its shift a constant */
+	if (pwc_hit(cpu, va, pcid, 2, table, attr, hash, cycles, pwc_level))
+		return 1;
+	if (pwc_hit(cpu, va, pcid, 3, table, attr, hash, cycles, pwc_level))
+		return 2;
+	if (pwc_hit(cpu, va, pcid, 4, table, attr, hash, cycles, pwc_level))
+		return 3;
+	if (levels == 5 && pwc_hit(cpu, va, pcid, 5, table, attr, hash, cycles, pwc_level))
+		return 4;
 	return levels;
 }
 
@@ -636,7 +650,9 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 	       const struct tlb_probe *p, const struct tlb_probe *p1, struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-	struct mmu_walk w;	/* only what walk_levels() reads is set: this path is hot */
+	/* only what walk_levels() reads is set (not the checker's stop_level and
+	 * log): this path is hot */
+	struct mmu_walk w;
 	struct tlb_fill f;
 	uint64_t bits;
 	unsigned sz;
@@ -644,8 +660,6 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 	w.va = va;
 	w.root = cpu->regs.cr3;
 	w.pcid = cpu->pcid;
-	w.stop_level = 0;
-	w.lv = NULL;
 	w.cycles = 0;
 	w.fault = 0;
 	w.error_code = 0;
