@@ -507,7 +507,8 @@ static __attribute__((noinline)) void walk_translate_full(struct vmm_cpu *cpu, s
  * The walk of a translation: the fast walk, which makes no call, and the
  * full one when it gives up.
  */
-static __attribute__((noinline)) void walk_translate(struct vmm_cpu *cpu, struct mmu_walk *w)
+static inline __attribute__((always_inline)) void walk_translate(struct vmm_cpu *cpu,
+								 struct mmu_walk *w)
 {
 	struct walk_run r0;
 
@@ -704,8 +705,9 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 	if (likely(sz == VMM_PGSZ_4K)) {
 		struct vmm_tlb_entry *e;
 
-		tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f);
-		e = tlb_fill_probed(&cpu->tlb, l1, p1, &f);
+		vmm_tlb_forget_last(&cpu->tlb);	/* a new entry may answer for a remembered page */
+		tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f, false);
+		e = tlb_fill_probed(&cpu->tlb, l1, p1, &f, true);
 		if (e)
 			memo_note(l1, e);
 		return;
@@ -859,7 +861,8 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 
 		if (acct)
 			count_l1_miss(cpu, type, sz, true);
-		e = vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
+		/* fresh: the L1 lookups above found no entry for the page */
+		e = tlb_fill_fresh(&cpu->tlb, &l1[sz], &f);
 		if (e && sz == VMM_PGSZ_4K)
 			memo_note(l1, e);
 	} else if (used == ENTRY_REWALK) {

@@ -464,10 +464,12 @@ void vmm_tlb_recount(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct vm
  * it replaces; the caller has forgotten the last hits (vmm_tlb_forget_last())
  * and records the use (tlb_touch()). The counts change only where the old
  * and the new entry differ, which one compare of their classes tells.
+ * Without @memo the caller vouches that @a keeps no memo.
  */
 static inline __attribute__((always_inline)) struct vmm_tlb_entry *
 tlb_put(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *base,
-	uint64_t *fpw, uint32_t way, uint64_t tag, uint64_t fp, const struct tlb_fill *f)
+	uint64_t *fpw, uint32_t way, uint64_t tag, uint64_t fp, const struct tlb_fill *f,
+	const bool memo)
 {
 	struct vmm_tlb_entry *e = base + way;
 	uint64_t old = e->tag;
@@ -475,7 +477,7 @@ tlb_put(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb
 	if (old != TLB_TAG_INVALID) {	/* what vmm_tlb_kill() would count */
 		if (unlikely(tlb_class(&e->pcid) != tlb_class(&f->pcid)))
 			vmm_tlb_recount(t, a, e, tag, f);
-		if (a->memo)
+		if (memo && a->memo)
 			tlb_memo_slot(a->memo, old)->page = TLB_TAG_INVALID;
 	} else {
 		a->nvalid++;
@@ -484,7 +486,7 @@ tlb_put(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb
 		t->pcid_count[f->pcid]++;
 		t->global_count += f->global;
 	}
-	if (a->memo)
+	if (memo && a->memo)
 		tlb_memo_slot(a->memo, tag)->page = TLB_TAG_INVALID;
 	tlb_set_fp(fpw, way, fp);
 	e->tag = tag;
@@ -502,7 +504,7 @@ tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, uint32_t w
 	    uint64_t fp, const struct tlb_fill *f)
 {
 	struct vmm_tlb_entry *e =
-		tlb_put(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), way, tag, fp, f);
+		tlb_put(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), way, tag, fp, f, true);
 
 	tlb_touch(t, a, e);
 	return e;
@@ -515,7 +517,7 @@ tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, uint32_t w
  */
 static inline __attribute__((always_inline)) struct vmm_tlb_entry *
 tlb_fill_set(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *base,
-	     uint64_t *fpw, uint64_t tag, uint64_t fp, const struct tlb_fill *f)
+	     uint64_t *fpw, uint64_t tag, uint64_t fp, const struct tlb_fill *f, const bool memo)
 {
 	struct vmm_tlb_entry *e;
 
@@ -523,12 +525,12 @@ tlb_fill_set(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vm
 		uint64_t list = a->order[set];
 		uint32_t way = (uint32_t)(list >> (4 * (a->ways - 1))) & 0xf;
 
-		e = tlb_put(t, a, set, base, fpw, way, tag, fp, f);
+		e = tlb_put(t, a, set, base, fpw, way, tag, fp, f, memo);
 		e->stamp = ++t->tick;
 		a->order[set] = list << 4 | way | a->list_pad;
 		return e;
 	}
-	e = tlb_put(t, a, set, base, fpw, tlb_fresh_way(t, a, set), tag, fp, f);
+	e = tlb_put(t, a, set, base, fpw, tlb_fresh_way(t, a, set), tag, fp, f, memo);
 	tlb_touch(t, a, e);
 	return e;
 }
@@ -548,7 +550,7 @@ static inline struct vmm_tlb_entry *tlb_fill_fresh(struct vmm_tlb *t, struct vmm
 	vmm_tlb_forget_last(t);
 	set = tlb_set_index(a, f->va, f->shift);
 	return tlb_fill_set(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), tag, tlb_fp(tag),
-			    f);
+			    f, true);
 }
 
 int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prng *prng,
@@ -568,16 +570,17 @@ struct vmm_tlb_entry *vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a,
 
 /*
  * A fresh fill into the set @p looked at (tlb_probe() missed, for the same
- * page, and nothing changed the set since): no second look at the set.
+ * page, and nothing changed the set since): no second look at the set. The
+ * caller has forgotten the last hits (vmm_tlb_forget_last()); without
+ * @memo it vouches that @a keeps no memo.
  */
-static inline __attribute__((always_inline)) struct vmm_tlb_entry *tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a,
-						    const struct tlb_probe *p,
-						    const struct tlb_fill *f)
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_probe *p,
+		const struct tlb_fill *f, const bool memo)
 {
 	if (!a->ways)
 		return NULL;
-	vmm_tlb_forget_last(t);
-	return tlb_fill_set(t, a, p->set, p->base, p->fpw, p->tag, p->fp, f);
+	return tlb_fill_set(t, a, p->set, p->base, p->fpw, p->tag, p->fp, f, memo);
 }
 
 /* How an invalidation treats global entries. */
