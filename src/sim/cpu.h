@@ -55,7 +55,8 @@ struct vmm_cpu {
 	uint64_t *pcid_root;		/* CR3 table address last loaded with each PCID */
 	uint32_t mem_cost[VMM_MAX_NUMNODES];	/* data reference cost by target node */
 	uint32_t walk_cost[VMM_MAX_NUMNODES];	/* walker reference cost by target node */
-	uint64_t rsvd_mask[2][6];	/* reserved entry bits by [leaf][level] (mmu.c) */
+	uint64_t rsvd_mask[2][6];	/* reserved entry bits by [leaf][level], and P in the
+					 * non-leaf masks (mmu.c) */
 	/* what the walker derives from the registers, recomputed with perm */
 	uint64_t walk_seed;		/* the checker's fingerprint seed (EFER.NXE, CR4.PGE) */
 	uint8_t levels;			/* paging levels: 5 with CR4.LA57, else 4 */
@@ -65,6 +66,11 @@ struct vmm_cpu {
 	 * of the last walker reference and that node's walker cost with walk_step */
 	uint64_t walk_node_start, walk_node_len;
 	uint32_t walk_node_cost;
+	uint32_t pwc_hit_cost;		/* the cost table's pwc_hit, kept at hand */
+	/* the walker's view of memory, fixed for the machine (set with perm) */
+	const uint8_t *walk_host;	/* host bytes of physical address 0 */
+	uint64_t walk_end8;		/* entries at or above this address read as 0 */
+	uint64_t walk_addr_mask;	/* an entry's address bits below MAXPHYADDR */
 };
 
 /* Machine-wide MMU state (struct vmm_machine.mmu). */

@@ -126,7 +126,8 @@ static void update_rsvd_masks(struct vmm_cpu *cpu)
 				rsvd |= 0x3fffe000ull;	/* bits 29:13 */
 			else if (leaf && level == 2)
 				rsvd |= 0x1fe000ull;	/* bits 20:13 */
-			cpu->rsvd_mask[leaf][level] = rsvd;
+			/* a non-leaf test of e ^ P finds a clear P and a set reserved bit */
+			cpu->rsvd_mask[leaf][level] = leaf ? rsvd : rsvd | VMM_PTE_PRESENT;
 		}
 }
 
@@ -146,6 +147,9 @@ void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 				cpu->perm[kind][attr] = 1;
 			}
 	update_rsvd_masks(cpu);
+	cpu->walk_host = vmm_physmem_host(&cpu->m->phys, 0);
+	cpu->walk_end8 = cpu->m->phys.end >= 8 ? cpu->m->phys.end - 7 : 0;
+	cpu->walk_addr_mask = VMM_PTE_ADDR_MASK & cpu->m->mmu.maxphy_mask;
 	cpu->walk_seed = 0x5157ull ^ (cpu->regs.efer & VMM_EFER_NXE) ^
 			 (cpu->regs.cr4 & VMM_CR4_PGE);
 	cpu->levels = (cpu->regs.cr4 & VMM_CR4_LA57) ? 5 : 4;
@@ -155,13 +159,10 @@ void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 
 /* ---- the walk ---- */
 
-#define WALK_SIDE_EFFECTS 1u	/* set A/D, use and fill the PWCs */
-
 struct mmu_walk {
 	/* in */
 	uint64_t va;
 	uint64_t root;
-	unsigned flags;
 	unsigned stop_level;	/* stop after the non-leaf entry of this level (checker) */
 	uint16_t pcid;
 	/* out */
@@ -233,7 +234,8 @@ uint32_t vmm_mmu_ref_cost(const struct vmm_cpu *cpu, uint64_t pa, unsigned kind)
  * walker reference went to (walk_node_*), and a walk prices a reference
  * in that range without calling this. The range stays empty with a
  * latency callback (which must see every reference) and never reaches
- * beyond the end of memory.
+ * beyond the end of memory (a multiple of the page size): an entry in it
+ * can be read without a bounds test.
  */
 static __attribute__((noinline)) uint32_t walk_ref_cost_slow(struct vmm_cpu *cpu, uint64_t pa)
 {
@@ -279,6 +281,25 @@ static inline uint8_t walk_rights(uint8_t attr0, uint64_t all, uint64_t any, uns
 	return (uint8_t)((attr0 & keep) | (((any >> 63) & nxe) << 2));
 }
 
+/* The PWC of level @l (a constant): on a hit, where the walk goes on from it. */
+static inline __attribute__((always_inline)) bool
+pwc_hit(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, const unsigned l, uint64_t *table,
+	uint8_t *attr, uint64_t *hash, uint64_t *cycles, uint32_t *pwc_level)
+{
+	struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
+	struct vmm_tlb_entry *e = tlb_find(a, va, 12 + 9 * (l - 1), 0, pcid);
+
+	if (!e)
+		return false;
+	tlb_touch(&cpu->tlb, a, e);
+	*table = e->pa;
+	*attr = e->attr;
+	*hash = e->path_hash;
+	*pwc_level = l;
+	*cycles += cpu->pwc_hit_cost;
+	return true;
+}
+
 /*
  * Start from the deepest matching paging-structure-cache entry; returns the
  * level to read, with the table, rights, fingerprint and cycles so far, and
@@ -288,20 +309,15 @@ static inline __attribute__((always_inline)) unsigned
 walk_from_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, unsigned levels, uint64_t *table,
 	      uint8_t *attr, uint64_t *hash, uint64_t *cycles, uint32_t *pwc_level)
 {
-	for (unsigned l = 2; l <= levels; l++) {
-		struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
-		struct vmm_tlb_entry *e = tlb_find(a, va, 12 + 9 * (l - 1), 0, pcid);
-
-		if (e) {
-			tlb_touch(&cpu->tlb, a, e);
-			*table = e->pa;
-			*attr = e->attr;
-			*hash = e->path_hash;
-			*pwc_level = l;
-			*cycles += cpu->m->clock.cost.pwc_hit;
-			return l - 1;
-		}
-	}
+	/* each level a copy with its shift a constant */
+	if (pwc_hit(cpu, va, pcid, 2, table, attr, hash, cycles, pwc_level))
+		return 1;
+	if (pwc_hit(cpu, va, pcid, 3, table, attr, hash, cycles, pwc_level))
+		return 2;
+	if (pwc_hit(cpu, va, pcid, 4, table, attr, hash, cycles, pwc_level))
+		return 3;
+	if (levels == 5 && pwc_hit(cpu, va, pcid, 5, table, attr, hash, cycles, pwc_level))
+		return 4;
 	return levels;
 }
 
@@ -320,17 +336,18 @@ static __attribute__((noinline)) void walk_fill_pwc(struct vmm_cpu *cpu, uint64_
 }
 
 /*
- * The running state of a walk; walk_step() keeps it in registers, with a
- * copy of the CPU's walker-node shortcut (walk_ref_cost_slow()).
+ * The running state of a walk, kept in registers; what stays fixed during
+ * a walk (the walker's view of memory, the walker-node shortcut of
+ * walk_ref_cost_slow(), the reserved-bit masks) is read from the CPU where
+ * it is used, so that the state fits the host's registers.
  */
 struct walk_run {
-	uint64_t table, e, epa, hash, all, any, cycles;
-	uint64_t node_start, node_len, node_cost;
-	unsigned depth;
+	uint64_t va, table, e, epa, hash, all, any, cycles;
+	unsigned start, level;	/* the level the walk started at, the last level read */
 	uint8_t attr0;
 };
 
-enum { STEP_NEXT, STEP_END };
+enum { STEP_NEXT, STEP_END, STEP_BAIL };
 
 /*
  * Read the entry of @level (a constant in each inlined copy) and fold it
@@ -338,34 +355,41 @@ enum { STEP_NEXT, STEP_END };
  * walk with @side effects sets A in a non-leaf entry that lacks it and
  * caches the entry in its PWC. Each reference is priced as it is made,
  * so that a latency callback sees the references in order.
+ *
+ * A @fast step (a translation's) makes no call and has no side effect: it
+ * gives up (STEP_BAIL) where the walk would fault, leave the walker's
+ * node, read outside memory, set A or fill a PWC, before doing any of it,
+ * so that the full walk can start over and reach the same result.
  */
 static inline __attribute__((always_inline)) int
 walk_step(struct vmm_cpu *cpu, struct mmu_walk *w, struct walk_run *r, const unsigned level,
-	  const bool side, uint64_t addr_mask, uint64_t end8, uint8_t *host)
+	  const bool side, const bool fast)
 {
 	const unsigned shift = 3 + 9 * level;	/* of the region one entry maps */
-	const uint64_t epa = r->table + ((w->va >> (shift - 3)) & 0xff8);
-	uint64_t e = likely(epa < end8)
-			     ? __atomic_load_n((const uint64_t *)(void *)(host + epa),
-					       __ATOMIC_RELAXED)
-			     : 0;
+	const uint64_t epa = r->table + ((r->va >> (shift - 3)) & 0xff8);
+	const bool in_node = epa - cpu->walk_node_start < cpu->walk_node_len;
+	uint64_t e = 0;
 	bool leaf;
 
+	/* the walker's node lies in memory: an entry in it needs no other test */
+	if (fast && unlikely(!in_node))
+		return STEP_BAIL;
+	if (fast || likely(epa < cpu->walk_end8))
+		e = __atomic_load_n((const uint64_t *)(const void *)(cpu->walk_host + epa),
+				    __ATOMIC_RELAXED);
 	r->epa = epa;
 	r->e = e;
+	r->level = level;
 	if (!side && w->lv)
-		w->lv[r->depth] = (struct vmm_walk_level){ epa, e, level, 0 };
-	if (likely(epa - r->node_start < r->node_len)) {
-		r->cycles += r->node_cost;
-	} else {
+		w->lv[r->start - level] = (struct vmm_walk_level){ epa, e, level, 0 };
+	if (likely(in_node))
+		r->cycles += cpu->walk_node_cost;
+	else
 		r->cycles += walk_ref_cost_slow(cpu, epa);
-		r->node_start = cpu->walk_node_start;
-		r->node_len = cpu->walk_node_len;
-		r->node_cost = cpu->walk_node_cost;
-	}
-	r->depth++;
 	/* not present, or a reserved bit of a non-leaf entry (a superset of a leaf's at 1) */
-	if (unlikely((e ^ VMM_PTE_PRESENT) & (cpu->rsvd_mask[0][level] | VMM_PTE_PRESENT))) {
+	if (unlikely((e ^ VMM_PTE_PRESENT) & cpu->rsvd_mask[0][level])) {
+		if (fast)
+			return STEP_BAIL;
 		w->fault = VMM_FAULT_PF;
 		if (e & VMM_PTE_PRESENT)
 			w->error_code = VMM_PF_P | VMM_PF_RSVD;
@@ -373,23 +397,28 @@ walk_step(struct vmm_cpu *cpu, struct mmu_walk *w, struct walk_run *r, const uns
 	}
 	leaf = level == 1 || (level <= 3 && (e & VMM_PTE_PS));
 	if (level > 1 && level <= 3 && leaf && unlikely(e & cpu->rsvd_mask[1][level])) {
+		if (fast)
+			return STEP_BAIL;
 		w->fault = VMM_FAULT_PF;
 		w->error_code = VMM_PF_P | VMM_PF_RSVD;
 		return STEP_END;
 	}
+	if (fast && !leaf &&
+	    unlikely(!(e & VMM_PTE_ACCESSED) || cpu->tlb.pwc[level - 2].ways))
+		return STEP_BAIL;
 	r->hash = hash_mix(r->hash, e & ~(VMM_PTE_ACCESSED | VMM_PTE_DIRTY));
 	r->all &= e;
 	r->any |= e;
 	if (leaf) {
 		w->shift = shift;
-		w->pa = e & addr_mask & ~((1ull << shift) - 1);
+		w->pa = e & cpu->walk_addr_mask & ~((1ull << shift) - 1);
 		w->global = (e & VMM_PTE_GLOBAL) && cpu->pge;
 		if (!side && w->stop_level)	/* the checker wanted a table here */
 			w->fault = VMM_FAULT_PF;
 		return STEP_END;
 	}
-	r->table = e & addr_mask;
-	if (side && level >= 2) {
+	r->table = e & cpu->walk_addr_mask;
+	if (side && !fast && level >= 2) {
 		if (unlikely(!(e & VMM_PTE_ACCESSED)))
 			r->cycles += set_entry_bits(cpu, epa, VMM_PTE_ACCESSED);
 		if (cpu->tlb.pwc[level - 2].ways)
@@ -403,52 +432,54 @@ walk_step(struct vmm_cpu *cpu, struct mmu_walk *w, struct walk_run *r, const uns
 	return STEP_NEXT;
 }
 
-/*
- * The walk proper, instantiated twice: with @side (translation: PWCs and
- * A flags) and without (inspection and the checker: entry log and
- * stop_level). Each level is a copy of walk_step() with its level a
- * constant, entered at the level the walk starts from. It keeps its
- * running state in locals and stores it in @w once, at the end; rights
- * are gathered as the AND and the OR of the entries and turned into
- * TLB_ATTR_* bits where they are needed.
- */
-static inline __attribute__((always_inline)) void walk_levels(struct vmm_cpu *cpu,
-							      struct mmu_walk *w, const bool side)
+/* Where a walk starts: CR3, or with @side the deepest matching PWC entry. */
+static inline __attribute__((always_inline)) void
+walk_start(struct vmm_cpu *cpu, struct mmu_walk *w, struct walk_run *r, const bool side)
 {
-	const struct vmm_machine *m = cpu->m;
-	const uint64_t addr_mask = VMM_PTE_ADDR_MASK & maxphy_mask(m);
-	const uint64_t end8 = m->phys.end >= 8 ? m->phys.end - 7 : 0;
-	uint8_t *host = vmm_physmem_host(&m->phys, 0);
-	struct walk_run r = { .table = w->root & addr_mask, .hash = cpu->walk_seed,
-			      .cycles = w->cycles, .all = ~0ull,
-			      .node_start = cpu->walk_node_start, .node_len = cpu->walk_node_len,
-			      .node_cost = cpu->walk_node_cost, .attr0 = TLB_ATTR_U | TLB_ATTR_W };
-	unsigned level = cpu_levels(cpu);
-
+	*r = (struct walk_run){ .va = w->va, .table = w->root & cpu->walk_addr_mask,
+				.hash = cpu->walk_seed,
+				.cycles = w->cycles, .all = ~0ull,
+				.attr0 = TLB_ATTR_U | TLB_ATTR_W, .start = cpu_levels(cpu) };
 	if (side && cpu->tlb.pwc_entries)
-		level = walk_from_pwc(cpu, w->va, w->pcid, level, &r.table, &r.attr0, &r.hash,
-				      &r.cycles, &w->pwc_level);
-	switch (level) {
-	case 5:
-		if (walk_step(cpu, w, &r, 5, side, addr_mask, end8, host) == STEP_END)
-			break;
+		r->start = walk_from_pwc(cpu, w->va, w->pcid, r->start, &r->table, &r->attr0,
+					 &r->hash, &r->cycles, &w->pwc_level);
+}
+
+/*
+ * The walk proper from @r0 (walk_start()), instantiated three times: with
+ * @side (translation: PWCs and A flags), @fast or not, and without
+ * (inspection and the checker: entry log and stop_level). Each level is a
+ * copy of walk_step() with its level a constant, entered at the level the
+ * walk starts from. It keeps its running state in locals and stores it in
+ * @w once, at the end; rights are gathered as the AND and the OR of the
+ * entries and turned into TLB_ATTR_* bits where they are needed. Returns
+ * false when a @fast walk gave up, having changed nothing.
+ */
+#define WALK_LEVEL(l)                                                                          \
+	case l:                                                                                \
+		step = walk_step(cpu, w, &r, l, side, fast);                                   \
+		if (step != STEP_NEXT)                                                         \
+			break;                                                                 \
 		/* fall through */
-	case 4:
-		if (walk_step(cpu, w, &r, 4, side, addr_mask, end8, host) == STEP_END)
-			break;
-		/* fall through */
-	case 3:
-		if (walk_step(cpu, w, &r, 3, side, addr_mask, end8, host) == STEP_END)
-			break;
-		/* fall through */
-	case 2:
-		if (walk_step(cpu, w, &r, 2, side, addr_mask, end8, host) == STEP_END)
-			break;
-		/* fall through */
+
+static inline __attribute__((always_inline)) bool
+walk_levels(struct vmm_cpu *cpu, struct mmu_walk *w, const struct walk_run *r0, const bool side,
+	    const bool fast)
+{
+	struct walk_run r = *r0;
+	int step = STEP_END;
+
+	switch (r.start) {
+	WALK_LEVEL(5)
+	WALK_LEVEL(4)
+	WALK_LEVEL(3)
+	WALK_LEVEL(2)
 	default:
-		walk_step(cpu, w, &r, 1, side, addr_mask, end8, host);
+		step = walk_step(cpu, w, &r, 1, side, fast);
 		break;
 	}
+	if (fast && step == STEP_BAIL)
+		return false;
 	w->attr = walk_rights(r.attr0, r.all, r.any, cpu->nxe);
 	if (!w->fault && !(side ? 0 : w->stop_level)) {
 		w->attr |= (uint8_t)(((r.e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT)
@@ -458,18 +489,42 @@ static inline __attribute__((always_inline)) void walk_levels(struct vmm_cpu *cp
 	}
 	w->hash = r.hash;
 	w->cycles = r.cycles;
-	w->depth = r.depth;
-	w->refs = r.depth;
+	w->depth = r.start - r.level + 1;
+	w->refs = w->depth;
 	w->leaf_pa = r.epa;
 	w->leaf_entry = r.e;
+	return true;
 }
 
+/* The full walk of a translation from @r0: faults, A flags, PWC fills, any memory. */
+static __attribute__((noinline)) void walk_translate_full(struct vmm_cpu *cpu, struct mmu_walk *w,
+							  struct walk_run r0)
+{
+	walk_levels(cpu, w, &r0, true, false);
+}
+
+/*
+ * The walk of a translation: the fast walk, which makes no call, and the
+ * full one when it gives up.
+ */
+static inline __attribute__((always_inline)) void walk_translate(struct vmm_cpu *cpu,
+								 struct mmu_walk *w)
+{
+	struct walk_run r0;
+
+	walk_start(cpu, w, &r0, true);
+	if (likely(walk_levels(cpu, w, &r0, true, true)))
+		return;
+	walk_translate_full(cpu, w, r0);
+}
+
+/* The walk of inspection and the checker: no side effects. */
 static void walk(struct vmm_cpu *cpu, struct mmu_walk *w)
 {
-	if (w->flags & WALK_SIDE_EFFECTS)
-		walk_levels(cpu, w, true);
-	else
-		walk_levels(cpu, w, false);
+	struct walk_run r0;
+
+	walk_start(cpu, w, &r0, false);
+	walk_levels(cpu, w, &r0, false, false);
 }
 
 /* ---- translation ---- */
@@ -596,7 +651,9 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 	       const struct tlb_probe *p, const struct tlb_probe *p1, struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-	struct mmu_walk w;	/* only what walk_levels() reads is set: this path is hot */
+	/* only what walk_levels() reads is set (not the checker's stop_level and
+	 * log): this path is hot */
+	struct mmu_walk w;
 	struct tlb_fill f;
 	uint64_t bits;
 	unsigned sz;
@@ -604,13 +661,11 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 	w.va = va;
 	w.root = cpu->regs.cr3;
 	w.pcid = cpu->pcid;
-	w.stop_level = 0;
-	w.lv = NULL;
 	w.cycles = 0;
 	w.fault = 0;
 	w.error_code = 0;
 	w.pwc_level = 0;
-	walk_levels(cpu, &w, true);
+	walk_translate(cpu, &w);
 	x->source = VMM_XLAT_WALK;
 	x->walk_refs = w.refs;
 	x->pwc_level = w.pwc_level;
@@ -650,14 +705,23 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 	if (likely(sz == VMM_PGSZ_4K)) {
 		struct vmm_tlb_entry *e;
 
-		tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f);
-		e = tlb_fill_probed(&cpu->tlb, l1, p1, &f);
+		vmm_tlb_forget_last(&cpu->tlb);	/* a new entry may answer for a remembered page */
+		tlb_fill_probed(&cpu->tlb, &cpu->tlb.stlb, p, &f, false);
+		e = tlb_fill_probed(&cpu->tlb, l1, p1, &f, true);
 		if (e)
 			memo_note(l1, e);
 		return;
 	}
 	tlb_fill_fresh(&cpu->tlb, l2_array(cpu, sz), &f);
 	tlb_fill_fresh(&cpu->tlb, &l1[sz], &f);
+}
+
+/* A write through a clean entry walks again: rare, so the walk is not inlined a second time. */
+static __attribute__((noinline)) void translate_rewalk(struct vmm_cpu *cpu, uint64_t va,
+						       unsigned type, unsigned mode, bool acct,
+						       struct mmu_xlat *x)
+{
+	translate_walk(cpu, va, type, mode, acct, NULL, NULL, x);
 }
 
 /* What use_entry() did. */
@@ -778,7 +842,7 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 		if (used == ENTRY_USED && acct)
 			mmu_count_l1_hit(cpu, type, sz);
 		if (used == ENTRY_REWALK)
-			translate_walk(cpu, va, type, mode, acct, NULL, NULL, x);
+			translate_rewalk(cpu, va, type, mode, acct, x);
 		return;
 	}
 	x->cyc_tlb += c->tlb_l2_hit;
@@ -797,11 +861,12 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 
 		if (acct)
 			count_l1_miss(cpu, type, sz, true);
-		e = vmm_tlb_fill(&cpu->tlb, &l1[sz], &f);
+		/* fresh: the L1 lookups above found no entry for the page */
+		e = tlb_fill_fresh(&cpu->tlb, &l1[sz], &f);
 		if (e && sz == VMM_PGSZ_4K)
 			memo_note(l1, e);
 	} else if (used == ENTRY_REWALK) {
-		translate_walk(cpu, va, type, mode, acct, NULL, NULL, x);
+		translate_rewalk(cpu, va, type, mode, acct, x);
 	}
 }
 

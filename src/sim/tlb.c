@@ -57,6 +57,7 @@ static int tlb_array_init(struct vmm_tlb_array *a, const struct vmm_tlb_geometry
 	a->set_bytes = a->ways * (uint32_t)sizeof(*a->e);
 	a->fp_words = (a->ways + 7) / 8;
 	a->all_ways = a->ways == 64 ? ~0ull : (1ull << a->ways) - 1;
+	a->list_pad = a->ways >= TLB_LIST_MAX_WAYS ? 0 : ~0ull << (4 * a->ways);
 	/* an empty array keeps one dummy entry so that lookups need no NULL test */
 	n = g->entries ? g->entries : 1;
 	a->e = vmm_hcalloc(hm, n, sizeof(*a->e));
@@ -225,6 +226,16 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_ent
 	a->valid[entry_set(a, e)] &= ~(1ull << entry_way(a, e));
 	a->fp[entry_set(a, e) * a->fp_words + entry_way(a, e) / 8] &=
 		~(0xffull << (8 * (entry_way(a, e) % 8)));
+}
+
+void vmm_tlb_recount(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct vmm_tlb_entry *e,
+		     uint64_t tag, const struct tlb_fill *f)
+{
+	a->nvalid_sz[e->tag & 3]--;
+	a->nvalid_sz[tag & 3]++;
+	t->pcid_count[e->pcid]--;
+	t->pcid_count[f->pcid]++;
+	t->global_count += (uint64_t)f->global - e->global;
 }
 
 uint32_t vmm_tlb_victim_slow(struct vmm_tlb *t, const struct vmm_tlb_array *a, uint32_t set)

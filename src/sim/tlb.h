@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <vmm/config.h>
 
@@ -71,10 +72,12 @@ struct vmm_tlb_entry {
 	uint64_t tag;		/* linear base | page-size index; TLB_TAG_INVALID when empty */
 	uint64_t pa;		/* physical base of the page (PWC: of the next table) */
 	uint64_t stamp;		/* LRU: the CPU's tick (struct vmm_tlb.tick) at the last use */
+	/* pcid, global and shift: what the counts of struct vmm_tlb_array and
+	 * struct vmm_tlb depend on (tlb_class()), side by side */
 	uint16_t pcid;
-	uint8_t attr;		/* TLB_ATTR_* and the protection key */
 	uint8_t global;		/* G with CR4.PGE: matches every PCID */
 	uint8_t shift;		/* page shift 12/21/30 (PWC: shift of the region) */
+	uint8_t attr;		/* TLB_ATTR_* and the protection key */
 	uint8_t pad[3];
 	uint64_t leaf_pa;	/* checker: address of the leaf / cached entry */
 	uint64_t path_hash;	/* checker: hash of the entries it was built from */
@@ -126,6 +129,7 @@ struct vmm_tlb_array {
 	uint32_t set_bytes;		/* ways * sizeof(struct vmm_tlb_entry) */
 	uint32_t fp_words;		/* fingerprint words per set: ways / 8 rounded up */
 	uint64_t all_ways;		/* the mask of a full set */
+	uint64_t list_pad;		/* 0xf in the recency-list positions past the last way */
 	uint32_t nvalid;		/* valid entries */
 	uint32_t nvalid_sz[3];		/* valid entries by page-size index (tag & 3): a lookup
 					 * for a size the array holds none of reads nothing */
@@ -213,9 +217,15 @@ static inline uint64_t tlb_fp_match(uint64_t word, uint64_t fp)
  * fingerprint array has a word of slack at its end for the last set);
  * else tlb_fp_match() per word, its bytes' top bits gathered into bits.
  */
-static inline uint64_t tlb_fp_ways(const struct vmm_tlb_array *a, uint32_t set_idx, uint64_t fp)
+static inline uint64_t *tlb_set_fpw(const struct vmm_tlb_array *a, uint32_t set_idx)
 {
-	const uint64_t *fpw = a->fp + (size_t)set_idx * a->fp_words;
+	return a->fp + (size_t)set_idx * a->fp_words;
+}
+
+/* tlb_fp_ways() of the set whose fingerprint words start at @fpw. */
+static inline uint64_t tlb_fp_ways_at(const struct vmm_tlb_array *a, const uint64_t *fpw,
+				      uint64_t fp)
+{
 	uint64_t ways = 0;
 
 #ifdef __SSE2__
@@ -231,20 +241,34 @@ static inline uint64_t tlb_fp_ways(const struct vmm_tlb_array *a, uint32_t set_i
 	return ways;
 }
 
-/* The first way of set @set_idx holding @tag (fingerprint @fp) usable under @pcid, or NULL. */
-static inline struct vmm_tlb_entry *tlb_set_find_fp(const struct vmm_tlb_array *a,
-						    uint32_t set_idx, uint64_t tag, uint64_t fp,
-						    uint16_t pcid)
+static inline uint64_t tlb_fp_ways(const struct vmm_tlb_array *a, uint32_t set_idx, uint64_t fp)
 {
-	struct vmm_tlb_entry *set = tlb_set_base(a, set_idx);
+	return tlb_fp_ways_at(a, tlb_set_fpw(a, set_idx), fp);
+}
 
-	for (uint64_t m = tlb_fp_ways(a, set_idx, fp); m; m &= m - 1) {
+/*
+ * The first way of the set at @set (fingerprint words @fpw) holding @tag
+ * (fingerprint @fp) usable under @pcid, or NULL.
+ */
+static inline struct vmm_tlb_entry *tlb_set_find_at(const struct vmm_tlb_array *a,
+						    struct vmm_tlb_entry *set, const uint64_t *fpw,
+						    uint64_t tag, uint64_t fp, uint16_t pcid)
+{
+	for (uint64_t m = tlb_fp_ways_at(a, fpw, fp); m; m &= m - 1) {
 		struct vmm_tlb_entry *e = set + __builtin_ctzll(m);
 
 		if (e->tag == tag && (e->pcid == pcid || e->global))
 			return e;
 	}
 	return NULL;
+}
+
+/* The first way of set @set_idx holding @tag (fingerprint @fp) usable under @pcid, or NULL. */
+static inline struct vmm_tlb_entry *tlb_set_find_fp(const struct vmm_tlb_array *a,
+						    uint32_t set_idx, uint64_t tag, uint64_t fp,
+						    uint16_t pcid)
+{
+	return tlb_set_find_at(a, tlb_set_base(a, set_idx), tlb_set_fpw(a, set_idx), tag, fp, pcid);
 }
 
 /* The first way of set @set_idx holding @tag usable under @pcid, or NULL. */
@@ -276,6 +300,8 @@ struct tlb_probe {
 	uint32_t set;			/* set index */
 	uint64_t tag;
 	uint64_t fp;			/* tlb_fp(tag) */
+	struct vmm_tlb_entry *base;	/* the set's first way */
+	uint64_t *fpw;			/* the set's fingerprint words */
 	struct vmm_tlb_entry *hit;	/* the usable entry, or NULL */
 };
 
@@ -286,7 +312,9 @@ static inline void tlb_probe_fp(const struct vmm_tlb_array *a, uint64_t va, unsi
 	p->set = tlb_set_index(a, va, shift);
 	p->tag = tag;
 	p->fp = fp;
-	p->hit = a->nvalid_sz[tag & 3] ? tlb_set_find_fp(a, p->set, tag, fp, pcid) : NULL;
+	p->base = tlb_set_base(a, p->set);
+	p->fpw = tlb_set_fpw(a, p->set);
+	p->hit = a->nvalid_sz[tag & 3] ? tlb_set_find_at(a, p->base, p->fpw, tag, fp, pcid) : NULL;
 }
 
 static inline void tlb_probe(const struct vmm_tlb_array *a, uint64_t va, unsigned shift,
@@ -349,24 +377,45 @@ struct tlb_fill {
 	uint64_t pa;
 	uint64_t leaf_pa;
 	uint64_t path_hash;
-	unsigned shift;
 	unsigned szidx;
-	uint16_t pcid;
-	uint8_t attr;
+	uint16_t pcid;		/* pcid, global, shift: as in struct vmm_tlb_entry */
 	uint8_t global;
+	uint8_t shift;
+	uint8_t attr;
 	uint8_t fresh;		/* the caller found no entry for the page usable under pcid */
 };
+
+/*
+ * The pcid, global and shift of @p (an entry's or a fill's) as one word.
+ * Within one array the shift gives the page-size index, so two entries
+ * with one class count alike in every count.
+ */
+static inline uint32_t tlb_class(const uint16_t *p)
+{
+	uint32_t c;
+
+	memcpy(&c, p, sizeof(c));
+	return c;
+}
 
 /* The victim of a full set under tree-PLRU or random. */
 uint32_t vmm_tlb_victim_slow(struct vmm_tlb *t, const struct vmm_tlb_array *a, uint32_t set);
 
-/* LRU: the way of full set @set with the smallest stamp (stamps of valid ways are distinct). */
+/*
+ * LRU: the way of full set @set with the smallest stamp (stamps of valid
+ * ways are distinct). Four ways (the L1 DTLB's) play two rounds of pairs.
+ */
 static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t set)
 {
 	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
 	uint64_t oldest = s[0].stamp;
 	uint32_t way = 0;
 
+	if (likely(a->ways == 4)) {
+		uint32_t l = s[1].stamp < s[0].stamp, r = 2 + (s[3].stamp < s[2].stamp);
+
+		return s[r].stamp < s[l].stamp ? r : l;
+	}
 	for (uint32_t w = 1; w < a->ways; w++) {
 		bool older = s[w].stamp < oldest;	/* no branch: the winner is random */
 
@@ -394,43 +443,41 @@ static inline __attribute__((always_inline)) uint32_t tlb_fresh_way(struct vmm_t
 	return vmm_tlb_victim_slow(t, a, set);
 }
 
-/* Set the fingerprint byte of way @way of set @set to @fp (0: empty). */
-static inline void tlb_set_fp(struct vmm_tlb_array *a, uint32_t set, uint32_t way, uint64_t fp)
+/* Set the fingerprint byte of way @way of the set whose words start at @fpw to @fp (0: empty). */
+static inline void tlb_set_fp(uint64_t *fpw, uint32_t way, uint64_t fp)
 {
-	uint64_t *fpw = &a->fp[(size_t)set * a->fp_words + way / 8];
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	((uint8_t *)(void *)fpw)[way % 8] = (uint8_t)fp;	/* byte i of a word is bits 8i.. */
+	((uint8_t *)(void *)fpw)[way] = (uint8_t)fp;	/* byte i of a word is bits 8i.. */
 #else
 	unsigned sh = 8 * (way % 8);
 
-	*fpw = (*fpw & ~(0xffull << sh)) | fp << sh;
+	fpw[way / 8] = (fpw[way / 8] & ~(0xffull << sh)) | fp << sh;
 #endif
 }
 
+/* Move the counts of @a and @t from the entry @e (valid) to the fill @f (tag @tag). */
+void vmm_tlb_recount(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct vmm_tlb_entry *e,
+		     uint64_t tag, const struct tlb_fill *f);
+
 /*
  * Put @f (tag @tag) into way @way of set @set, which held nothing or what
- * it replaces; the caller has forgotten the last hits (vmm_tlb_forget_last()).
- * The counts change only where the old and the new entry differ.
+ * it replaces; the caller has forgotten the last hits (vmm_tlb_forget_last())
+ * and records the use (tlb_touch()). The counts change only where the old
+ * and the new entry differ, which one compare of their classes tells.
+ * Without @memo the caller vouches that @a keeps no memo.
  */
 static inline __attribute__((always_inline)) struct vmm_tlb_entry *
-tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a,
-						uint32_t set, uint32_t way, uint64_t tag, uint64_t fp,
-						const struct tlb_fill *f)
+tlb_put(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *base,
+	uint64_t *fpw, uint32_t way, uint64_t tag, uint64_t fp, const struct tlb_fill *f,
+	const bool memo)
 {
-	struct vmm_tlb_entry *e = tlb_set_base(a, set) + way;
+	struct vmm_tlb_entry *e = base + way;
 	uint64_t old = e->tag;
 
 	if (old != TLB_TAG_INVALID) {	/* what vmm_tlb_kill() would count */
-		if (unlikely((old & 3) != (tag & 3))) {
-			a->nvalid_sz[old & 3]--;
-			a->nvalid_sz[tag & 3]++;
-		}
-		if (unlikely(e->pcid != f->pcid)) {
-			t->pcid_count[e->pcid]--;
-			t->pcid_count[f->pcid]++;
-		}
-		t->global_count += (uint64_t)f->global - e->global;
-		if (a->memo)
+		if (unlikely(tlb_class(&e->pcid) != tlb_class(&f->pcid)))
+			vmm_tlb_recount(t, a, e, tag, f);
+		if (memo && a->memo)
 			tlb_memo_slot(a->memo, old)->page = TLB_TAG_INVALID;
 	} else {
 		a->nvalid++;
@@ -439,17 +486,51 @@ tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a,
 		t->pcid_count[f->pcid]++;
 		t->global_count += f->global;
 	}
-	if (a->memo)
+	if (memo && a->memo)
 		tlb_memo_slot(a->memo, tag)->page = TLB_TAG_INVALID;
-	tlb_set_fp(a, set, way, fp);
+	tlb_set_fp(fpw, way, fp);
 	e->tag = tag;
 	e->pa = f->pa;
-	e->pcid = f->pcid;
+	memcpy(&e->pcid, &f->pcid, sizeof(uint32_t));	/* pcid, global, shift */
 	e->attr = f->attr;
-	e->global = f->global;
-	e->shift = (uint8_t)f->shift;
 	e->leaf_pa = f->leaf_pa;
 	e->path_hash = f->path_hash;
+	return e;
+}
+
+/* tlb_put() and the use. */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, uint32_t way, uint64_t tag,
+	    uint64_t fp, const struct tlb_fill *f)
+{
+	struct vmm_tlb_entry *e =
+		tlb_put(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), way, tag, fp, f, true);
+
+	tlb_touch(t, a, e);
+	return e;
+}
+
+/*
+ * A fresh fill into set @set: the first empty way, else the policy's
+ * victim. The victim of a recency list is its last way, which the use
+ * moves to the front: the list turns by one way.
+ */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+tlb_fill_set(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *base,
+	     uint64_t *fpw, uint64_t tag, uint64_t fp, const struct tlb_fill *f, const bool memo)
+{
+	struct vmm_tlb_entry *e;
+
+	if (likely(a->policy == TLB_POL_LRU_LIST) && !(~a->valid[set] & a->all_ways)) {
+		uint64_t list = a->order[set];
+		uint32_t way = (uint32_t)(list >> (4 * (a->ways - 1))) & 0xf;
+
+		e = tlb_put(t, a, set, base, fpw, way, tag, fp, f, memo);
+		e->stamp = ++t->tick;
+		a->order[set] = list << 4 | way | a->list_pad;
+		return e;
+	}
+	e = tlb_put(t, a, set, base, fpw, tlb_fresh_way(t, a, set), tag, fp, f, memo);
 	tlb_touch(t, a, e);
 	return e;
 }
@@ -468,7 +549,8 @@ static inline struct vmm_tlb_entry *tlb_fill_fresh(struct vmm_tlb *t, struct vmm
 		return NULL;
 	vmm_tlb_forget_last(t);
 	set = tlb_set_index(a, f->va, f->shift);
-	return tlb_install(t, a, set, tlb_fresh_way(t, a, set), tag, tlb_fp(tag), f);
+	return tlb_fill_set(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), tag, tlb_fp(tag),
+			    f, true);
 }
 
 int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prng *prng,
@@ -488,16 +570,17 @@ struct vmm_tlb_entry *vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a,
 
 /*
  * A fresh fill into the set @p looked at (tlb_probe() missed, for the same
- * page, and nothing changed the set since): no second look at the set.
+ * page, and nothing changed the set since): no second look at the set. The
+ * caller has forgotten the last hits (vmm_tlb_forget_last()); without
+ * @memo it vouches that @a keeps no memo.
  */
-static inline struct vmm_tlb_entry *tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a,
-						    const struct tlb_probe *p,
-						    const struct tlb_fill *f)
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+tlb_fill_probed(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct tlb_probe *p,
+		const struct tlb_fill *f, const bool memo)
 {
 	if (!a->ways)
 		return NULL;
-	vmm_tlb_forget_last(t);
-	return tlb_install(t, a, p->set, tlb_fresh_way(t, a, p->set), p->tag, p->fp, f);
+	return tlb_fill_set(t, a, p->set, p->base, p->fpw, p->tag, p->fp, f, memo);
 }
 
 /* How an invalidation treats global entries. */
