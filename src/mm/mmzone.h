@@ -138,15 +138,18 @@ struct vmm_per_cpu_pages {
 	int high;			/* free back to the zone above this */
 	int high_min;
 	int high_max;
-	int batch;			/* refill and drain unit */
-	/* two halves of a word, so that free_count_max fits and the struct stays 320 bytes */
-	uint16_t flags;			/* PCPF_* */
-	int16_t alloc_factor;		/* batch scale for refills (0 .. PCP_BATCH_SCALE_MAX) */
+	/* pcp_free_high(), kept by pcp_update_free_high(): the order-0 free fast path's one test */
+	int free_high;
+	/* one word, so that the head stays 32 bytes and the struct 320 (a shift per index) */
+	uint8_t flags;			/* PCPF_* */
+	int8_t alloc_factor;		/* batch scale for refills (0 .. PCP_BATCH_SCALE_MAX) */
+	int16_t batch;			/* refill and drain unit (zone_batchsize(): at most 63) */
 	int free_count;			/* pages freed in a row, decays on allocation */
 	int free_count_max;		/* batch << PCP_BATCH_SCALE_MAX: where free_count stops */
 	struct vmm_list lists[NR_PCP_LISTS];
 	struct vmm_pcp_hot_cold hot_cold[2];	/* [0] hot, [1] cold */
 };
+_Static_assert(sizeof(struct vmm_per_cpu_pages) == 320, "a per-CPU pageset is 320 bytes");
 
 /* zone->flags */
 #define ZONE_BOOSTED_WATERMARK 0x1u
@@ -250,6 +253,27 @@ static inline int64_t zone_fast_floor(const struct vmm_zone *z)
 static inline void zone_update_fast_floor(struct vmm_zone *z)
 {
 	z->fast_floor = zone_fast_floor(z);
+}
+
+/*
+ * What a list's count after an order-0 free must stay below for free_to_pcp() only to
+ * add the page: its limit when that lies within its bounds and the zone is under no
+ * pressure (nr_pcp_high() would then change nothing), else 0, which no count is below.
+ */
+static inline int pcp_free_high(const struct vmm_per_cpu_pages *pcp, const struct vmm_zone *z)
+{
+	int high = pcp->high;
+
+	if (high < pcp->high_min || high > pcp->high_max ||
+	    (z->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)))
+		return 0;
+	return high;
+}
+
+/* Every write of a field pcp_free_high() reads is followed by this (vmm_pcp_check() checks). */
+static inline void pcp_update_free_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *z)
+{
+	pcp->free_high = pcp_free_high(pcp, z);
 }
 
 static inline uint64_t zone_end_pfn(const struct vmm_zone *z)

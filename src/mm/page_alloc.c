@@ -76,6 +76,14 @@ static inline struct vmm_per_cpu_pages *this_pcp(struct vmm_machine *m, struct v
 	return &z->pcp[m->current_cpu];
 }
 
+/* What follows a change of zone->flags' ZONE_BELOW_HIGH: the fast paths' copies of it. */
+static void zone_flags_changed(struct vmm_machine *m, struct vmm_zone *z)
+{
+	zone_update_fast_floor(z);
+	for (unsigned c = 0; c < m->nr_cpus; c++)
+		pcp_update_free_high(&z->pcp[c], z);
+}
+
 static inline bool hot_cold(const struct vmm_machine *m)
 {
 	return m->cfg.flags & VMM_CFG_PCP_HOT_COLD;
@@ -692,8 +700,10 @@ static int nr_pcp_alloc(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zo
 	if (high < base_batch)
 		return 1;
 	batch = order ? base_batch : base_batch << pcp->alloc_factor;
-	if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH))
+	if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH)) {
 		high = pcp->high = VMM_MIN(high + batch, pcp->high_max);
+		pcp_update_free_high(pcp, zone);
+	}
 	if (!order) {
 		max_nr_alloc = VMM_MAX(high - pcp->count - base_batch, base_batch);
 		if (batch <= max_nr_alloc && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
@@ -1004,7 +1014,7 @@ retry:
 						    ac->highest_zoneidx, alloc_flags))
 				goto try_this_zone;
 			zone->flags |= ZONE_BELOW_HIGH;
-			zone_update_fast_floor(zone);
+			zone_flags_changed(m, zone);
 		}
 		mark = wmark_pages(zone, alloc_flags & ALLOC_WMARK_MASK);
 		if (!vmm_zone_watermark_fast(zone, order, mark, ac->highest_zoneidx, alloc_flags)) {
@@ -1103,20 +1113,13 @@ static int nr_pcp_free(const struct vmm_per_cpu_pages *pcp, int batch, int high,
 	return VMM_CLAMP(pcp->free_count, batch, high - batch);
 }
 
-/* nr_pcp_high(): the list's current limit, adapting pcp->high. */
-static FAST_INLINE int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone,
-				   int batch, bool free_high)
+/* nr_pcp_high() past its usual case: the list's current limit, adapting pcp->high. */
+static int nr_pcp_high_adapt(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone,
+			     int batch, bool free_high)
 {
-	int high_min = pcp->high_min, high_max = pcp->high_max, high = pcp->high;
+	int high_min = pcp->high_min, high_max = pcp->high_max;
+	int high = pcp->high = VMM_CLAMP(pcp->high, high_min, high_max);
 
-	/*
-	 * The usual case: a list below a limit that is within its bounds, in a zone under
-	 * no pressure, and no free_high drain. Nothing below would change anything.
-	 */
-	if (likely(!free_high && high >= high_min && high <= high_max && pcp->count < high &&
-		   !(zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH))))
-		return high;
-	high = pcp->high = VMM_CLAMP(high, high_min, high_max);
 	if (!high)
 		return 0;
 	if (free_high) {
@@ -1145,6 +1148,23 @@ static FAST_INLINE int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct v
 	return high;
 }
 
+/* nr_pcp_high(): the list's current limit, adapting pcp->high. */
+static FAST_INLINE int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone,
+				   int batch, bool free_high)
+{
+	int high;
+
+	/*
+	 * The usual case: a list below a limit that is within its bounds, in a zone under
+	 * no pressure (pcp_free_high()), and no free_high drain. Nothing would change.
+	 */
+	if (likely(!free_high && pcp->count < pcp->free_high))
+		return pcp->free_high;
+	high = nr_pcp_high_adapt(pcp, zone, batch, free_high);
+	pcp_update_free_high(pcp, zone);
+	return high;
+}
+
 /* The list reached its limit: give pages back, and note when the zone is above high again. */
 static void pcp_overflow(struct vmm_machine *m, struct vmm_zone *zone,
 			 struct vmm_per_cpu_pages *pcp, int pindex, int high, bool free_high)
@@ -1154,7 +1174,7 @@ static void pcp_overflow(struct vmm_machine *m, struct vmm_zone *zone,
 	    vmm_zone_watermark_ok(zone, 0, wmark_pages(zone, WMARK_HIGH), VMM_ZONE_MOVABLE, 0,
 				  zone->vm_stat[NR_FREE_PAGES])) {
 		zone->flags &= ~ZONE_BELOW_HIGH;
-		zone_update_fast_floor(zone);
+		zone_flags_changed(m, zone);
 	}
 }
 
@@ -1457,17 +1477,13 @@ static FAST_INLINE bool order0_free_target(const struct vmm_machine *m, uint64_t
 /*
  * Whether free_to_pcp() of an order-0 page that leaves @count pages on the lists would
  * only add it: the list's limit within its bounds, the zone under no pressure, and the
- * list below the limit, so nr_pcp_high() would change nothing and nothing overflows.
- * On a machine with hot/cold lists pcp->high stays 0 (pcp_high_bad() says why;
- * vmm_pcp_check() checks), which no count is below.
+ * list below the limit (pcp_free_high()), so nr_pcp_high() would change nothing and
+ * nothing overflows. On a machine with hot/cold lists pcp->high stays 0 (pcp_high_bad()
+ * says why; vmm_pcp_check() checks), and so does free_high, which no count is below.
  */
-static FAST_INLINE bool pcp_only_adds(const struct vmm_per_cpu_pages *pcp,
-				      const struct vmm_zone *zone, int count)
+static FAST_INLINE bool pcp_only_adds(const struct vmm_per_cpu_pages *pcp, int count)
 {
-	int high = pcp->high;
-
-	return likely(count < high && high >= pcp->high_min && high <= pcp->high_max &&
-		      !(zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)));
+	return likely(count < pcp->free_high);
 }
 
 /* free_page_reset() and pcp_list_add() at the head of @head, for a clean order-0 page. */
@@ -1507,7 +1523,7 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 		return false;
 	pcp = this_pcp(m, zone);
 	count = pcp->count + 1;
-	if (!pcp_only_adds(pcp, zone, count)) {
+	if (!pcp_only_adds(pcp, count)) {
 		/* a machine with hot/cold lists never passes: its kind is tested here only */
 		if (hot_cold(m))
 			return false;
@@ -2282,7 +2298,7 @@ static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *con
 	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !order0_free_target(m, pfn, &zone, &mt))
 		return 0;
 	pcp = this_pcp(m, zone);
-	if (!pcp_only_adds(pcp, zone, pcp->count + 1))
+	if (!pcp_only_adds(pcp, pcp->count + 1))
 		return 0;
 	/* page k of the run leaves count + k + 1 pages on the lists, below high */
 	room = VMM_MIN(nr, (unsigned long)(pcp->high - pcp->count - 1));
@@ -2523,8 +2539,10 @@ static void set_pcp_disabled(struct vmm_machine *m, bool disabled)
 	m->pcp_disabled = disabled;
 	for_each_zone(m, z) {
 		vmm_pcp_setup_zone(m, z);
-		for (unsigned c = 0; c < m->nr_cpus; c++)
+		for (unsigned c = 0; c < m->nr_cpus; c++) {
 			z->pcp[c].high = disabled ? 0 : z->pcp[c].high;
+			pcp_update_free_high(&z->pcp[c], z);
+		}
 	}
 	if (disabled)
 		drain_all_pages(m);
@@ -2852,6 +2870,12 @@ long vmm_pcp_check(struct vmm_machine *m, FILE *out)
 			if (pcp_high_bad(m, pcp)) {
 				fprintf(out, "node %u zone %s cpu %u: high %d, hot/cold lists\n",
 					z->zone_pgdat->node_id, z->name, c, pcp->high);
+				problems++;
+			}
+			if (pcp->free_high != pcp_free_high(pcp, z)) {
+				fprintf(out, "node %u zone %s cpu %u: stale free_high %d, want %d\n",
+					z->zone_pgdat->node_id, z->name, c, pcp->free_high,
+					pcp_free_high(pcp, z));
 				problems++;
 			}
 			if (pcp->free_count_max != pcp->batch << PCP_BATCH_SCALE_MAX) {
