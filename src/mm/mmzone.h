@@ -190,13 +190,26 @@ struct vmm_zone {
  * with the nodes' fast_zone by update_fast_zones(); vmm_pcp_check() verifies it.
  */
 struct vmm_pcp_fast {
-	struct vmm_zone *zone;			/* the CPU's node's fast_zone, or NULL */
+	struct vmm_zone *zone;			/* the CPU's node's fast_zone, or no_fast_zone */
 	struct vmm_per_cpu_pages *pcp;		/* the CPU's lists of that zone */
 	struct vmm_list *list;			/* the order-0 list of the request's type */
 	const uint64_t *lowmem_reserve;		/* the zone's, for the request's highest zone */
 	struct vmm_cpu_clock *clk;		/* the CPU's clock */
 	uint64_t *pgalloc;			/* the machine's pgalloc_<zone> event */
 	uint64_t pad[2];			/* a power of two: the index is a shift */
+};
+
+/*
+ * The fast paths' tables for one CPU. m->this_cpu_fast points at the current CPU's
+ * (vmm_switch_cpu()), so that alloc_order0_fast() and free_order0_fast() index
+ * nothing by CPU. Filled by vmm_pcp_init() and update_fast_zones() (page_alloc.c);
+ * vmm_pcp_check() verifies them.
+ */
+struct vmm_cpu_fast {
+	struct vmm_pcp_fast alloc[NR_GFP_ZONE_MOBILITY]; /* by GFP zone and mobility bits */
+	struct vmm_cpu_clock *clk;			 /* the CPU's clock */
+	/* &zone_by_id[i]->pcp[cpu], at the index of m->zone_by_id */
+	struct vmm_per_cpu_pages *pcp_by_id[VMM_MAX_NUMNODES * VMM_MAX_NR_ZONES];
 };
 
 /* One entry of a zonelist; the list ends with a NULL zone. */
