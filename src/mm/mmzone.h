@@ -10,7 +10,9 @@
 #ifndef VMM_MM_MMZONE_H
 #define VMM_MM_MMZONE_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <vmm/config.h>
 #include <vmm/machine.h>
@@ -102,6 +104,23 @@ struct vmm_pageblock {
 	uint8_t zone;
 	uint8_t skip;			/* compaction's skip hint */
 };
+
+_Static_assert(VMM_MAX_NUMNODES <= 256, "a pageblock's node is a byte");
+
+/*
+ * A pageblock's node and zone as one number, nid | zone << 8: the two adjacent bytes
+ * read as one little-endian 16-bit word (one load on the free fast path).
+ */
+static inline unsigned pageblock_zone_key(const struct vmm_pageblock *pb)
+{
+	uint16_t key;
+
+	_Static_assert(offsetof(struct vmm_pageblock, zone) ==
+			       offsetof(struct vmm_pageblock, nid) + 1,
+		       "nid and zone are adjacent");
+	memcpy(&key, &pb->nid, sizeof(key));
+	return key;
+}
 
 struct vmm_free_area {
 	struct vmm_list free_list[MIGRATE_TYPES];
@@ -208,8 +227,8 @@ struct vmm_pcp_fast {
 struct vmm_cpu_fast {
 	struct vmm_pcp_fast alloc[NR_GFP_ZONE_MOBILITY]; /* by GFP zone and mobility bits */
 	struct vmm_cpu_clock *clk;			 /* the CPU's clock */
-	/* &zone_by_id[i]->pcp[cpu], at the index of m->zone_by_id */
-	struct vmm_per_cpu_pages *pcp_by_id[VMM_MAX_NUMNODES * VMM_MAX_NR_ZONES];
+	/* the CPU's lists of node n's zone z at pageblock_zone_key() n | z << 8 */
+	struct vmm_per_cpu_pages *pcp_by_key[VMM_MAX_NR_ZONES << 8];
 };
 
 /* One entry of a zonelist; the list ends with a NULL zone. */

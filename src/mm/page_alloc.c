@@ -289,8 +289,10 @@ static void cpu_fast_init(struct vmm_machine *m, unsigned cpu)
 	struct vmm_cpu_fast *f = &m->cpu_fast[cpu];
 
 	f->clk = m->clock.by_cpu[cpu];
-	for (unsigned id = 0; id < m->nr_nodes * VMM_MAX_NR_ZONES; id++)
-		f->pcp_by_id[id] = &m->zone_by_id[id]->pcp[cpu];
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		for (unsigned zid = 0; zid < VMM_MAX_NR_ZONES; zid++)
+			f->pcp_by_key[nid | zid << 8] =
+				&NODE_DATA(m, nid)->node_zones[zid].pcp[cpu];
 	m->cpu_fast_by_cpu[cpu] = f;
 }
 
@@ -308,8 +310,10 @@ static long check_cpu_fast(struct vmm_machine *m, FILE *out)
 		const struct vmm_cpu_fast *f = &m->cpu_fast[cpu];
 		bool bad = m->cpu_fast_by_cpu[cpu] != f || f->clk != m->clock.by_cpu[cpu];
 
-		for (unsigned id = 0; id < m->nr_nodes * VMM_MAX_NR_ZONES; id++)
-			bad |= f->pcp_by_id[id] != &m->zone_by_id[id]->pcp[cpu];
+		for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+			for (unsigned zid = 0; zid < VMM_MAX_NR_ZONES; zid++)
+				bad |= f->pcp_by_key[nid | zid << 8] !=
+				       &NODE_DATA(m, nid)->node_zones[zid].pcp[cpu];
 		if (bad) {
 			fprintf(out, "cpu %u: stale fast-path table (clock or lists by zone)\n",
 				cpu);
@@ -1501,35 +1505,38 @@ static __attribute__((noinline)) void free_order0_to_pcp(struct vmm_machine *m,
 }
 
 /*
- * The zone (its index in m->zone_by_id) and per-CPU list type of an order-0 free of
- * valid @pfn, from its pageblock; false for an isolated pageblock, whose pages go the
- * full way.
+ * The pageblock and per-CPU list type of an order-0 free of valid @pfn; false for an
+ * isolated pageblock, whose pages go the full way.
  */
-static FAST_INLINE bool order0_free_target_id(const struct vmm_machine *m, uint64_t pfn, size_t *id,
-					      unsigned *mt)
+static FAST_INLINE bool order0_free_block(const struct vmm_machine *m, uint64_t pfn,
+					  const struct vmm_pageblock **pb, unsigned *mt)
 {
-	const struct vmm_pageblock *pb = pfn_to_pageblock(&m->sparse, pfn);
-
-	*mt = pb->migratetype;
+	*pb = pfn_to_pageblock(&m->sparse, pfn);
+	*mt = (*pb)->migratetype;
 	if (unlikely(*mt >= MIGRATE_PCPTYPES)) {
 		/* HighAtomic (and CMA) blocks free to the Movable list, isolated ones not here */
 		if (*mt == MIGRATE_ISOLATE)
 			return false;
 		*mt = MIGRATE_MOVABLE;
 	}
-	*id = (size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone;
 	return true;
 }
 
-/* order0_free_target_id() with the zone itself. */
+static inline struct vmm_zone *pageblock_zone(const struct vmm_machine *m,
+					      const struct vmm_pageblock *pb)
+{
+	return m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
+}
+
+/* order0_free_block() with the block's zone. */
 static FAST_INLINE bool order0_free_target(const struct vmm_machine *m, uint64_t pfn,
 					   struct vmm_zone **zone, unsigned *mt)
 {
-	size_t id;
+	const struct vmm_pageblock *pb;
 
-	if (!order0_free_target_id(m, pfn, &id, mt))
+	if (!order0_free_block(m, pfn, &pb, mt))
 		return false;
-	*zone = m->zone_by_id[id];
+	*zone = pageblock_zone(m, pb);
 	return true;
 }
 
@@ -1573,20 +1580,20 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 	struct vmm_per_cpu_pages *pcp;
 	struct vmm_cpu_clock *clk;
 	struct vmm_list *head;
+	const struct vmm_pageblock *pb;
 	unsigned mt;
-	size_t id;
 	int count;
 
 	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, 0) ||
-	    !order0_free_target_id(m, pfn, &id, &mt))
+	    !order0_free_block(m, pfn, &pb, &mt))
 		return false;
-	pcp = m->this_cpu_fast->pcp_by_id[id];
+	pcp = m->this_cpu_fast->pcp_by_key[pageblock_zone_key(pb)];
 	count = pcp->count + 1;
 	if (!pcp_only_adds(pcp, count)) {
 		/* a machine with hot/cold lists never passes: its kind is tested here only */
 		if (hot_cold(m))
 			return false;
-		free_order0_to_pcp(m, m->zone_by_id[id], page, (int)mt);
+		free_order0_to_pcp(m, pageblock_zone(m, pb), page, (int)mt);
 		return true;
 	}
 	/* the list's address once (as &pcp->lists[mt], GCC computes it twice) */

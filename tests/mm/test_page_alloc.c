@@ -963,7 +963,7 @@ static void test_pcp_fast_copies_checked(void **state)
 	vmm_machine *m = small_machine(2, 1 * G, 2, 0, NULL);
 	struct vmm_zone *z;
 	struct vmm_per_cpu_pages *pcp;
-	unsigned id;
+	unsigned id, key;
 	FILE *null = fopen("/dev/null", "w");
 	struct vmm_page *page;
 	int saved;
@@ -978,6 +978,7 @@ static void test_pcp_fast_copies_checked(void **state)
 	assert_int_equal(vmm_page_to_nid(m, page), 1);
 	id = 1 * VMM_MAX_NR_ZONES + (unsigned)vmm_page_zonenum(m, page);
 	z = m->zone_by_id[id];
+	key = 1 | (unsigned)vmm_page_zonenum(m, page) << 8;
 	pcp = &z->pcp[1];
 	vmm_free_pages(m, page, 0);
 	assert_true(pcp->high >= pcp->high_min && pcp->high > 0);
@@ -997,9 +998,9 @@ static void test_pcp_fast_copies_checked(void **state)
 	m->this_cpu_fast = &m->cpu_fast[0];
 	assert_int_equal(vmm_pcp_check(m, null), 1);
 	m->this_cpu_fast = &m->cpu_fast[1];
-	m->cpu_fast[0].pcp_by_id[id] = pcp;
+	m->cpu_fast[0].pcp_by_key[key] = pcp;
 	assert_int_equal(vmm_pcp_check(m, null), 1);
-	m->cpu_fast[0].pcp_by_id[id] = &z->pcp[0];
+	m->cpu_fast[0].pcp_by_key[key] = &z->pcp[0];
 	assert_machine_healthy(m);
 	fclose(null);
 	vmm_machine_destroy(&m);
