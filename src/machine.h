@@ -94,8 +94,14 @@ struct vmm_machine {
 	struct vmm_pagecache *pagecache; /* pagecache: files, block devices, writeback */
 	struct vmm_highmem highmem;	/* mm: kmap and kmap_atomic */
 	uint64_t gfp_zone_table;	/* gfp_zone()'s table for this machine's zones */
-	/* per CPU, NR_GFP_ZONE_MOBILITY entries each: the order-0 allocation fast path's table */
-	struct vmm_pcp_fast *pcp_fast;
+	/* per CPU: the order-0 fast paths' tables (page_alloc.c) */
+	struct vmm_cpu_fast *cpu_fast;
+	/* &cpu_fast[cpu] for each CPU (NULL before vmm_pcp_init()), and the current CPU's */
+	struct vmm_cpu_fast *cpu_fast_by_cpu[VMM_MAX_CPUS];
+	struct vmm_cpu_fast *this_cpu_fast;
+	/* no zone: what the fast path's entries without a fast_zone point at, a floor that
+	 * no free-page count passes (INT64_MAX / 2), so that it tests no pointer */
+	struct vmm_zone no_fast_zone;
 	/* &node_data[nid].node_zones[zid] at [nid * VMM_MAX_NR_ZONES + zid]: the free fast path's */
 	struct vmm_zone *zone_by_id[VMM_MAX_NUMNODES * VMM_MAX_NR_ZONES];
 	struct vmm_tasks tasks;		/* mm: tasks, their mm_structs, VMA caches, sysctls */
@@ -116,6 +122,13 @@ struct vmm_machine {
 static inline struct vmm_pgdat *NODE_DATA(struct vmm_machine *m, unsigned nid)
 {
 	return &m->node_data[nid];
+}
+
+/* Make @cpu the current CPU: every change of current_cpu goes through here. */
+static inline void vmm_switch_cpu(struct vmm_machine *m, unsigned cpu)
+{
+	m->current_cpu = cpu;
+	m->this_cpu_fast = m->cpu_fast_by_cpu[cpu];
 }
 
 /* Charge @cycles in @cat to the current CPU. */

@@ -40,7 +40,7 @@ static int user_access_begin(struct vmm_cpu *cpu, uint64_t addr, size_t n,
 		vmm_caller_err(&m->log, "%s: cpu%u runs no task", fn, cpu->id);
 		return -VMM_EINVAL;
 	}
-	m->current_cpu = cpu->id;
+	vmm_switch_cpu(m, cpu->id);
 	vmm_charge(m, VMM_CYC_FAULT, m->clock.cost.uaccess);
 	if (n > limit || addr > limit - n)
 		return -VMM_EFAULT;

@@ -10,7 +10,9 @@
 #ifndef VMM_MM_MMZONE_H
 #define VMM_MM_MMZONE_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <vmm/config.h>
 #include <vmm/machine.h>
@@ -103,6 +105,23 @@ struct vmm_pageblock {
 	uint8_t skip;			/* compaction's skip hint */
 };
 
+_Static_assert(VMM_MAX_NUMNODES <= 256, "a pageblock's node is a byte");
+
+/*
+ * A pageblock's node and zone as one number, nid | zone << 8: the two adjacent bytes
+ * read as one little-endian 16-bit word (one load on the free fast path).
+ */
+static inline unsigned pageblock_zone_key(const struct vmm_pageblock *pb)
+{
+	uint16_t key;
+
+	_Static_assert(offsetof(struct vmm_pageblock, zone) ==
+			       offsetof(struct vmm_pageblock, nid) + 1,
+		       "nid and zone are adjacent");
+	memcpy(&key, &pb->nid, sizeof(key));
+	return key;
+}
+
 struct vmm_free_area {
 	struct vmm_list free_list[MIGRATE_TYPES];
 	uint64_t nr_free;		/* blocks of this order, all types */
@@ -138,15 +157,18 @@ struct vmm_per_cpu_pages {
 	int high;			/* free back to the zone above this */
 	int high_min;
 	int high_max;
-	int batch;			/* refill and drain unit */
-	/* two halves of a word, so that free_count_max fits and the struct stays 320 bytes */
-	uint16_t flags;			/* PCPF_* */
-	int16_t alloc_factor;		/* batch scale for refills (0 .. PCP_BATCH_SCALE_MAX) */
+	/* pcp_free_high(), kept by pcp_update_free_high(): the order-0 free fast path's one test */
+	int free_high;
+	/* one word, so that the head stays 32 bytes and the struct 320 (a shift per index) */
+	uint8_t flags;			/* PCPF_* */
+	int8_t alloc_factor;		/* batch scale for refills (0 .. PCP_BATCH_SCALE_MAX) */
+	int16_t batch;			/* refill and drain unit (zone_batchsize(): at most 63) */
 	int free_count;			/* pages freed in a row, decays on allocation */
 	int free_count_max;		/* batch << PCP_BATCH_SCALE_MAX: where free_count stops */
 	struct vmm_list lists[NR_PCP_LISTS];
 	struct vmm_pcp_hot_cold hot_cold[2];	/* [0] hot, [1] cold */
 };
+_Static_assert(sizeof(struct vmm_per_cpu_pages) == 320, "a per-CPU pageset is 320 bytes");
 
 /* zone->flags */
 #define ZONE_BOOSTED_WATERMARK 0x1u
@@ -187,13 +209,26 @@ struct vmm_zone {
  * with the nodes' fast_zone by update_fast_zones(); vmm_pcp_check() verifies it.
  */
 struct vmm_pcp_fast {
-	struct vmm_zone *zone;			/* the CPU's node's fast_zone, or NULL */
+	struct vmm_zone *zone;			/* the CPU's node's fast_zone, or no_fast_zone */
 	struct vmm_per_cpu_pages *pcp;		/* the CPU's lists of that zone */
 	struct vmm_list *list;			/* the order-0 list of the request's type */
 	const uint64_t *lowmem_reserve;		/* the zone's, for the request's highest zone */
 	struct vmm_cpu_clock *clk;		/* the CPU's clock */
 	uint64_t *pgalloc;			/* the machine's pgalloc_<zone> event */
 	uint64_t pad[2];			/* a power of two: the index is a shift */
+};
+
+/*
+ * The fast paths' tables for one CPU. m->this_cpu_fast points at the current CPU's
+ * (vmm_switch_cpu()), so that alloc_order0_fast() and free_order0_fast() index
+ * nothing by CPU. Filled by vmm_pcp_init() and update_fast_zones() (page_alloc.c);
+ * vmm_pcp_check() verifies them.
+ */
+struct vmm_cpu_fast {
+	struct vmm_pcp_fast alloc[NR_GFP_ZONE_MOBILITY]; /* by GFP zone and mobility bits */
+	struct vmm_cpu_clock *clk;			 /* the CPU's clock */
+	/* the CPU's lists of node n's zone z at pageblock_zone_key() n | z << 8 */
+	struct vmm_per_cpu_pages *pcp_by_key[VMM_MAX_NR_ZONES << 8];
 };
 
 /* One entry of a zonelist; the list ends with a NULL zone. */
@@ -250,6 +285,27 @@ static inline int64_t zone_fast_floor(const struct vmm_zone *z)
 static inline void zone_update_fast_floor(struct vmm_zone *z)
 {
 	z->fast_floor = zone_fast_floor(z);
+}
+
+/*
+ * What a list's count after an order-0 free must stay below for free_to_pcp() only to
+ * add the page: its limit when that lies within its bounds and the zone is under no
+ * pressure (nr_pcp_high() would then change nothing), else 0, which no count is below.
+ */
+static inline int pcp_free_high(const struct vmm_per_cpu_pages *pcp, const struct vmm_zone *z)
+{
+	int high = pcp->high;
+
+	if (high < pcp->high_min || high > pcp->high_max ||
+	    (z->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)))
+		return 0;
+	return high;
+}
+
+/* Every write of a field pcp_free_high() reads is followed by this (vmm_pcp_check() checks). */
+static inline void pcp_update_free_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *z)
+{
+	pcp->free_high = pcp_free_high(pcp, z);
 }
 
 static inline uint64_t zone_end_pfn(const struct vmm_zone *z)

@@ -76,6 +76,14 @@ static inline struct vmm_per_cpu_pages *this_pcp(struct vmm_machine *m, struct v
 	return &z->pcp[m->current_cpu];
 }
 
+/* What follows a change of zone->flags' ZONE_BELOW_HIGH: the fast paths' copies of it. */
+static void zone_flags_changed(struct vmm_machine *m, struct vmm_zone *z)
+{
+	zone_update_fast_floor(z);
+	for (unsigned c = 0; c < m->nr_cpus; c++)
+		pcp_update_free_high(&z->pcp[c], z);
+}
+
 static inline bool hot_cold(const struct vmm_machine *m)
 {
 	return m->cfg.flags & VMM_CFG_PCP_HOT_COLD;
@@ -237,14 +245,17 @@ static struct vmm_zone *fast_zone(const struct vmm_machine *m, const struct vmm_
 	return z->zone && z->nid == (int)pgdat->node_id ? z->zone : NULL;
 }
 
-/* What m->pcp_fast holds for CPU @cpu and the GFP zone and mobility bits @mods. */
+/* What cpu_fast[@cpu].alloc holds for the GFP zone and mobility bits @mods. */
 static struct vmm_pcp_fast pcp_fast_entry(struct vmm_machine *m, unsigned cpu, vmm_gfp_t mods)
 {
 	struct vmm_zone *zone = NODE_DATA(m, m->cfg.cpu_node[cpu])->fast_zone[mods];
 	struct vmm_per_cpu_pages *pcp;
 
 	if (!zone)
-		return (struct vmm_pcp_fast){ 0 };
+		return (struct vmm_pcp_fast){
+			.zone = &m->no_fast_zone,
+			.lowmem_reserve = &m->no_fast_zone.lowmem_reserve[0],
+		};
 	pcp = &zone->pcp[cpu];
 	return (struct vmm_pcp_fast){
 		.zone = zone,
@@ -266,11 +277,50 @@ static void update_fast_zones(struct vmm_machine *m)
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
 		for (unsigned mods = 0; mods < NR_GFP_ZONE_MOBILITY; mods++)
 			NODE_DATA(m, nid)->fast_zone[mods] = fast_zone(m, NODE_DATA(m, nid), mods);
-	if (m->pcp_fast)
+	if (m->cpu_fast)
 		for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++)
 			for (unsigned mods = 0; mods < NR_GFP_ZONE_MOBILITY; mods++)
-				m->pcp_fast[cpu * NR_GFP_ZONE_MOBILITY + mods] =
-					pcp_fast_entry(m, cpu, mods);
+				m->cpu_fast[cpu].alloc[mods] = pcp_fast_entry(m, cpu, mods);
+}
+
+/* The rest of CPU @cpu's fast-path table: its clock and its lists by zone. */
+static void cpu_fast_init(struct vmm_machine *m, unsigned cpu)
+{
+	struct vmm_cpu_fast *f = &m->cpu_fast[cpu];
+
+	f->clk = m->clock.by_cpu[cpu];
+	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+		for (unsigned zid = 0; zid < VMM_MAX_NR_ZONES; zid++)
+			f->pcp_by_key[nid | zid << 8] =
+				&NODE_DATA(m, nid)->node_zones[zid].pcp[cpu];
+	m->cpu_fast_by_cpu[cpu] = f;
+}
+
+/* Where cpu_fast_init() and vmm_switch_cpu() disagree with the tables (for vmm_pcp_check()). */
+static long check_cpu_fast(struct vmm_machine *m, FILE *out)
+{
+	long problems = 0;
+
+	if (m->this_cpu_fast != m->cpu_fast_by_cpu[m->current_cpu]) {
+		fprintf(out, "cpu %u is current, the fast paths' tables are another's\n",
+			m->current_cpu);
+		problems++;
+	}
+	for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++) {
+		const struct vmm_cpu_fast *f = &m->cpu_fast[cpu];
+		bool bad = m->cpu_fast_by_cpu[cpu] != f || f->clk != m->clock.by_cpu[cpu];
+
+		for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+			for (unsigned zid = 0; zid < VMM_MAX_NR_ZONES; zid++)
+				bad |= f->pcp_by_key[nid | zid << 8] !=
+				       &NODE_DATA(m, nid)->node_zones[zid].pcp[cpu];
+		if (bad) {
+			fprintf(out, "cpu %u: stale fast-path table (clock or lists by zone)\n",
+				cpu);
+			problems++;
+		}
+	}
+	return problems;
 }
 
 /* fast_zone and pcp_fast entries that disagree with what they should hold (for vmm_pcp_check()). */
@@ -298,12 +348,18 @@ static long check_fast_zones(struct vmm_machine *m, FILE *out)
 				problems++;
 			}
 	}
-	for (unsigned cpu = 0; m->pcp_fast && cpu < m->nr_cpus; cpu++)
+	if (m->cpu_fast)
+		problems += check_cpu_fast(m, out);
+	if (m->no_fast_zone.fast_floor != INT64_MAX / 2 || m->no_fast_zone.vm_stat[NR_FREE_PAGES] ||
+	    m->no_fast_zone.lowmem_reserve[0]) {
+		fprintf(out, "no_fast_zone lets a request through\n");
+		problems++;
+	}
+	for (unsigned cpu = 0; m->cpu_fast && cpu < m->nr_cpus; cpu++)
 		for (unsigned mods = 0; mods < NR_GFP_ZONE_MOBILITY; mods++) {
 			struct vmm_pcp_fast want = pcp_fast_entry(m, cpu, mods);
 
-			if (memcmp(&m->pcp_fast[cpu * NR_GFP_ZONE_MOBILITY + mods], &want,
-				   sizeof(want))) {
+			if (memcmp(&m->cpu_fast[cpu].alloc[mods], &want, sizeof(want))) {
 				fprintf(out, "cpu %u: stale pcp_fast for GFP zone/mobility bits %#x\n",
 					cpu, mods);
 				problems++;
@@ -363,10 +419,11 @@ void vmm_free_zonelists(struct vmm_machine *m)
 {
 	unsigned per_list = m->nr_nodes * VMM_MAX_NR_ZONES + 1;
 
-	if (m->pcp_fast)
-		vmm_hfree(&m->hm, m->pcp_fast,
-			  (size_t)m->nr_cpus * NR_GFP_ZONE_MOBILITY * sizeof(*m->pcp_fast));
-	m->pcp_fast = NULL;
+	if (m->cpu_fast)
+		vmm_hfree(&m->hm, m->cpu_fast, (size_t)m->nr_cpus * sizeof(*m->cpu_fast));
+	m->cpu_fast = NULL;
+	memset(m->cpu_fast_by_cpu, 0, sizeof(m->cpu_fast_by_cpu));
+	m->this_cpu_fast = NULL;
 	if (!m->node_data)
 		return;
 	for (unsigned nid = 0; nid < m->nr_nodes; nid++)
@@ -692,8 +749,10 @@ static int nr_pcp_alloc(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zo
 	if (high < base_batch)
 		return 1;
 	batch = order ? base_batch : base_batch << pcp->alloc_factor;
-	if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH))
+	if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH)) {
 		high = pcp->high = VMM_MIN(high + batch, pcp->high_max);
+		pcp_update_free_high(pcp, zone);
+	}
 	if (!order) {
 		max_nr_alloc = VMM_MAX(high - pcp->count - base_batch, base_batch);
 		if (batch <= max_nr_alloc && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
@@ -1004,7 +1063,7 @@ retry:
 						    ac->highest_zoneidx, alloc_flags))
 				goto try_this_zone;
 			zone->flags |= ZONE_BELOW_HIGH;
-			zone_update_fast_floor(zone);
+			zone_flags_changed(m, zone);
 		}
 		mark = wmark_pages(zone, alloc_flags & ALLOC_WMARK_MASK);
 		if (!vmm_zone_watermark_fast(zone, order, mark, ac->highest_zoneidx, alloc_flags)) {
@@ -1103,20 +1162,13 @@ static int nr_pcp_free(const struct vmm_per_cpu_pages *pcp, int batch, int high,
 	return VMM_CLAMP(pcp->free_count, batch, high - batch);
 }
 
-/* nr_pcp_high(): the list's current limit, adapting pcp->high. */
-static FAST_INLINE int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone,
-				   int batch, bool free_high)
+/* nr_pcp_high() past its usual case: the list's current limit, adapting pcp->high. */
+static FAST_INLINE int nr_pcp_high_adapt(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone,
+					 int batch, bool free_high)
 {
-	int high_min = pcp->high_min, high_max = pcp->high_max, high = pcp->high;
+	int high_min = pcp->high_min, high_max = pcp->high_max;
+	int high = pcp->high = VMM_CLAMP(pcp->high, high_min, high_max);
 
-	/*
-	 * The usual case: a list below a limit that is within its bounds, in a zone under
-	 * no pressure, and no free_high drain. Nothing below would change anything.
-	 */
-	if (likely(!free_high && high >= high_min && high <= high_max && pcp->count < high &&
-		   !(zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH))))
-		return high;
-	high = pcp->high = VMM_CLAMP(high, high_min, high_max);
 	if (!high)
 		return 0;
 	if (free_high) {
@@ -1145,6 +1197,24 @@ static FAST_INLINE int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct v
 	return high;
 }
 
+/* nr_pcp_high(): the list's current limit, adapting pcp->high. */
+static FAST_INLINE int nr_pcp_high(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone,
+				   int batch, bool free_high)
+{
+	int high, old_high = pcp->high;
+
+	/*
+	 * The usual case: a list below a limit that is within its bounds, in a zone under
+	 * no pressure (pcp_free_high()), and no free_high drain. Nothing would change.
+	 */
+	if (likely(!free_high && pcp->count < pcp->free_high))
+		return pcp->free_high;
+	high = nr_pcp_high_adapt(pcp, zone, batch, free_high);
+	if (pcp->high != old_high)
+		pcp_update_free_high(pcp, zone);
+	return high;
+}
+
 /* The list reached its limit: give pages back, and note when the zone is above high again. */
 static void pcp_overflow(struct vmm_machine *m, struct vmm_zone *zone,
 			 struct vmm_per_cpu_pages *pcp, int pindex, int high, bool free_high)
@@ -1154,7 +1224,7 @@ static void pcp_overflow(struct vmm_machine *m, struct vmm_zone *zone,
 	    vmm_zone_watermark_ok(zone, 0, wmark_pages(zone, WMARK_HIGH), VMM_ZONE_MOVABLE, 0,
 				  zone->vm_stat[NR_FREE_PAGES])) {
 		zone->flags &= ~ZONE_BELOW_HIGH;
-		zone_update_fast_floor(zone);
+		zone_flags_changed(m, zone);
 	}
 }
 
@@ -1435,39 +1505,51 @@ static __attribute__((noinline)) void free_order0_to_pcp(struct vmm_machine *m,
 }
 
 /*
- * The zone and per-CPU list type of an order-0 free of valid @pfn, from its pageblock;
- * false for an isolated pageblock, whose pages go the full way.
+ * The pageblock and per-CPU list type of an order-0 free of valid @pfn; false for an
+ * isolated pageblock, whose pages go the full way.
  */
-static FAST_INLINE bool order0_free_target(const struct vmm_machine *m, uint64_t pfn,
-					   struct vmm_zone **zone, unsigned *mt)
+static FAST_INLINE bool order0_free_block(const struct vmm_machine *m, uint64_t pfn,
+					  const struct vmm_pageblock **pb, unsigned *mt)
 {
-	const struct vmm_pageblock *pb = pfn_to_pageblock(&m->sparse, pfn);
-
-	*mt = pb->migratetype;
+	*pb = pfn_to_pageblock(&m->sparse, pfn);
+	*mt = (*pb)->migratetype;
 	if (unlikely(*mt >= MIGRATE_PCPTYPES)) {
 		/* HighAtomic (and CMA) blocks free to the Movable list, isolated ones not here */
 		if (*mt == MIGRATE_ISOLATE)
 			return false;
 		*mt = MIGRATE_MOVABLE;
 	}
-	*zone = m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
+	return true;
+}
+
+static inline struct vmm_zone *pageblock_zone(const struct vmm_machine *m,
+					      const struct vmm_pageblock *pb)
+{
+	return m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
+}
+
+/* order0_free_block() with the block's zone. */
+static FAST_INLINE bool order0_free_target(const struct vmm_machine *m, uint64_t pfn,
+					   struct vmm_zone **zone, unsigned *mt)
+{
+	const struct vmm_pageblock *pb;
+
+	if (!order0_free_block(m, pfn, &pb, mt))
+		return false;
+	*zone = pageblock_zone(m, pb);
 	return true;
 }
 
 /*
  * Whether free_to_pcp() of an order-0 page that leaves @count pages on the lists would
  * only add it: the list's limit within its bounds, the zone under no pressure, and the
- * list below the limit, so nr_pcp_high() would change nothing and nothing overflows.
- * On a machine with hot/cold lists pcp->high stays 0 (pcp_high_bad() says why;
- * vmm_pcp_check() checks), which no count is below.
+ * list below the limit (pcp_free_high()), so nr_pcp_high() would change nothing and
+ * nothing overflows. On a machine with hot/cold lists pcp->high stays 0 (pcp_high_bad()
+ * says why; vmm_pcp_check() checks), and so does free_high, which no count is below.
  */
-static FAST_INLINE bool pcp_only_adds(const struct vmm_per_cpu_pages *pcp,
-				      const struct vmm_zone *zone, int count)
+static FAST_INLINE bool pcp_only_adds(const struct vmm_per_cpu_pages *pcp, int count)
 {
-	int high = pcp->high;
-
-	return likely(count < high && high >= pcp->high_min && high <= pcp->high_max &&
-		      !(zone->flags & (ZONE_RECLAIM_ACTIVE | ZONE_BELOW_HIGH)));
+	return likely(count < pcp->free_high);
 }
 
 /* free_page_reset() and pcp_list_add() at the head of @head, for a clean order-0 page. */
@@ -1498,20 +1580,20 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 	struct vmm_per_cpu_pages *pcp;
 	struct vmm_cpu_clock *clk;
 	struct vmm_list *head;
-	struct vmm_zone *zone;
+	const struct vmm_pageblock *pb;
 	unsigned mt;
 	int count;
 
 	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, 0) ||
-	    !order0_free_target(m, pfn, &zone, &mt))
+	    !order0_free_block(m, pfn, &pb, &mt))
 		return false;
-	pcp = this_pcp(m, zone);
+	pcp = m->this_cpu_fast->pcp_by_key[pageblock_zone_key(pb)];
 	count = pcp->count + 1;
-	if (!pcp_only_adds(pcp, zone, count)) {
+	if (!pcp_only_adds(pcp, count)) {
 		/* a machine with hot/cold lists never passes: its kind is tested here only */
 		if (hot_cold(m))
 			return false;
-		free_order0_to_pcp(m, zone, page, (int)mt);
+		free_order0_to_pcp(m, pageblock_zone(m, pb), page, (int)mt);
 		return true;
 	}
 	/* the list's address once (as &pcp->lists[mt], GCC computes it twice) */
@@ -1520,9 +1602,8 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 	pcp_add_clean_page(page, head);
 	pcp->count = count;
 	m->vm_events[VE_PGFREE]++;
-	clk = m->clock.by_cpu[m->current_cpu];
-	clk->cycles += m->clock.cost.free_fast;
-	clk->by_cat[VMM_CYC_FREE] += m->clock.cost.free_fast;
+	clk = m->this_cpu_fast->clk;
+	vmm_clock_charge_free(clk, m->clock.cost.free_fast);
 	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
 	if (pcp->free_count < pcp->free_count_max)
 		pcp->free_count++;
@@ -1579,10 +1660,16 @@ int vmm_pcp_init(struct vmm_machine *m)
 		for (unsigned zid = 0; zid < VMM_MAX_NR_ZONES; zid++)
 			m->zone_by_id[nid * VMM_MAX_NR_ZONES + zid] =
 				&NODE_DATA(m, nid)->node_zones[zid];
-	/* filled with the zonelists */
-	m->pcp_fast = vmm_hcalloc(&m->hm, (size_t)m->nr_cpus * NR_GFP_ZONE_MOBILITY,
-				  sizeof(*m->pcp_fast));
-	return m->pcp_fast ? 0 : -VMM_ENOMEM;
+	/* no free-page count is above its floor: the allocation entries without a zone */
+	m->no_fast_zone.fast_floor = INT64_MAX / 2;
+	/* the allocation entries are filled with the zonelists */
+	m->cpu_fast = vmm_hcalloc(&m->hm, m->nr_cpus, sizeof(*m->cpu_fast));
+	if (!m->cpu_fast)
+		return -VMM_ENOMEM;
+	for (unsigned c = 0; c < m->nr_cpus; c++)
+		cpu_fast_init(m, c);
+	vmm_switch_cpu(m, m->current_cpu);
+	return 0;
 }
 
 void vmm_drain_zone_pages(struct vmm_machine *m, struct vmm_zone *z, unsigned cpu)
@@ -1981,15 +2068,15 @@ static FAST_INLINE struct vmm_page *alloc_pages_fast(struct vmm_machine *m, vmm_
  */
 static FAST_INLINE struct vmm_page *alloc_order0_fast(struct vmm_machine *m, vmm_gfp_t gfp)
 {
-	const struct vmm_pcp_fast *f =
-		&m->pcp_fast[(size_t)m->current_cpu * NR_GFP_ZONE_MOBILITY + (gfp & GFP_ZONE_MOBILITY)];
+	const struct vmm_pcp_fast *f = &m->this_cpu_fast->alloc[gfp & GFP_ZONE_MOBILITY];
 	struct vmm_zone *zone = f->zone;
 	struct vmm_per_cpu_pages *pcp;
 	struct vmm_list *list;
 	struct vmm_page *page;
 
-	if (!zone || (gfp & (GFP_NOT_FAST | VMM_GFP_ZERO)))
+	if (gfp & (GFP_NOT_FAST | VMM_GFP_ZERO))
 		return NULL;
+	/* with no zone for the fast path, no_fast_zone's floor fails every request here */
 	if (zone->vm_stat[NR_FREE_PAGES] <= zone->fast_floor + (int64_t)*f->lowmem_reserve)
 		return NULL;
 	list = f->list;
@@ -2282,7 +2369,7 @@ static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *con
 	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !order0_free_target(m, pfn, &zone, &mt))
 		return 0;
 	pcp = this_pcp(m, zone);
-	if (!pcp_only_adds(pcp, zone, pcp->count + 1))
+	if (!pcp_only_adds(pcp, pcp->count + 1))
 		return 0;
 	/* page k of the run leaves count + k + 1 pages on the lists, below high */
 	room = VMM_MIN(nr, (unsigned long)(pcp->high - pcp->count - 1));
@@ -2303,8 +2390,7 @@ static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *con
 	pcp->count += (int)n;
 	m->vm_events[VE_PGFREE] += n;
 	clk = m->clock.by_cpu[m->current_cpu];
-	clk->cycles += n * m->clock.cost.free_fast;
-	clk->by_cat[VMM_CYC_FREE] += n * m->clock.cost.free_fast;
+	vmm_clock_charge_free(clk, n * m->clock.cost.free_fast);
 	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
 	/* each free adds one while below the cap */
 	if (pcp->free_count < pcp->free_count_max)
@@ -2523,8 +2609,10 @@ static void set_pcp_disabled(struct vmm_machine *m, bool disabled)
 	m->pcp_disabled = disabled;
 	for_each_zone(m, z) {
 		vmm_pcp_setup_zone(m, z);
-		for (unsigned c = 0; c < m->nr_cpus; c++)
+		for (unsigned c = 0; c < m->nr_cpus; c++) {
 			z->pcp[c].high = disabled ? 0 : z->pcp[c].high;
+			pcp_update_free_high(&z->pcp[c], z);
+		}
 	}
 	if (disabled)
 		drain_all_pages(m);
@@ -2555,7 +2643,7 @@ int vmm_machine_set_current_cpu(vmm_machine *m, unsigned cpu)
 		vmm_caller_err(&m->log, "%s: CPU %u, the machine has %u", __func__, cpu, m->nr_cpus);
 		return -VMM_EINVAL;
 	}
-	m->current_cpu = cpu;
+	vmm_switch_cpu(m, cpu);
 	return 0;
 }
 
@@ -2852,6 +2940,13 @@ long vmm_pcp_check(struct vmm_machine *m, FILE *out)
 			if (pcp_high_bad(m, pcp)) {
 				fprintf(out, "node %u zone %s cpu %u: high %d, hot/cold lists\n",
 					z->zone_pgdat->node_id, z->name, c, pcp->high);
+				problems++;
+			}
+			if (pcp->free_high != pcp_free_high(pcp, z)) {
+				fprintf(out,
+					"node %u zone %s cpu %u: stale free_high %d, want %d\n",
+					z->zone_pgdat->node_id, z->name, c, pcp->free_high,
+					pcp_free_high(pcp, z));
 				problems++;
 			}
 			if (pcp->free_count_max != pcp->batch << PCP_BATCH_SCALE_MAX) {

@@ -458,7 +458,7 @@ void vmm_zone_setup_pagesets(struct vmm_machine *m, struct vmm_zone *z)
 	}
 
 	for (unsigned c = 0; c < m->nr_cpus; c++) {
-		z->pcp[c].batch = batch;
+		z->pcp[c].batch = (int16_t)batch;
 		z->pcp[c].free_count_max = batch << PCP_BATCH_SCALE_MAX;
 		z->pcp[c].high_min = high_min;
 		z->pcp[c].high_max = high_max;
@@ -466,6 +466,7 @@ void vmm_zone_setup_pagesets(struct vmm_machine *m, struct vmm_zone *z)
 		 * a resize clamps the current value */
 		if (z->pcp[c].high)
 			z->pcp[c].high = VMM_CLAMP(z->pcp[c].high, high_min, high_max);
+		pcp_update_free_high(&z->pcp[c], z);
 	}
 	z->stat_threshold = vmm_calculate_normal_threshold(m, z);
 }

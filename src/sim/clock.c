@@ -220,7 +220,8 @@ int vmm_clock_dump(const struct vmm_clock *c, FILE *out)
 	for (unsigned k = 0; k < VMM_CYC_NR_CATEGORIES; k++) {
 		fprintf(out, "%-16s", cat_names[k]);
 		for (unsigned i = 0; i < c->nr_cpus; i++)
-			fprintf(out, " %18" PRIu64, c->cpu[i].by_cat[k]);
+			fprintf(out, " %18" PRIu64,
+				vmm_clock_cat(&c->cpu[i], (enum vmm_cycle_category)k));
 		fputc('\n', out);
 	}
 	fprintf(out, "%-16s", "total");

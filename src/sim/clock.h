@@ -89,6 +89,12 @@ struct vmm_cost_table {
 	uint32_t pte_op;		/* one present PTE zapped, rewritten, moved or copied */
 };
 
+/*
+ * One CPU's clock: the total and its split by category. Every charge adds to the
+ * total and to its category's by_cat[] entry, except that the page allocator's
+ * order-0 free fast paths (page_alloc.c) add to the total alone: what no entry holds
+ * belongs to VMM_CYC_FREE. Read a category through vmm_clock_cat(), never by_cat[].
+ */
 struct vmm_cpu_clock {
 	uint64_t cycles;				/* total */
 	uint64_t by_cat[VMM_CYC_NR_CATEGORIES];
@@ -115,6 +121,25 @@ static inline void vmm_clock_charge(struct vmm_clock *c, unsigned cpu,
 
 	clk->cycles += cycles;
 	clk->by_cat[cat] += cycles;
+}
+
+/* A charge of @cycles in VMM_CYC_FREE, as the fast paths make it: the total only. */
+static inline void vmm_clock_charge_free(struct vmm_cpu_clock *clk, uint64_t cycles)
+{
+	clk->cycles += cycles;
+}
+
+/* The cycles @clk holds in @cat: by_cat[@cat], and for VMM_CYC_FREE what no entry holds. */
+static inline uint64_t vmm_clock_cat(const struct vmm_cpu_clock *clk, enum vmm_cycle_category cat)
+{
+	uint64_t rest = clk->cycles;
+
+	if (cat != VMM_CYC_FREE)
+		return clk->by_cat[cat];
+	for (unsigned k = 0; k < VMM_CYC_NR_CATEGORIES; k++)
+		if (k != VMM_CYC_FREE)
+			rest -= clk->by_cat[k];
+	return rest;
 }
 
 /* Machine time: the furthest-ahead CPU clock. */

@@ -483,7 +483,7 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 	int ret = 0;
 
 	memset(&res, 0, sizeof(res));
-	m->current_cpu = cpu->id;
+	vmm_switch_cpu(m, cpu->id);
 	if (!decode_flags(cpu, flags, &type, &mode, "vmm_cpu_access"))
 		return -VMM_EINVAL;
 	while (done < len) {
@@ -671,7 +671,7 @@ int vmm_tlb_shootdown(vmm_cpu *sender, int target, unsigned pcid, vmm_vaddr_t st
 			       pcid, flags);
 		return -VMM_EINVAL;
 	}
-	m->current_cpu = sender->id;
+	vmm_switch_cpu(m, sender->id);
 	for (unsigned c = 0; c < m->nr_cpus; c++) {
 		struct vmm_cpu *cpu = &m->mmu.cpus[c];
 		unsigned one;

@@ -77,9 +77,9 @@ void vmm_timers_run(struct vmm_machine *m)
 
 		vmm_list_del(&t->node);
 		timers_update_next(ts);
-		m->current_cpu = t->cpu;
+		vmm_switch_cpu(m, t->cpu);
 		t->fn(m, t);
 	}
-	m->current_cpu = saved_cpu;
+	vmm_switch_cpu(m, saved_cpu);
 	ts->running = false;
 }

@@ -953,6 +953,59 @@ static void test_refcounts(void **state)
 /* ------------------------------------------------------------------ */
 
 /* Per-CPU lists: refill by batch, overflow frees back, drain, disable. */
+/*
+ * The order-0 fast paths read copies: each list's free_high and each CPU's table
+ * (clock, lists by zone), and the current CPU's table pointer. vmm_pcp_check() finds
+ * each one stale, and a CPU switch through the API moves the pointer.
+ */
+static void test_pcp_fast_copies_checked(void **state)
+{
+	vmm_machine *m = small_machine(2, 1 * G, 2, 0, NULL);
+	struct vmm_zone *z;
+	struct vmm_per_cpu_pages *pcp;
+	unsigned id, key;
+	FILE *null = fopen("/dev/null", "w");
+	struct vmm_page *page;
+	int saved;
+
+	(void)state;
+	assert_non_null(null);
+	assert_int_equal(vmm_machine_set_current_cpu(m, 1), 0);
+	assert_ptr_equal(m->this_cpu_fast, &m->cpu_fast[1]);
+	/* a free on CPU 1 (node 1) sets the list's limit, and free_high with it */
+	page = vmm_alloc_pages(m, VMM_GFP_HIGHUSER_MOVABLE, 0);
+	assert_non_null(page);
+	assert_int_equal(vmm_page_to_nid(m, page), 1);
+	id = 1 * VMM_MAX_NR_ZONES + (unsigned)vmm_page_zonenum(m, page);
+	z = m->zone_by_id[id];
+	key = 1 | (unsigned)vmm_page_zonenum(m, page) << 8;
+	pcp = &z->pcp[1];
+	vmm_free_pages(m, page, 0);
+	assert_true(pcp->high >= pcp->high_min && pcp->high > 0);
+	assert_int_equal(pcp->free_high, pcp->high);
+	assert_machine_healthy(m);
+
+	saved = pcp->free_high;
+	pcp->free_high = saved + 1;
+	assert_int_equal(vmm_pcp_check(m, null), 1);
+	pcp->free_high = saved;
+	/* the zone marked below high: no list of it only adds */
+	z->flags |= ZONE_BELOW_HIGH;
+	/* CPU 1's list and fast_floor; CPU 0's list, unused, has limit 0 either way */
+	assert_int_equal(vmm_pcp_check(m, null), 1 + 1);
+	z->flags &= ~ZONE_BELOW_HIGH;
+
+	m->this_cpu_fast = &m->cpu_fast[0];
+	assert_int_equal(vmm_pcp_check(m, null), 1);
+	m->this_cpu_fast = &m->cpu_fast[1];
+	m->cpu_fast[0].pcp_by_key[key] = pcp;
+	assert_int_equal(vmm_pcp_check(m, null), 1);
+	m->cpu_fast[0].pcp_by_key[key] = &z->pcp[0];
+	assert_machine_healthy(m);
+	fclose(null);
+	vmm_machine_destroy(&m);
+}
+
 static void test_pcp_lists(void **state)
 {
 	vmm_machine *m = small_machine(1, 1 * G, 2, 0, NULL);
@@ -1434,8 +1487,12 @@ static void assert_same_counters(vmm_machine *fast, vmm_machine *full)
 
 	assert_memory_equal(fast->vm_events, full->vm_events, sizeof(fast->vm_events));
 	assert_memory_equal(&fast->pa_stats, &full->pa_stats, sizeof(fast->pa_stats));
-	assert_memory_equal(fast->clock.cpu, full->clock.cpu,
-			    fast->nr_cpus * sizeof(*fast->clock.cpu));
+	for (unsigned c = 0; c < fast->nr_cpus; c++) {
+		assert_int_equal(fast->clock.cpu[c].cycles, full->clock.cpu[c].cycles);
+		for (unsigned k = 0; k < VMM_CYC_NR_CATEGORIES; k++)
+			assert_int_equal(vmm_clock_cat(&fast->clock.cpu[c], k),
+					 vmm_clock_cat(&full->clock.cpu[c], k));
+	}
 	for (a = &fast->node_data[0].node_zones[0], b = &full->node_data[0].node_zones[0]; a;
 	     a = vmm_next_zone(fast, a), b = vmm_next_zone(full, b)) {
 		assert_int_equal(a->flags, b->flags);
@@ -1666,6 +1723,7 @@ int main(void)
 		cmocka_unit_test(test_lowmem_protection_stops_at_reserve),
 		cmocka_unit_test(test_bad_frees),
 		cmocka_unit_test(test_refcounts),
+		cmocka_unit_test(test_pcp_fast_copies_checked),
 		cmocka_unit_test(test_pcp_lists),
 		cmocka_unit_test(test_hot_cold_lists),
 		cmocka_unit_test(test_counters),
