@@ -332,7 +332,7 @@ static __attribute__((noinline)) void walk_fill_pwc(struct vmm_cpu *cpu, uint64_
 			      .shift = 12 + 9 * (level - 1), .pcid = pcid, .attr = attr,
 			      .fresh = 1 };
 
-	vmm_tlb_fill(&cpu->tlb, pwc, &f);
+	tlb_fill_fresh(&cpu->tlb, pwc, &f);
 }
 
 /*
@@ -460,7 +460,7 @@ walk_start(struct vmm_cpu *cpu, struct mmu_walk *w, struct walk_run *r, const bo
 		step = walk_step(cpu, w, &r, l, side, fast);                                   \
 		if (step != STEP_NEXT)                                                         \
 			break;                                                                 \
-		/* fall through */
+		__attribute__((fallthrough));
 
 static inline __attribute__((always_inline)) bool
 walk_levels(struct vmm_cpu *cpu, struct mmu_walk *w, const struct walk_run *r0, const bool side,
