@@ -287,11 +287,16 @@ pwc_hit(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, const unsigned l, uint6
 	uint8_t *attr, uint64_t *hash, uint64_t *cycles, uint32_t *pwc_level)
 {
 	struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
-	struct vmm_tlb_entry *e = tlb_find(a, va, 12 + 9 * (l - 1), 0, pcid);
+	struct vmm_tlb_entry *e;
+	struct tlb_probe p;
 
+	if (!a->nvalid)
+		return false;
+	tlb_probe(a, va, 12 + 9 * (l - 1), 0, pcid, &p);
+	e = p.hit;
 	if (!e)
 		return false;
-	tlb_touch(&cpu->tlb, a, e);
+	tlb_touch_at(&cpu->tlb, a, p.set, (uint32_t)(e - p.base), e);
 	*table = e->pa;
 	*attr = e->attr;
 	*hash = e->path_hash;
