@@ -326,18 +326,26 @@ walk_from_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, unsigned levels, 
 	return levels;
 }
 
-/* Cache the non-leaf entry for @va at @epa of @level (A already set) in its PWC. */
-static __attribute__((noinline)) void walk_fill_pwc(struct vmm_cpu *cpu, uint64_t va,
-						    uint16_t pcid, unsigned level, uint64_t epa,
-						    uint64_t table, uint64_t hash, uint8_t attr)
+/*
+ * Cache the non-leaf entry for @va at @epa of @level (A already set) in its
+ * PWC. The fill is fresh: walk_from_pwc() looked for this level and missed.
+ * A PWC keeps no memo, and its entries answer no L1 lookup, so the last
+ * hits (struct tlb_last) stay. Inlined with @level constant into the full
+ * walk, the only walk that fills, which is itself out of line.
+ */
+static inline __attribute__((always_inline)) void
+walk_fill_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, const unsigned level, uint64_t epa,
+	      uint64_t table, uint64_t hash, uint8_t attr)
 {
 	struct vmm_tlb_array *pwc = &cpu->tlb.pwc[level - 2];
-	/* fresh: walk_from_pwc() looked for this level and missed */
+	const unsigned shift = 12 + 9 * (level - 1);
 	struct tlb_fill f = { .va = va, .pa = table, .leaf_pa = epa, .path_hash = hash,
-			      .shift = 12 + 9 * (level - 1), .pcid = pcid, .attr = attr,
-			      .fresh = 1 };
+			      .shift = (uint8_t)shift, .pcid = pcid, .attr = attr, .fresh = 1 };
+	uint64_t tag = tlb_tag(va, shift, 0);
+	uint32_t set = tlb_set_index(pwc, va, shift);
 
-	tlb_fill_fresh(&cpu->tlb, pwc, &f);
+	tlb_fill_set(&cpu->tlb, pwc, set, tlb_set_base(pwc, set), tlb_set_fpw(pwc, set), tag,
+		     tlb_fp(tag), &f, false);
 }
 
 /*
