@@ -287,11 +287,16 @@ pwc_hit(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, const unsigned l, uint6
 	uint8_t *attr, uint64_t *hash, uint64_t *cycles, uint32_t *pwc_level)
 {
 	struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
-	struct vmm_tlb_entry *e = tlb_find(a, va, 12 + 9 * (l - 1), 0, pcid);
+	struct vmm_tlb_entry *e;
+	struct tlb_probe p;
 
+	if (!a->nvalid)
+		return false;
+	tlb_probe(a, va, 12 + 9 * (l - 1), 0, pcid, &p);
+	e = p.hit;
 	if (!e)
 		return false;
-	tlb_touch(&cpu->tlb, a, e);
+	tlb_touch_at(&cpu->tlb, a, p.set, (uint32_t)(e - p.base), e);
 	*table = e->pa;
 	*attr = e->attr;
 	*hash = e->path_hash;
@@ -321,18 +326,26 @@ walk_from_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, unsigned levels, 
 	return levels;
 }
 
-/* Cache the non-leaf entry for @va at @epa of @level (A already set) in its PWC. */
-static __attribute__((noinline)) void walk_fill_pwc(struct vmm_cpu *cpu, uint64_t va,
-						    uint16_t pcid, unsigned level, uint64_t epa,
-						    uint64_t table, uint64_t hash, uint8_t attr)
+/*
+ * Cache the non-leaf entry for @va at @epa of @level (A already set) in its
+ * PWC. The fill is fresh: walk_from_pwc() looked for this level and missed.
+ * A PWC keeps no memo, and its entries answer no L1 lookup, so the last
+ * hits (struct tlb_last) stay. Inlined with @level constant into the full
+ * walk, the only walk that fills, which is itself out of line.
+ */
+static inline __attribute__((always_inline)) void
+walk_fill_pwc(struct vmm_cpu *cpu, uint64_t va, uint16_t pcid, const unsigned level, uint64_t epa,
+	      uint64_t table, uint64_t hash, uint8_t attr)
 {
 	struct vmm_tlb_array *pwc = &cpu->tlb.pwc[level - 2];
-	/* fresh: walk_from_pwc() looked for this level and missed */
+	const unsigned shift = 12 + 9 * (level - 1);
 	struct tlb_fill f = { .va = va, .pa = table, .leaf_pa = epa, .path_hash = hash,
-			      .shift = 12 + 9 * (level - 1), .pcid = pcid, .attr = attr,
-			      .fresh = 1 };
+			      .shift = (uint8_t)shift, .pcid = pcid, .attr = attr, .fresh = 1 };
+	uint64_t tag = tlb_tag(va, shift, 0);
+	uint32_t set = tlb_set_index(pwc, va, shift);
 
-	vmm_tlb_fill(&cpu->tlb, pwc, &f);
+	tlb_fill_set(&cpu->tlb, pwc, set, tlb_set_base(pwc, set), tlb_set_fpw(pwc, set), tag,
+		     tlb_fp(tag), &f, false);
 }
 
 /*
@@ -460,7 +473,7 @@ walk_start(struct vmm_cpu *cpu, struct mmu_walk *w, struct walk_run *r, const bo
 		step = walk_step(cpu, w, &r, l, side, fast);                                   \
 		if (step != STEP_NEXT)                                                         \
 			break;                                                                 \
-		/* fall through */
+		__attribute__((fallthrough));
 
 static inline __attribute__((always_inline)) bool
 walk_levels(struct vmm_cpu *cpu, struct mmu_walk *w, const struct walk_run *r0, const bool side,

@@ -200,32 +200,43 @@ static uint32_t plru_victim(const struct vmm_tlb_array *a, uint32_t set)
 	return way;
 }
 
-static uint32_t entry_set(const struct vmm_tlb_array *a, const struct vmm_tlb_entry *e)
-{
-	return (uint32_t)((size_t)(e - a->e) / a->ways);
-}
-
 static uint32_t entry_way(const struct vmm_tlb_array *a, const struct vmm_tlb_entry *e)
 {
 	return (uint32_t)((size_t)(e - a->e) % a->ways);
 }
 
-void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
+/*
+ * Drop the valid entry in way @way of set @set of @a (first way @base,
+ * fingerprint words @fpw), keeping the counts and the index right. A @pwc
+ * array keeps no memo.
+ */
+static inline __attribute__((always_inline)) void
+kill_way(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *base,
+	 uint64_t *fpw, uint32_t way, const bool pwc)
 {
-	if (e->tag == TLB_TAG_INVALID)
-		return;
+	struct vmm_tlb_entry *e = base + way;
+
 	vmm_tlb_forget_last(t);
-	if (a->memo)
+	if (!pwc && a->memo)
 		tlb_memo_slot(a->memo, e->tag)->page = TLB_TAG_INVALID;
 	a->nvalid--;
 	a->nvalid_sz[e->tag & 3]--;
 	t->pcid_count[e->pcid]--;
-	if (e->global)
-		t->global_count--;
+	t->global_count -= e->global;
 	e->tag = TLB_TAG_INVALID;
-	a->valid[entry_set(a, e)] &= ~(1ull << entry_way(a, e));
-	a->fp[entry_set(a, e) * a->fp_words + entry_way(a, e) / 8] &=
-		~(0xffull << (8 * (entry_way(a, e) % 8)));
+	a->valid[set] &= ~(1ull << way);
+	tlb_set_fp(fpw, way, 0);
+}
+
+void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
+{
+	size_t k = (size_t)(e - a->e);
+	uint32_t set = (uint32_t)(k / a->ways);
+
+	if (e->tag == TLB_TAG_INVALID)
+		return;
+	kill_way(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), (uint32_t)(k % a->ways),
+		 false);
 }
 
 void vmm_tlb_recount(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct vmm_tlb_entry *e,
@@ -318,26 +329,32 @@ static bool entry_matches(const struct vmm_tlb_entry *e, uint16_t pcid, bool all
 	return all_pcids || e->pcid == pcid;
 }
 
-/* Drop the entries of @a for the page of size 2^@shift holding @va. */
-static unsigned flush_va_in(struct vmm_tlb *t, struct vmm_tlb_array *a, uint64_t va,
-			    unsigned shift, unsigned szidx, uint16_t pcid, bool all_pcids,
-			    enum tlb_globals g)
+/*
+ * Drop the entries of @a for the page of size 2^@shift holding @va. Inlined
+ * with @shift and @szidx constant: an array that holds no page of the size
+ * costs one test, else only the ways of the one set whose fingerprint byte
+ * matches are read.
+ */
+static inline __attribute__((always_inline)) unsigned
+flush_va_in(struct vmm_tlb *t, struct vmm_tlb_array *a, uint64_t va, const unsigned shift,
+	    const unsigned szidx, uint16_t pcid, bool all_pcids, enum tlb_globals g, const bool pwc)
 {
 	uint64_t tag = tlb_tag(va, shift, szidx);
 	uint32_t set;
 	struct vmm_tlb_entry *base;
+	uint64_t *fpw;
 	unsigned n = 0;
 
-	/* only the ways whose fingerprint byte matches can hold the page */
 	if (!a->nvalid_sz[szidx])
 		return 0;
 	set = tlb_set_index(a, va, shift);
 	base = tlb_set_base(a, set);
-	for (uint64_t m = tlb_fp_ways(a, set, tlb_fp(tag)); m; m &= m - 1) {
-		struct vmm_tlb_entry *e = base + __builtin_ctzll(m);
+	fpw = tlb_set_fpw(a, set);
+	for (uint64_t m = tlb_fp_ways_at(a, fpw, tlb_fp(tag)); m; m &= m - 1) {
+		uint32_t way = (uint32_t)__builtin_ctzll(m);
 
-		if (e->tag == tag && entry_matches(e, pcid, all_pcids, g)) {
-			vmm_tlb_kill(t, a, e);
+		if (base[way].tag == tag && entry_matches(&base[way], pcid, all_pcids, g)) {
+			kill_way(t, a, set, base, fpw, way, pwc);
 			n++;
 		}
 	}
@@ -347,16 +364,17 @@ static unsigned flush_va_in(struct vmm_tlb *t, struct vmm_tlb_array *a, uint64_t
 unsigned vmm_tlb_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid, bool all_pcids,
 			  enum tlb_globals g)
 {
-	static const unsigned shifts[3] = { 12, 21, 30 };
 	unsigned n = 0;
 
-	for (unsigned s = 0; s < 3; s++) {
-		n += flush_va_in(t, &t->itlb[s], va, shifts[s], s, pcid, all_pcids, g);
-		n += flush_va_in(t, &t->dtlb[s], va, shifts[s], s, pcid, all_pcids, g);
-	}
-	n += flush_va_in(t, &t->stlb, va, 12, 0, pcid, all_pcids, g);
-	n += flush_va_in(t, &t->stlb, va, 21, 1, pcid, all_pcids, g);
-	n += flush_va_in(t, &t->stlb_1g, va, 30, 2, pcid, all_pcids, g);
+	n += flush_va_in(t, &t->itlb[0], va, 12, 0, pcid, all_pcids, g, false);
+	n += flush_va_in(t, &t->dtlb[0], va, 12, 0, pcid, all_pcids, g, false);
+	n += flush_va_in(t, &t->itlb[1], va, 21, 1, pcid, all_pcids, g, false);
+	n += flush_va_in(t, &t->dtlb[1], va, 21, 1, pcid, all_pcids, g, false);
+	n += flush_va_in(t, &t->itlb[2], va, 30, 2, pcid, all_pcids, g, false);
+	n += flush_va_in(t, &t->dtlb[2], va, 30, 2, pcid, all_pcids, g, false);
+	n += flush_va_in(t, &t->stlb, va, 12, 0, pcid, all_pcids, g, false);
+	n += flush_va_in(t, &t->stlb, va, 21, 1, pcid, all_pcids, g, false);
+	n += flush_va_in(t, &t->stlb_1g, va, 30, 2, pcid, all_pcids, g, false);
 	return n;
 }
 
@@ -404,11 +422,11 @@ unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid)
 {
 	unsigned n = 0;
 
-	for (unsigned l = 0; l < PWC_NR; l++) {
-		unsigned shift = 12 + 9 * (l + 1);
-
-		n += flush_va_in(t, &t->pwc[l], va, shift, 0, pcid, false, TLB_KEEP_GLOBAL);
-	}
+	/* level l + 2 caches the entry controlling 2^(12 + 9 (l + 1)) bytes */
+	n += flush_va_in(t, &t->pwc[PWC_PDE], va, 21, 0, pcid, false, TLB_KEEP_GLOBAL, true);
+	n += flush_va_in(t, &t->pwc[PWC_PDPTE], va, 30, 0, pcid, false, TLB_KEEP_GLOBAL, true);
+	n += flush_va_in(t, &t->pwc[PWC_PML4E], va, 39, 0, pcid, false, TLB_KEEP_GLOBAL, true);
+	n += flush_va_in(t, &t->pwc[PWC_PML5E], va, 48, 0, pcid, false, TLB_KEEP_GLOBAL, true);
 	return n;
 }
 

@@ -353,6 +353,26 @@ static inline uint64_t tlb_list_use(uint64_t list, unsigned way)
 	return after | before << 4 | way;
 }
 
+/*
+ * Record a use of @e, way @way of set @set of @a (an array of @t), for the
+ * replacement policy.
+ */
+static inline __attribute__((always_inline)) void
+tlb_touch_at(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, uint32_t way,
+	     struct vmm_tlb_entry *e)
+{
+	if (likely(a->policy == TLB_POL_LRU)) {
+		e->stamp = ++t->tick;
+	} else if (a->policy == TLB_POL_LRU_LIST) {
+		e->stamp = ++t->tick;
+		/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
+		if ((a->order[set] & 0xf) != way)
+			a->order[set] = tlb_list_use(a->order[set], way);
+	} else if (a->policy == TLB_POL_PLRU) {
+		vmm_tlb_touch_slow(a, e);
+	}
+}
+
 /* Record a use of @e of @a (an array of @t) for the replacement policy. */
 static inline void tlb_touch(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
 {
@@ -360,12 +380,8 @@ static inline void tlb_touch(struct vmm_tlb *t, struct vmm_tlb_array *a, struct 
 		e->stamp = ++t->tick;
 	} else if (a->policy == TLB_POL_LRU_LIST) {
 		uint32_t set = tlb_set_index(a, e->tag, e->shift);
-		unsigned way = (unsigned)(e - tlb_set_base(a, set));
 
-		e->stamp = ++t->tick;
-		/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
-		if ((a->order[set] & 0xf) != way)
-			a->order[set] = tlb_list_use(a->order[set], way);
+		tlb_touch_at(t, a, set, (uint32_t)(e - tlb_set_base(a, set)), e);
 	} else if (a->policy == TLB_POL_PLRU) {
 		vmm_tlb_touch_slow(a, e);
 	}
@@ -506,7 +522,7 @@ tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, uint32_t w
 	struct vmm_tlb_entry *e =
 		tlb_put(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), way, tag, fp, f, true);
 
-	tlb_touch(t, a, e);
+	tlb_touch_at(t, a, set, way, e);
 	return e;
 }
 
@@ -520,18 +536,21 @@ tlb_fill_set(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vm
 	     uint64_t *fpw, uint64_t tag, uint64_t fp, const struct tlb_fill *f, const bool memo)
 {
 	struct vmm_tlb_entry *e;
+	uint32_t way;
 
 	if (likely(a->policy == TLB_POL_LRU_LIST) && !(~a->valid[set] & a->all_ways)) {
 		uint64_t list = a->order[set];
-		uint32_t way = (uint32_t)(list >> (4 * (a->ways - 1))) & 0xf;
+
+		way = (uint32_t)(list >> (4 * (a->ways - 1))) & 0xf;
 
 		e = tlb_put(t, a, set, base, fpw, way, tag, fp, f, memo);
 		e->stamp = ++t->tick;
 		a->order[set] = list << 4 | way | a->list_pad;
 		return e;
 	}
-	e = tlb_put(t, a, set, base, fpw, tlb_fresh_way(t, a, set), tag, fp, f, memo);
-	tlb_touch(t, a, e);
+	way = tlb_fresh_way(t, a, set);
+	e = tlb_put(t, a, set, base, fpw, way, tag, fp, f, memo);
+	tlb_touch_at(t, a, set, way, e);
 	return e;
 }
 
