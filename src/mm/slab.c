@@ -218,7 +218,6 @@ static void charge(struct vmm_machine *m, uint64_t cycles)
 	vmm_charge(m, VMM_CYC_SLAB, cycles);
 }
 
-/* Charge the fast path's cycles and fire the timers machine time has reached. */
 /*
  * Charge a fast path's cycles; true when machine time has reached a timer,
  * which the caller fires last (vmm_timers_run() or timers_then()) so that
