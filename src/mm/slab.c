@@ -1190,12 +1190,13 @@ static __attribute__((noinline)) vmm_vaddr_t timers_then(struct vmm_machine *m, 
 
 /*
  * The allocation fast path: the current CPU's array has an object and nothing asks for care
- * (@careful: the caller's test of the cache and the GFP bits says otherwise).
+ * (@careful: the caller's test of the cache and the GFP bits says otherwise). @m is @c's
+ * machine, passed by a caller that already holds it so that the CPU's array is not
+ * looked up through @c->m.
  */
-static inline vmm_vaddr_t alloc_fast(struct vmm_kmem_cache *c, vmm_gfp_t gfp, bool careful,
-				     const char *fn)
+static inline vmm_vaddr_t alloc_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
+				     vmm_gfp_t gfp, bool careful, const char *fn)
 {
-	struct vmm_machine *m = c->m;
 	struct vmm_array_cache *ac = c->array[m->current_cpu];
 	vmm_vaddr_t obj;
 	uint64_t top;
@@ -1217,7 +1218,7 @@ vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
 		return 0;
 	_Static_assert(!(VMM_GFP_NOWARN & (VMM_GFP_ZERO | VMM_GFP_HIGHMEM | VMM_GFP_COMP)),
 		       "__GFP_NOWARN is a bit a slab allocation may carry");
-	return alloc_fast(c, gfp, ((gfp | VMM_GFP_NOWARN) & c->fast_reject) != 0, __func__);
+	return alloc_fast(c->m, c, gfp, ((gfp | VMM_GFP_NOWARN) & c->fast_reject) != 0, __func__);
 }
 
 vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
@@ -1231,7 +1232,7 @@ vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 	if (unlikely(!c))
 		return 0; /* a machine booted without slab */
 	m->slab.kfree_hint = c;
-	return alloc_fast(c, gfp, c->slow, "vmm_kmalloc");
+	return alloc_fast(m, c, gfp, c->slow, "vmm_kmalloc");
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc_node(vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
