@@ -1471,6 +1471,16 @@ static __attribute__((noinline)) void free_pages_common(struct vmm_machine *m,
 	free_the_page(m, pfn, order, cold);
 }
 
+/* The end of a free that passed free_page_clean() and pcp_takes(): free_to_pcp() in full. */
+static FAST_INLINE void free_checked_to_pcp(struct vmm_machine *m, struct vmm_zone *zone,
+					    struct vmm_page *page, unsigned order, int mt)
+{
+	page->refcount = 0;
+	free_page_reset(page);
+	count_free(m, order);
+	free_to_pcp(m, zone, page, order, mt);
+}
+
 /*
  * The common free: a clean block (the combined test) of this machine going to a
  * per-CPU list, with what free_pages_common() would do for it and nothing else.
@@ -1486,22 +1496,16 @@ static FAST_INLINE bool free_pages_fast(struct vmm_machine *m, struct vmm_page *
 	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, order) ||
 	    !pcp_takes(m, pfn, order, &zone, &mt))
 		return false;
-	page->refcount = 0;
-	free_page_reset(page);
-	count_free(m, order);
-	free_to_pcp(m, zone, page, order, mt);
+	free_checked_to_pcp(m, zone, page, order, mt);
 	return true;
 }
 
-/* free_pages_fast()'s end, for an order-0 page free_order0_fast() checked: free_to_pcp() in full. */
+/* free_checked_to_pcp() of an order-0 page free_order0_fast() checked, out of its line. */
 static __attribute__((noinline)) void free_order0_to_pcp(struct vmm_machine *m,
 							 struct vmm_zone *zone,
 							 struct vmm_page *page, int mt)
 {
-	page->refcount = 0;
-	free_page_reset(page);
-	count_free(m, 0);
-	free_to_pcp(m, zone, page, 0, mt);
+	free_checked_to_pcp(m, zone, page, 0, mt);
 }
 
 /*
@@ -1526,18 +1530,6 @@ static inline struct vmm_zone *pageblock_zone(const struct vmm_machine *m,
 					      const struct vmm_pageblock *pb)
 {
 	return m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
-}
-
-/* order0_free_block() with the block's zone. */
-static FAST_INLINE bool order0_free_target(const struct vmm_machine *m, uint64_t pfn,
-					   struct vmm_zone **zone, unsigned *mt)
-{
-	const struct vmm_pageblock *pb;
-
-	if (!order0_free_block(m, pfn, &pb, mt))
-		return false;
-	*zone = pageblock_zone(m, pb);
-	return true;
 }
 
 /*
@@ -1569,6 +1561,24 @@ static FAST_INLINE void pcp_add_clean_page(struct vmm_page *page, struct vmm_lis
 }
 
 /*
+ * What free_to_pcp() leaves, besides the links, after adding @n clean order-0 pages to
+ * @pcp when none of them adapts or drains the list (pcp_only_adds()): the count,
+ * PGFREE, the charge and the drain heuristics' state.
+ */
+static FAST_INLINE void pcp_account_clean_adds(struct vmm_machine *m,
+					       struct vmm_per_cpu_pages *pcp, unsigned long n)
+{
+	pcp->count += (int)n;
+	m->vm_events[VE_PGFREE] += n;
+	vmm_clock_charge_free(m->this_cpu_fast->clk, n * m->clock.cost.free_fast);
+	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
+	/* each free adds one while below the cap (min(n, room) is n for a single page) */
+	if (pcp->free_count < pcp->free_count_max)
+		pcp->free_count += (int)VMM_MIN(n, (unsigned long)(pcp->free_count_max -
+								   pcp->free_count));
+}
+
+/*
  * free_pages_fast() for order 0. When free_to_pcp() would only add the page
  * (pcp_only_adds()), it does that in line; a checked page with a list to adapt
  * or drain goes to free_order0_to_pcp(). Any other returns false untouched and
@@ -1578,18 +1588,15 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 {
 	uint64_t pfn = vmm_sparse_page_pfn_checked(&m->sparse, page);
 	struct vmm_per_cpu_pages *pcp;
-	struct vmm_cpu_clock *clk;
 	struct vmm_list *head;
 	const struct vmm_pageblock *pb;
 	unsigned mt;
-	int count;
 
 	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, 0) ||
 	    !order0_free_block(m, pfn, &pb, &mt))
 		return false;
 	pcp = m->this_cpu_fast->pcp_by_key[pageblock_zone_key(pb)];
-	count = pcp->count + 1;
-	if (!pcp_only_adds(pcp, count)) {
+	if (!pcp_only_adds(pcp, pcp->count + 1)) {
 		/* a machine with hot/cold lists never passes: its kind is tested here only */
 		if (hot_cold(m))
 			return false;
@@ -1600,13 +1607,7 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 	head = pcp->lists;
 	head += mt;
 	pcp_add_clean_page(page, head);
-	pcp->count = count;
-	m->vm_events[VE_PGFREE]++;
-	clk = m->this_cpu_fast->clk;
-	vmm_clock_charge_free(clk, m->clock.cost.free_fast);
-	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
-	if (pcp->free_count < pcp->free_count_max)
-		pcp->free_count++;
+	pcp_account_clean_adds(m, pcp, 1);
 	return true;
 }
 
@@ -2359,16 +2360,15 @@ static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *con
 				     unsigned long nr)
 {
 	uint64_t pfn = vmm_sparse_page_pfn_checked(&m->sparse, pages[0]), first, span;
+	const struct vmm_pageblock *pb;
 	struct vmm_per_cpu_pages *pcp;
-	struct vmm_cpu_clock *clk;
 	struct vmm_list *head;
-	struct vmm_zone *zone;
 	unsigned long n = 0, room;
 	unsigned mt;
 
-	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !order0_free_target(m, pfn, &zone, &mt))
+	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !order0_free_block(m, pfn, &pb, &mt))
 		return 0;
-	pcp = this_pcp(m, zone);
+	pcp = this_pcp(m, pageblock_zone(m, pb));
 	if (!pcp_only_adds(pcp, pcp->count + 1))
 		return 0;
 	/* page k of the run leaves count + k + 1 pages on the lists, below high */
@@ -2385,17 +2385,8 @@ static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *con
 			break;
 		pcp_add_clean_page(page, head);
 	}
-	if (!n)
-		return 0;
-	pcp->count += (int)n;
-	m->vm_events[VE_PGFREE] += n;
-	clk = m->clock.by_cpu[m->current_cpu];
-	vmm_clock_charge_free(clk, n * m->clock.cost.free_fast);
-	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
-	/* each free adds one while below the cap */
-	if (pcp->free_count < pcp->free_count_max)
-		pcp->free_count = (int)VMM_MIN((unsigned long)pcp->free_count + n,
-					       (unsigned long)pcp->free_count_max);
+	if (n)
+		pcp_account_clean_adds(m, pcp, n);
 	return n;
 }
 
