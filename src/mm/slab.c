@@ -164,7 +164,8 @@ static inline uint32_t slab_free_idx(uint8_t *mgmt)
 }
 
 /*
- * Object index of @obj in its slab, and whether it is an object's start.
+ * @offset / size when @offset is a multiple of a cache's object size, else a
+ * number above any slab's object count (@div_inv and @div_shift: the cache's).
  * With size = d0 * 2^k (d0 odd) and v the inverse of d0 mod 2^64, an offset
  * x is a multiple of size exactly when rotating x * v right by k gives at
  * most (2^64 - 1) / size, and then that is x / size (Granlund and
@@ -172,12 +173,18 @@ static inline uint32_t slab_free_idx(uint8_t *mgmt)
  * bound, so one compare with num tests both the multiple and the range, for
  * any x (an @obj below the slab wraps to a huge x).
  */
+static inline uint64_t obj_offset_index(uint64_t offset, uint64_t div_inv, unsigned div_shift)
+{
+	uint64_t x = offset * div_inv;
+
+	return (x >> div_shift) | (x << ((64 - div_shift) & 63));
+}
+
+/* Object index of @obj in its slab, and whether it is an object's start. */
 static inline bool obj_index(const struct vmm_kmem_cache *c, vmm_vaddr_t s_mem, vmm_vaddr_t obj,
 			     uint64_t *idx)
 {
-	uint64_t x = (obj - s_mem) * c->div_inv;
-
-	*idx = (x >> c->div_shift) | (x << ((64 - c->div_shift) & 63));
+	*idx = obj_offset_index(obj - s_mem, c->div_inv, c->div_shift);
 	return likely(*idx < c->num_objs);
 }
 
@@ -1521,9 +1528,7 @@ struct obj_div {
 
 static inline bool obj_div_ok(const struct obj_div *d, vmm_vaddr_t s_mem, vmm_vaddr_t obj)
 {
-	uint64_t x = (obj - s_mem) * d->inv;
-
-	return ((x >> d->shift) | (x << ((64 - d->shift) & 63))) < d->num;
+	return obj_offset_index(obj - s_mem, d->inv, d->shift) < d->num;
 }
 
 /*
