@@ -63,6 +63,21 @@ static vmm_machine *boot(struct test_log *tl)
 	return boot_cfg(&cfg);
 }
 
+/* One node of @mem bytes with the PC's two low holes, one CPU, its log going to @tl. */
+static vmm_machine *boot_small(struct test_log *tl, uint64_t mem)
+{
+	struct vmm_config cfg;
+
+	vmm_config_init(&cfg);
+	cfg.nodes = 1;
+	cfg.cpus = 1;
+	cfg.node_mem[0] = mem;
+	cfg.nr_holes = 2;
+	cfg.log_fn = test_log_hook;
+	cfg.log_data = tl;
+	return boot_cfg(&cfg);
+}
+
 static struct vmm_vmalloc_info info(vmm_machine *m)
 {
 	struct vmm_vmalloc_info i;
@@ -1015,19 +1030,11 @@ static void test_node_placement(void **state)
 static void test_out_of_memory(void **state)
 {
 	struct test_log tl = { 0 };
-	struct vmm_config cfg;
 	vmm_machine *m;
 	uint64_t free0, pt0, free1, pt1;
 
 	(void)state;
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 1;
-	cfg.node_mem[0] = 256 * MiB;
-	cfg.nr_holes = 2;
-	cfg.log_fn = test_log_hook;
-	cfg.log_data = &tl;
-	m = boot_cfg(&cfg);
+	m = boot_small(&tl, 256 * MiB);
 	/* warm the tables and caches up */
 	vmm_vfree(m, vmm_vmalloc(m, 200 * MiB));
 	vmm_vm_unmap_aliases(m);
@@ -1070,7 +1077,6 @@ static void test_table_failure_mid_mapping(void **state)
 {
 	enum { N = 1024 };
 	struct test_log tl = { 0 };
-	struct vmm_config cfg;
 	static struct vmm_page *pages[N], *hog[65536];
 	uint64_t free0, pt0, start;
 	unsigned nhog = 0;
@@ -1079,14 +1085,7 @@ static void test_table_failure_mid_mapping(void **state)
 	int err;
 
 	(void)state;
-	vmm_config_init(&cfg);
-	cfg.nodes = 1;
-	cfg.cpus = 1;
-	cfg.node_mem[0] = 128 * MiB;
-	cfg.nr_holes = 2;
-	cfg.log_fn = test_log_hook;
-	cfg.log_data = &tl;
-	m = boot_cfg(&cfg);
+	m = boot_small(&tl, 128 * MiB);
 	a = vmm_vmalloc(m, PG);
 	assert_true(a);
 	/* the next area (after a's guard page) starts in a's PTE table and leaves it */
