@@ -219,17 +219,20 @@ static inline bool vmm_xa_marked(const struct vmm_xarray *xa, xa_mark_t mark)
 void *vmm_xa_load(struct vmm_xarray *xa, uint64_t index);
 
 /*
- * The lookup every page-cache hit makes, inline: down from the head, a
- * sibling resolved to its canonical slot, a reserved slot read as NULL.
+ * The descent every lookup makes: down from the head, a sibling resolved to
+ * its canonical slot, a reserved slot read as NULL. *@nodep receives the
+ * node whose slot gave the answer (NULL when the head or the bounds did).
  * (A single host thread never sees a retry entry: no node it can reach is
  * being freed.)
  */
-static inline void *vmm_xa_load_inline(const struct vmm_xarray *xa, uint64_t index)
+static inline void *xa_descend(const struct vmm_xarray *xa, uint64_t index,
+			       const struct vmm_xa_node **nodep)
 {
 	void *entry = xa->xa_head;
 	unsigned mask = (1u << xa->xa_chunk_shift) - 1;
 	const struct vmm_xa_node *node;
 
+	*nodep = NULL;
 	if (!xa_is_node(entry))
 		return index || xa_is_zero(entry) ? NULL : entry;
 	node = xa_to_node(entry);
@@ -241,11 +244,54 @@ static inline void *vmm_xa_load_inline(const struct vmm_xarray *xa, uint64_t ind
 		entry = node->slots[offset];
 		if (xa_is_sibling(entry))
 			entry = node->slots[xa_to_sibling(entry)];
-		if (!xa_is_node(entry))
+		if (!xa_is_node(entry)) {
+			*nodep = node;
 			return xa_is_zero(entry) ? NULL : entry;
+		}
 		node = xa_to_node(entry);
 	}
 }
+
+/* The lookup every page-cache hit makes, inline. */
+static inline void *vmm_xa_load_inline(const struct vmm_xarray *xa, uint64_t index)
+{
+	const struct vmm_xa_node *node;
+
+	return xa_descend(xa, index, &node);
+}
+
+/*
+ * Loads of nearby indices (fault-around's window): a bottom node (shift 0)
+ * holds the entries of 2^xa_chunk_shift consecutive indices, so once one
+ * descent has reached it, the other indices it holds are read from its
+ * slots without descending from the head again. Zero-initialise it; the
+ * array must not change while it is in use.
+ */
+struct vmm_xa_cursor {
+	const struct vmm_xa_node *leaf;	/* the bottom node of the last descent, or NULL */
+	uint64_t base;			/* the index of leaf's slot 0 */
+};
+
+/* vmm_xa_load_inline(@xa, @index), through @c's bottom node when it holds @index. */
+static inline void *vmm_xa_cursor_load(const struct vmm_xarray *xa, struct vmm_xa_cursor *c,
+				       uint64_t index)
+{
+	uint64_t mask = (1u << xa->xa_chunk_shift) - 1;
+	void *entry;
+
+	if (!c->leaf || (index & ~mask) != c->base) {
+		entry = xa_descend(xa, index, &c->leaf);
+		if (c->leaf && c->leaf->shift)
+			c->leaf = NULL;	/* a multi-index entry or a hole above the bottom */
+		c->base = index & ~mask;
+		return entry;
+	}
+	entry = c->leaf->slots[index & mask];
+	if (xa_is_sibling(entry))
+		entry = c->leaf->slots[xa_to_sibling(entry)];
+	return xa_is_zero(entry) ? NULL : entry;
+}
+
 /* Store (NULL erases); returns the old entry, or an error entry (xa_err) on ENOMEM. */
 void *vmm_xa_store(struct vmm_xarray *xa, uint64_t index, void *entry);
 /* Store a multi-index entry covering the 2^@order indices around @index. */

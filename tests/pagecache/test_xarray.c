@@ -5,7 +5,8 @@
  * against a reference list of entries, with chunk shifts 6 and 3:
  * pointer, value, reserved (zero) and multi-index entries of orders 0..9,
  * stores, erases, inserts, reserves, the three marks, loads, orders,
- * find/find_after with and without marks, and full iterations, with
+ * find/find_after with and without marks, full iterations, and cursor loads
+ * over runs of indices beside plain loads, with
  * vmm_xa_check() and vmm_machine_check() after every step.
  *
  * VMM_TEST_SEED repeats a run; VMM_TEST_OPS changes its length.
@@ -416,6 +417,15 @@ static void check_iteration(struct model *md, xa_mark_t filter)
 	assert_int_equal(next_visible(md, i, filter), md->nr);
 }
 
+/* A cursor walked over [index, index + 130) (two or more bottom nodes) loads what vmm_xa_load does. */
+static void check_cursor(struct model *md, uint64_t index)
+{
+	struct vmm_xa_cursor c = { 0 };
+
+	for (uint64_t i = index; i < index + 130 && i >= index; i++)
+		assert_ptr_equal(vmm_xa_cursor_load(&md->xa, &c, i), vmm_xa_load(&md->xa, i));
+}
+
 static void check_point(struct model *md, uint64_t index)
 {
 	struct ref *e = ref_at(md, index);
@@ -425,6 +435,7 @@ static void check_point(struct model *md, uint64_t index)
 	assert_int_equal(vmm_xa_get_order(&md->xa, index), e ? e->order : 0);
 	for (xa_mark_t mk = 0; mk < XA_MAX_MARKS; mk++)
 		assert_int_equal(vmm_xa_get_mark(&md->xa, index, mk), e && (e->marks & (1u << mk)));
+	check_cursor(md, index);
 }
 
 static void model_step(struct model *md)
