@@ -69,8 +69,7 @@ enum vmm_zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMA
  *
  * Node and zone are derived from the pfn (through the pageblock table)
  * rather than stored in flags, for the same reason.
- */
-/*
+ *
  * The order of the fields serves the order-0 fast paths (page_alloc.c), which
  * store fewer, wider words this way: lru first, so that a list node is its page;
  * flags, index and private, which a free zeroes, side by side; compound before
