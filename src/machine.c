@@ -32,6 +32,7 @@
 #include "mm/page_alloc.h"
 #include "mm/task.h"
 #include "mm/sparse.h"
+#include "mm/vmstat.h"
 #include "mm/zone.h"
 #include "pagecache/pagecache.h"
 #include "sim/config.h"
@@ -349,14 +350,14 @@ static bool blank_pages(const struct vmm_page *page, uint64_t n)
 {
 	uint64_t any = 0;
 
-	_Static_assert(offsetof(struct vmm_page, compound) ==
-			      offsetof(struct vmm_page, refcount) + 3 * sizeof(uint32_t),
-		      "refcount, mapcount, page_type and compound are adjacent");
+	_Static_assert(offsetof(struct vmm_page, page_type) ==
+			      offsetof(struct vmm_page, compound) + 3 * sizeof(uint32_t),
+		      "compound, refcount, mapcount and page_type are adjacent");
 #pragma GCC unroll 4
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t w[2];
 
-		memcpy(w, &page[i].refcount, sizeof(w));
+		memcpy(w, &page[i].compound, sizeof(w));
 		any |= page[i].flags | w[0] | w[1];
 	}
 	return !any;
@@ -552,6 +553,25 @@ static void digest_page(XXH3_state_t *st, const struct vmm_page *p)
 	XXH3_64bits_update(st, v, sizeof(v));
 }
 
+/* The counters as read (vmstat.h): where the fast path counted an event must not show. */
+static void digest_numa_events(XXH3_state_t *st, const struct vmm_zone *z)
+{
+	uint64_t v[NR_VM_NUMA_EVENT_ITEMS];
+
+	for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+		v[i] = vmm_zone_numa_event(z, i);
+	XXH3_64bits_update(st, v, sizeof(v));
+}
+
+static void digest_vm_events(XXH3_state_t *st, const struct vmm_machine *m)
+{
+	uint64_t v[NR_VM_EVENT_ITEMS];
+
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		v[i] = vmm_vm_event(m, i);
+	XXH3_64bits_update(st, v, sizeof(v));
+}
+
 uint64_t vmm_machine_digest(const vmm_machine *m)
 {
 	XXH3_state_t st;
@@ -588,7 +608,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 			XXH3_64bits_update(&st, z->watermark, sizeof(z->watermark));
 			XXH3_64bits_update(&st, z->lowmem_reserve, sizeof(z->lowmem_reserve));
 			XXH3_64bits_update(&st, z->vm_stat, sizeof(z->vm_stat));
-			XXH3_64bits_update(&st, z->vm_numa_event, sizeof(z->vm_numa_event));
+			digest_numa_events(&st, z);
 			digest_pcp(&st, m, z);
 			digest_free_lists(&st, m, z);
 		}
@@ -600,7 +620,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 		     pfn < (sec + 1) * PAGES_PER_SECTION && pfn < m->sparse.max_pfn; pfn++)
 			digest_page(&st, pfn_to_page(&m->sparse, pfn));
 	}
-	XXH3_64bits_update(&st, m->vm_events, sizeof(m->vm_events));
+	digest_vm_events(&st, m);
 	XXH3_64bits_update(&st, &m->sysctl, sizeof(m->sysctl));
 	XXH3_64bits_update(&st, &m->pa_stats, sizeof(m->pa_stats));
 	{

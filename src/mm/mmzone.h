@@ -69,17 +69,23 @@ enum vmm_zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMA
  *
  * Node and zone are derived from the pfn (through the pageblock table)
  * rather than stored in flags, for the same reason.
+ *
+ * The order of the fields serves the order-0 fast paths (page_alloc.c), which
+ * store fewer, wider words this way: lru first, so that a list node is its page;
+ * flags, index and private, which a free zeroes, side by side; compound before
+ * _refcount, which an allocation and a free each set together; _refcount before
+ * _mapcount, which a free tests together.
  */
 struct vmm_page {
-	uint64_t flags;			/* 1 << VMM_PG_x */
 	struct vmm_list lru;		/* buddy free list, pcp list, LRU */
 	uint64_t mapping;		/* simulated kernel address of the owner, or 0 */
+	uint64_t flags;			/* 1 << VMM_PG_x */
 	uint64_t index;			/* offset in the mapping, in pages */
 	uint64_t private;		/* buddy: the order of a free block */
+	uint32_t compound;		/* see VMM_PAGE_ALLOC_ORDER and VMM_PAGE_TAIL */
 	int32_t refcount;		/* _refcount */
 	int32_t mapcount;		/* _mapcount + 1: 0 when not mapped */
 	uint32_t page_type;		/* enum vmm_page_type */
-	uint32_t compound;		/* see VMM_PAGE_ALLOC_ORDER and VMM_PAGE_TAIL */
 };
 
 /*
@@ -193,12 +199,20 @@ struct vmm_zone {
 	uint64_t watermark_boost;
 	uint64_t nr_reserved_highatomic;
 	unsigned flags;			/* ZONE_* */
-	int64_t fast_floor;		/* zone_fast_floor(), kept by zone_update_fast_floor() */
+	/* zone_fast_floor() + lowmem_reserve[i], kept by zone_update_fast_floor() */
+	int64_t fast_floor[VMM_MAX_NR_ZONES];
 	uint64_t lowmem_reserve[VMM_MAX_NR_ZONES];
 	int stat_threshold;
 	struct vmm_free_area free_area[NR_PAGE_ORDERS];
 	int64_t vm_stat[NR_VM_ZONE_STAT_ITEMS];
+	/* read through vmm_zone_numa_event(), which adds fast_allocs to hit and local */
 	uint64_t vm_numa_event[NR_VM_NUMA_EVENT_ITEMS];
+	/*
+	 * The order-0 allocations of alloc_order0_fast() (page_alloc.c) from this zone.
+	 * Each is one pgalloc_<zone>, numa_hit and numa_local, counted here alone: one
+	 * write where there were three. vmm_zone_numa_event() and vmm_vm_event() add it.
+	 */
+	uint64_t fast_allocs;
 	struct vmm_per_cpu_pages *pcp;	/* one per CPU */
 };
 
@@ -212,10 +226,9 @@ struct vmm_pcp_fast {
 	struct vmm_zone *zone;			/* the CPU's node's fast_zone, or no_fast_zone */
 	struct vmm_per_cpu_pages *pcp;		/* the CPU's lists of that zone */
 	struct vmm_list *list;			/* the order-0 list of the request's type */
-	const uint64_t *lowmem_reserve;		/* the zone's, for the request's highest zone */
+	const int64_t *floor;			/* zone->fast_floor[request's highest zone] */
 	struct vmm_cpu_clock *clk;		/* the CPU's clock */
-	uint64_t *pgalloc;			/* the machine's pgalloc_<zone> event */
-	uint64_t pad[2];			/* a power of two: the index is a shift */
+	uint64_t pad[3];			/* a power of two: the index is a shift */
 };
 
 /*
@@ -281,10 +294,17 @@ static inline int64_t zone_fast_floor(const struct vmm_zone *z)
 			 z->watermark_boost + z->nr_reserved_highatomic);
 }
 
-/* Every write of a field zone_fast_floor() reads is followed by this (vmm_pcp_check() checks). */
+/*
+ * Every write of a field zone_fast_floor() reads, or of lowmem_reserve, is followed by
+ * this (vmm_pcp_check() checks). The reserve is added here, where it rarely changes,
+ * so that the allocation fast path's test is one load and a compare.
+ */
 static inline void zone_update_fast_floor(struct vmm_zone *z)
 {
-	z->fast_floor = zone_fast_floor(z);
+	int64_t floor = zone_fast_floor(z);
+
+	for (int i = 0; i < VMM_MAX_NR_ZONES; i++)
+		z->fast_floor[i] = floor + (int64_t)z->lowmem_reserve[i];
 }
 
 /*

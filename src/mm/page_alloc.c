@@ -254,7 +254,7 @@ static struct vmm_pcp_fast pcp_fast_entry(struct vmm_machine *m, unsigned cpu, v
 	if (!zone)
 		return (struct vmm_pcp_fast){
 			.zone = &m->no_fast_zone,
-			.lowmem_reserve = &m->no_fast_zone.lowmem_reserve[0],
+			.floor = &m->no_fast_zone.fast_floor[0],
 		};
 	pcp = &zone->pcp[cpu];
 	return (struct vmm_pcp_fast){
@@ -262,9 +262,8 @@ static struct vmm_pcp_fast pcp_fast_entry(struct vmm_machine *m, unsigned cpu, v
 		.pcp = pcp,
 		.list = &pcp->lists[order_to_pindex((int)((mods & GFP_MOBILITY_MASK) >>
 							   GFP_MOVABLE_SHIFT), 0)],
-		.lowmem_reserve = &zone->lowmem_reserve[gfp_zone_entry(m->gfp_zone_table, mods)],
+		.floor = &zone->fast_floor[gfp_zone_entry(m->gfp_zone_table, mods)],
 		.clk = m->clock.by_cpu[cpu],
-		.pgalloc = &m->vm_events[VE_PGALLOC_DMA + zone->idx],
 	};
 }
 
@@ -340,18 +339,26 @@ static long check_fast_zones(struct vmm_machine *m, FILE *out)
 	{
 		struct vmm_zone *z;
 
-		for_each_zone(m, z)
-			if (z->fast_floor != zone_fast_floor(z)) {
-				fprintf(out, "node %u zone %s: stale fast_floor %" PRId64 ", want %" PRId64
-					     "\n", z->zone_pgdat->node_id, z->name, z->fast_floor,
-					zone_fast_floor(z));
-				problems++;
-			}
+		for_each_zone(m, z) {
+			int64_t floor = zone_fast_floor(z);
+			int stale = -1;
+
+			for (int i = 0; i < VMM_MAX_NR_ZONES && stale < 0; i++)
+				if (z->fast_floor[i] != floor + (int64_t)z->lowmem_reserve[i])
+					stale = i;
+			if (stale < 0)
+				continue;
+			fprintf(out, "node %u zone %s: stale fast_floor[%d] %" PRId64,
+				z->zone_pgdat->node_id, z->name, stale, z->fast_floor[stale]);
+			fprintf(out, ", want %" PRId64 "\n",
+				floor + (int64_t)z->lowmem_reserve[stale]);
+			problems++;
+		}
 	}
 	if (m->cpu_fast)
 		problems += check_cpu_fast(m, out);
-	if (m->no_fast_zone.fast_floor != INT64_MAX / 2 || m->no_fast_zone.vm_stat[NR_FREE_PAGES] ||
-	    m->no_fast_zone.lowmem_reserve[0]) {
+	if (m->no_fast_zone.fast_floor[0] != INT64_MAX / 2 ||
+	    m->no_fast_zone.vm_stat[NR_FREE_PAGES]) {
 		fprintf(out, "no_fast_zone lets a request through\n");
 		problems++;
 	}
@@ -859,11 +866,22 @@ rmqueue_pcplist_page(struct vmm_machine *m, struct vmm_zone *zone, unsigned orde
 	return pfn == UINT64_MAX ? NULL : page_of(m, pfn);
 }
 
+/*
+ * A free or an allocation after a high-order free clears its flag. Only high-order
+ * frees set it, so it is tested first: the common case then stores nothing, and a
+ * pair of order-0 calls does not chain two read-modify-writes of the word.
+ */
+static FAST_INLINE void pcp_clear_prev_free_high_order(struct vmm_per_cpu_pages *pcp)
+{
+	if (unlikely(pcp->flags & PCPF_PREV_FREE_HIGH_ORDER))
+		pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
+}
+
 /* An allocation ends a run of frees (the free_count decay and flag of rmqueue_pcplist()). */
 static inline void pcp_alloc_starts(struct vmm_per_cpu_pages *pcp)
 {
 	pcp->free_count >>= 1;
-	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
+	pcp_clear_prev_free_high_order(pcp);
 }
 
 /* rmqueue_pcplist() */
@@ -1553,11 +1571,12 @@ static FAST_INLINE void pcp_add_clean_page(struct vmm_page *page, struct vmm_lis
 	page->lru.next = first;
 	first->prev = &page->lru;
 	head->next = &page->lru;
-	page->refcount = 0;
+	/* in the descriptor's order, so that GCC merges the adjacent stores */
 	page->flags = 0;
 	page->index = 0;
 	page->private = 0;
 	page->compound = VMM_PAGE_PCP;
+	page->refcount = 0;
 }
 
 /*
@@ -1571,9 +1590,15 @@ static FAST_INLINE void pcp_account_clean_adds(struct vmm_machine *m,
 	pcp->count += (int)n;
 	m->vm_events[VE_PGFREE] += n;
 	vmm_clock_charge_free(m->this_cpu_fast->clk, n * m->clock.cost.free_fast);
-	pcp->flags &= ~PCPF_PREV_FREE_HIGH_ORDER;
-	/* each free adds one while below the cap (min(n, room) is n for a single page) */
-	if (pcp->free_count < pcp->free_count_max)
+	pcp_clear_prev_free_high_order(pcp);
+	/*
+	 * Each free adds one while below the cap. For the single page of
+	 * free_order0_fast() that is an add of the comparison (both are never negative),
+	 * with no branch.
+	 */
+	if (n == 1)
+		pcp->free_count += (unsigned)pcp->free_count < (unsigned)pcp->free_count_max;
+	else if (pcp->free_count < pcp->free_count_max)
 		pcp->free_count += (int)VMM_MIN(n, (unsigned long)(pcp->free_count_max -
 								   pcp->free_count));
 }
@@ -1583,6 +1608,12 @@ static FAST_INLINE void pcp_account_clean_adds(struct vmm_machine *m,
  * (pcp_only_adds()), it does that in line; a checked page with a list to adapt
  * or drain goes to free_order0_to_pcp(). Any other returns false untouched and
  * goes the full way.
+ *
+ * Of the page's validity it tests only that @page is a descriptor below max_pfn,
+ * not that its section is present: the memory map is mapped whole, and the
+ * descriptors of an absent section are never written (no pfn of it is valid), so
+ * they read as zero, and a zero _refcount fails free_page_clean(). That leaves the
+ * section table's load and branch to the full way, which reports such a pointer.
  */
 static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page *page)
 {
@@ -1592,7 +1623,7 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 	const struct vmm_pageblock *pb;
 	unsigned mt;
 
-	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !free_page_clean(page, 0) ||
+	if (pfn >= m->sparse.max_pfn || !free_page_clean(page, 0) ||
 	    !order0_free_block(m, pfn, &pb, &mt))
 		return false;
 	pcp = m->this_cpu_fast->pcp_by_key[pageblock_zone_key(pb)];
@@ -1662,7 +1693,7 @@ int vmm_pcp_init(struct vmm_machine *m)
 			m->zone_by_id[nid * VMM_MAX_NR_ZONES + zid] =
 				&NODE_DATA(m, nid)->node_zones[zid];
 	/* no free-page count is above its floor: the allocation entries without a zone */
-	m->no_fast_zone.fast_floor = INT64_MAX / 2;
+	m->no_fast_zone.fast_floor[0] = INT64_MAX / 2;
 	/* the allocation entries are filled with the zonelists */
 	m->cpu_fast = vmm_hcalloc(&m->hm, m->nr_cpus, sizeof(*m->cpu_fast));
 	if (!m->cpu_fast)
@@ -2063,7 +2094,8 @@ static FAST_INLINE struct vmm_page *alloc_pages_fast(struct vmm_machine *m, vmm_
  * the zone's fast_floor. Its watermark test is watermark_order0_ok()'s at the
  * mark alloc_pages_fast() picks, reordered: with R the HighAtomic reserve and
  * M = mark + lowmem reserve >= 0, free - min(free, R) > M exactly when
- * free > M + R, and the floor is mark + R (or out of reach when boosted).
+ * free > M + R, and fast_floor[] for the request's highest zone is M + R (or out
+ * of reach when boosted).
  * __GFP_ZERO requests go the full way: the memset dwarfs the difference, and
  * the fast path then ends with no test of the flags.
  */
@@ -2072,33 +2104,39 @@ static FAST_INLINE struct vmm_page *alloc_order0_fast(struct vmm_machine *m, vmm
 	const struct vmm_pcp_fast *f = &m->this_cpu_fast->alloc[gfp & GFP_ZONE_MOBILITY];
 	struct vmm_zone *zone = f->zone;
 	struct vmm_per_cpu_pages *pcp;
+	struct vmm_cpu_clock *clk;
 	struct vmm_list *list;
 	struct vmm_page *page;
 
 	if (gfp & (GFP_NOT_FAST | VMM_GFP_ZERO))
 		return NULL;
 	/* with no zone for the fast path, no_fast_zone's floor fails every request here */
-	if (zone->vm_stat[NR_FREE_PAGES] <= zone->fast_floor + (int64_t)*f->lowmem_reserve)
+	if (zone->vm_stat[NR_FREE_PAGES] <= *f->floor)
 		return NULL;
 	list = f->list;
 	if (vmm_list_empty(list))
 		return NULL;
+	/* all of the entry read before the first store, which GCC cannot tell from it */
 	pcp = f->pcp;
+	clk = f->clk;
 	pcp_alloc_starts(pcp);
 	pcp->count--;
-	f->clk->cycles += m->clock.cost.alloc_fast;
-	f->clk->by_cat[VMM_CYC_ALLOC] += m->clock.cost.alloc_fast;
-	/* count_alloc(): the zone is the preferred one, on the local node */
-	(*f->pgalloc)++;
-	zone->vm_numa_event[NUMA_HIT]++;
-	zone->vm_numa_event[NUMA_LOCAL]++;
+	clk->cycles += m->clock.cost.alloc_fast;
+	clk->by_cat[VMM_CYC_ALLOC] += m->clock.cost.alloc_fast;
+	/* count_alloc(), the zone being the preferred one on the local node: all three at once */
+	zone->fast_allocs++;
 	page = vmm_list_first_entry(list, struct vmm_page, lru);
-	vmm_list_del(&page->lru);
-	/* prep_new_page() of an order-0 page (__GFP_COMP means nothing there, __GFP_ZERO came not) */
-	page->private = 0;
-	page->refcount = 1;
-	page->compound = 0;
+	/* vmm_list_del() of the first entry, whose prev is the head: no load of it */
+	list->next = page->lru.next;
+	page->lru.next->prev = list;
+	/*
+	 * pcp_list_del() and prep_new_page() of an order-0 page (__GFP_COMP means nothing
+	 * there, __GFP_ZERO came not). page->private, the order on a per-CPU list, is
+	 * already the 0 they would store: this is an order-0 list (vmm_pcp_check() checks).
+	 */
 	page->lru.next = page->lru.prev = NULL;
+	page->compound = 0;
+	page->refcount = 1;
 	return page;
 }
 

@@ -181,7 +181,8 @@ static void zoneinfo_show_zone(struct vmm_machine *m, const struct vmm_pgdat *pg
 	for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
 		fprintf(out, "\n      %-12s %" PRId64, vmm_zone_stat_name(i), z->vm_stat[i]);
 	for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
-		fprintf(out, "\n      %-12s %" PRIu64, vmm_numa_stat_name(i), z->vm_numa_event[i]);
+		fprintf(out, "\n      %-12s %" PRIu64, vmm_numa_stat_name(i),
+			vmm_zone_numa_event(z, i));
 	fprintf(out, "\n  pagesets");
 	for (unsigned c = 0; c < m->nr_cpus; c++) {
 		const struct vmm_per_cpu_pages *pcp = &z->pcp[c];
@@ -382,7 +383,7 @@ static void dump_vmstat(struct vmm_machine *m, FILE *out)
 		struct vmm_zone *z;
 
 		for_each_zone(m, z)
-			sum += z->vm_numa_event[i];
+			sum += vmm_zone_numa_event(z, i);
 		fprintf(out, "%s %" PRIu64 "\n", vmm_numa_stat_name(i), sum);
 	}
 	for (int i = 0; i < NR_VM_NODE_STAT_ITEMS; i++) {
@@ -399,7 +400,7 @@ static void dump_vmstat(struct vmm_machine *m, FILE *out)
 	fprintf(out, "nr_memmap_boot_pages %" PRIu64 "\n", m->memmap_boot_pages);
 	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
 		if (vmm_zone_configured(m, VMM_ZONE_HIGHMEM) || !vm_event_is_highmem(i))
-			fprintf(out, "%s %" PRIu64 "\n", vmm_vm_event_name(i), m->vm_events[i]);
+			fprintf(out, "%s %" PRIu64 "\n", vmm_vm_event_name(i), vmm_vm_event(m, i));
 }
 
 /* A boot log in the spirit of Linux's dmesg: the e820 map, NUMA, zones, memory. */

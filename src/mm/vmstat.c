@@ -236,6 +236,28 @@ const char *vmm_migratetype_name(int mt)
 	return migratetype_names[mt];
 }
 
+uint64_t vmm_zone_numa_event(const struct vmm_zone *z, int item)
+{
+	uint64_t v = z->vm_numa_event[item];
+
+	if (item == NUMA_HIT || item == NUMA_LOCAL)
+		v += z->fast_allocs;
+	return v;
+}
+
+_Static_assert(VE_PGALLOC_MOVABLE - VE_PGALLOC_DMA + 1 == VMM_MAX_NR_ZONES,
+	       "one pgalloc event per zone type, in zone order");
+
+uint64_t vmm_vm_event(const struct vmm_machine *m, int item)
+{
+	uint64_t v = m->vm_events[item];
+
+	if (item >= VE_PGALLOC_DMA && item <= VE_PGALLOC_MOVABLE)
+		for (unsigned nid = 0; nid < m->nr_nodes; nid++)
+			v += m->node_data[nid].node_zones[item - VE_PGALLOC_DMA].fast_allocs;
+	return v;
+}
+
 uint64_t vmm_global_zone_page_state(struct vmm_machine *m, int item)
 {
 	struct vmm_zone *z;

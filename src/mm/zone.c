@@ -391,6 +391,7 @@ void vmm_setup_per_zone_lowmem_reserve(struct vmm_machine *m)
 				max = VMM_MAX(max, z->lowmem_reserve[j]);
 			max += z->watermark[WMARK_HIGH];
 			m->totalreserve_pages += VMM_MIN(max, z->managed_pages);
+			zone_update_fast_floor(z);
 		}
 	}
 }

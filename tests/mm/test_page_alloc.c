@@ -18,6 +18,7 @@
 #include "mm/page_alloc.h"
 #include "mm/reclaim.h"
 #include "mm/sparse.h"
+#include "mm/vmstat.h"
 #include "mm/zone.h"
 
 #define G (1ull << 30)
@@ -756,6 +757,7 @@ static void test_zone_restrictions_and_lowmem_protection(void **state)
 	struct vmm_page *p, **pages;
 	uint64_t n = 0, cap = 400000, in_normal = 0, in_dma32 = 0;
 	struct vmm_zone *dma;
+	struct test_log tl = { 0 };
 
 	(void)state;
 	vmm_config_init(&cfg);
@@ -765,6 +767,8 @@ static void test_zone_restrictions_and_lowmem_protection(void **state)
 	cfg.holes[2].start = 1 * G;
 	cfg.holes[2].end = 4 * G;
 	cfg.kernel_image_size = 2 * M;
+	cfg.log_fn = test_log_hook;
+	cfg.log_data = &tl;
 	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
 	dma = zone_of(m, 0, VMM_ZONE_DMA);
 	assert_true(zone_of(m, 0, VMM_ZONE_NORMAL)->managed_pages > 0);
@@ -816,6 +820,14 @@ static void test_zone_restrictions_and_lowmem_protection(void **state)
 	assert_non_null(p);
 	vmm_free_pages(m, p, 0);
 	release_pages(m, pages, n);
+	assert_machine_healthy(m);
+	/* a descriptor inside the hole, where no section is present, is no page to free */
+	p = pfn_to_page(&m->sparse, 2 * G >> VMM_PAGE_SHIFT);
+	assert_false(vmm_sparse_pfn_valid(&m->sparse, 2 * G >> VMM_PAGE_SHIFT));
+	tl.messages = 0;
+	vmm_free_pages(m, p, 0);
+	assert_int_equal(tl.messages, 1);
+	assert_int_equal(tl.last_kind, VMM_LOG_KIND_CALLER);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
@@ -1117,17 +1129,18 @@ static void test_counters(void **state)
 {
 	vmm_machine *m = small_machine(2, 256 * M, 2, 0, NULL);
 	struct vmm_zone *z = zone_of(m, 0, VMM_ZONE_DMA32);
-	uint64_t a0 = m->vm_events[VE_PGALLOC_DMA32], f0 = m->vm_events[VE_PGFREE];
-	uint64_t hit0 = z->vm_numa_event[NUMA_HIT], local0 = z->vm_numa_event[NUMA_LOCAL];
+	uint64_t a0 = vmm_vm_event(m, VE_PGALLOC_DMA32), f0 = m->vm_events[VE_PGFREE];
+	uint64_t hit0 = vmm_zone_numa_event(z, NUMA_HIT);
+	uint64_t local0 = vmm_zone_numa_event(z, NUMA_LOCAL);
 	uint64_t cyc0, cyc1;
 	struct vmm_page *p;
 
 	(void)state;
 	assert_int_equal(vmm_cpu_cycles(m, 0, VMM_CYC_ALLOC, &cyc0), 0);
 	p = vmm_alloc_pages(m, VMM_GFP_KERNEL, 3);
-	assert_int_equal(m->vm_events[VE_PGALLOC_DMA32], a0 + 8);
-	assert_int_equal(z->vm_numa_event[NUMA_HIT], hit0 + 1);
-	assert_int_equal(z->vm_numa_event[NUMA_LOCAL], local0 + 1);
+	assert_int_equal(vmm_vm_event(m, VE_PGALLOC_DMA32), a0 + 8);
+	assert_int_equal(vmm_zone_numa_event(z, NUMA_HIT), hit0 + 1);
+	assert_int_equal(vmm_zone_numa_event(z, NUMA_LOCAL), local0 + 1);
 	assert_int_equal(vmm_cpu_cycles(m, 0, VMM_CYC_ALLOC, &cyc1), 0);
 	assert_true(cyc1 > cyc0);
 	vmm_free_pages(m, p, 3);
@@ -1374,14 +1387,14 @@ static void test_bulk(void **state)
 {
 	vmm_machine *m = small_machine(1, 256 * M, 1, 0, NULL);
 	struct vmm_page *arr[64] = { 0 };
-	uint64_t a0 = m->vm_events[VE_PGALLOC_DMA32];
+	uint64_t a0 = vmm_vm_event(m, VE_PGALLOC_DMA32);
 	unsigned long got;
 
 	(void)state;
 	arr[5] = vmm_alloc_pages(m, VMM_GFP_KERNEL, 0);
 	got = vmm_alloc_pages_bulk(m, VMM_GFP_KERNEL, -1, NULL, 64, arr);
 	assert_int_equal(got, 64);
-	assert_int_equal(m->vm_events[VE_PGALLOC_DMA32], a0 + 64);
+	assert_int_equal(vmm_vm_event(m, VE_PGALLOC_DMA32), a0 + 64);
 	for (int i = 0; i < 64; i++) {
 		assert_non_null(arr[i]);
 		assert_int_equal(vmm_page_count(arr[i]), 1);
@@ -1485,7 +1498,8 @@ static void assert_same_counters(vmm_machine *fast, vmm_machine *full)
 {
 	struct vmm_zone *a, *b;
 
-	assert_memory_equal(fast->vm_events, full->vm_events, sizeof(fast->vm_events));
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		assert_int_equal(vmm_vm_event(fast, i), vmm_vm_event(full, i));
 	assert_memory_equal(&fast->pa_stats, &full->pa_stats, sizeof(fast->pa_stats));
 	for (unsigned c = 0; c < fast->nr_cpus; c++) {
 		assert_int_equal(fast->clock.cpu[c].cycles, full->clock.cpu[c].cycles);
@@ -1497,7 +1511,8 @@ static void assert_same_counters(vmm_machine *fast, vmm_machine *full)
 	     a = vmm_next_zone(fast, a), b = vmm_next_zone(full, b)) {
 		assert_int_equal(a->flags, b->flags);
 		assert_memory_equal(a->vm_stat, b->vm_stat, sizeof(a->vm_stat));
-		assert_memory_equal(a->vm_numa_event, b->vm_numa_event, sizeof(a->vm_numa_event));
+		for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+			assert_int_equal(vmm_zone_numa_event(a, i), vmm_zone_numa_event(b, i));
 		for (unsigned c = 0; c < fast->nr_cpus; c++) {
 			const struct vmm_per_cpu_pages *p = &a->pcp[c], *q = &b->pcp[c];
 
