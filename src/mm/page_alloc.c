@@ -745,21 +745,27 @@ static int rmqueue_bulk(struct vmm_machine *m, struct vmm_zone *zone, unsigned o
 }
 
 /*
- * nr_pcp_alloc(): how many blocks a refill takes. Order 0 refills grow
- * (alloc_factor) while the list has room, and pcp->high rises toward
+ * nr_pcp_alloc(): how many blocks a refill takes. pcp->high is first brought
+ * into [high_min, high_max], as nr_pcp_high() does: a list still at its boot
+ * value of 0 (BOOT_PAGESET_HIGH) refills a batch, not one page. Order 0 refills
+ * grow (alloc_factor) while the list has room, and pcp->high rises toward
  * high_max while the zone is above its high watermark.
  */
 static int nr_pcp_alloc(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone, unsigned order)
 {
-	int high = pcp->high, base_batch = pcp->batch, batch, max_nr_alloc;
+	int old_high = pcp->high, base_batch = pcp->batch, batch, max_nr_alloc;
+	int high = pcp->high = VMM_CLAMP(old_high, pcp->high_min, pcp->high_max);
 
-	if (high < base_batch)
+	if (high < base_batch) {
+		if (high != old_high)
+			pcp_update_free_high(pcp, zone);
 		return 1;
-	batch = order ? base_batch : base_batch << pcp->alloc_factor;
-	if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH)) {
-		high = pcp->high = VMM_MIN(high + batch, pcp->high_max);
-		pcp_update_free_high(pcp, zone);
 	}
+	batch = order ? base_batch : base_batch << pcp->alloc_factor;
+	if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH))
+		high = pcp->high = VMM_MIN(high + batch, pcp->high_max);
+	if (high != old_high)
+		pcp_update_free_high(pcp, zone);
 	if (!order) {
 		max_nr_alloc = VMM_MAX(high - pcp->count - base_batch, base_batch);
 		if (batch <= max_nr_alloc && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
