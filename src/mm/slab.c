@@ -815,30 +815,10 @@ static void slab_destroy_debugcheck(struct vmm_kmem_cache *c, struct vmm_page *h
 	}
 }
 
-/*
- * @head's slab goes out of use: no per-CPU array may offer one of its objects to the
- * free fast path any more (struct vmm_array_cache's touched), since the page lookup
- * that the offer stands for would now refuse it.
- */
-static void forget_slab_objects(struct vmm_kmem_cache *c, const struct vmm_page *head)
-{
-	struct vmm_machine *m = c->m;
-	vmm_vaddr_t lo = pfn_kaddr(m, page_to_pfn(&m->sparse, head));
-	uint64_t bytes = (uint64_t)VMM_PAGE_SIZE << c->gfporder;
-
-	for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++) {
-		struct vmm_array_cache *ac = c->array[cpu];
-
-		if (ac && ac->touched - lo < bytes)
-			ac->touched = SLAB_AC_TOUCHED;
-	}
-}
-
 /* slab_destroy(): the slab is off the lists; free it now or after an RCU grace period. */
 static void slab_destroy(struct vmm_kmem_cache *c, struct vmm_page *head)
 {
 	slab_destroy_debugcheck(c, head);
-	forget_slab_objects(c, head);
 	if (c->flags & VMM_SLAB_TYPESAFE_BY_RCU) {
 		/* out of use (no free may put an object back) but still the cache's pages */
 		head->mapping = c->self | 1;
@@ -877,7 +857,6 @@ static void slab_corrupt(struct vmm_kmem_cache *c, struct vmm_page *head, const 
 	vmm_list_del(&head->lru);
 	head->lru.next = head->lru.prev = NULL;
 	head->mapping = c->self | 1; /* no fast path takes it for this cache's slab again */
-	forget_slab_objects(c, head);
 	m->slab.set_aside_pages[page_nid(m, pfn) * 2 + !!(c->flags & VMM_SLAB_RECLAIM_ACCOUNT)] +=
 		1ull << c->gfporder;
 	/* what the lists counted as free in it */
@@ -1037,7 +1016,7 @@ static unsigned refill_from_node(struct vmm_kmem_cache *c, struct vmm_array_cach
 	unsigned got = 0;
 
 	if (l3->shared && (got = transfer_objects(ac, l3->shared, batchcount))) {
-		l3->shared->touched = SLAB_AC_TOUCHED;
+		l3->shared->touched = 1;
 		return got;
 	}
 	while (batchcount > 0) {
@@ -1083,7 +1062,7 @@ static vmm_vaddr_t cache_alloc_refill(struct vmm_kmem_cache *c, vmm_gfp_t gfp)
 		got = refill_from_node(c, ac, nid, batchcount);
 		charge(m, m->clock.cost.slab_batch + (uint64_t)m->clock.cost.slab_per_object * got);
 		if (ac->avail) {
-			ac->touched = SLAB_AC_TOUCHED;
+			ac->touched = 1;
 			return ac->entry[--ac->avail];
 		}
 		if (cache_grow(c, gfp | VMM_GFP_THISNODE | VMM_GFP_NOWARN | VMM_GFP_NORETRY,
@@ -1184,7 +1163,7 @@ static vmm_vaddr_t slab_alloc(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid, 
 		struct vmm_array_cache *ac = c->array[m->current_cpu];
 
 		if (ac->avail) {
-			ac->touched = SLAB_AC_TOUCHED;
+			ac->touched = 1;
 			obj = ac->entry[--ac->avail];
 			charge(m, m->clock.cost.slab_alloc_fast);
 		} else {
@@ -1232,9 +1211,9 @@ static inline vmm_vaddr_t alloc_fast(struct vmm_machine *m, struct vmm_kmem_cach
 	/* the decrement's borrow is the test of an empty array */
 	if (unlikely(careful) || unlikely(__builtin_sub_overflow((uint64_t)ac->avail, 1, &top)))
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
-	obj = ac->entry[top];
-	ac->touched = obj; /* the free fast path's candidate (see struct vmm_array_cache) */
+	ac->touched = 1;
 	ac->avail = (uint32_t)top;
+	obj = ac->entry[top];
 	if (charge_due(m, m->clock.cost.slab_alloc_fast))
 		return timers_then(m, obj);
 	return obj;
@@ -1435,63 +1414,39 @@ static inline bool free_fast(struct vmm_kmem_cache *c, unsigned cpu, const struc
 	return true;
 }
 
-/*
- * Whether @obj is the object the last fast allocation took from @ac, the current
- * CPU's array of a non-debug cache (struct vmm_array_cache's touched), and @ac has
- * room: then free_fast() would push it, and the caller may without the page lookup.
- */
-static inline bool free_just_taken(const struct vmm_array_cache *ac, vmm_vaddr_t obj)
+void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 {
-	return obj == ac->touched && likely(obj > SLAB_AC_TOUCHED) && ac->avail < ac->limit;
-}
-
-/* Push @obj onto @ac, the current CPU's array, with the free fast path's charge. */
-static inline void push_charged(struct vmm_machine *m, struct vmm_array_cache *ac, vmm_vaddr_t obj)
-{
-	ac->entry[ac->avail++] = obj;
-	charge_poll(m, m->clock.cost.slab_free_fast);
-}
-
-/*
- * vmm_kmem_cache_free() when @obj is not the object just taken (free_just_taken()):
- * the page lookup, then the careful path. Out of line, so that the test before it
- * needs no stack frame and hands its arguments on as they came.
- */
-static __attribute__((noinline)) void cache_free_lookup(struct vmm_kmem_cache *c, vmm_vaddr_t obj)
-{
-	struct vmm_machine *m = c->m;
-	const unsigned cpu = m->current_cpu;
 	const struct vmm_page *head;
+	struct vmm_machine *m;
+	unsigned cpu;
 
+	if (unlikely(!c))
+		return;
+	m = c->m;
+	cpu = m->current_cpu;
 	if (likely(local_head_for(m, cpu, obj, c->self_fast, &head) &&
 		   head->mapping == c->self_fast && free_fast(c, cpu, head, obj))) {
 		charge_poll(m, m->clock.cost.slab_free_fast);
 		return;
 	}
-	slab_free(m, c, obj, "vmm_kmem_cache_free");
+	slab_free(m, c, obj, __func__);
 }
 
-void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
+void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 {
-	struct vmm_array_cache *ac;
-
-	if (unlikely(!c))
-		return;
-	ac = c->array[c->m->current_cpu];
-	if (likely(free_just_taken(ac, obj))) {
-		push_charged(c->m, ac, obj);
-		return;
-	}
-	cache_free_lookup(c, obj);
-}
-
-/* vmm_kfree() when @p is not the object kfree_hint's cache just handed out (out of line). */
-static __attribute__((noinline)) void kfree_lookup(struct vmm_machine *m, vmm_vaddr_t p)
-{
-	const unsigned cpu = m->current_cpu;
-	struct vmm_kmem_cache *c = m->slab.kfree_hint;
 	const struct vmm_page *head;
+	struct vmm_kmem_cache *c;
+	unsigned cpu;
 
+	if (unlikely(!m))
+		return;
+	cpu = m->current_cpu;
+	/*
+	 * Most blocks go back soon after kmalloc handed them out: try the cache
+	 * kmalloc used last before looking the slab's cache up. A match of the
+	 * page's mapping proves it, so the guess costs nothing when right.
+	 */
+	c = m->slab.kfree_hint;
 	if (unlikely(!local_page(m, cpu, p, &head)))
 		goto slow;
 	/* only a slab's head page carries its cache's self_fast (see local_head_for()) */
@@ -1510,27 +1465,6 @@ static __attribute__((noinline)) void kfree_lookup(struct vmm_machine *m, vmm_va
 	}
 slow:
 	vmm_kfree_slow(m, p);
-}
-
-void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
-{
-	struct vmm_kmem_cache *c;
-	struct vmm_array_cache *ac;
-
-	if (unlikely(!m))
-		return;
-	/*
-	 * Most blocks go back soon after kmalloc handed them out: try the cache
-	 * kmalloc used last before looking the slab's cache up. A match proves it
-	 * (free_just_taken(), or the page's mapping in kfree_lookup()), so the guess
-	 * costs nothing when right.
-	 */
-	c = m->slab.kfree_hint;
-	if (likely(c) && likely(free_just_taken(ac = c->array[m->current_cpu], p))) {
-		push_charged(m, ac, p);
-		return;
-	}
-	kfree_lookup(m, p);
 }
 
 void vmm_slab_free_any(struct vmm_machine *m, vmm_vaddr_t obj, const char *fn)
@@ -1572,7 +1506,7 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 			objs[i] = *--top;
 		ac->avail -= (uint32_t)take;
 		if (take)
-			ac->touched = SLAB_AC_TOUCHED;
+			ac->touched = 1;
 		charge_poll(m, m->clock.cost.slab_alloc_fast +
 				       (uint64_t)m->clock.cost.slab_per_object * take);
 	}

@@ -65,24 +65,13 @@ struct vmm_page;
 /* g_cpucache_up: how far bootstrap has come. */
 enum slab_up { SLAB_NONE, SLAB_PARTIAL, SLAB_EARLY, SLAB_FULL };
 
-/* array_cache.touched when an allocation took from the array but offers no object (below) */
-#define SLAB_AC_TOUCHED 1u
-
 struct vmm_array_cache {
 	uint32_t avail;
 	uint32_t limit;
 	uint32_t batchcount;
+	uint32_t touched;
 	uint32_t capacity;		/* entries allocated */
-	/*
-	 * Linux's touched: 0 when no allocation took from the array since cache_reap() last
-	 * cleared it, else nonzero. A per-CPU array's fast allocation leaves the object it
-	 * took here, for the free fast path: an object freed at once on the same CPU, as
-	 * most are, is known to be one the page lookup would accept, so the free skips it.
-	 * That holds while the object's slab lives: a slab going out of use (slab_destroy(),
-	 * slab_corrupt()) turns an object of its found here into SLAB_AC_TOUCHED, as every
-	 * other allocation leaves it.
-	 */
-	vmm_vaddr_t touched;
+	uint32_t pad;
 	vmm_vaddr_t shadow;		/* the simulated struct array_cache, or 0 */
 	vmm_vaddr_t entry[];		/* LIFO: entry[avail - 1] goes first */
 };
