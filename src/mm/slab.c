@@ -55,6 +55,9 @@
 #define REAPTIMEOUT_AC(m) (2ull * (m)->cfg.hz)
 #define REAPTIMEOUT_LIST3(m) (4ull * (m)->cfg.hz)
 
+/* What a debug cache's fast paths find for every CPU: no object to take, no room (const). */
+static const struct vmm_array_cache slab_no_array;
+
 /* GFP bits that make no sense for slab memory (GFP_SLAB_BUG_MASK, plus __GFP_COMP). */
 #define SLAB_GFP_BUG (VMM_GFP_HIGHMEM | VMM_GFP_COMP)
 
@@ -1196,19 +1199,19 @@ static __attribute__((noinline)) vmm_vaddr_t timers_then(struct vmm_machine *m, 
 }
 
 /*
- * The allocation fast path: the current CPU's array has an object and nothing asks for care
- * (@careful: the caller's test of the cache and the GFP bits says otherwise). @m is @c's
- * machine, passed by a caller that already holds it so that the CPU's array is not
- * looked up through @c->m.
+ * The allocation fast path: the current CPU's array (c->fast[], empty for a debug cache)
+ * has an object and nothing asks for care (@careful: the caller's test of the GFP bits
+ * says otherwise). @m is @c's machine, passed by a caller that already holds it so that
+ * the CPU's array is not looked up through @c->m.
  */
 static inline vmm_vaddr_t alloc_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
 				     vmm_gfp_t gfp, bool careful, const char *fn)
 {
-	struct vmm_array_cache *ac = c->array[m->current_cpu];
+	struct vmm_array_cache *ac = c->fast[m->current_cpu];
 	vmm_vaddr_t obj;
 	uint64_t top;
 
-	/* the decrement's borrow is the test of an empty array */
+	/* the decrement's borrow is the test of an empty array (and of a debug cache's) */
 	if (unlikely(careful) || unlikely(__builtin_sub_overflow((uint64_t)ac->avail, 1, &top)))
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
 	ac->touched = 1;
@@ -1223,23 +1226,19 @@ vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
 {
 	if (unlikely(!c))
 		return 0;
-	_Static_assert(!(VMM_GFP_NOWARN & (VMM_GFP_ZERO | VMM_GFP_HIGHMEM | VMM_GFP_COMP)),
-		       "__GFP_NOWARN is a bit a slab allocation may carry");
-	return alloc_fast(c->m, c, gfp, ((gfp | VMM_GFP_NOWARN) & c->fast_reject) != 0, __func__);
+	return alloc_fast(c->m, c, gfp, (c->fast_reject & gfp) != 0, __func__);
 }
 
 vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 {
 	struct vmm_kmem_cache *c;
 
-	if (unlikely(!m || size - 1 >= VMM_KMALLOC_MAX_CACHE_SIZE ||
+	if (unlikely(!m || size - 1 >= m->slab.kmalloc_fast_sizes ||
 		     (gfp & m->slab.kmalloc_slow_gfp)))
 		return vmm_kmalloc_slow(m, size, gfp);
-	c = vmm_kmalloc_cache(&m->slab, size, 0);
-	if (unlikely(!c))
-		return 0; /* a machine booted without slab */
+	c = m->slab.kmalloc_by_8[(size - 1) >> 3];
 	m->slab.kfree_hint = c;
-	return alloc_fast(m, c, gfp, c->slow, "vmm_kmalloc");
+	return alloc_fast(m, c, gfp, false, "vmm_kmalloc");
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc_node(vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
@@ -1407,11 +1406,17 @@ static inline bool free_fast(struct vmm_kmem_cache *c, unsigned cpu, const struc
 
 	if (unlikely(!obj_index(c, slab_s_mem(head), obj, &idx)))
 		return false;
-	ac = c->array[cpu];
+	ac = c->fast[cpu];
 	if (unlikely(ac->avail >= ac->limit))
 		return false;
 	ac->entry[ac->avail++] = obj;
 	return true;
+}
+
+/* vmm_kmem_cache_free()'s careful path, taking the arguments where the fast path has them. */
+static __attribute__((noinline)) void cache_free_careful(struct vmm_kmem_cache *c, vmm_vaddr_t obj)
+{
+	slab_free(c->m, c, obj, "vmm_kmem_cache_free");
 }
 
 void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
@@ -1429,7 +1434,7 @@ void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 		charge_poll(m, m->clock.cost.slab_free_fast);
 		return;
 	}
-	slab_free(m, c, obj, __func__);
+	cache_free_careful(c, obj);
 }
 
 void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
@@ -1726,7 +1731,7 @@ vmm_kmem_cache *vmm_kmem_cache_find(vmm_machine *m, const char *name)
 /* The host struct vmm_kmem_cache with its per-CPU array pointers. */
 static size_t cache_struct_size(const struct vmm_machine *m)
 {
-	return sizeof(struct vmm_kmem_cache) + m->nr_cpus * sizeof(struct vmm_array_cache *);
+	return sizeof(struct vmm_kmem_cache) + 2 * m->nr_cpus * sizeof(struct vmm_array_cache *);
 }
 
 /* Free a cache's host structures and shadows; its slabs must be gone. */
@@ -1869,7 +1874,12 @@ static int cache_layout(struct vmm_machine *m, struct vmm_kmem_cache *c, size_t 
 	c->onslab_mgmt = off_slab ? 0 : (uint32_t)slab_size;
 	c->align = (uint32_t)align;
 	c->buffer_size = (uint32_t)size;
-	c->fast_reject = c->slow ? ~0u : m->slab.bad_gfp | VMM_GFP_ZERO;
+	c->fast_reject = m->slab.bad_gfp | VMM_GFP_ZERO;
+	if (c->slow) {
+		c->array = &c->fast[m->nr_cpus];
+		for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++)
+			c->fast[cpu] = (struct vmm_array_cache *)&slab_no_array; /* never written */
+	}
 	c->num_objs = c->num;
 	c->div_shift = (uint8_t)__builtin_ctzll(size);
 	c->div_inv = inverse_odd(size >> c->div_shift);
@@ -1904,6 +1914,7 @@ static int cache_create(struct vmm_machine *m, const char *name, size_t size, si
 	if (!c)
 		return -VMM_ENOMEM;
 	c->m = m;
+	c->array = c->fast; /* until cache_layout() knows about debug checks */
 	c->flags = flags;
 	c->kmalloc = kmalloc;
 	c->ctor = ctor;
@@ -2261,6 +2272,9 @@ int vmm_slab_init(struct vmm_machine *m)
 		if ((err = kmalloc_cache_create(m, 1, i)))
 			return err;
 	s->up = SLAB_EARLY;
+	for (size_t i = 0; i < ARRAY_SIZE(s->kmalloc_by_8); i++)
+		s->kmalloc_by_8[i] = vmm_kmalloc_cache(s, 8 * i + 8, 0);
+	s->kmalloc_fast_sizes = VMM_KMALLOC_MAX_CACHE_SIZE;
 	{
 		struct vmm_list *pos;
 
@@ -2291,6 +2305,7 @@ void vmm_slab_destroy(struct vmm_machine *m)
 
 	if (!s->cache_chain.next)
 		return;
+	s->kmalloc_fast_sizes = 0;
 	if (s->reap) {
 		for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++)
 			vmm_timer_del(m, &s->reap[cpu]);

@@ -98,12 +98,7 @@ struct vmm_kmem_cache {
 	uint32_t onslab_mgmt;		/* slab_size when the management is on-slab, else 0 */
 	bool slow;			/* debug checks: every call takes the careful path */
 	uint8_t div_shift;		/* buffer_size = odd * 2^div_shift */
-	/*
-	 * GFP bits that send kmem_cache_alloc() the careful way; every bit for a
-	 * debug cache, and the fast path tests it with __GFP_NOWARN (never one of
-	 * the others) added, so that even a zero mask goes the careful way there
-	 */
-	vmm_gfp_t fast_reject;
+	vmm_gfp_t fast_reject;		/* GFP bits that send kmem_cache_alloc() the careful way */
 	uint64_t div_inv;		/* the inverse of buffer_size's odd factor mod 2^64 */
 	uint64_t num_objs;		/* num, as the fast path's compare wants it */
 	uint64_t span;			/* num * buffer_size: the objects' bytes in a slab */
@@ -139,8 +134,15 @@ struct vmm_kmem_cache {
 	/* statistics */
 	uint64_t grown, reaped, errors, node_allocs, node_frees;
 
-	/* per CPU (nr_cpus entries), in the same allocation: one load from the cache */
-	struct vmm_array_cache *array[];
+	/* per CPU (nr_cpus entries): the arrays, as everything but the fast paths sees them */
+	struct vmm_array_cache **array;
+	/*
+	 * per CPU, in the same allocation (one load from the cache): the arrays the fast
+	 * paths use. For a cache without debug checks this is array[] itself; a debug cache
+	 * has slab_no_array here, empty and full, so that its every allocation and free
+	 * goes the careful way without a test of its own, and its array[] after these.
+	 */
+	struct vmm_array_cache *fast[];
 };
 
 struct vmm_slab {
@@ -157,6 +159,10 @@ struct vmm_slab {
 	uint64_t max_pfn;
 	vmm_gfp_t bad_gfp;		/* GFP bits a slab allocation must not carry */
 	vmm_gfp_t kmalloc_slow_gfp;	/* ... and the ones kmalloc's fast path leaves to the slow one */
+	/* kmalloc's fast path serves size - 1 below this: 0 until every kmalloc cache exists */
+	uint64_t kmalloc_fast_sizes;
+	/* ... from the cache for its size: by (size - 1) / 8, one load without a branch */
+	struct vmm_kmem_cache *kmalloc_by_8[VMM_KMALLOC_MAX_CACHE_SIZE / 8];
 	struct vmm_kmem_cache *kfree_hint; /* the cache kmalloc or kfree used last (a guess) */
 	struct vmm_timer *reap;		/* per CPU: cache_reap */
 	struct vmm_list rcu_pending;	/* TYPESAFE_BY_RCU slabs awaiting a grace period */

@@ -642,6 +642,44 @@ static void test_debug_detections(void **state)
 }
 
 /* A slab whose management area is overwritten is reported and set aside; the cache goes on. */
+/* The red zone word before a RED_ZONE cache's object (its buffer's first word). */
+static uint64_t red_zone_before(vmm_machine *m, vmm_vaddr_t obj)
+{
+	uint64_t v;
+
+	memcpy(&v, vmm_kaddr_to_host(m, obj - 8), sizeof(v));
+	return v;
+}
+
+/*
+ * A debug cache's fast paths find an array with nothing to take and no room, so every
+ * allocation and free goes the careful way, even one with no GFP bit at all.
+ */
+static void test_debug_cache_any_gfp(void **state)
+{
+	vmm_machine *m = default_machine();
+	vmm_kmem_cache *c;
+	vmm_vaddr_t a, b;
+
+	(void)state;
+	assert_int_equal(vmm_kmem_cache_create(m, "rz", 40, 0, VMM_SLAB_RED_ZONE, NULL, &c), 0);
+	a = vmm_kmem_cache_alloc(c, VMM_GFP_KERNEL); /* refills the array */
+	b = vmm_kmem_cache_alloc(c, 0);
+	assert_true(a && b);
+	assert_true(red_zone_before(m, a) == SLAB_RED_ACTIVE);
+	assert_true(red_zone_before(m, b) == SLAB_RED_ACTIVE);
+	assert_machine_healthy(m);
+	vmm_kmem_cache_free(c, b);
+	assert_true(red_zone_before(m, b) == SLAB_RED_INACTIVE);
+	b = vmm_kmalloc(m, 40, 0); /* a kmalloc cache without debug checks: the fast path */
+	assert_true(b != 0);
+	vmm_kfree(m, b);
+	vmm_kmem_cache_free(c, a);
+	assert_int_equal(vmm_kmem_cache_destroy(c), 0);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
 static void test_corrupt_management(void **state)
 {
 	struct errlog e = { 0 };
@@ -1087,6 +1125,7 @@ int main(void)
 		cmocka_unit_test(test_reap_trims_idle_arrays),
 		cmocka_unit_test(test_typesafe_by_rcu),
 		cmocka_unit_test(test_debug_detections),
+		cmocka_unit_test(test_debug_cache_any_gfp),
 		cmocka_unit_test(test_corrupt_management),
 		cmocka_unit_test(test_leak_on_destroy),
 		cmocka_unit_test(test_debug_vm_everywhere),
