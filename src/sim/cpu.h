@@ -44,6 +44,7 @@ struct vmm_cpu {
 	uint8_t va_shift;		/* 16 with 4-level paging, 7 with 5-level */
 	uint8_t paging;			/* CR0.PG */
 	uint32_t l1_hit_cost;		/* the cost table's tlb_l1_hit, kept at hand */
+	uint64_t l2_miss_cost;		/* tlb_l1_hit + tlb_l2_hit: the lookups before a walk */
 	uint8_t perm[NR_ACC_KINDS][256];	/* "may use without walking", by attr */
 	struct vmm_tlb tlb;
 	struct vmm_cpu_stats stats;
@@ -57,6 +58,7 @@ struct vmm_cpu {
 	uint32_t walk_cost[VMM_MAX_NUMNODES];	/* walker reference cost by target node */
 	uint64_t rsvd_mask[2][6];	/* reserved entry bits by [leaf][level], and P in the
 					 * non-leaf masks (mmu.c) */
+	uint64_t lean_mask[6];		/* by level: the bits the lean walk tests (mmu.c) */
 	/* what the walker derives from the registers, recomputed with perm */
 	uint64_t walk_seed;		/* the checker's fingerprint seed (EFER.NXE, CR4.PGE) */
 	uint8_t levels;			/* paging levels: 5 with CR4.LA57, else 4 */
