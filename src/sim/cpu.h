@@ -44,7 +44,6 @@ struct vmm_cpu {
 	uint8_t va_shift;		/* 16 with 4-level paging, 7 with 5-level */
 	uint8_t paging;			/* CR0.PG */
 	uint32_t l1_hit_cost;		/* the cost table's tlb_l1_hit, kept at hand */
-	uint64_t l2_miss_cost;		/* tlb_l1_hit + tlb_l2_hit: the lookups before a walk */
 	uint8_t perm[NR_ACC_KINDS][256];	/* "may use without walking", by attr */
 	struct vmm_tlb tlb;
 	struct vmm_cpu_stats stats;
@@ -69,6 +68,7 @@ struct vmm_cpu {
 	uint64_t walk_node_start, walk_node_len;
 	uint32_t walk_node_cost;
 	uint32_t pwc_hit_cost;		/* the cost table's pwc_hit, kept at hand */
+	uint64_t l2_miss_cost;		/* tlb_l1_hit + tlb_l2_hit: the lookups before a walk */
 	/* the walker's view of memory, fixed for the machine (set with perm) */
 	const uint8_t *walk_host;	/* host bytes of physical address 0 */
 	uint64_t walk_end8;		/* entries at or above this address read as 0 */
