@@ -91,6 +91,7 @@ int vmm_cpus_init(struct vmm_machine *m)
 			cpu->walk_cost[n] = c->walk_mem_local * d / VMM_LOCAL_DISTANCE;
 		}
 		cpu->l1_hit_cost = c->tlb_l1_hit;
+		cpu->l2_miss_cost = (uint64_t)c->tlb_l1_hit + c->tlb_l2_hit;
 		cpu->pwc_hit_cost = c->pwc_hit;
 		cpu_reset_regs(cpu, m->cfg.paging_levels);
 	}

@@ -57,6 +57,7 @@ struct vmm_cpu {
 	uint32_t walk_cost[VMM_MAX_NUMNODES];	/* walker reference cost by target node */
 	uint64_t rsvd_mask[2][6];	/* reserved entry bits by [leaf][level], and P in the
 					 * non-leaf masks (mmu.c) */
+	uint64_t lean_mask[6];		/* by level: the bits the lean walk tests (mmu.c) */
 	/* what the walker derives from the registers, recomputed with perm */
 	uint64_t walk_seed;		/* the checker's fingerprint seed (EFER.NXE, CR4.PGE) */
 	uint8_t levels;			/* paging levels: 5 with CR4.LA57, else 4 */
@@ -67,6 +68,7 @@ struct vmm_cpu {
 	uint64_t walk_node_start, walk_node_len;
 	uint32_t walk_node_cost;
 	uint32_t pwc_hit_cost;		/* the cost table's pwc_hit, kept at hand */
+	uint64_t l2_miss_cost;		/* tlb_l1_hit + tlb_l2_hit: the lookups before a walk */
 	/* the walker's view of memory, fixed for the machine (set with perm) */
 	const uint8_t *walk_host;	/* host bytes of physical address 0 */
 	uint64_t walk_end8;		/* entries at or above this address read as 0 */

@@ -129,6 +129,13 @@ static void update_rsvd_masks(struct vmm_cpu *cpu)
 			/* a non-leaf test of e ^ P finds a clear P and a set reserved bit */
 			cpu->rsvd_mask[leaf][level] = leaf ? rsvd : rsvd | VMM_PTE_PRESENT;
 		}
+	/*
+	 * lean_step(): with e ^ (P | A), a clear P, a set reserved bit, and
+	 * above the leaf level a clear A or a set PS
+	 */
+	cpu->lean_mask[1] = cpu->rsvd_mask[0][1];
+	for (unsigned level = 2; level <= 5; level++)
+		cpu->lean_mask[level] = cpu->rsvd_mask[0][level] | VMM_PTE_ACCESSED | VMM_PTE_PS;
 }
 
 void vmm_cpu_update_perm(struct vmm_cpu *cpu)
@@ -518,15 +525,16 @@ static __attribute__((noinline)) void walk_translate_full(struct vmm_cpu *cpu, s
 
 /*
  * The walk of a translation: the fast walk, which makes no call, and the
- * full one when it gives up.
+ * full one when it gives up; only the full one without @fast (the lean
+ * walk of translate_lean() gave up already).
  */
-static inline __attribute__((always_inline)) void walk_translate(struct vmm_cpu *cpu,
-								 struct mmu_walk *w)
+static inline __attribute__((always_inline)) void
+walk_translate(struct vmm_cpu *cpu, struct mmu_walk *w, const bool fast)
 {
 	struct walk_run r0;
 
 	walk_start(cpu, w, &r0, true);
-	if (likely(walk_levels(cpu, w, &r0, true, true)))
+	if (fast && likely(walk_levels(cpu, w, &r0, true, true)))
 		return;
 	walk_translate_full(cpu, w, r0);
 }
@@ -657,11 +665,12 @@ static __attribute__((noinline)) void refill(struct vmm_cpu *cpu, struct vmm_tlb
  * the fills are inlined here, so the walk's state never leaves registers.
  * @p and @p1 are the STLB's and the L1's 4 KiB probes that missed, so the
  * fills are fresh; NULL when the TLBs hold an entry for the page (a write
- * through a clean entry).
+ * through a clean entry). Without @fast only the full walk runs.
  */
 static inline __attribute__((always_inline)) void
 translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, bool acct,
-	       const struct tlb_probe *p, const struct tlb_probe *p1, struct mmu_xlat *x)
+	       const struct tlb_probe *p, const struct tlb_probe *p1, const bool fast,
+	       struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 	/* only what walk_levels() reads is set (not the checker's stop_level and
@@ -678,7 +687,7 @@ translate_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, b
 	w.fault = 0;
 	w.error_code = 0;
 	w.pwc_level = 0;
-	walk_translate(cpu, &w);
+	walk_translate(cpu, &w, fast);
 	x->source = VMM_XLAT_WALK;
 	x->walk_refs = w.refs;
 	x->pwc_level = w.pwc_level;
@@ -734,7 +743,7 @@ static __attribute__((noinline)) void translate_rewalk(struct vmm_cpu *cpu, uint
 						       unsigned type, unsigned mode, bool acct,
 						       struct mmu_xlat *x)
 {
-	translate_walk(cpu, va, type, mode, acct, NULL, NULL, x);
+	translate_walk(cpu, va, type, mode, acct, NULL, NULL, true, x);
 }
 
 /* What use_entry() did. */
@@ -803,14 +812,15 @@ static int l1_large_hit(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigne
 }
 
 /*
- * A translation the hot path (vmm_mmu_translate()) could not serve: the L1
- * 4 KiB array, whose usable entry goes into the memo; the large L1 arrays;
+ * What translate_lean() leaves, and every translation while the TLBs hold
+ * large pages: the L1 4 KiB array, whose usable entry goes into the memo; the large L1 arrays;
  * then, with @x cleared, no paging, #GP, an unusable L1 entry (a fault from
  * its cached rights, or a write through a clean entry that walks again);
  * the STLB, whose hit fills the L1; and the walk.
  */
-void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			    unsigned flags, struct mmu_xlat *x)
+static __attribute__((noinline)) void translate_general(struct vmm_cpu *cpu, uint64_t va,
+							unsigned type, unsigned mode,
+							unsigned flags, struct mmu_xlat *x)
 {
 	const struct vmm_cost_table *c = &cpu->m->clock.cost;
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
@@ -861,7 +871,7 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 	x->cyc_tlb += c->tlb_l2_hit;
 	e = l2_lookup(cpu, va, tag, fp, &sz, &p);
 	if (likely(!e)) {
-		translate_walk(cpu, va, type, mode, acct, &p, &p1, x);
+		translate_walk(cpu, va, type, mode, acct, &p, &p1, true, x);
 		return;
 	}
 	x->source = VMM_XLAT_L2;
@@ -881,6 +891,339 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 	} else if (used == ENTRY_REWALK) {
 		translate_rewalk(cpu, va, type, mode, acct, x);
 	}
+}
+
+/* What lean_step() found. */
+enum { LEAN_NEXT, LEAN_BAIL, LEAN_NOT_PRESENT };
+
+/*
+ * One level of the lean walk (@level a constant in each inlined copy): read
+ * the entry for @va from the table at *@table and fold it in. LEAN_BAIL,
+ * having changed nothing outside the walk's locals, where the full walk
+ * could do more than read: an entry outside the walker's node (another
+ * price, maybe outside memory), a reserved bit, and above the leaf level a
+ * large page or A clear (the full walk sets it, and may cache the entry).
+ * LEAN_NOT_PRESENT where the walk ends in a #PF with P = 0.
+ */
+static inline __attribute__((always_inline)) int
+lean_step(const struct vmm_cpu *cpu, uint64_t va, const unsigned level, uint64_t *table,
+	  uint64_t *e, uint64_t *epa, uint64_t *hash, uint64_t *all, uint64_t *any)
+{
+	*epa = *table + ((va >> (9 * level)) & 0xff8);
+	if (unlikely(*epa - cpu->walk_node_start >= cpu->walk_node_len))
+		return LEAN_BAIL;
+	*e = __atomic_load_n((const uint64_t *)(const void *)(cpu->walk_host + *epa),
+			     __ATOMIC_RELAXED);
+	/* P and A must be 1, PS (above level 1) and the reserved bits 0: one test */
+	if (unlikely((*e ^ (VMM_PTE_PRESENT | VMM_PTE_ACCESSED)) & cpu->lean_mask[level]))
+		return *e & VMM_PTE_PRESENT ? LEAN_BAIL : LEAN_NOT_PRESENT;
+	*hash = hash_mix(*hash, *e & ~(VMM_PTE_ACCESSED | VMM_PTE_DIRTY));
+	*all &= *e;
+	*any |= *e;
+	*table = *e & cpu->walk_addr_mask;
+	return LEAN_NEXT;
+}
+
+/*
+ * translate_general() for a 4 KiB page that misses the L1 array in set
+ * @set1 and the STLB in set @set2, when the other arrays hold no entry for
+ * @va: what it would do once it got there, without looking again, and
+ * with the full walk only (the lean walk gave up).
+ */
+static __attribute__((noinline)) void translate_miss(struct vmm_cpu *cpu, uint64_t va,
+						     unsigned type, unsigned mode, unsigned flags,
+						     uint32_t set1, uint32_t set2,
+						     struct mmu_xlat *x)
+{
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
+	struct tlb_probe p1 = { .set = set1, .tag = tag, .fp = fp,
+				.base = tlb_set_base(l1, set1), .fpw = tlb_set_fpw(l1, set1) };
+	struct tlb_probe p2 = { .set = set2, .tag = tag, .fp = fp,
+				.base = tlb_set_base(&cpu->tlb.stlb, set2),
+				.fpw = tlb_set_fpw(&cpu->tlb.stlb, set2) };
+
+	memset(x, 0, sizeof(*x));
+	x->cyc_tlb = cpu->l2_miss_cost;
+	translate_walk(cpu, va, type, mode, flags & MMU_ACCOUNT, &p2, &p1, false, x);
+}
+
+/*
+ * The fills of the lean path: the STLB and the L1 4 KiB array @l1, which
+ * both just missed @va's page, get its entry, and the L1's goes into the
+ * memo.
+ */
+static inline __attribute__((always_inline)) void
+lean_fill(struct vmm_cpu *cpu, struct vmm_tlb_array *l1, uint64_t va, uint64_t pa,
+	  uint64_t leaf_pa, uint64_t hash, uint8_t attr, bool global)
+{
+	struct vmm_tlb_array *stlb = &cpu->tlb.stlb;
+	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
+	struct tlb_fill f = { .va = va, .pa = pa, .leaf_pa = leaf_pa, .path_hash = hash,
+			      .shift = 12, .szidx = VMM_PGSZ_4K, .pcid = cpu->pcid,
+			      .attr = attr, .global = global, .fresh = 1 };
+	uint32_t set;
+
+	vmm_tlb_forget_last(&cpu->tlb);	/* a new entry may answer for a remembered page */
+	if (stlb->ways) {
+		set = tlb_set_index(stlb, va, 12);
+		tlb_fill_set(&cpu->tlb, stlb, set, tlb_set_base(stlb, set), tlb_set_fpw(stlb, set),
+			     tag, fp, &f, false);
+	}
+	if (l1->ways) {
+		set = tlb_set_index(l1, va, 12);
+		memo_note(l1, tlb_fill_set(&cpu->tlb, l1, set, tlb_set_base(l1, set),
+					   tlb_set_fpw(l1, set), tag, fp, &f, true));
+	}
+}
+
+/* The entry of the PWC of level @l (a constant) for @va under the PCID, or NULL; untouched. */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+pwc_find(const struct vmm_cpu *cpu, uint64_t va, const unsigned l)
+{
+	const struct vmm_tlb_array *a = &cpu->tlb.pwc[l - 2];
+	const unsigned shift = 12 + 9 * (l - 1);
+	uint64_t tag = tlb_tag(va, shift, 0);
+
+	if (!a->nvalid)
+		return NULL;
+	return tlb_set_find_fp(a, tlb_set_index(a, va, shift), tag, tlb_fp(tag), cpu->pcid);
+}
+
+/* The record of a lean walk that ends in a #PF with error code @ec, as translate_walk()'s. */
+static __attribute__((noinline)) void lean_fault(struct vmm_cpu *cpu, unsigned flags,
+						 unsigned refs, uint64_t cycles, unsigned pwc_level,
+						 uint32_t ec, struct mmu_xlat *x)
+{
+	*x = (struct mmu_xlat){ .cyc_tlb = cpu->l2_miss_cost, .cyc_walk = cycles,
+				.fault = VMM_FAULT_PF, .error_code = ec, .source = VMM_XLAT_WALK,
+				.walk_refs = refs, .pwc_level = pwc_level };
+	if (flags & MMU_ACCOUNT) {
+		struct mmu_walk w = { .refs = refs, .cycles = cycles, .pwc_level = pwc_level };
+
+		count_walk(cpu, &w);
+	}
+}
+
+/* What a PWC fill of a non-leaf entry the lean walk read takes (walk_fill_pwc()). */
+struct lean_pwc_fill {
+	uint64_t epa, table, hash;
+	uint8_t attr;
+};
+
+#define LEAN_LEVEL(l)                                                                          \
+	case l:                                                                                \
+		step = lean_step(cpu, va, l, &table, &e, &epa, &hash, &all, &any);             \
+		if (unlikely(step != LEAN_NEXT)) {                                             \
+			fault_level = l;                                                       \
+			break;                                                                 \
+		}                                                                              \
+		if (pwc_level)                                                                 \
+			pf[l] = (struct lean_pwc_fill){ epa, table, hash,                      \
+							walk_rights(attr0, all, any, cpu->nxe) }; \
+		__attribute__((fallthrough));
+
+#define LEAN_FILL_PWC(l)                                                                       \
+	if (start >= l && l > fault_level && cpu->tlb.pwc[l - 2].ways)                         \
+		walk_fill_pwc(cpu, va, cpu->pcid, l, pf[l].epa, pf[l].table, pf[l].hash,       \
+			      pf[l].attr);
+
+/* lean_walk()'s @pwc_level when there are PWCs but none holds an entry for the address. */
+#define LEAN_PWC_MISS 6
+
+/*
+ * The lean walk of a translation that missed the L1 and the STLB, and its
+ * record: from CR3 when @pwc_level is 0 (no PWCs) or LEAN_PWC_MISS, else
+ * from @pwc_e, the entry of the PWC of that level. With PWCs, every
+ * non-leaf entry the walk reads then goes into its PWC, as in the full
+ * walk. The common @pwc_level are constants in their own inlined copies,
+ * so that what one kind of walk keeps costs the others nothing. False,
+ * having changed nothing, where the full walk could do more than read
+ * (lean_step()). A not-present entry or the rights end the walk in the #PF
+ * the full walk raises (lean_fault()); else A and D of the leaf are set as
+ * translate_walk() sets them, and the TLBs filled.
+ */
+static inline __attribute__((always_inline)) bool
+lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsigned flags,
+	  struct mmu_xlat *x, const unsigned pwc_level, struct vmm_tlb_entry *pwc_e)
+{
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+	const bool hit = pwc_level && pwc_level != LEAN_PWC_MISS;
+	uint64_t table = cpu->regs.cr3 & cpu->walk_addr_mask, hash = cpu->walk_seed;
+	uint64_t e = 0, epa = 0, all = ~0ull, any = 0, cycles, bits;
+	unsigned start = hit ? pwc_level - 1 : cpu->levels;
+	unsigned fault_level = 0, refs;	/* the level of a not-present entry */
+	int step = LEAN_NEXT;
+	bool fault;
+	uint8_t attr, attr0 = TLB_ATTR_U | TLB_ATTR_W;
+	struct lean_pwc_fill pf[6];	/* by level */
+
+	/* the fills read only what the walk wrote; this quiets -Wmaybe-uninitialized */
+	if (pwc_level > 3)
+		memset(pf, 0, sizeof(pf));
+	if (hit) {
+		table = pwc_e->pa;
+		attr0 = pwc_e->attr;
+		hash = pwc_e->path_hash;
+	}
+	switch (start) {
+	LEAN_LEVEL(5)
+	LEAN_LEVEL(4)
+	LEAN_LEVEL(3)
+	LEAN_LEVEL(2)
+	default:
+		step = lean_step(cpu, va, 1, &table, &e, &epa, &hash, &all, &any);
+		if (unlikely(step != LEAN_NEXT))
+			fault_level = 1;
+	}
+	if (unlikely(step == LEAN_BAIL))
+		return false;
+	attr = (uint8_t)(walk_rights(attr0, all, any, cpu->nxe) |
+			 ((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT) << TLB_ATTR_PKEY_SHIFT |
+			 (e & VMM_PTE_DIRTY ? TLB_ATTR_D : 0));
+	/* a #PF: P = 0, or the rights (the "may use" maps with D set are the rights alone) */
+	fault = step == LEAN_NOT_PRESENT ||
+		unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), attr | TLB_ATTR_D));
+
+	/* from here on the translation is decided: record it, in the full walk's order */
+	refs = start - fault_level + !!fault_level;
+	cycles = (uint64_t)refs * cpu->walk_node_cost;
+	if (hit) {
+		struct vmm_tlb_array *a = &cpu->tlb.pwc[pwc_level - 2];
+		uint32_t set = tlb_set_index(a, va, 3 + 9 * pwc_level);
+
+		cycles += cpu->pwc_hit_cost;
+		tlb_touch_at(&cpu->tlb, a, set, (uint32_t)(pwc_e - tlb_set_base(a, set)), pwc_e);
+	}
+	if (pwc_level) {
+		LEAN_FILL_PWC(5)
+		LEAN_FILL_PWC(4)
+		LEAN_FILL_PWC(3)
+		LEAN_FILL_PWC(2)
+	}
+	if (unlikely(fault)) {
+		lean_fault(cpu, flags, refs, cycles, hit ? pwc_level : 0,
+			   walk_error(cpu, step == LEAN_NOT_PRESENT, 0, attr, type, mode), x);
+		return true;
+	}
+	/* A on the leaf, D on a write; the entry caches D as it is now in memory */
+	bits = (~e & VMM_PTE_ACCESSED) |
+	       (type == ACC_WRITE && !(attr & TLB_ATTR_D) ? VMM_PTE_DIRTY : 0);
+	if (unlikely(bits)) {
+		cycles += set_entry_bits(cpu, epa, bits);
+		if (bits & VMM_PTE_DIRTY)
+			attr |= TLB_ATTR_D;
+	}
+	*x = (struct mmu_xlat){ .pa = table | (va & VMM_PAGE_MASK_4K),
+				.cyc_tlb = cpu->l2_miss_cost, .cyc_walk = cycles, .page_shift = 12,
+				.source = VMM_XLAT_WALK, .walk_refs = refs,
+				.pwc_level = hit ? pwc_level : 0 };
+	if (flags & MMU_ACCOUNT) {
+		struct mmu_walk w = { .refs = refs, .cycles = cycles,
+				      .pwc_level = hit ? pwc_level : 0 };
+
+		count_walk(cpu, &w);
+		count_l1_miss(cpu, type, VMM_PGSZ_4K, false);
+	}
+	lean_fill(cpu, l1, va, table, epa, hash, attr, (e & VMM_PTE_GLOBAL) && cpu->pge);
+	return true;
+}
+
+/*
+ * The PWC entry a walk for @va starts from when the PDE and PDPTE caches
+ * have none: sets *@level to its level, or to LEAN_PWC_MISS. Nothing is
+ * touched.
+ */
+static struct vmm_tlb_entry *lean_pwc_start(const struct vmm_cpu *cpu, uint64_t va,
+					    unsigned *level)
+{
+	struct vmm_tlb_entry *e;
+
+	if ((e = pwc_find(cpu, va, 4)))
+		*level = 4;
+	else if (cpu->levels == 5 && (e = pwc_find(cpu, va, 5)))
+		*level = 5;
+	else
+		*level = LEAN_PWC_MISS;
+	return e;
+}
+
+/*
+ * The common translations when the TLBs hold 4 KiB pages only, on a path
+ * whose state fits the host's registers: a usable hit in the L1 4 KiB
+ * array; and a page that misses the L1 and the STLB, walked from CR3 or
+ * from a PWC entry, through non-leaf entries that are present,
+ * accessed and free of reserved bits, to a 4 KiB leaf, a #PF from the
+ * rights, or a not-present entry (lean_walk()). It decides all that before
+ * it changes anything. Any other miss goes to the (full) walk of
+ * translate_general() from where the lookups ended (translate_miss()),
+ * anything else to translate_general() from the start: looking again
+ * reaches the same result the full way.
+ */
+static __attribute__((noinline)) void translate_lean(struct vmm_cpu *cpu, uint64_t va,
+						     unsigned type, unsigned mode, unsigned flags,
+						     struct mmu_xlat *x)
+{
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+	struct vmm_tlb_array *stlb = &cpu->tlb.stlb;
+	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
+	struct vmm_tlb_entry *e;
+	bool done;
+
+	e = l1->nvalid_sz[VMM_PGSZ_4K]
+		    ? tlb_set_find_fp(l1, tlb_set_index(l1, va, 12), tag, fp, cpu->pcid)
+		    : NULL;
+	if (e) {
+		if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)))
+			goto general;
+		tlb_touch(&cpu->tlb, l1, e);
+		memo_note(l1, e);
+		mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
+		return;
+	}
+	if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
+		goto general;
+	if (stlb->nvalid_sz[VMM_PGSZ_4K] &&
+	    tlb_set_find_fp(stlb, tlb_set_index(stlb, va, 12), tag, fp, cpu->pcid))
+		goto general;
+	/* the common walks in copies of their own: without PWCs, from the PDE or PDPTE cache */
+	if (!cpu->tlb.pwc_entries) {
+		done = lean_walk(cpu, va, type, mode, flags, x, 0, NULL);
+	} else if ((e = pwc_find(cpu, va, 2))) {
+		done = lean_walk(cpu, va, type, mode, flags, x, 2, e);
+	} else if ((e = pwc_find(cpu, va, 3))) {
+		done = lean_walk(cpu, va, type, mode, flags, x, 3, e);
+	} else {
+		unsigned level;
+
+		e = lean_pwc_start(cpu, va, &level);
+		done = lean_walk(cpu, va, type, mode, flags, x, level, e);
+	}
+	if (likely(done))
+		return;
+	translate_miss(cpu, va, type, mode, flags, tlb_set_index(l1, va, 12),
+		       tlb_set_index(stlb, va, 12), x);
+	return;
+general:
+	translate_general(cpu, va, type, mode, flags, x);
+}
+
+/*
+ * A translation the hot path (vmm_mmu_translate()) could not serve: the
+ * lean path when no array holds large pages (their lookups come first
+ * where they may answer), else the general one. Tested here, before the
+ * lean path's set-up, because it is all a translation in large pages pays.
+ */
+void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			    unsigned flags, struct mmu_xlat *x)
+{
+	const struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+
+	if (unlikely(l1[VMM_PGSZ_2M].nvalid | l1[VMM_PGSZ_1G].nvalid |
+		     cpu->tlb.stlb.nvalid_sz[VMM_PGSZ_2M] | cpu->tlb.stlb_1g.nvalid))
+		translate_general(cpu, va, type, mode, flags, x);
+	else
+		translate_lean(cpu, va, type, mode, flags, x);
 }
 
 /* ---- inspection ---- */

@@ -87,6 +87,9 @@ static vmm_machine *trace_machine(uint64_t seed, unsigned *levels)
 	cfg.tlb_replacement = (uint32_t)vmm_prng_below(&rng, 3);
 	if (vmm_prng_below(&rng, 4))
 		small_geometry(&cfg, &rng);
+	/* one machine in four has no PWCs, so that every walk starts from CR3 */
+	if (!vmm_prng_below(&rng, 4))
+		memset(cfg.pwc, 0, sizeof(cfg.pwc));
 	*levels = cfg.paging_levels;
 	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
 	return m;
