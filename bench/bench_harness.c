@@ -395,20 +395,26 @@ void bench_host_free(enum bench_host_api api, void *p, size_t bytes)
 
 /*
  * The host loops: LOOP (a BENCH_*_LOOP taking @ARG after the type) expanded
- * once per allocator, so each loop calls its allocator directly (jemalloc's
- * own malloc/free through locals), as the benches' own loops do.
+ * once per allocator, each calling its allocator through pointers in locals
+ * (BENCH_OPAQUE), as the benches' own loops call libvmm.
  */
-#define HOST_LOOPS(LOOP, ARG)                                                     \
-	do {                                                                      \
-		void *(*je_malloc)(size_t) = je.malloc;                           \
-		void (*je_free)(void *) = je.free;                                \
-                                                                                  \
-		if (api == BENCH_JE_MALLOC)                                       \
-			LOOP(void *, ARG, je_malloc(bytes), je_free(p));          \
-		else if (api == BENCH_JE_MALLOCX)                                 \
-			LOOP(void *, ARG, mallocx(bytes, 0), sdallocx(p, bytes, 0)); \
-		else                                                              \
-			LOOP(void *, ARG, malloc(bytes), free(p));                \
+#define HOST_LOOPS(LOOP, ARG)                                                       \
+	do {                                                                        \
+		void *(*je_malloc)(size_t) = je.malloc, *(*c_malloc)(size_t) = malloc; \
+		void (*je_free)(void *) = je.free, (*c_free)(void *) = free;        \
+		void *(*x_alloc)(size_t, int) = mallocx;                            \
+		void (*x_free)(void *, size_t, int) = sdallocx;                     \
+                                                                                    \
+		if (api == BENCH_JE_MALLOC) {                                       \
+			BENCH_OPAQUE(je_malloc); BENCH_OPAQUE(je_free);             \
+			LOOP(void *, ARG, je_malloc(bytes), je_free(p));            \
+		} else if (api == BENCH_JE_MALLOCX) {                               \
+			BENCH_OPAQUE(x_alloc); BENCH_OPAQUE(x_free);                \
+			LOOP(void *, ARG, x_alloc(bytes, 0), x_free(p, bytes, 0));  \
+		} else {                                                            \
+			BENCH_OPAQUE(c_malloc); BENCH_OPAQUE(c_free);               \
+			LOOP(void *, ARG, c_malloc(bytes), c_free(p));              \
+		}                                                                   \
 	} while (0)
 #define PAIR_LOOP(T, unused, ALLOC, FREE) BENCH_PAIR_LOOP(T, ALLOC, FREE)
 

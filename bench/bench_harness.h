@@ -38,6 +38,17 @@
  *   during the allocations, fill and flush during the frees, as in real use.
  *   Steps are whole rounds: @steps rounded up to a multiple of LIVE.
  */
+/*
+ * Every allocator in these loops is called the same way: through a pointer to
+ * its function, held in a local (an indirect call). jemalloc's malloc and free,
+ * found with dlsym(), can only be called so; a direct call into a shared
+ * library (glibc, jemalloc's mallocx, libvmm) goes through a PLT stub, a call
+ * and then an indirect jump, which would charge those allocators one jump per
+ * call more than jemalloc's malloc. BENCH_OPAQUE(f) hides the pointer's value
+ * from the compiler, so that it keeps the indirect call.
+ */
+#define BENCH_OPAQUE(f) __asm__("" : "+r"(f))
+
 #define BENCH_PAIR_LOOP(T, ALLOC, FREE)               \
 	do {                                          \
 		for (long i_ = 0; i_ < steps; i_++) { \

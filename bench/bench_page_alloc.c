@@ -149,6 +149,13 @@ static void case_free(const struct bench_case *c, void *p)
 
 /* ---- the measured loops (bench_harness.h) ---- */
 
+/* libvmm's entry points as the loops call them: through pointers (BENCH_OPAQUE) */
+#define VMM_PAGE_CALLS                                                            \
+	struct vmm_page *(*alloc)(vmm_machine *, vmm_gfp_t, unsigned) = vmm_alloc_pages; \
+	void (*free_)(vmm_machine *, struct vmm_page *, unsigned) = vmm_free_pages;      \
+	BENCH_OPAQUE(alloc);                                                      \
+	BENCH_OPAQUE(free_)
+
 /* @steps clean pairs, allocate then free; false if an allocation failed. */
 static bool run_pairs(struct bench_case *c, long steps)
 {
@@ -157,8 +164,11 @@ static bool run_pairs(struct bench_case *c, long steps)
 
 	if (c->kind == HOST_PAIR)
 		return bench_host_pairs(c->api, c->bytes, steps);
-	BENCH_PAIR_LOOP(struct vmm_page *, vmm_alloc_pages(m, VMM_GFP_KERNEL, order),
-			vmm_free_pages(m, p, order));
+	{
+		VMM_PAGE_CALLS;
+		BENCH_PAIR_LOOP(struct vmm_page *, alloc(m, VMM_GFP_KERNEL, order),
+				free_(m, p, order));
+	}
 	return true;
 failed:
 	return false;
@@ -174,8 +184,11 @@ static bool run_ring(struct bench_case *c, long steps)
 
 	if (c->kind == HOST_PAIR)
 		return bench_host_ring(c->api, c->bytes, slots, &c->ring_pos, steps);
-	BENCH_RING_LOOP(void *, RING_SIZE, vmm_alloc_pages(m, VMM_GFP_KERNEL, order),
-			vmm_free_pages(m, p, order));
+	{
+		VMM_PAGE_CALLS;
+		BENCH_RING_LOOP(void *, RING_SIZE, alloc(m, VMM_GFP_KERNEL, order),
+				free_(m, p, order));
+	}
 	c->ring_pos = pos;
 	return true;
 failed:

@@ -143,21 +143,32 @@ static void die_alloc(const struct bench_case *c, const char *where)
 
 /* ---- the measured loops (bench_harness.h) ---- */
 
+/* libvmm's entry points as the loops call them: through pointers (BENCH_OPAQUE) */
+#define VMM_SLAB_CALLS                                                         \
+	vmm_vaddr_t (*c_alloc)(vmm_kmem_cache *, vmm_gfp_t) = vmm_kmem_cache_alloc; \
+	void (*c_free)(vmm_kmem_cache *, vmm_vaddr_t) = vmm_kmem_cache_free;       \
+	vmm_vaddr_t (*k_alloc)(vmm_machine *, size_t, vmm_gfp_t) = vmm_kmalloc;    \
+	void (*k_free)(vmm_machine *, vmm_vaddr_t) = vmm_kfree
+
+#define CACHE_CALLS_OPAQUE() do { BENCH_OPAQUE(c_alloc); BENCH_OPAQUE(c_free); } while (0)
+#define KMALLOC_CALLS_OPAQUE() do { BENCH_OPAQUE(k_alloc); BENCH_OPAQUE(k_free); } while (0)
+
 /* @steps clean pairs, allocate then free. */
 static bool run_pairs(struct bench_case *c, long steps)
 {
 	vmm_machine *m = machine;
 	vmm_kmem_cache *kc = cache64;
 	const size_t bytes = c->bytes;
+	VMM_SLAB_CALLS;
 
 	switch (c->kind) {
 	case CACHE_PAIR:
-		BENCH_PAIR_LOOP(vmm_vaddr_t, vmm_kmem_cache_alloc(kc, VMM_GFP_KERNEL),
-				vmm_kmem_cache_free(kc, p));
+		CACHE_CALLS_OPAQUE();
+		BENCH_PAIR_LOOP(vmm_vaddr_t, c_alloc(kc, VMM_GFP_KERNEL), c_free(kc, p));
 		break;
 	case KMALLOC_PAIR:
-		BENCH_PAIR_LOOP(vmm_vaddr_t, vmm_kmalloc(m, bytes, VMM_GFP_KERNEL),
-				vmm_kfree(m, p));
+		KMALLOC_CALLS_OPAQUE();
+		BENCH_PAIR_LOOP(vmm_vaddr_t, k_alloc(m, bytes, VMM_GFP_KERNEL), k_free(m, p));
 		break;
 	default:
 		return bench_host_pairs(c->api, bytes, steps);
@@ -175,16 +186,17 @@ static bool run_ring(struct bench_case *c, long steps)
 	const size_t bytes = c->bytes;
 	vmm_vaddr_t *slots = c->objs;
 	bool half = c->half;
+	VMM_SLAB_CALLS;
 
 	c->e.steps_done = (uint64_t)(steps + LIVE - 1) / LIVE * LIVE;
 	switch (c->kind) {
 	case CACHE_PAIR:
-		BENCH_BURST_LOOP(vmm_vaddr_t, LIVE, vmm_kmem_cache_alloc(kc, VMM_GFP_KERNEL),
-				 vmm_kmem_cache_free(kc, p));
+		CACHE_CALLS_OPAQUE();
+		BENCH_BURST_LOOP(vmm_vaddr_t, LIVE, c_alloc(kc, VMM_GFP_KERNEL), c_free(kc, p));
 		break;
 	case KMALLOC_PAIR:
-		BENCH_BURST_LOOP(vmm_vaddr_t, LIVE, vmm_kmalloc(m, bytes, VMM_GFP_KERNEL),
-				 vmm_kfree(m, p));
+		KMALLOC_CALLS_OPAQUE();
+		BENCH_BURST_LOOP(vmm_vaddr_t, LIVE, k_alloc(m, bytes, VMM_GFP_KERNEL), k_free(m, p));
 		break;
 	default:
 		return bench_host_burst(c->api, bytes, c->blocks, &c->half, steps);
