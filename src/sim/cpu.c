@@ -395,7 +395,7 @@ static void deliver_pf(struct vmm_cpu *cpu, uint64_t va)
 	cpu->stats.page_faults++;
 	charge_cpu(cpu, VMM_CYC_FAULT, cpu->m->clock.cost.fault_delivery);
 	vmm_tlb_flush_va(&cpu->tlb, va, cpu->pcid, false, TLB_GLOBAL_TOO);
-	vmm_pwc_flush_va(&cpu->tlb, va, cpu->pcid);
+	vmm_pwc_flush_va(&cpu->tlb, va, cpu->pcid, cpu->levels);
 }
 
 /*

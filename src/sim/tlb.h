@@ -623,8 +623,11 @@ unsigned vmm_tlb_flush_range(struct vmm_tlb *t, uint64_t start, uint64_t end, ui
 			     bool all_pcids, enum tlb_globals g);
 /* Drop every paging-structure-cache entry of @pcid (or of every PCID). */
 unsigned vmm_pwc_flush(struct vmm_tlb *t, uint16_t pcid, bool all_pcids);
-/* Drop the paging-structure-cache entries that would be used for @va under @pcid. */
-unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid);
+/*
+ * Drop the paging-structure-cache entries that would be used for @va under
+ * @pcid with @levels-level paging (the current mode).
+ */
+unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid, unsigned levels);
 
 /* Drop @e of @a (keeping the per-PCID and per-array counts right). */
 void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
