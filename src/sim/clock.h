@@ -114,13 +114,18 @@ void vmm_cost_table_init(struct vmm_cost_table *t);
 int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm);
 void vmm_clock_destroy(struct vmm_clock *c, struct vmm_hostmem *hm);
 
+/* A charge of @cycles in @cat to @clk, which a caller charging often keeps at hand. */
+static inline void vmm_cpu_clock_charge(struct vmm_cpu_clock *clk, enum vmm_cycle_category cat,
+					uint64_t cycles)
+{
+	clk->cycles += cycles;
+	clk->by_cat[cat] += cycles;
+}
+
 static inline void vmm_clock_charge(struct vmm_clock *c, unsigned cpu,
 				    enum vmm_cycle_category cat, uint64_t cycles)
 {
-	struct vmm_cpu_clock *clk = c->by_cpu[cpu];
-
-	clk->cycles += cycles;
-	clk->by_cat[cat] += cycles;
+	vmm_cpu_clock_charge(c->by_cpu[cpu], cat, cycles);
 }
 
 /* A charge of @cycles in VMM_CYC_FREE, as the fast paths make it: the total only. */

@@ -388,23 +388,27 @@ int vmm_cpu_walk(const vmm_cpu *cpu, vmm_vaddr_t va, unsigned flags, struct vmm_
 	return 0;
 }
 
-/* Deliver #PF for @va: CR2, cycles, and the invalidations a page fault implies. */
-static void deliver_pf(struct vmm_cpu *cpu, uint64_t va)
+/*
+ * Deliver #PF for @va: CR2, cycles (to @clk, the CPU's), and the
+ * invalidations a page fault implies.
+ */
+static void deliver_pf(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, uint64_t va)
 {
 	cpu->regs.cr2 = va;
 	cpu->stats.page_faults++;
-	charge_cpu(cpu, VMM_CYC_FAULT, cpu->m->clock.cost.fault_delivery);
+	vmm_cpu_clock_charge(clk, VMM_CYC_FAULT, cpu->m->clock.cost.fault_delivery);
 	vmm_tlb_flush_va(&cpu->tlb, va, cpu->pcid, false, TLB_GLOBAL_TOO);
 	vmm_pwc_flush_va(&cpu->tlb, va, cpu->pcid, cpu->levels);
 }
 
 /*
  * Translate one page's part of an access, delivering faults until it
- * translates. Returns 0 with *pa set, 1 when a signal ended the access
- * (recorded in @res), or a negative error.
+ * translates, charging @clk (the CPU's clock, fixed for the machine, so
+ * it outlives the handler's calls). Returns 0 with *pa set, 1 when a
+ * signal ended the access (recorded in @res), or a negative error.
  */
-static int access_page(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-		       unsigned flags, struct vmm_access_result *res, uint64_t *pa)
+static int access_page(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, uint64_t va, unsigned type,
+		       unsigned mode, unsigned flags, struct vmm_access_result *res, uint64_t *pa)
 {
 	struct vmm_machine *m = cpu->m;
 
@@ -414,9 +418,9 @@ static int access_page(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned
 		int err;
 
 		vmm_mmu_translate(cpu, va, type, mode, MMU_ACCOUNT, &x);
-		charge_cpu(cpu, VMM_CYC_TLB, x.cyc_tlb);
+		vmm_cpu_clock_charge(clk, VMM_CYC_TLB, x.cyc_tlb);
 		if (x.cyc_walk)
-			charge_cpu(cpu, VMM_CYC_WALK, x.cyc_walk);
+			vmm_cpu_clock_charge(clk, VMM_CYC_WALK, x.cyc_walk);
 		if (likely(!x.fault)) {
 			*pa = x.pa;
 			return 0;
@@ -424,13 +428,13 @@ static int access_page(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned
 		res->fault_addr = va;
 		if (x.fault == VMM_FAULT_GP) {
 			cpu->stats.gp_faults++;
-			charge_cpu(cpu, VMM_CYC_FAULT, m->clock.cost.fault_delivery);
+			vmm_cpu_clock_charge(clk, VMM_CYC_FAULT, m->clock.cost.fault_delivery);
 			res->gp = 1;
 			res->signal = SIGSEGV;
 			res->si_code = SI_KERNEL;
 			return 1;
 		}
-		deliver_pf(cpu, va);
+		deliver_pf(cpu, clk, va);
 		res->faulted++;
 		res->error_code = x.error_code;
 		if (!m->mmu.fault_fn) {
@@ -477,13 +481,15 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 		      void *rbuf, const void *wbuf, struct vmm_access_result *out)
 {
 	struct vmm_machine *m = cpu->m;
+	struct vmm_cpu_clock *clk = m->clock.by_cpu[cpu->id];
 	struct vmm_access_result res;
-	uint64_t before = m->clock.cpu[cpu->id].cycles;
+	uint64_t before = clk->cycles;
 	unsigned type, mode;
 	size_t done = 0;
 	int ret = 0;
 
-	memset(&res, 0, sizeof(res));
+	/* all its bytes are members, so this zeroes it whole without a rep stos */
+	res = (struct vmm_access_result){ 0 };
 	vmm_switch_cpu(m, cpu->id);
 	if (!decode_flags(cpu, flags, &type, &mode, "vmm_cpu_access"))
 		return -VMM_EINVAL;
@@ -491,12 +497,13 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 		uint64_t cur = va + done, pa;
 		size_t chunk = VMM_MIN(len - done, VMM_PAGE_SIZE - (cur & (VMM_PAGE_SIZE - 1)));
 
-		ret = access_page(cpu, cur, type, mode, flags, &res, &pa);
+		ret = access_page(cpu, clk, cur, type, mode, flags, &res, &pa);
 		if (ret)
 			break;
 		if (!done)
 			res.paddr = pa;
-		charge_cpu(cpu, VMM_CYC_MEM, vmm_mmu_ref_cost(cpu, pa, memref_kind(type)));
+		vmm_cpu_clock_charge(clk, VMM_CYC_MEM,
+				     vmm_mmu_ref_cost(cpu, pa, memref_kind(type)));
 		if (rbuf || wbuf) {
 			if (!vmm_physmem_is_ram(&m->phys, pa)) {
 				vmm_guest_err(&m->log,
@@ -515,7 +522,7 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 		done += chunk;
 	}
 	res.bytes = done;
-	res.cycles = m->clock.cpu[cpu->id].cycles - before;
+	res.cycles = clk->cycles - before;
 	if (out)
 		*out = res;
 	if (ret == 1)	/* ended by a signal */
