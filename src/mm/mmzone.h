@@ -73,8 +73,8 @@ enum vmm_zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMA
  * The order of the fields serves the order-0 fast paths (page_alloc.c), which
  * store fewer, wider words this way: lru first, so that a list node is its page;
  * flags, index and private, which a free zeroes, side by side; compound before
- * _refcount, which an allocation and a free each set together; _refcount before
- * _mapcount, which a free tests together.
+ * _refcount, which an allocation and a free each set together, and a free
+ * tests together.
  */
 struct vmm_page {
 	struct vmm_list lru;		/* buddy free list, pcp list, LRU */

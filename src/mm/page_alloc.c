@@ -1431,14 +1431,20 @@ static bool free_pages_prepare(struct vmm_machine *m, struct vmm_page *page, uns
  */
 static inline bool free_page_clean(const struct vmm_page *page, unsigned order)
 {
-	uint64_t counts;	/* _refcount and _mapcount, as one little-endian word */
+	uint64_t head;	/* compound and _refcount, as one little-endian word */
 
-	_Static_assert(offsetof(struct vmm_page, mapcount) ==
-			       offsetof(struct vmm_page, refcount) + sizeof(int32_t),
-		       "_refcount and _mapcount are adjacent");
-	memcpy(&counts, &page->refcount, sizeof(counts));
-	/* _refcount 1 and _mapcount 0 are the word 1 */
-	return ((counts ^ 1) | (page->compound ^ order)) == 0 &&
+	/*
+	 * The word is the one the allocation fast path stores (alloc_order0_fast()): a
+	 * free right after it then reads what it wrote through store forwarding. A load
+	 * that only overlaps that store (_refcount with _mapcount, say) cannot forward
+	 * from it and waits until the store reaches the cache.
+	 */
+	_Static_assert(offsetof(struct vmm_page, refcount) ==
+			       offsetof(struct vmm_page, compound) + sizeof(uint32_t),
+		       "compound and _refcount are adjacent");
+	memcpy(&head, &page->compound, sizeof(head));
+	/* compound @order with _refcount 1, and _mapcount 0 */
+	return ((head ^ ((1ull << 32) | order)) | (uint32_t)page->mapcount) == 0 &&
 	       !(page->flags & (PAGE_FLAGS_CHECK_AT_FREE | (1ull << VMM_PG_head))) &&
 	       !(page->mapping | (uintptr_t)page->lru.next);
 }
