@@ -1574,6 +1574,17 @@ static FAST_INLINE bool pcp_only_adds(const struct vmm_per_cpu_pages *pcp, int c
 	return likely(count < pcp->free_high);
 }
 
+/* free_page_reset() of a clean order-0 page bound for a per-CPU list. */
+static FAST_INLINE void pcp_reset_clean_page(struct vmm_page *page)
+{
+	/* in the descriptor's order, so that GCC merges the adjacent stores */
+	page->flags = 0;
+	page->index = 0;
+	page->private = 0;
+	page->compound = VMM_PAGE_PCP;
+	page->refcount = 0;
+}
+
 /* free_page_reset() and pcp_list_add() at the head of @head, for a clean order-0 page. */
 static FAST_INLINE void pcp_add_clean_page(struct vmm_page *page, struct vmm_list *head)
 {
@@ -1583,12 +1594,7 @@ static FAST_INLINE void pcp_add_clean_page(struct vmm_page *page, struct vmm_lis
 	page->lru.next = first;
 	first->prev = &page->lru;
 	head->next = &page->lru;
-	/* in the descriptor's order, so that GCC merges the adjacent stores */
-	page->flags = 0;
-	page->index = 0;
-	page->private = 0;
-	page->compound = VMM_PAGE_PCP;
-	page->refcount = 0;
+	pcp_reset_clean_page(page);
 }
 
 /*
@@ -2323,6 +2329,43 @@ struct vmm_page *vmm_page_cache_alloc(struct vmm_machine *m, vmm_gfp_t gfp, unsi
 	return vmm_alloc_pages(m, gfp, order);
 }
 
+/*
+ * The loop of vmm_alloc_pages_bulk() while the order-0 per-CPU list @list holds
+ * pages, for a request without __GFP_COMP or __GFP_ZERO: the pages that
+ * rmqueue_pcplist_page() and prep_new_page() would hand out one by one for the
+ * empty slots of @page_array from *@nr_populated on, in the same order, with
+ * the list relinked and pcp->count lowered once at the end. page->private, the
+ * order on a per-CPU list, is already the 0 they would store (an order-0 list:
+ * vmm_pcp_check() checks). Returns the number of pages taken; *@nr_populated
+ * moves past the slots it filled or skipped.
+ */
+static unsigned long bulk_take_run(struct vmm_per_cpu_pages *pcp, struct vmm_list *list,
+				   struct vmm_page **page_array, unsigned long *nr_populated,
+				   unsigned long nr_pages)
+{
+	struct vmm_list *next = list->next;
+	unsigned long i = *nr_populated, taken = 0;
+
+	for (; i < nr_pages && next != list; i++) {
+		struct vmm_page *page;
+
+		if (page_array[i])
+			continue;
+		page = vmm_list_entry(next, struct vmm_page, lru);
+		next = page->lru.next;
+		page->lru.next = page->lru.prev = NULL;
+		page->compound = 0;
+		page->refcount = 1;
+		page_array[i] = page;
+		taken++;
+	}
+	list->next = next;
+	next->prev = list;
+	pcp->count -= (int)taken;
+	*nr_populated = i;
+	return taken;
+}
+
 unsigned long vmm_alloc_pages_bulk(vmm_machine *m, vmm_gfp_t gfp, int preferred_nid,
 				   const vmm_nodemask_t *nodemask, unsigned long nr_pages,
 				   struct vmm_page **page_array)
@@ -2375,6 +2418,8 @@ unsigned long vmm_alloc_pages_bulk(vmm_machine *m, vmm_gfp_t gfp, int preferred_
 
 	pcp = this_pcp(m, zone);
 	list = &pcp->lists[order_to_pindex(ac.migratetype, 0)];
+	if (!(gfp & (VMM_GFP_COMP | VMM_GFP_ZERO)))
+		nr_account = bulk_take_run(pcp, list, page_array, &nr_populated, nr_pages);
 	while (nr_populated < nr_pages) {
 		if (page_array[nr_populated]) {
 			nr_populated++;
@@ -2417,7 +2462,7 @@ static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *con
 	uint64_t pfn = vmm_sparse_page_pfn_checked(&m->sparse, pages[0]), first, span;
 	const struct vmm_pageblock *pb;
 	struct vmm_per_cpu_pages *pcp;
-	struct vmm_list *head;
+	struct vmm_list *head, *top;
 	unsigned long n = 0, room;
 	unsigned mt;
 
@@ -2432,14 +2477,25 @@ static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *con
 	first = ALIGN_DOWN(pfn, PAGEBLOCK_NR_PAGES);
 	span = VMM_MIN(PAGEBLOCK_NR_PAGES, m->sparse.max_pfn - first);
 	head = &pcp->lists[mt];
+	/*
+	 * pcp_add_clean_page() for each page, with the list's first node kept here: each
+	 * page goes in front of the one before, and the head is linked once at the end,
+	 * before anything else looks at the list.
+	 */
+	top = head->next;
 	for (; n < room; n++) {
 		struct vmm_page *page = pages[n];
 
 		if (vmm_sparse_page_pfn_checked(&m->sparse, page) - first >= span ||
 		    !free_page_clean(page, 0))
 			break;
-		pcp_add_clean_page(page, head);
+		page->lru.next = top;
+		top->prev = &page->lru;
+		top = &page->lru;
+		pcp_reset_clean_page(page);
 	}
+	head->next = top;
+	top->prev = head;
 	if (n)
 		pcp_account_clean_adds(m, pcp, n);
 	return n;
