@@ -753,19 +753,21 @@ static int rmqueue_bulk(struct vmm_machine *m, struct vmm_zone *zone, unsigned o
  */
 static int nr_pcp_alloc(struct vmm_per_cpu_pages *pcp, const struct vmm_zone *zone, unsigned order)
 {
-	int old_high = pcp->high, base_batch = pcp->batch, batch, max_nr_alloc;
-	int high = pcp->high = VMM_CLAMP(old_high, pcp->high_min, pcp->high_max);
+	int old_high = pcp->high, base_batch = pcp->batch, batch = 1, max_nr_alloc;
+	int high = VMM_CLAMP(old_high, pcp->high_min, pcp->high_max);
 
-	if (high < base_batch) {
-		if (high != old_high)
-			pcp_update_free_high(pcp, zone);
-		return 1;
+	/* below batch (the lists disabled) a refill takes one block and the limit stays */
+	if (high >= base_batch) {
+		batch = order ? base_batch : base_batch << pcp->alloc_factor;
+		if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH))
+			high = VMM_MIN(high + batch, pcp->high_max);
 	}
-	batch = order ? base_batch : base_batch << pcp->alloc_factor;
-	if (pcp->high_min != pcp->high_max && !(zone->flags & ZONE_BELOW_HIGH))
-		high = pcp->high = VMM_MIN(high + batch, pcp->high_max);
-	if (high != old_high)
+	if (high != old_high) {
+		pcp->high = high;
 		pcp_update_free_high(pcp, zone);
+	}
+	if (high < base_batch)
+		return 1;
 	if (!order) {
 		max_nr_alloc = VMM_MAX(high - pcp->count - base_batch, base_batch);
 		if (batch <= max_nr_alloc && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
@@ -888,6 +890,20 @@ static inline void pcp_alloc_starts(struct vmm_per_cpu_pages *pcp)
 {
 	pcp->free_count >>= 1;
 	pcp_clear_prev_free_high_order(pcp);
+}
+
+/*
+ * pcp_list_del()'s and prep_new_page()'s stores for an order-0 page just unlinked
+ * from a per-CPU list, for a request without __GFP_COMP or __GFP_ZERO. page->private,
+ * the order on a per-CPU list, is already the 0 they would store: an order-0 list
+ * (vmm_pcp_check() checks). compound and _refcount go last, side by side, as the one
+ * word free_page_clean() reads back.
+ */
+static FAST_INLINE void prep_order0_pcp_page(struct vmm_page *page)
+{
+	page->lru.next = page->lru.prev = NULL;
+	page->compound = 0;
+	page->refcount = 1;
 }
 
 /* rmqueue_pcplist() */
@@ -1562,6 +1578,13 @@ static inline struct vmm_zone *pageblock_zone(const struct vmm_machine *m,
 	return m->zone_by_id[(size_t)pb->nid * VMM_MAX_NR_ZONES + pb->zone];
 }
 
+/* The current CPU's lists of @pb's zone: this_pcp() of pageblock_zone(), in one load. */
+static inline struct vmm_per_cpu_pages *pageblock_pcp(const struct vmm_machine *m,
+						      const struct vmm_pageblock *pb)
+{
+	return m->this_cpu_fast->pcp_by_key[pageblock_zone_key(pb)];
+}
+
 /*
  * Whether free_to_pcp() of an order-0 page that leaves @count pages on the lists would
  * only add it: the list's limit within its bounds, the zone under no pressure, and the
@@ -1644,7 +1667,7 @@ static FAST_INLINE bool free_order0_fast(struct vmm_machine *m, struct vmm_page 
 	if (pfn >= m->sparse.max_pfn || !free_page_clean(page, 0) ||
 	    !order0_free_block(m, pfn, &pb, &mt))
 		return false;
-	pcp = m->this_cpu_fast->pcp_by_key[pageblock_zone_key(pb)];
+	pcp = pageblock_pcp(m, pb);
 	if (!pcp_only_adds(pcp, pcp->count + 1)) {
 		/* a machine with hot/cold lists never passes: its kind is tested here only */
 		if (hot_cold(m))
@@ -2147,14 +2170,7 @@ static FAST_INLINE struct vmm_page *alloc_order0_fast(struct vmm_machine *m, vmm
 	/* vmm_list_del() of the first entry, whose prev is the head: no load of it */
 	list->next = page->lru.next;
 	page->lru.next->prev = list;
-	/*
-	 * pcp_list_del() and prep_new_page() of an order-0 page (__GFP_COMP means nothing
-	 * there, __GFP_ZERO came not). page->private, the order on a per-CPU list, is
-	 * already the 0 they would store: this is an order-0 list (vmm_pcp_check() checks).
-	 */
-	page->lru.next = page->lru.prev = NULL;
-	page->compound = 0;
-	page->refcount = 1;
+	prep_order0_pcp_page(page);
 	return page;
 }
 
@@ -2334,10 +2350,8 @@ struct vmm_page *vmm_page_cache_alloc(struct vmm_machine *m, vmm_gfp_t gfp, unsi
  * pages, for a request without __GFP_COMP or __GFP_ZERO: the pages that
  * rmqueue_pcplist_page() and prep_new_page() would hand out one by one for the
  * empty slots of @page_array from *@nr_populated on, in the same order, with
- * the list relinked and pcp->count lowered once at the end. page->private, the
- * order on a per-CPU list, is already the 0 they would store (an order-0 list:
- * vmm_pcp_check() checks). Returns the number of pages taken; *@nr_populated
- * moves past the slots it filled or skipped.
+ * the list relinked and pcp->count lowered once at the end. Returns the number
+ * of pages taken; *@nr_populated moves past the slots it filled or skipped.
  */
 static unsigned long bulk_take_run(struct vmm_per_cpu_pages *pcp, struct vmm_list *list,
 				   struct vmm_page **page_array, unsigned long *nr_populated,
@@ -2353,9 +2367,7 @@ static unsigned long bulk_take_run(struct vmm_per_cpu_pages *pcp, struct vmm_lis
 			continue;
 		page = vmm_list_entry(next, struct vmm_page, lru);
 		next = page->lru.next;
-		page->lru.next = page->lru.prev = NULL;
-		page->compound = 0;
-		page->refcount = 1;
+		prep_order0_pcp_page(page);
 		page_array[i] = page;
 		taken++;
 	}
@@ -2468,7 +2480,7 @@ static unsigned long free_order0_run(struct vmm_machine *m, struct vmm_page *con
 
 	if (!vmm_sparse_pfn_valid(&m->sparse, pfn) || !order0_free_block(m, pfn, &pb, &mt))
 		return 0;
-	pcp = this_pcp(m, pageblock_zone(m, pb));
+	pcp = pageblock_pcp(m, pb);
 	if (!pcp_only_adds(pcp, pcp->count + 1))
 		return 0;
 	/* page k of the run leaves count + k + 1 pages on the lists, below high */
