@@ -205,6 +205,16 @@ static uint32_t entry_way(const struct vmm_tlb_array *a, const struct vmm_tlb_en
 	return (uint32_t)((size_t)(e - a->e) % a->ways);
 }
 
+/* Empty way @way (entry @e) of set @set of @a: the tag, the valid bit, the fingerprint. */
+static inline __attribute__((always_inline)) void
+clear_way(struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *e, uint64_t *fpw,
+	  uint32_t way)
+{
+	e->tag = TLB_TAG_INVALID;
+	a->valid[set] &= ~(1ull << way);
+	tlb_set_fp(fpw, way, 0);
+}
+
 /*
  * Drop the valid entry in way @way of set @set of @a (first way @base,
  * fingerprint words @fpw), keeping the counts and the index right.
@@ -222,9 +232,7 @@ kill_way(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tl
 	a->nvalid_sz[e->tag & 3]--;
 	t->pcid_count[e->pcid]--;
 	t->global_count -= e->global;
-	e->tag = TLB_TAG_INVALID;
-	a->valid[set] &= ~(1ull << way);
-	tlb_set_fp(fpw, way, 0);
+	clear_way(a, set, e, fpw, way);
 }
 
 void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
@@ -455,9 +463,7 @@ pwc_flush_va_in(struct vmm_tlb_array *a, uint64_t va, const unsigned shift, uint
 		struct vmm_tlb_entry *e = base + way;
 
 		if (e->tag == tag && !e->global && e->pcid == pcid) {
-			e->tag = TLB_TAG_INVALID;
-			a->valid[set] &= ~(1ull << way);
-			tlb_set_fp(fpw, way, 0);
+			clear_way(a, set, e, fpw, way);
 			return true;
 		}
 	}
@@ -496,9 +502,9 @@ unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid, unsigne
 		t->pcid_count[pcid] -= n;
 		/*
 		 * As every kill does (kill_way()). A PWC entry answers no L1 lookup,
-		 * yet without this the digests of test_mmu_trace --print 20 part
-		 * from main's after a fault: something depends on the forget, which
-		 * is not pinned down yet, so it stays.
+		 * yet without this test_mmu_trace --print 20 gives other digests
+		 * after a fault: something depends on the forget, which is not
+		 * pinned down yet, so it stays.
 		 */
 		vmm_tlb_forget_last(t);
 	}
