@@ -98,6 +98,12 @@ int main()
 	expect(pg != nullptr && vmm_page_count(pg) == 1, "vmm_alloc_pages from C++");
 	vmm_free_pages(m.get(), pg, 2);
 	expect(vmm_machine_check(m.get(), stderr) == 0, "the allocation round trip is clean");
+	// a bulk round trip: the array of pointers converts to the free's pointer-to-const
+	struct vmm_page *bulk[8] = {};
+	unsigned long got = vmm_alloc_pages_bulk(m.get(), VMM_GFP_KERNEL, -1, nullptr, 8, bulk);
+	expect(got == 8, "vmm_alloc_pages_bulk from C++");
+	vmm_free_pages_bulk(m.get(), got, bulk);
+	expect(vmm_machine_check(m.get(), stderr) == 0, "the bulk round trip is clean");
 
 	expect(vmm_machine_create(nullptr, &raw) == -VMM_EINVAL && raw == nullptr,
 	       "a NULL config is rejected");

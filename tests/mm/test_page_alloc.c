@@ -1086,12 +1086,25 @@ static void test_pcp_lists(void **state)
 	while (n)
 		vmm_free_pages(m, pages[--n], 0);
 	assert_pcp_empty(m);
-	/* enabled again, a refill takes a batch (scaled by alloc_factor) and a free keeps its page */
+	/*
+	 * enabled again, high is back at high_min and grows by the refill's batch (scaled by
+	 * alloc_factor, which the earlier refills raised), and the refill takes that batch,
+	 * capped by the room below the new limit (nr_pcp_alloc()); a free keeps its page
+	 */
 	vmm_zone_pcp_enable(m);
-	pages[n++] = vmm_alloc_pages(m, VMM_GFP_KERNEL, 0);
-	assert_true(pcp->count >= pcp->batch - 1);
-	vmm_free_pages(m, pages[--n], 0);
-	assert_true(pcp->count >= pcp->batch && pcp->count <= pcp->high);
+	{
+		int scaled = pcp->batch << pcp->alloc_factor, high, want;
+
+		assert_int_equal(pcp->count, 0);
+		assert_false(z->flags & ZONE_BELOW_HIGH);
+		high = VMM_MIN(pcp->high_min + scaled, pcp->high_max);
+		want = VMM_MIN(scaled, VMM_MAX(high - pcp->batch, pcp->batch));
+		pages[n++] = vmm_alloc_pages(m, VMM_GFP_KERNEL, 0);
+		assert_int_equal(pcp->high, high);
+		assert_int_equal(pcp->count, want - 1);
+		vmm_free_pages(m, pages[--n], 0);
+		assert_int_equal(pcp->count, want);
+	}
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
 }
