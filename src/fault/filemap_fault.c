@@ -162,29 +162,33 @@ static unsigned finish_fault(struct vmm_vm_fault *vmf)
 
 /* ---- do_read_fault and fault-around ---- */
 
+/*
+ * Fault-around's state: what each page of the window needs, read once.
+ * The cycles of each page it maps (pgcache_lookup) are charged together
+ * after the window (charges add up, so the figures are the same).
+ */
 struct around {
-	struct vmm_vm_fault *vmf;
+	struct vmm_machine *m;
+	struct vmm_mm *mm;
+	uint64_t *pte;		/* the faulting address's entry */
+	uint64_t pgoff;		/* and its file page */
 	uint64_t prot;
 	unsigned ret;
 };
 
 /* One page of the window: mapped when its entry is empty. */
-static bool map_around(void *data, uint64_t pgoff, struct vmm_page *page)
+static inline bool map_around(void *data, uint64_t pgoff, struct vmm_page *page)
 {
 	struct around *a = data;
-	struct vmm_vm_fault *vmf = a->vmf;
-	struct vmm_mm *mm = vmf->vma->vm_mm;
-	struct vmm_machine *m = mm->m;
-	int64_t delta = (int64_t)(pgoff - vmf->pgoff);
-	uint64_t *slot = vmf->pte + delta;
+	int64_t delta = (int64_t)(pgoff - a->pgoff);
+	uint64_t *slot = a->pte + delta;
 
 	if (*slot)
 		return false;
 	get_page(page);
-	vmm_page_add_file_rmap(m, page);
-	vmm_add_mm_counter(mm, vmm_mm_counter(page), 1);
-	*slot = mk_pte(m, page, a->prot);
-	vmm_charge(m, VMM_CYC_FAULT, m->clock.cost.pgcache_lookup);
+	vmm_page_add_file_rmap(a->m, page);
+	vmm_add_mm_counter(a->mm, vmm_mm_counter(page), 1);
+	*slot = mk_pte(a->m, page, a->prot);
 	if (!delta)
 		a->ret = VMF_NOPAGE;
 	return true;
@@ -198,16 +202,22 @@ static bool map_around(void *data, uint64_t pgoff, struct vmm_page *page)
 static unsigned do_fault_around(struct vmm_vm_fault *vmf, uint64_t nr_pages)
 {
 	struct vmm_vma *v = vmf->vma;
+	struct vmm_machine *m = vmf_machine(vmf);
 	uint64_t pte_off = (vmf->address >> PAGE_SHIFT) & (PTRS_PER_PTE_USER - 1);
 	uint64_t vma_off = vmf->pgoff - v->vm_pgoff;
 	uint64_t from_pte, to_pte;
-	struct around a = { .vmf = vmf, .prot = vma_pte_prot(vmf_machine(vmf), v) };
+	struct around a = {
+		.m = m, .mm = v->vm_mm, .pte = vmf->pte, .pgoff = vmf->pgoff,
+		.prot = vma_pte_prot(m, v),
+	};
+	unsigned mapped;
 
 	from_pte = VMM_MAX(pte_off & ~(nr_pages - 1), pte_off - VMM_MIN(pte_off, vma_off));
 	to_pte = VMM_MIN(VMM_MIN(from_pte + nr_pages, (uint64_t)PTRS_PER_PTE_USER),
 			 pte_off + vma_pages(v) - vma_off) - 1;
-	vmm_filemap_map_pages(v->vm_file, vmf->pgoff + from_pte - pte_off,
-			      vmf->pgoff + to_pte - pte_off, map_around, &a);
+	mapped = vmm_filemap_map_pages(v->vm_file, vmf->pgoff + from_pte - pte_off,
+				       vmf->pgoff + to_pte - pte_off, map_around, &a);
+	vmm_charge(m, VMM_CYC_FAULT, (uint64_t)mapped * m->clock.cost.pgcache_lookup);
 	return a.ret;
 }
 

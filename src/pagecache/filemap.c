@@ -748,38 +748,3 @@ out:
 	vmm_pagecache_exit(m);
 	return ret;
 }
-
-/*
- * filemap_map_pages(): fault-around. Every page of [start, end] that is
- * cached, uptodate, unlocked, not a readahead marker and inside the file
- * goes to @map, which takes its own reference when it maps the page.
- * The window is at most a PTE table's worth, so each index is looked up
- * rather than searched for: the same entries vmm_xa_find would give, shadow
- * entries and reserved slots skipped, a multi-index entry seen at each of
- * its indices. The window's indices share one or two bottom nodes, so a
- * cursor reads them from there after the first descent (the callback never
- * changes the cache).
- */
-unsigned vmm_filemap_map_pages(struct vmm_file *f, uint64_t start, uint64_t end,
-			       vmm_map_page_fn map, void *data)
-{
-	const struct vmm_xarray *pages = &f->inode->i_data.i_pages;
-	uint64_t last = DIV_ROUND_UP(f->inode->i_size, VMM_PAGE_SIZE);
-	struct vmm_xa_cursor cursor = { 0 };
-	unsigned mapped = 0;
-
-	if (!last)
-		return 0;
-	end = VMM_MIN(end, last - 1);
-	for (uint64_t index = start; index <= end; index++) {
-		struct vmm_page *page = vmm_xa_cursor_load(pages, &cursor, index);
-
-		if (!page || xa_is_value(page) || !PageUptodate(page) || PageLocked(page) ||
-		    PageReadahead(page) || !map(data, index, page))
-			continue;
-		mapped++;
-		if (f->f_ra.mmap_miss > 0)
-			f->f_ra.mmap_miss--;
-	}
-	return mapped;
-}

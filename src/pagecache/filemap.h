@@ -262,10 +262,44 @@ void vmm_truncate_inode_pages_range(struct vmm_address_space *mapping, uint64_t 
 #define VM_SEQ_READ 0x2u	/* madvise(MADV_SEQUENTIAL) */
 unsigned vmm_filemap_fault(struct vmm_file *f, uint64_t pgoff, unsigned vm_flags,
 			   struct vmm_page **pagep);
-/* filemap_map_pages(): hand every uptodate cached page of [start, end] to @map; the count. */
+
+/*
+ * filemap_map_pages(): fault-around. Every page of [start, end] that is
+ * cached, uptodate, unlocked, not a readahead marker and inside the file
+ * goes to @map, which takes its own reference when it maps the page (and
+ * returns true); the count mapped. The window is at most a PTE table's
+ * worth, so each index is looked up rather than searched for: the same
+ * entries vmm_xa_find would give, shadow entries and reserved slots
+ * skipped, a multi-index entry seen at each of its indices. The window's
+ * indices share one or two bottom nodes, so a cursor reads them from there
+ * after the first descent (the callback never changes the cache). Inline,
+ * so that the fault path's @map is inlined into the loop.
+ */
 typedef bool (*vmm_map_page_fn)(void *data, uint64_t pgoff, struct vmm_page *page);
-unsigned vmm_filemap_map_pages(struct vmm_file *f, uint64_t start, uint64_t end,
-			       vmm_map_page_fn map, void *data);
+static inline unsigned vmm_filemap_map_pages(struct vmm_file *f, uint64_t start, uint64_t end,
+					     vmm_map_page_fn map, void *data)
+{
+	const struct vmm_xarray *pages = &f->inode->i_data.i_pages;
+	uint64_t last = DIV_ROUND_UP(f->inode->i_size, VMM_PAGE_SIZE);
+	const uint64_t want = 1ull << VMM_PG_uptodate;
+	const uint64_t mask = want | 1ull << VMM_PG_locked | 1ull << VMM_PG_readahead;
+	struct vmm_xa_cursor cursor = { 0 };
+	unsigned mapped = 0;
+
+	if (!last)
+		return 0;
+	end = VMM_MIN(end, last - 1);
+	for (uint64_t index = start; index <= end; index++) {
+		struct vmm_page *page = vmm_xa_cursor_load(pages, &cursor, index);
+
+		if (!page || xa_is_value(page) || (page->flags & mask) != want ||
+		    !map(data, index, page))
+			continue;
+		mapped++;
+	}
+	f->f_ra.mmap_miss -= VMM_MIN(f->f_ra.mmap_miss, mapped);
+	return mapped;
+}
 
 /* ---- readahead.c ---- */
 
