@@ -42,12 +42,6 @@ static void mod_zone(struct vmm_machine *m, const struct vmm_page *p, int item, 
 	NODE_DATA(m, pb->nid)->node_zones[pb->zone].vm_stat[item] += delta;
 }
 
-void vmm_page_add_file_rmap(struct vmm_machine *m, struct vmm_page *p)
-{
-	if (p->mapcount++ == 0)
-		mod_node(m, p, NR_FILE_MAPPED, 1);
-}
-
 void vmm_page_remove_rmap(struct vmm_machine *m, struct vmm_page *p)
 {
 	if (--p->mapcount)

@@ -25,11 +25,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "machine.h"
 #include "mm/buddy.h"
 #include "mm/mm_types.h"
 #include "mm/mmzone.h"
-
-struct vmm_machine;
 
 /* _PAGE_SPECIAL: the entry maps a page the VM does not count (the zero page). */
 #define PTE_SPECIAL (1ull << 9)
@@ -74,8 +73,18 @@ static inline void vmm_add_mm_counter(struct vmm_mm *mm, int member, int64_t n)
  */
 void vmm_page_add_new_anon(struct vmm_machine *m, struct vmm_page *p, struct vmm_vma *v,
 			   uint64_t addr);
-/* page_add_file_rmap(): one more mapping of a page-cache page. */
-void vmm_page_add_file_rmap(struct vmm_machine *m, struct vmm_page *p);
+/*
+ * page_add_file_rmap(): one more mapping of a page-cache page; the first
+ * counts in its node's NR_FILE_MAPPED. Inline: fault-around maps up to a
+ * window of pages a fault.
+ */
+static inline void vmm_page_add_file_rmap(struct vmm_machine *m, struct vmm_page *p)
+{
+	const struct vmm_pageblock *pb = pfn_to_pageblock(&m->sparse, page_to_pfn(&m->sparse, p));
+
+	if (p->mapcount++ == 0)
+		NODE_DATA(m, pb->nid)->vm_stat[NR_FILE_MAPPED]++;
+}
 /* page_dup_rmap(): fork copies a mapping (never the first: no counter moves). */
 static inline void vmm_page_dup_rmap(struct vmm_page *p)
 {
