@@ -487,6 +487,7 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 	unsigned type, mode;
 	size_t done = 0;
 	int ret = 0;
+	bool ram;
 
 	/* all its bytes are members, so this zeroes it whole without a rep stos */
 	res = (struct vmm_access_result){ 0 };
@@ -503,9 +504,9 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 		if (!done)
 			res.paddr = pa;
 		vmm_cpu_clock_charge(clk, VMM_CYC_MEM,
-				     vmm_mmu_ref_cost(cpu, pa, memref_kind(type)));
+				     vmm_mmu_data_ref(cpu, pa, memref_kind(type), &ram));
 		if (rbuf || wbuf) {
-			if (!vmm_physmem_is_ram(&m->phys, pa)) {
+			if (!ram) {
 				vmm_guest_err(&m->log,
 					      "cpu%u: access to %#" PRIx64 " reaches pa %#" PRIx64
 					      ", which is not RAM",

@@ -67,6 +67,10 @@ struct vmm_cpu {
 	 * of the last walker reference and that node's walker cost with walk_step */
 	uint64_t walk_node_start, walk_node_len;
 	uint32_t walk_node_cost;
+	/* the same for data references (vmm_mmu_data_ref()): the RAM range of the
+	 * memory-map entry of the last one, and its node's cost */
+	uint32_t data_ram_cost;
+	uint64_t data_ram_start, data_ram_len;
 	uint32_t pwc_hit_cost;		/* the cost table's pwc_hit, kept at hand */
 	uint64_t l2_miss_cost;		/* tlb_l1_hit + tlb_l2_hit: the lookups before a walk */
 	/* the walker's view of memory, fixed for the machine (set with perm) */

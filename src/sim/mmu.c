@@ -260,6 +260,26 @@ static __attribute__((noinline)) uint32_t walk_ref_cost_slow(struct vmm_cpu *cpu
 	return cpu->walk_node_cost;
 }
 
+/*
+ * vmm_mmu_data_ref() outside the remembered range: the memory map says
+ * whether @pa is RAM, and a RAM entry becomes the range, priced at its
+ * node's cost (the map's entries never cross a node). The range stays
+ * empty with a latency callback, which must see every reference.
+ */
+uint32_t vmm_mmu_data_ref_slow(struct vmm_cpu *cpu, uint64_t pa, unsigned kind, bool *ram)
+{
+	const struct vmm_physmem *pm = &cpu->m->phys;
+	const struct vmm_e820_entry *e = vmm_physmem_e820(pm, pa);
+
+	*ram = e && e->type == VMM_E820_RAM;
+	if (!*ram || cpu->m->cfg.mem_latency_fn)
+		return vmm_mmu_ref_cost(cpu, pa, kind);
+	cpu->data_ram_start = e->start;
+	cpu->data_ram_len = e->end - e->start;
+	cpu->data_ram_cost = cpu->mem_cost[vmm_physmem_nid(pm, pa)];
+	return cpu->data_ram_cost;
+}
+
 /* Set @bits in the entry at @pa; returns the cycles it cost. */
 static __attribute__((noinline)) uint64_t set_entry_bits(struct vmm_cpu *cpu, uint64_t pa,
 							 uint64_t bits)

@@ -140,6 +140,22 @@ void vmm_mmu_inspect(const struct vmm_cpu *cpu, uint64_t va, unsigned type, unsi
 /* Cycles of one physical reference of @kind (enum vmm_memref_kind) by @cpu. */
 uint32_t vmm_mmu_ref_cost(const struct vmm_cpu *cpu, uint64_t pa, unsigned kind);
 
+uint32_t vmm_mmu_data_ref_slow(struct vmm_cpu *cpu, uint64_t pa, unsigned kind, bool *ram);
+
+/*
+ * vmm_mmu_ref_cost() of a data reference (read, write or fetch) at @pa,
+ * and in *@ram whether @pa is RAM. A reference in the RAM range the CPU's
+ * last one found (data_ram_*) costs a range test instead of two searches.
+ */
+static inline uint32_t vmm_mmu_data_ref(struct vmm_cpu *cpu, uint64_t pa, unsigned kind, bool *ram)
+{
+	if (likely(pa - cpu->data_ram_start < cpu->data_ram_len)) {
+		*ram = true;
+		return cpu->data_ram_cost;
+	}
+	return vmm_mmu_data_ref_slow(cpu, pa, kind, ram);
+}
+
 /* The #PF error code an access of @type/@mode gets from an entry with @attr; 0 if allowed. */
 uint32_t vmm_mmu_rights_error(const struct vmm_cpu_regs *r, unsigned type, unsigned mode,
 			      unsigned attr);

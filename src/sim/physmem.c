@@ -89,12 +89,12 @@ unsigned vmm_physmem_nid(const struct vmm_physmem *pm, vmm_paddr_t pa)
 	return lo;
 }
 
-bool vmm_physmem_is_ram(const struct vmm_physmem *pm, vmm_paddr_t pa)
+const struct vmm_e820_entry *vmm_physmem_e820(const struct vmm_physmem *pm, vmm_paddr_t pa)
 {
 	unsigned lo = 0, hi = pm->nr_e820;
 
 	if (pa >= pm->end)
-		return false;
+		return NULL;
 	while (hi - lo > 1) {
 		unsigned mid = (lo + hi) / 2;
 
@@ -103,5 +103,12 @@ bool vmm_physmem_is_ram(const struct vmm_physmem *pm, vmm_paddr_t pa)
 		else
 			hi = mid;
 	}
-	return pm->e820[lo].type == VMM_E820_RAM;
+	return &pm->e820[lo];
+}
+
+bool vmm_physmem_is_ram(const struct vmm_physmem *pm, vmm_paddr_t pa)
+{
+	const struct vmm_e820_entry *e = vmm_physmem_e820(pm, pa);
+
+	return e && e->type == VMM_E820_RAM;
 }

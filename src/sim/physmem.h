@@ -41,6 +41,9 @@ void vmm_physmem_destroy(struct vmm_physmem *pm, struct vmm_hostmem *hm);
 
 /* The node whose configured range holds @pa (pa must be below pm->end). */
 unsigned vmm_physmem_nid(const struct vmm_physmem *pm, vmm_paddr_t pa);
+/* The memory-map entry holding @pa, or NULL beyond the end of memory. */
+const struct vmm_e820_entry *vmm_physmem_e820(const struct vmm_physmem *pm, vmm_paddr_t pa);
+
 /* Whether [pa, pa+1) is RAM. */
 bool vmm_physmem_is_ram(const struct vmm_physmem *pm, vmm_paddr_t pa);
 

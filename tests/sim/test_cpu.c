@@ -245,6 +245,49 @@ static void test_handler_errors_and_bad_args(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/*
+ * Bytes move only to and from RAM: a page mapped onto the memory map's
+ * hole below 4 GiB (reserved) gives -EFAULT and a guest error, before and
+ * after accesses to a RAM page, which reads and writes; an access from
+ * the RAM page into the hole moves the RAM part.
+ */
+static void test_data_outside_ram(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 1, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	struct pt p = pt_new(m, 4);
+	const uint64_t va = 0x00007f0000000000ull;
+	const vmm_paddr_t hole = 0xe0000000, ram = pt_alloc_frame(m);
+	struct vmm_access_result r;
+	struct test_log tl = { 0 };
+	char b[8] = "libvmm!", back[8];
+	(void)state;
+
+	assert_false(vmm_phys_to_host(m, hole));
+	assert_non_null(vmm_phys_to_host(m, ram));
+	m->log.fn = test_log_hook;
+	m->log.data = &tl;
+	pt_map(&p, va, hole, 12, VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_ACCESSED);
+	pt_map(&p, va + 4096, ram, 12, VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_ACCESSED);
+	pt_map(&p, va + 2 * 4096, hole + 4096, 12,
+	       VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_ACCESSED);
+	pt_load(cpu, &p, 0);
+	assert_int_equal(vmm_cpu_read(cpu, va, back, 8, 0, &r), -VMM_EFAULT);
+	assert_int_equal(tl.last_kind, VMM_LOG_KIND_GUEST);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(vmm_cpu_write(cpu, va + 4096, b, 8, 0, &r), 0);
+	assert_int_equal(vmm_cpu_read(cpu, va + 4096, back, 8, 0, &r), 0);
+	assert_memory_equal(back, b, 8);
+	assert_int_equal(vmm_cpu_write(cpu, va + 8, b, 8, 0, &r), -VMM_EFAULT);
+	/* an access that starts in RAM stops at the hole, its RAM part done */
+	assert_int_equal(vmm_cpu_write(cpu, va + 2 * 4096 - 4, b, 8, 0, &r),
+			 -VMM_EFAULT);
+	assert_int_equal(r.bytes, 4);
+	assert_memory_equal((char *)vmm_phys_to_host(m, ram) + 4092, b, 4);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
 /* ---- shootdowns ---- */
 
 static void test_shootdown(void **state)
@@ -345,6 +388,11 @@ static void test_cycles_and_latency_callback(void **state)
 	assert_int_equal(vmm_cpu_access(cpu, va + 4096, 8, 0, NULL), 0);
 	assert_int_equal(vmm_cpu_access(cpu, va + 4096, 8, 0, &r), 0);
 	assert_int_equal(r.cycles, c->tlb_l1_hit + c->mem_local * 21 / 10);
+	/* back on node 0, and both in one access: each page at its own node's cost */
+	assert_int_equal(vmm_cpu_access(cpu, va, 8, 0, &r), 0);
+	assert_int_equal(r.cycles, c->tlb_l1_hit + c->mem_local);
+	assert_int_equal(vmm_cpu_access(cpu, va + 4092, 8, 0, &r), 0);
+	assert_int_equal(r.cycles, 2 * c->tlb_l1_hit + c->mem_local + c->mem_local * 21 / 10);
 	vmm_machine_destroy(&m);
 
 	m = mmu_machine(4, 1, use_latency_fn);
@@ -359,6 +407,10 @@ static void test_cycles_and_latency_callback(void **state)
 	assert_int_equal(latency_calls[VMM_MEMREF_WRITE], 1);
 	assert_int_equal(r.cycles, c->tlb_l1_hit + c->tlb_l2_hit + 4 * (c->walk_step + 10) +
 					   4 * 100 + 100);
+	/* the callback sees every data reference, the second to a page as well */
+	assert_int_equal(vmm_cpu_access(cpu, va + 8, 8, VMM_ACC_WRITE, &r), 0);
+	assert_int_equal(latency_calls[VMM_MEMREF_WRITE], 2);
+	assert_int_equal(r.cycles, c->tlb_l1_hit + 100);
 	vmm_machine_destroy(&m);
 }
 
@@ -411,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_reset_state_and_registers),
 		cmocka_unit_test(test_access_faults_and_retries),
 		cmocka_unit_test(test_handler_errors_and_bad_args),
+		cmocka_unit_test(test_data_outside_ram),
 		cmocka_unit_test(test_shootdown),
 		cmocka_unit_test(test_cycles_and_latency_callback),
 		cmocka_unit_test(test_digest_and_dump),

@@ -373,6 +373,15 @@ static void test_physmem_direct(void **state)
 	assert_true(vmm_physmem_is_ram(&pm, 0x100000000));
 	assert_true(vmm_physmem_is_ram(&pm, pm.end - 1));
 	assert_false(vmm_physmem_is_ram(&pm, pm.end));
+	/* the entry of an address: the hole's, and the RAM entries on either side */
+	assert_null(vmm_physmem_e820(&pm, pm.end));
+	assert_int_equal(vmm_physmem_e820(&pm, 0xe0000000)->type, VMM_E820_RESERVED);
+	assert_int_equal(vmm_physmem_e820(&pm, 0xe0000000)->start, 0xe0000000);
+	assert_int_equal(vmm_physmem_e820(&pm, 0xffffffff)->end, 0x100000000);
+	assert_int_equal(vmm_physmem_e820(&pm, 0xdfffffff)->end, 0xe0000000);
+	assert_int_equal(vmm_physmem_e820(&pm, 0xdfffffff)->type, VMM_E820_RAM);
+	assert_int_equal(vmm_physmem_e820(&pm, 0x100000000)->start, 0x100000000);
+	assert_ptr_equal(vmm_physmem_e820(&pm, pm.end - 1), &pm.e820[pm.nr_e820 - 1]);
 	for (unsigned i = 0; i < pm.nr_e820; i++)
 		if (pm.e820[i].start >= 0xe0000000 && pm.e820[i].start < 0x100000000)
 			assert_int_equal(pm.e820[i].nid, 2);
