@@ -237,9 +237,7 @@ static inline bool charge_due(struct vmm_machine *m, uint64_t cycles)
 {
 	struct vmm_cpu_clock *clk = m->clock.by_cpu[m->current_cpu];
 
-	clk->by_cat[VMM_CYC_SLAB] += cycles;
-	clk->cycles += cycles;
-	return unlikely(clk->cycles >= m->timers.next);
+	return unlikely(vmm_cpu_clock_charge_due(clk, VMM_CYC_SLAB, cycles));
 }
 
 static inline void charge_poll(struct vmm_machine *m, uint64_t cycles)
@@ -1145,7 +1143,7 @@ static bool gfp_ok(struct vmm_kmem_cache *c, vmm_gfp_t gfp, const char *fn)
 
 static inline void timers_poll(struct vmm_machine *m)
 {
-	if (unlikely(m->clock.cpu[m->current_cpu].cycles >= m->timers.next))
+	if (unlikely(vmm_cpu_clock_due(m->clock.by_cpu[m->current_cpu])))
 		vmm_timers_run(m);
 }
 
