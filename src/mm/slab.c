@@ -58,8 +58,20 @@
 /* What a debug cache's fast paths find for every CPU: no object to take, no room (const). */
 static const struct vmm_array_cache slab_no_array;
 
+/*
+ * kfree()'s guess before kmalloc has made one, or after its cache went: a cache no
+ * page matches (the self_fast of a debug cache), so that the guess needs no NULL test.
+ */
+static const struct vmm_kmem_cache slab_no_cache = { .self_fast = 1 };
+
 /* GFP bits that make no sense for slab memory (GFP_SLAB_BUG_MASK, plus __GFP_COMP). */
 #define SLAB_GFP_BUG (VMM_GFP_HIGHMEM | VMM_GFP_COMP)
+/* ... with the unknown ones: what a slab allocation must not carry (vmm_slab.bad_gfp) */
+#define SLAB_BAD_GFP (SLAB_GFP_BUG | ~VMM_GFP_KNOWN_MASK)
+/* GFP bits that send kmem_cache_alloc() the careful way: an immediate, not a load */
+#define SLAB_FAST_REJECT (SLAB_BAD_GFP | VMM_GFP_ZERO)
+/* ... and vmm_kmalloc(), which leaves the DMA caches to the slow path too */
+#define SLAB_KMALLOC_SLOW_GFP (SLAB_FAST_REJECT | VMM_GFP_DMA)
 
 /* ------------------------------------------------------------------ */
 /* Simulated memory and page helpers                                   */
@@ -1198,45 +1210,47 @@ static __attribute__((noinline)) vmm_vaddr_t timers_then(struct vmm_machine *m, 
 
 /*
  * The allocation fast path: the current CPU's array (c->fast[], empty for a debug cache)
- * has an object and nothing asks for care (@careful: the caller's test of the GFP bits
- * says otherwise). @m is @c's machine, passed by a caller that already holds it so that
- * the CPU's array is not looked up through @c->m.
+ * has an object; the caller has tested the GFP bits against an immediate mask. @m is @c's
+ * machine, passed by a caller that already holds it so that the CPU's array is not looked
+ * up through @c->m.
  */
 static inline vmm_vaddr_t alloc_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
-				     vmm_gfp_t gfp, bool careful, const char *fn)
+				     vmm_gfp_t gfp, const char *fn)
 {
 	struct vmm_array_cache *ac = c->fast[m->current_cpu];
-	vmm_vaddr_t obj;
+	bool due;
 	uint64_t top;
 
 	/* the decrement's borrow is the test of an empty array (and of a debug cache's) */
-	if (unlikely(careful) || unlikely(__builtin_sub_overflow((uint64_t)ac->avail, 1, &top)))
+	if (unlikely(__builtin_sub_overflow((uint64_t)ac->avail, 1, &top)))
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
 	ac->touched = 1;
 	ac->avail = (uint32_t)top;
-	obj = ac->entry[top];
-	if (charge_due(m, m->clock.cost.slab_alloc_fast))
-		return timers_then(m, obj);
-	return obj;
+	/* the object read last, straight into the return register */
+	due = charge_due(m, m->clock.cost.slab_alloc_fast);
+	if (due)
+		return timers_then(m, ac->entry[top]);
+	return ac->entry[top];
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
 {
 	if (unlikely(!c))
 		return 0;
-	return alloc_fast(c->m, c, gfp, (c->fast_reject & gfp) != 0, __func__);
+	if (unlikely(gfp & SLAB_FAST_REJECT))
+		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, __func__);
+	return alloc_fast(c->m, c, gfp, __func__);
 }
 
 vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 {
 	struct vmm_kmem_cache *c;
 
-	if (unlikely(!m || size - 1 >= m->slab.kmalloc_fast_sizes ||
-		     (gfp & m->slab.kmalloc_slow_gfp)))
+	if (unlikely(!m || size - 1 >= m->slab.kmalloc_fast_sizes || (gfp & SLAB_KMALLOC_SLOW_GFP)))
 		return vmm_kmalloc_slow(m, size, gfp);
 	c = m->slab.kmalloc_by_8[(size - 1) >> 3];
 	m->slab.kfree_hint = c;
-	return alloc_fast(m, c, gfp, false, "vmm_kmalloc");
+	return alloc_fast(m, c, gfp, "vmm_kmalloc");
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc_node(vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
@@ -1396,8 +1410,8 @@ static inline bool local_head_for(const struct vmm_machine *m, unsigned cpu, vmm
  * caller down the careful path (which also flushes a full array), so that
  * the fast path calls nothing and needs no stack frame. The caller charges.
  */
-static inline bool free_fast(struct vmm_kmem_cache *c, unsigned cpu, const struct vmm_page *head,
-			     vmm_vaddr_t obj)
+static inline bool free_fast(const struct vmm_kmem_cache *c, unsigned cpu,
+			     const struct vmm_page *head, vmm_vaddr_t obj)
 {
 	struct vmm_array_cache *ac;
 	uint64_t idx;
@@ -1438,7 +1452,7 @@ void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 {
 	const struct vmm_page *head;
-	struct vmm_kmem_cache *c;
+	const struct vmm_kmem_cache *c;
 	unsigned cpu;
 
 	if (unlikely(!m))
@@ -1447,13 +1461,14 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 	/*
 	 * Most blocks go back soon after kmalloc handed them out: try the cache
 	 * kmalloc used last before looking the slab's cache up. A match of the
-	 * page's mapping proves it, so the guess costs nothing when right.
+	 * page's mapping proves it, so the guess costs nothing when right; before
+	 * kmalloc's first, it is slab_no_cache, which nothing matches.
 	 */
 	c = m->slab.kfree_hint;
 	if (unlikely(!local_page(m, cpu, p, &head)))
 		goto slow;
 	/* only a slab's head page carries its cache's self_fast (see local_head_for()) */
-	if (unlikely(!c || head->mapping != c->self_fast)) {
+	if (unlikely(head->mapping != c->self_fast)) {
 		head = page_head(head);
 		if (head->page_type != VMM_PGTY_SLAB || cache_id_of(head) >= m->slab.nr_ids)
 			goto slow;
@@ -1766,7 +1781,7 @@ static void cache_free_struct(struct vmm_machine *m, struct vmm_kmem_cache *c, b
 	if (c->id < m->slab.nr_ids && m->slab.by_id[c->id] == c)
 		m->slab.by_id[c->id] = NULL;
 	if (m->slab.kfree_hint == c)
-		m->slab.kfree_hint = NULL;
+		m->slab.kfree_hint = &slab_no_cache;
 	if (shadows && c->self && m->slab.cache_cache && c != m->slab.cache_cache)
 		vmm_kmem_cache_free(m->slab.cache_cache, c->self);
 	vmm_hfree(&m->hm, c, cache_struct_size(m));
@@ -1872,7 +1887,6 @@ static int cache_layout(struct vmm_machine *m, struct vmm_kmem_cache *c, size_t 
 	c->onslab_mgmt = off_slab ? 0 : (uint32_t)slab_size;
 	c->align = (uint32_t)align;
 	c->buffer_size = (uint32_t)size;
-	c->fast_reject = m->slab.bad_gfp | VMM_GFP_ZERO;
 	if (c->slow) {
 		c->array = &c->fast[m->nr_cpus];
 		for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++)
@@ -2234,10 +2248,11 @@ int vmm_slab_init(struct vmm_machine *m)
 
 	vmm_list_init(&s->cache_chain);
 	vmm_list_init(&s->rcu_pending);
+	s->kfree_hint = &slab_no_cache;
 	s->page_offset = vmm_page_offset(m);
 	s->max_pfn = m->sparse.max_pfn;
-	s->bad_gfp = SLAB_GFP_BUG | ~VMM_GFP_KNOWN_MASK;
-	s->kmalloc_slow_gfp = s->bad_gfp | VMM_GFP_ZERO | VMM_GFP_DMA;
+	s->bad_gfp = SLAB_BAD_GFP;
+	s->kmalloc_slow_gfp = SLAB_KMALLOC_SLOW_GFP;
 	s->break_gfp_order = vmm_totalram_pages(m) > ((32ull << 20) >> VMM_PAGE_SHIFT) ? 1 : 0;
 	s->early = true;
 	s->up = SLAB_NONE;
