@@ -1209,13 +1209,25 @@ static __attribute__((noinline)) vmm_vaddr_t timers_then(struct vmm_machine *m, 
 }
 
 /*
+ * vmm_kmalloc()'s way when the CPU's array is empty, taking the arguments where the
+ * fast path has them (so that it keeps no copy of them): the cache found again.
+ */
+static __attribute__((noinline)) vmm_vaddr_t kmalloc_refill(struct vmm_machine *m, size_t size,
+							    vmm_gfp_t gfp)
+{
+	return slab_alloc(m->slab.kmalloc_by_8[(size - 1) >> 3], gfp, VMM_NUMA_NO_NODE,
+			  "vmm_kmalloc");
+}
+
+/*
  * The allocation fast path: the current CPU's array (c->fast[], empty for a debug cache)
  * has an object; the caller has tested the GFP bits against an immediate mask. @m is @c's
  * machine, passed by a caller that already holds it so that the CPU's array is not looked
- * up through @c->m.
+ * up through @c->m. @kmalloc_size is vmm_kmalloc()'s size (0 for kmem_cache_alloc()):
+ * an empty array then sends it to kmalloc_refill().
  */
 static inline vmm_vaddr_t alloc_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
-				     vmm_gfp_t gfp, const char *fn)
+				     vmm_gfp_t gfp, size_t kmalloc_size)
 {
 	struct vmm_array_cache *ac = c->fast[m->current_cpu];
 	bool due;
@@ -1223,7 +1235,8 @@ static inline vmm_vaddr_t alloc_fast(struct vmm_machine *m, struct vmm_kmem_cach
 
 	/* the decrement's borrow is the test of an empty array (and of a debug cache's) */
 	if (unlikely(__builtin_sub_overflow((uint64_t)ac->avail, 1, &top)))
-		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
+		return kmalloc_size ? kmalloc_refill(m, kmalloc_size, gfp)
+				    : slab_alloc(c, gfp, VMM_NUMA_NO_NODE, "vmm_kmem_cache_alloc");
 	ac->touched = 1;
 	ac->avail = (uint32_t)top;
 	/* the object read last, straight into the return register */
@@ -1239,7 +1252,7 @@ vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
 		return 0;
 	if (unlikely(gfp & SLAB_FAST_REJECT))
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, __func__);
-	return alloc_fast(c->m, c, gfp, __func__);
+	return alloc_fast(c->m, c, gfp, 0);
 }
 
 vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
@@ -1250,7 +1263,7 @@ vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 		return vmm_kmalloc_slow(m, size, gfp);
 	c = m->slab.kmalloc_by_8[(size - 1) >> 3];
 	m->slab.kfree_hint = c;
-	return alloc_fast(m, c, gfp, "vmm_kmalloc");
+	return alloc_fast(m, c, gfp, size);
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc_node(vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
