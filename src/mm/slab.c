@@ -1333,11 +1333,22 @@ static struct vmm_kmem_cache *free_owner(struct vmm_machine *m, struct vmm_kmem_
 	return owner;
 }
 
+/* The end of every free to the current CPU: onto its array, flushed first when full. */
+static void free_to_array(struct vmm_kmem_cache *c, vmm_vaddr_t obj)
+{
+	struct vmm_machine *m = c->m;
+	struct vmm_array_cache *ac = c->array[m->current_cpu];
+
+	if (ac->avail >= ac->limit)
+		cache_flusharray(c, ac);
+	ac->entry[ac->avail++] = obj;
+	charge(m, VMM_COST_SLAB_FREE_FAST);
+}
+
 /* The careful free path: validation, debug checks, remote nodes. */
 static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr_t obj,
 		      const char *fn)
 {
-	struct vmm_array_cache *ac;
 	uint64_t pfn = 0;	/* free_owner() found the slab, so slab_head_of() sets it */
 
 	c = free_owner(m, c, obj, fn);
@@ -1354,11 +1365,19 @@ static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr
 		charge(m, m->clock.cost.slab_batch);
 		return;
 	}
-	ac = c->array[m->current_cpu];
-	if (ac->avail >= ac->limit)
-		cache_flusharray(c, ac);
-	ac->entry[ac->avail++] = obj;
-	charge(m, VMM_COST_SLAB_FREE_FAST);
+	free_to_array(c, obj);
+}
+
+/*
+ * slab_free() of an object the fast path has checked (at an object's start in a slab
+ * of non-debug cache @c, on the current CPU's node) and found no room for: the same
+ * steps, the timers polled and then free_to_array(), with nothing looked up again.
+ */
+static __attribute__((noinline)) void free_to_full_array(struct vmm_kmem_cache *c,
+							 vmm_vaddr_t obj)
+{
+	timers_poll(c->m);
+	free_to_array(c, obj);
 }
 
 /* Whether frame @pfn is on CPU @cpu's node. */
@@ -1416,26 +1435,33 @@ static inline bool local_head_for(const struct vmm_machine *m, unsigned cpu, vmm
 	return true;
 }
 
+/* What free_fast() did with an object, and what its caller does next. */
+enum free_way {
+	FREE_PUSHED,	/* onto the CPU's array: charge */
+	FREE_FULL,	/* a good object, but the array is full: free_to_full_array() */
+	FREE_CAREFUL,	/* no object's start: the careful path, which reports it */
+};
+
 /*
  * The free fast path: @obj in the slab whose head page is @head (local_head()
- * of CPU @cpu, the current one) of non-debug cache @c, at an object's start,
- * with room in the CPU's array. Pushes it and returns true; false sends the
- * caller down the careful path (which also flushes a full array), so that
- * the fast path calls nothing and needs no stack frame. The caller charges.
+ * of CPU @cpu, the current one) of non-debug cache @c. Pushes it when it is at
+ * an object's start and the CPU's array has room; otherwise its caller hands
+ * it on, as the result says, so that the fast path calls nothing and needs no
+ * stack frame. The caller charges.
  */
-static inline bool free_fast(const struct vmm_kmem_cache *c, unsigned cpu,
-			     const struct vmm_page *head, vmm_vaddr_t obj)
+static inline enum free_way free_fast(const struct vmm_kmem_cache *c, unsigned cpu,
+				      const struct vmm_page *head, vmm_vaddr_t obj)
 {
 	struct vmm_array_cache *ac;
 	uint64_t idx;
 
 	if (unlikely(!obj_index(c, slab_s_mem(head), obj, &idx)))
-		return false;
+		return FREE_CAREFUL;
 	ac = c->fast[cpu];
 	if (unlikely(ac->avail >= ac->limit))
-		return false;
+		return FREE_FULL;
 	ac->entry[ac->avail++] = obj;
-	return true;
+	return FREE_PUSHED;
 }
 
 /* vmm_kmem_cache_free()'s careful path, taking the arguments where the fast path has them. */
@@ -1455,9 +1481,17 @@ void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 	m = c->m;
 	cpu = m->current_cpu;
 	if (likely(local_head_for(m, cpu, obj, c->self_fast, &head) &&
-		   head->mapping == c->self_fast && free_fast(c, cpu, head, obj))) {
-		charge_poll(m, VMM_COST_SLAB_FREE_FAST);
-		return;
+		   head->mapping == c->self_fast)) {
+		enum free_way way = free_fast(c, cpu, head, obj);
+
+		if (likely(way == FREE_PUSHED)) {
+			charge_poll(m, VMM_COST_SLAB_FREE_FAST);
+			return;
+		}
+		if (way == FREE_FULL) {
+			free_to_full_array(c, obj);
+			return;
+		}
 	}
 	cache_free_careful(c, obj);
 }
@@ -1466,6 +1500,7 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 {
 	const struct vmm_page *head;
 	const struct vmm_kmem_cache *c;
+	enum free_way way;
 	unsigned cpu;
 
 	if (unlikely(!m))
@@ -1490,8 +1525,14 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 			goto slow;
 		m->slab.kfree_hint = c;
 	}
-	if (likely(free_fast(c, cpu, head, p))) {
+	way = free_fast(c, cpu, head, p);
+	if (likely(way == FREE_PUSHED)) {
 		charge_poll(m, VMM_COST_SLAB_FREE_FAST);
+		return;
+	}
+	if (way == FREE_FULL) {
+		/* the guess is a real cache here (slab_no_cache has no objects): by_id has it */
+		free_to_full_array(m->slab.by_id[c->id], p);
 		return;
 	}
 slow:
