@@ -213,7 +213,7 @@ static void bench_replay(struct result *r, uint64_t iters, unsigned shift, bool 
 	 * walker and the TLB do not care what the frames hold) */
 	for (uint64_t off = 0; off < GIB; off += 1ull << shift)
 		map(s.m, s.root, 4, BASE + off, off, shift);
-	c0 = s.m->clock.cpu[0].cycles;
+	c0 = vmm_cpu_clock_cycles(&s.m->clock.cpu[0]);
 	t0 = now_ns();
 	for (uint64_t i = 0; i < iters; i++) {
 		uint64_t va;
@@ -233,7 +233,7 @@ static void bench_replay(struct result *r, uint64_t iters, unsigned shift, bool 
 	}
 	r->ns = (double)(now_ns() - t0) / (double)iters;
 	r->ops = iters;
-	r->cycles = (double)(s.m->clock.cpu[0].cycles - c0) / (double)iters;
+	r->cycles = (double)(vmm_cpu_clock_cycles(&s.m->clock.cpu[0]) - c0) / (double)iters;
 	sink = acc;
 	vmm_machine_destroy(&s.m);
 }

@@ -232,7 +232,7 @@ int vmm_cpu_cycles(const vmm_machine *m, unsigned cpu, enum vmm_cycle_category c
 {
 	if (!m || !out || cpu >= m->nr_cpus || (unsigned)cat > VMM_CYC_NR_CATEGORIES)
 		return -VMM_EINVAL;
-	*out = cat == VMM_CYC_NR_CATEGORIES ? m->clock.cpu[cpu].cycles
+	*out = cat == VMM_CYC_NR_CATEGORIES ? vmm_cpu_clock_cycles(&m->clock.cpu[cpu])
 					    : vmm_clock_cat(&m->clock.cpu[cpu], cat);
 	return 0;
 }
@@ -632,7 +632,7 @@ uint64_t vmm_machine_digest(const vmm_machine *m)
 	}
 	for (unsigned c = 0; c < m->nr_cpus; c++) {
 		/* the clock as read: which path charged page_free must not show */
-		uint64_t clk[1 + VMM_CYC_NR_CATEGORIES] = { m->clock.cpu[c].cycles };
+		uint64_t clk[1 + VMM_CYC_NR_CATEGORIES] = { vmm_cpu_clock_cycles(&m->clock.cpu[c]) };
 
 		for (unsigned k = 0; k < VMM_CYC_NR_CATEGORIES; k++)
 			clk[1 + k] = vmm_clock_cat(&m->clock.cpu[c], (enum vmm_cycle_category)k);

@@ -2162,8 +2162,7 @@ static FAST_INLINE struct vmm_page *alloc_order0_fast(struct vmm_machine *m, vmm
 	clk = f->clk;
 	pcp_alloc_starts(pcp);
 	pcp->count--;
-	clk->cycles += m->clock.cost.alloc_fast;
-	clk->by_cat[VMM_CYC_ALLOC] += m->clock.cost.alloc_fast;
+	vmm_cpu_clock_charge(clk, VMM_CYC_ALLOC, m->clock.cost.alloc_fast);
 	/* count_alloc(), the zone being the preferred one on the local node: all three at once */
 	zone->fast_allocs++;
 	page = vmm_list_first_entry(list, struct vmm_page, lru);

@@ -58,8 +58,20 @@
 /* What a debug cache's fast paths find for every CPU: no object to take, no room (const). */
 static const struct vmm_array_cache slab_no_array;
 
+/*
+ * kfree()'s guess before kmalloc has made one, or after its cache went: a cache no
+ * page matches (the self_fast of a debug cache), so that the guess needs no NULL test.
+ */
+static const struct vmm_kmem_cache slab_no_cache = { .self_fast = 1 };
+
 /* GFP bits that make no sense for slab memory (GFP_SLAB_BUG_MASK, plus __GFP_COMP). */
 #define SLAB_GFP_BUG (VMM_GFP_HIGHMEM | VMM_GFP_COMP)
+/* ... with the unknown ones: what a slab allocation must not carry (vmm_slab.bad_gfp) */
+#define SLAB_BAD_GFP (SLAB_GFP_BUG | ~VMM_GFP_KNOWN_MASK)
+/* GFP bits that send kmem_cache_alloc() the careful way: an immediate, not a load */
+#define SLAB_FAST_REJECT (SLAB_BAD_GFP | VMM_GFP_ZERO)
+/* ... and vmm_kmalloc(), which leaves the DMA caches to the slow path too */
+#define SLAB_KMALLOC_SLOW_GFP (SLAB_FAST_REJECT | VMM_GFP_DMA)
 
 /* ------------------------------------------------------------------ */
 /* Simulated memory and page helpers                                   */
@@ -237,9 +249,7 @@ static inline bool charge_due(struct vmm_machine *m, uint64_t cycles)
 {
 	struct vmm_cpu_clock *clk = m->clock.by_cpu[m->current_cpu];
 
-	clk->by_cat[VMM_CYC_SLAB] += cycles;
-	clk->cycles += cycles;
-	return unlikely(clk->cycles >= m->timers.next);
+	return unlikely(vmm_cpu_clock_charge_due(clk, VMM_CYC_SLAB, cycles));
 }
 
 static inline void charge_poll(struct vmm_machine *m, uint64_t cycles)
@@ -1145,7 +1155,7 @@ static bool gfp_ok(struct vmm_kmem_cache *c, vmm_gfp_t gfp, const char *fn)
 
 static inline void timers_poll(struct vmm_machine *m)
 {
-	if (unlikely(m->clock.cpu[m->current_cpu].cycles >= m->timers.next))
+	if (unlikely(vmm_cpu_clock_due(m->clock.by_cpu[m->current_cpu])))
 		vmm_timers_run(m);
 }
 
@@ -1168,7 +1178,7 @@ static vmm_vaddr_t slab_alloc(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid, 
 		if (ac->avail) {
 			ac->touched = 1;
 			obj = ac->entry[--ac->avail];
-			charge(m, m->clock.cost.slab_alloc_fast);
+			charge(m, VMM_COST_SLAB_ALLOC_FAST);
 		} else {
 			obj = cache_alloc_refill(c, gfp);
 		}
@@ -1199,46 +1209,61 @@ static __attribute__((noinline)) vmm_vaddr_t timers_then(struct vmm_machine *m, 
 }
 
 /*
+ * vmm_kmalloc()'s way when the CPU's array is empty, taking the arguments where the
+ * fast path has them (so that it keeps no copy of them): the cache found again.
+ */
+static __attribute__((noinline)) vmm_vaddr_t kmalloc_refill(struct vmm_machine *m, size_t size,
+							    vmm_gfp_t gfp)
+{
+	return slab_alloc(m->slab.kmalloc_by_8[(size - 1) >> 3], gfp, VMM_NUMA_NO_NODE,
+			  "vmm_kmalloc");
+}
+
+/*
  * The allocation fast path: the current CPU's array (c->fast[], empty for a debug cache)
- * has an object and nothing asks for care (@careful: the caller's test of the GFP bits
- * says otherwise). @m is @c's machine, passed by a caller that already holds it so that
- * the CPU's array is not looked up through @c->m.
+ * has an object; the caller has tested the GFP bits against an immediate mask. @m is @c's
+ * machine, passed by a caller that already holds it so that the CPU's array is not looked
+ * up through @c->m. @kmalloc_size is vmm_kmalloc()'s size (0 for kmem_cache_alloc()):
+ * an empty array then sends it to kmalloc_refill().
  */
 static inline vmm_vaddr_t alloc_fast(struct vmm_machine *m, struct vmm_kmem_cache *c,
-				     vmm_gfp_t gfp, bool careful, const char *fn)
+				     vmm_gfp_t gfp, size_t kmalloc_size)
 {
 	struct vmm_array_cache *ac = c->fast[m->current_cpu];
-	vmm_vaddr_t obj;
+	bool due;
 	uint64_t top;
 
 	/* the decrement's borrow is the test of an empty array (and of a debug cache's) */
-	if (unlikely(careful) || unlikely(__builtin_sub_overflow((uint64_t)ac->avail, 1, &top)))
-		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, fn);
+	if (unlikely(__builtin_sub_overflow((uint64_t)ac->avail, 1, &top)))
+		return kmalloc_size ? kmalloc_refill(m, kmalloc_size, gfp)
+				    : slab_alloc(c, gfp, VMM_NUMA_NO_NODE, "vmm_kmem_cache_alloc");
 	ac->touched = 1;
 	ac->avail = (uint32_t)top;
-	obj = ac->entry[top];
-	if (charge_due(m, m->clock.cost.slab_alloc_fast))
-		return timers_then(m, obj);
-	return obj;
+	/* the object read last, straight into the return register */
+	due = charge_due(m, VMM_COST_SLAB_ALLOC_FAST);
+	if (due)
+		return timers_then(m, ac->entry[top]);
+	return ac->entry[top];
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
 {
 	if (unlikely(!c))
 		return 0;
-	return alloc_fast(c->m, c, gfp, (c->fast_reject & gfp) != 0, __func__);
+	if (unlikely(gfp & SLAB_FAST_REJECT))
+		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, __func__);
+	return alloc_fast(c->m, c, gfp, 0);
 }
 
 vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 {
 	struct vmm_kmem_cache *c;
 
-	if (unlikely(!m || size - 1 >= m->slab.kmalloc_fast_sizes ||
-		     (gfp & m->slab.kmalloc_slow_gfp)))
+	if (unlikely(!m || size - 1 >= m->slab.kmalloc_fast_sizes || (gfp & SLAB_KMALLOC_SLOW_GFP)))
 		return vmm_kmalloc_slow(m, size, gfp);
 	c = m->slab.kmalloc_by_8[(size - 1) >> 3];
 	m->slab.kfree_hint = c;
-	return alloc_fast(m, c, gfp, false, "vmm_kmalloc");
+	return alloc_fast(m, c, gfp, size);
 }
 
 vmm_vaddr_t vmm_kmem_cache_alloc_node(vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
@@ -1308,11 +1333,22 @@ static struct vmm_kmem_cache *free_owner(struct vmm_machine *m, struct vmm_kmem_
 	return owner;
 }
 
+/* The end of every free to the current CPU: onto its array, flushed first when full. */
+static void free_to_array(struct vmm_kmem_cache *c, vmm_vaddr_t obj)
+{
+	struct vmm_machine *m = c->m;
+	struct vmm_array_cache *ac = c->array[m->current_cpu];
+
+	if (ac->avail >= ac->limit)
+		cache_flusharray(c, ac);
+	ac->entry[ac->avail++] = obj;
+	charge(m, VMM_COST_SLAB_FREE_FAST);
+}
+
 /* The careful free path: validation, debug checks, remote nodes. */
 static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr_t obj,
 		      const char *fn)
 {
-	struct vmm_array_cache *ac;
 	uint64_t pfn = 0;	/* free_owner() found the slab, so slab_head_of() sets it */
 
 	c = free_owner(m, c, obj, fn);
@@ -1329,11 +1365,19 @@ static void slab_free(struct vmm_machine *m, struct vmm_kmem_cache *c, vmm_vaddr
 		charge(m, m->clock.cost.slab_batch);
 		return;
 	}
-	ac = c->array[m->current_cpu];
-	if (ac->avail >= ac->limit)
-		cache_flusharray(c, ac);
-	ac->entry[ac->avail++] = obj;
-	charge(m, m->clock.cost.slab_free_fast);
+	free_to_array(c, obj);
+}
+
+/*
+ * slab_free() of an object the fast path has checked (at an object's start in a slab
+ * of non-debug cache @c, on the current CPU's node) and found no room for: the same
+ * steps, the timers polled and then free_to_array(), with nothing looked up again.
+ */
+static __attribute__((noinline)) void free_to_full_array(struct vmm_kmem_cache *c,
+							 vmm_vaddr_t obj)
+{
+	timers_poll(c->m);
+	free_to_array(c, obj);
 }
 
 /* Whether frame @pfn is on CPU @cpu's node. */
@@ -1391,26 +1435,33 @@ static inline bool local_head_for(const struct vmm_machine *m, unsigned cpu, vmm
 	return true;
 }
 
+/* What free_fast() did with an object, and what its caller does next. */
+enum free_way {
+	FREE_PUSHED,	/* onto the CPU's array: charge */
+	FREE_FULL,	/* a good object, but the array is full: free_to_full_array() */
+	FREE_CAREFUL,	/* no object's start: the careful path, which reports it */
+};
+
 /*
  * The free fast path: @obj in the slab whose head page is @head (local_head()
- * of CPU @cpu, the current one) of non-debug cache @c, at an object's start,
- * with room in the CPU's array. Pushes it and returns true; false sends the
- * caller down the careful path (which also flushes a full array), so that
- * the fast path calls nothing and needs no stack frame. The caller charges.
+ * of CPU @cpu, the current one) of non-debug cache @c. Pushes it when it is at
+ * an object's start and the CPU's array has room; otherwise its caller hands
+ * it on, as the result says, so that the fast path calls nothing and needs no
+ * stack frame. The caller charges.
  */
-static inline bool free_fast(struct vmm_kmem_cache *c, unsigned cpu, const struct vmm_page *head,
-			     vmm_vaddr_t obj)
+static inline enum free_way free_fast(const struct vmm_kmem_cache *c, unsigned cpu,
+				      const struct vmm_page *head, vmm_vaddr_t obj)
 {
 	struct vmm_array_cache *ac;
 	uint64_t idx;
 
 	if (unlikely(!obj_index(c, slab_s_mem(head), obj, &idx)))
-		return false;
+		return FREE_CAREFUL;
 	ac = c->fast[cpu];
 	if (unlikely(ac->avail >= ac->limit))
-		return false;
+		return FREE_FULL;
 	ac->entry[ac->avail++] = obj;
-	return true;
+	return FREE_PUSHED;
 }
 
 /* vmm_kmem_cache_free()'s careful path, taking the arguments where the fast path has them. */
@@ -1430,9 +1481,17 @@ void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 	m = c->m;
 	cpu = m->current_cpu;
 	if (likely(local_head_for(m, cpu, obj, c->self_fast, &head) &&
-		   head->mapping == c->self_fast && free_fast(c, cpu, head, obj))) {
-		charge_poll(m, m->clock.cost.slab_free_fast);
-		return;
+		   head->mapping == c->self_fast)) {
+		enum free_way way = free_fast(c, cpu, head, obj);
+
+		if (likely(way == FREE_PUSHED)) {
+			charge_poll(m, VMM_COST_SLAB_FREE_FAST);
+			return;
+		}
+		if (way == FREE_FULL) {
+			free_to_full_array(c, obj);
+			return;
+		}
 	}
 	cache_free_careful(c, obj);
 }
@@ -1440,7 +1499,8 @@ void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 {
 	const struct vmm_page *head;
-	struct vmm_kmem_cache *c;
+	const struct vmm_kmem_cache *c;
+	enum free_way way;
 	unsigned cpu;
 
 	if (unlikely(!m))
@@ -1449,13 +1509,14 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 	/*
 	 * Most blocks go back soon after kmalloc handed them out: try the cache
 	 * kmalloc used last before looking the slab's cache up. A match of the
-	 * page's mapping proves it, so the guess costs nothing when right.
+	 * page's mapping proves it, so the guess costs nothing when right; before
+	 * kmalloc's first, it is slab_no_cache, which nothing matches.
 	 */
 	c = m->slab.kfree_hint;
 	if (unlikely(!local_page(m, cpu, p, &head)))
 		goto slow;
 	/* only a slab's head page carries its cache's self_fast (see local_head_for()) */
-	if (unlikely(!c || head->mapping != c->self_fast)) {
+	if (unlikely(head->mapping != c->self_fast)) {
 		head = page_head(head);
 		if (head->page_type != VMM_PGTY_SLAB || cache_id_of(head) >= m->slab.nr_ids)
 			goto slow;
@@ -1464,8 +1525,14 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 			goto slow;
 		m->slab.kfree_hint = c;
 	}
-	if (likely(free_fast(c, cpu, head, p))) {
-		charge_poll(m, m->clock.cost.slab_free_fast);
+	way = free_fast(c, cpu, head, p);
+	if (likely(way == FREE_PUSHED)) {
+		charge_poll(m, VMM_COST_SLAB_FREE_FAST);
+		return;
+	}
+	if (way == FREE_FULL) {
+		/* the guess is a real cache here (slab_no_cache has no objects): by_id has it */
+		free_to_full_array(m->slab.by_id[c->id], p);
 		return;
 	}
 slow:
@@ -1512,7 +1579,7 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 		ac->avail -= (uint32_t)take;
 		if (take)
 			ac->touched = 1;
-		charge_poll(m, m->clock.cost.slab_alloc_fast +
+		charge_poll(m, VMM_COST_SLAB_ALLOC_FAST +
 				       (uint64_t)m->clock.cost.slab_per_object * take);
 	}
 	for (; i < n; i++) {
@@ -1607,7 +1674,8 @@ void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *ob
 	}
 	fast = free_bulk_fast(c, n, objs);
 	if (fast)
-		charge_poll(m, m->clock.cost.slab_free_fast + (uint64_t)m->clock.cost.slab_per_object * fast);
+		charge_poll(m, VMM_COST_SLAB_FREE_FAST +
+				       (uint64_t)m->clock.cost.slab_per_object * fast);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1768,7 +1836,7 @@ static void cache_free_struct(struct vmm_machine *m, struct vmm_kmem_cache *c, b
 	if (c->id < m->slab.nr_ids && m->slab.by_id[c->id] == c)
 		m->slab.by_id[c->id] = NULL;
 	if (m->slab.kfree_hint == c)
-		m->slab.kfree_hint = NULL;
+		m->slab.kfree_hint = &slab_no_cache;
 	if (shadows && c->self && m->slab.cache_cache && c != m->slab.cache_cache)
 		vmm_kmem_cache_free(m->slab.cache_cache, c->self);
 	vmm_hfree(&m->hm, c, cache_struct_size(m));
@@ -1874,7 +1942,6 @@ static int cache_layout(struct vmm_machine *m, struct vmm_kmem_cache *c, size_t 
 	c->onslab_mgmt = off_slab ? 0 : (uint32_t)slab_size;
 	c->align = (uint32_t)align;
 	c->buffer_size = (uint32_t)size;
-	c->fast_reject = m->slab.bad_gfp | VMM_GFP_ZERO;
 	if (c->slow) {
 		c->array = &c->fast[m->nr_cpus];
 		for (unsigned cpu = 0; cpu < m->nr_cpus; cpu++)
@@ -2236,10 +2303,11 @@ int vmm_slab_init(struct vmm_machine *m)
 
 	vmm_list_init(&s->cache_chain);
 	vmm_list_init(&s->rcu_pending);
+	s->kfree_hint = &slab_no_cache;
 	s->page_offset = vmm_page_offset(m);
 	s->max_pfn = m->sparse.max_pfn;
-	s->bad_gfp = SLAB_GFP_BUG | ~VMM_GFP_KNOWN_MASK;
-	s->kmalloc_slow_gfp = s->bad_gfp | VMM_GFP_ZERO | VMM_GFP_DMA;
+	s->bad_gfp = SLAB_BAD_GFP;
+	s->kmalloc_slow_gfp = SLAB_KMALLOC_SLOW_GFP;
 	s->break_gfp_order = vmm_totalram_pages(m) > ((32ull << 20) >> VMM_PAGE_SHIFT) ? 1 : 0;
 	s->early = true;
 	s->up = SLAB_NONE;

@@ -98,7 +98,6 @@ struct vmm_kmem_cache {
 	uint32_t onslab_mgmt;		/* slab_size when the management is on-slab, else 0 */
 	bool slow;			/* debug checks: every call takes the careful path */
 	uint8_t div_shift;		/* buffer_size = odd * 2^div_shift */
-	vmm_gfp_t fast_reject;		/* GFP bits that send kmem_cache_alloc() the careful way */
 	uint64_t div_inv;		/* the inverse of buffer_size's odd factor mod 2^64 */
 	uint64_t num_objs;		/* num, as the fast path's compare wants it */
 	uint64_t span;			/* num * buffer_size: the objects' bytes in a slab */
@@ -163,7 +162,8 @@ struct vmm_slab {
 	uint64_t kmalloc_fast_sizes;
 	/* ... from the cache for its size: by (size - 1) / 8, one load without a branch */
 	struct vmm_kmem_cache *kmalloc_by_8[VMM_KMALLOC_MAX_CACHE_SIZE / 8];
-	struct vmm_kmem_cache *kfree_hint; /* the cache kmalloc or kfree used last (a guess) */
+	/* the cache kmalloc or kfree used last (a guess; never NULL once slab is up) */
+	const struct vmm_kmem_cache *kfree_hint;
 	struct vmm_timer *reap;		/* per CPU: cache_reap */
 	struct vmm_list rcu_pending;	/* TYPESAFE_BY_RCU slabs awaiting a grace period */
 	/* the checker's and leak reporter's scratch, sized as caches are made */

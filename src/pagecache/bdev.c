@@ -41,7 +41,8 @@ void vmm_bdev_config_init(struct vmm_bdev_config *cfg)
  */
 uint64_t vmm_bdev_now(const struct vmm_bdev *b)
 {
-	return VMM_MAX(b->m->clock.cpu[b->m->current_cpu].cycles, b->m->timers.floor);
+	return VMM_MAX(vmm_cpu_clock_cycles(&b->m->clock.cpu[b->m->current_cpu]),
+		       b->m->timers.floor);
 }
 
 static uint8_t *block_mem(struct vmm_bdev *b, uint64_t block)

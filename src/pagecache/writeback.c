@@ -432,7 +432,7 @@ void vmm_pagecache_exit(struct vmm_machine *m)
 		flusher_run(m);
 		pc->depth--;
 	}
-	if (m->clock.cpu[m->current_cpu].cycles >= m->timers.next)
+	if (vmm_cpu_clock_due(m->clock.by_cpu[m->current_cpu]))
 		vmm_timers_run(m);
 }
 

@@ -95,6 +95,7 @@
 
 #include <vmm/errors.h>
 
+#include "lib/compiler.h"
 #include "lib/hostmem.h"
 
 void vmm_cost_table_init(struct vmm_cost_table *t)
@@ -122,8 +123,8 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 	t->zero_page = 250;
 	t->copy_page = 400;
 	t->ipi = 1500;
-	t->slab_alloc_fast = 20;
-	t->slab_free_fast = 25;
+	t->slab_alloc_fast = VMM_COST_SLAB_ALLOC_FAST;
+	t->slab_free_fast = VMM_COST_SLAB_FREE_FAST;
 	t->slab_batch = 100;
 	t->slab_per_object = 15;
 	t->slab_grow = 300;
@@ -164,7 +165,19 @@ int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm
 	c->nr_cpus = nr_cpus;
 	for (unsigned i = 0; i < nr_cpus; i++)
 		c->by_cpu[i] = &c->cpu[i];
+	vmm_clock_set_deadline(c, UINT64_MAX);
 	return 0;
+}
+
+void vmm_clock_set_deadline(struct vmm_clock *c, uint64_t deadline)
+{
+	deadline = VMM_MIN(deadline, VMM_CLOCK_DEADLINE_MAX);
+	for (unsigned i = 0; i < c->nr_cpus; i++) {
+		struct vmm_cpu_clock *clk = &c->cpu[i];
+
+		clk->past = vmm_cpu_clock_cycles(clk) - deadline;
+		clk->deadline = deadline;
+	}
 }
 
 void vmm_clock_destroy(struct vmm_clock *c, struct vmm_hostmem *hm)
@@ -180,8 +193,7 @@ uint64_t vmm_clock_now(const struct vmm_clock *c)
 	uint64_t now = 0;
 
 	for (unsigned i = 0; i < c->nr_cpus; i++)
-		if (c->cpu[i].cycles > now)
-			now = c->cpu[i].cycles;
+		now = VMM_MAX(now, vmm_cpu_clock_cycles(&c->cpu[i]));
 	return now;
 }
 
@@ -226,7 +238,7 @@ int vmm_clock_dump(const struct vmm_clock *c, FILE *out)
 	}
 	fprintf(out, "%-16s", "total");
 	for (unsigned i = 0; i < c->nr_cpus; i++)
-		fprintf(out, " %18" PRIu64, c->cpu[i].cycles);
+		fprintf(out, " %18" PRIu64, vmm_cpu_clock_cycles(&c->cpu[i]));
 	fputc('\n', out);
 	return 0;
 }

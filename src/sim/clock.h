@@ -11,11 +11,20 @@
 #ifndef VMM_SIM_CLOCK_H
 #define VMM_SIM_CLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include <vmm/config.h>
 #include <vmm/stats.h>
+
+/*
+ * slab_alloc_fast and slab_free_fast, which vmm_cost_table_init() puts in the table
+ * like every figure: the slab allocator charges these as immediates, one load fewer
+ * on every allocation and free (the table is never changed after it is made).
+ */
+#define VMM_COST_SLAB_ALLOC_FAST 20u
+#define VMM_COST_SLAB_FREE_FAST 25u
 
 /*
  * The cost table. Hardware costs (TLB, walk, memory) are added by the MMU;
@@ -94,11 +103,23 @@ struct vmm_cost_table {
  * total and to its category's by_cat[] entry, except that the page allocator's
  * order-0 free fast paths (page_alloc.c) add to the total alone: what no entry holds
  * belongs to VMM_CYC_FREE. Read a category through vmm_clock_cat(), never by_cat[].
+ *
+ * The total is kept as the distance past the clock's deadline (the first timer's,
+ * see vmm_clock_set_deadline()), so that a charge finds whether a timer is due from
+ * the sign of its own sum, with no second load and compare: vmm_cpu_clock_charge_due().
+ * Read the total through vmm_cpu_clock_cycles().
  */
 struct vmm_cpu_clock {
-	uint64_t cycles;				/* total */
+	uint64_t past;		/* total - deadline (mod 2^64): negative as int64_t before it */
+	uint64_t deadline;	/* the first timer's deadline, at most VMM_CLOCK_DEADLINE_MAX */
 	uint64_t by_cat[VMM_CYC_NR_CATEGORIES];
 };
+
+/*
+ * The latest deadline a clock holds (2^62 cycles: 48 years at 3 GHz), so that the
+ * distance past it fits an int64_t: a later one, or none, is held as this.
+ */
+#define VMM_CLOCK_DEADLINE_MAX (1ull << 62)
 
 struct vmm_clock {
 	struct vmm_cost_table cost;
@@ -114,12 +135,38 @@ void vmm_cost_table_init(struct vmm_cost_table *t);
 int vmm_clock_init(struct vmm_clock *c, unsigned nr_cpus, struct vmm_hostmem *hm);
 void vmm_clock_destroy(struct vmm_clock *c, struct vmm_hostmem *hm);
 
+/* The cycles @clk holds in all. */
+static inline uint64_t vmm_cpu_clock_cycles(const struct vmm_cpu_clock *clk)
+{
+	return clk->past + clk->deadline;
+}
+
+/* Whether @clk has reached its deadline: the total is at least the first timer's. */
+static inline bool vmm_cpu_clock_due(const struct vmm_cpu_clock *clk)
+{
+	return (int64_t)clk->past >= 0;
+}
+
 /* A charge of @cycles in @cat to @clk, which a caller charging often keeps at hand. */
 static inline void vmm_cpu_clock_charge(struct vmm_cpu_clock *clk, enum vmm_cycle_category cat,
 					uint64_t cycles)
 {
-	clk->cycles += cycles;
+	clk->past += cycles;
 	clk->by_cat[cat] += cycles;
+}
+
+/*
+ * vmm_cpu_clock_charge(), and whether the clock has reached its deadline: one add to
+ * memory and a test of its sign, for the fast paths that poll the timers.
+ */
+static inline bool vmm_cpu_clock_charge_due(struct vmm_cpu_clock *clk,
+					    enum vmm_cycle_category cat, uint64_t cycles)
+{
+	int64_t past;
+
+	clk->by_cat[cat] += cycles;
+	past = (int64_t)(clk->past += cycles);
+	return past >= 0;
 }
 
 static inline void vmm_clock_charge(struct vmm_clock *c, unsigned cpu,
@@ -131,13 +178,13 @@ static inline void vmm_clock_charge(struct vmm_clock *c, unsigned cpu,
 /* A charge of @cycles in VMM_CYC_FREE, as the fast paths make it: the total only. */
 static inline void vmm_clock_charge_free(struct vmm_cpu_clock *clk, uint64_t cycles)
 {
-	clk->cycles += cycles;
+	clk->past += cycles;
 }
 
 /* The cycles @clk holds in @cat: by_cat[@cat], and for VMM_CYC_FREE what no entry holds. */
 static inline uint64_t vmm_clock_cat(const struct vmm_cpu_clock *clk, enum vmm_cycle_category cat)
 {
-	uint64_t rest = clk->cycles;
+	uint64_t rest = vmm_cpu_clock_cycles(clk);
 
 	if (cat != VMM_CYC_FREE)
 		return clk->by_cat[cat];
@@ -146,6 +193,9 @@ static inline uint64_t vmm_clock_cat(const struct vmm_cpu_clock *clk, enum vmm_c
 			rest -= clk->by_cat[k];
 	return rest;
 }
+
+/* Give every CPU's clock @deadline (machine cycles; UINT64_MAX: none): the timers' first. */
+void vmm_clock_set_deadline(struct vmm_clock *c, uint64_t deadline);
 
 /* Machine time: the furthest-ahead CPU clock. */
 uint64_t vmm_clock_now(const struct vmm_clock *c);

@@ -483,7 +483,7 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 	struct vmm_machine *m = cpu->m;
 	struct vmm_cpu_clock *clk = m->clock.by_cpu[cpu->id];
 	struct vmm_access_result res;
-	uint64_t before = clk->cycles;
+	uint64_t before = vmm_cpu_clock_cycles(clk);
 	unsigned type, mode;
 	size_t done = 0;
 	int ret = 0;
@@ -523,7 +523,7 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 		done += chunk;
 	}
 	res.bytes = done;
-	res.cycles = clk->cycles - before;
+	res.cycles = vmm_cpu_clock_cycles(clk) - before;
 	if (out)
 		*out = res;
 	if (ret == 1)	/* ended by a signal */

@@ -31,11 +31,15 @@ void vmm_timer_init(struct vmm_timer *t, vmm_timer_fn fn, unsigned cpu)
 	t->cpu = cpu;
 }
 
-static void timers_update_next(struct vmm_timers *ts)
+/* The first deadline, which every CPU's clock holds too (its polls test it there). */
+static void timers_update_next(struct vmm_machine *m)
 {
+	struct vmm_timers *ts = &m->timers;
+
 	ts->next = vmm_list_empty(&ts->list) ?
 			   UINT64_MAX :
 			   vmm_list_first_entry(&ts->list, struct vmm_timer, node)->expires;
+	vmm_clock_set_deadline(&m->clock, ts->next);
 }
 
 void vmm_timer_del(struct vmm_machine *m, struct vmm_timer *t)
@@ -43,7 +47,7 @@ void vmm_timer_del(struct vmm_machine *m, struct vmm_timer *t)
 	if (!vmm_timer_pending(t))
 		return;
 	vmm_list_del(&t->node);
-	timers_update_next(&m->timers);
+	timers_update_next(m);
 }
 
 void vmm_timer_mod(struct vmm_machine *m, struct vmm_timer *t, uint64_t delay)
@@ -59,7 +63,7 @@ void vmm_timer_mod(struct vmm_machine *m, struct vmm_timer *t, uint64_t delay)
 		if (vmm_list_entry(pos, struct vmm_timer, node)->expires <= t->expires)
 			break;
 	vmm_list_insert_between(&t->node, pos, pos->next);
-	timers_update_next(ts);
+	timers_update_next(m);
 }
 
 void vmm_timers_run(struct vmm_machine *m)
@@ -76,7 +80,7 @@ void vmm_timers_run(struct vmm_machine *m)
 		struct vmm_timer *t = vmm_list_first_entry(&ts->list, struct vmm_timer, node);
 
 		vmm_list_del(&t->node);
-		timers_update_next(ts);
+		timers_update_next(m);
 		vmm_switch_cpu(m, t->cpu);
 		t->fn(m, t);
 	}

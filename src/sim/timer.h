@@ -4,8 +4,8 @@
  * the furthest-ahead CPU clock, or later when the embedder moved idle time
  * forward (vmm_machine_advance); jiffies count it in ticks of cfg.hz.
  * A timer fires once machine time reaches its deadline: at the next poll
- * (the slab entry points poll, a compare against the current CPU's clock)
- * or at vmm_machine_advance(). Its function runs on the timer's CPU, which
+ * (the slab entry points poll: the current CPU's clock holds the first
+ * deadline, vmm_cpu_clock_due()) or at vmm_machine_advance(). Its function runs on the timer's CPU, which
  * is made current for the call, as Linux runs a CPU's delayed work there.
  */
 #ifndef VMM_SIM_TIMER_H
@@ -30,7 +30,8 @@ struct vmm_timer {
 
 struct vmm_timers {
 	struct vmm_list list;		/* pending timers, by deadline then by arming order */
-	uint64_t next;			/* the first deadline; UINT64_MAX when none is pending */
+	uint64_t next;			/* the first deadline; UINT64_MAX when none is pending
+					 * (every CPU's clock holds it: vmm_clock_set_deadline) */
 	uint64_t floor;			/* machine time the embedder advanced to */
 	uint64_t cycles_per_jiffy;
 	bool running;			/* inside vmm_timers_run */

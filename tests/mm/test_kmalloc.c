@@ -187,6 +187,48 @@ static void test_bad_kfree(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/*
+ * kfree() first tries the cache it used last: a wrong guess is caught by the page's
+ * mapping, and the guess outlives the destroy of the cache it names.
+ */
+static void test_kfree_guess(void **state)
+{
+	vmm_machine *m = default_machine();
+	struct vmm_trouble_counts t;
+	vmm_kmem_cache *a, *b;
+	vmm_vaddr_t x, y, k;
+
+	(void)state;
+	assert_int_equal(vmm_kmem_cache_create(m, "guess-a", 200, 0, 0, NULL, &a), 0);
+	assert_int_equal(vmm_kmem_cache_create(m, "guess-b", 200, 0, 0, NULL, &b), 0);
+	x = vmm_kmem_cache_alloc(a, VMM_GFP_KERNEL);
+	y = vmm_kmem_cache_alloc(b, VMM_GFP_KERNEL);
+	k = vmm_kmalloc(m, 200, VMM_GFP_KERNEL);
+	assert_true(x && y && k);
+	assert_string_equal(m->slab.kfree_hint->name, "kmalloc-256");
+	/* not kmalloc-256's: found from its page, back into guess-a's array, the new guess */
+	vmm_kfree(m, x);
+	assert_machine_healthy(m);
+	assert_ptr_equal(m->slab.kfree_hint, a);
+	assert_int_equal(vmm_kmem_cache_alloc(a, VMM_GFP_KERNEL), x);
+	vmm_kfree(m, x);
+	assert_int_equal(vmm_kmem_cache_destroy(a), 0);
+	assert_machine_healthy(m);
+	/* the guess went with guess-a (never NULL), and guess-b's object still goes home */
+	assert_non_null(m->slab.kfree_hint);
+	assert_ptr_not_equal(m->slab.kfree_hint, a);
+	vmm_kfree(m, y);
+	assert_machine_healthy(m);
+	assert_int_equal(vmm_kmem_cache_alloc(b, VMM_GFP_KERNEL), y);
+	vmm_kfree(m, y);
+	vmm_kfree(m, k);
+	assert_int_equal(vmm_machine_trouble(m, &t), 0);
+	assert_int_equal(t.slab_errors, 0);
+	assert_int_equal(vmm_kmem_cache_destroy(b), 0);
+	assert_machine_healthy(m);
+	vmm_machine_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_zero_and_large),
 		cmocka_unit_test(test_krealloc),
 		cmocka_unit_test(test_bad_kfree),
+		cmocka_unit_test(test_kfree_guess),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

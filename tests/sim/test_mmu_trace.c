@@ -227,8 +227,8 @@ static void print_digest(struct trace *t, unsigned step)
 	XXH3_64bits_reset(&st);
 	vmm_cpus_digest(t->m, &st);
 	fprintf(t->out, "%u digest %016" PRIx64 " clock %" PRIu64 " %" PRIu64 "\n", step,
-		(uint64_t)XXH3_64bits_digest(&st), t->m->clock.cpu[0].cycles,
-		t->m->clock.cpu[1].cycles);
+		(uint64_t)XXH3_64bits_digest(&st), vmm_cpu_clock_cycles(&t->m->clock.cpu[0]),
+		vmm_cpu_clock_cycles(&t->m->clock.cpu[1]));
 }
 
 static void step_access(struct trace *t, vmm_cpu *cpu, unsigned step)
