@@ -19,14 +19,6 @@
 #include <vmm/stats.h>
 
 /*
- * slab_alloc_fast and slab_free_fast, which vmm_cost_table_init() puts in the table
- * like every figure: the slab allocator charges these as immediates, one load fewer
- * on every allocation and free (the table is never changed after it is made).
- */
-#define VMM_COST_SLAB_ALLOC_FAST 20u
-#define VMM_COST_SLAB_FREE_FAST 25u
-
-/*
  * The cost table. Hardware costs (TLB, walk, memory) are added by the MMU;
  * kernel-path costs are charged by src/mm and above.
  */
