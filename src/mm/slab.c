@@ -1178,7 +1178,7 @@ static vmm_vaddr_t slab_alloc(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid, 
 		if (ac->avail) {
 			ac->touched = 1;
 			obj = ac->entry[--ac->avail];
-			charge(m, m->clock.cost.slab_alloc_fast);
+			charge(m, VMM_COST_SLAB_ALLOC_FAST);
 		} else {
 			obj = cache_alloc_refill(c, gfp);
 		}
@@ -1240,7 +1240,7 @@ static inline vmm_vaddr_t alloc_fast(struct vmm_machine *m, struct vmm_kmem_cach
 	ac->touched = 1;
 	ac->avail = (uint32_t)top;
 	/* the object read last, straight into the return register */
-	due = charge_due(m, m->clock.cost.slab_alloc_fast);
+	due = charge_due(m, VMM_COST_SLAB_ALLOC_FAST);
 	if (due)
 		return timers_then(m, ac->entry[top]);
 	return ac->entry[top];
@@ -1342,7 +1342,7 @@ static void free_to_array(struct vmm_kmem_cache *c, vmm_vaddr_t obj)
 	if (ac->avail >= ac->limit)
 		cache_flusharray(c, ac);
 	ac->entry[ac->avail++] = obj;
-	charge(m, m->clock.cost.slab_free_fast);
+	charge(m, VMM_COST_SLAB_FREE_FAST);
 }
 
 /* The careful free path: validation, debug checks, remote nodes. */
@@ -1485,7 +1485,7 @@ void vmm_kmem_cache_free(vmm_kmem_cache *c, vmm_vaddr_t obj)
 		enum free_way way = free_fast(c, cpu, head, obj);
 
 		if (likely(way == FREE_PUSHED)) {
-			charge_poll(m, m->clock.cost.slab_free_fast);
+			charge_poll(m, VMM_COST_SLAB_FREE_FAST);
 			return;
 		}
 		if (way == FREE_FULL) {
@@ -1527,7 +1527,7 @@ void vmm_kfree(vmm_machine *m, vmm_vaddr_t p)
 	}
 	way = free_fast(c, cpu, head, p);
 	if (likely(way == FREE_PUSHED)) {
-		charge_poll(m, m->clock.cost.slab_free_fast);
+		charge_poll(m, VMM_COST_SLAB_FREE_FAST);
 		return;
 	}
 	if (way == FREE_FULL) {
@@ -1579,7 +1579,7 @@ size_t vmm_kmem_cache_alloc_bulk(vmm_kmem_cache *c, vmm_gfp_t gfp, size_t n, vmm
 		ac->avail -= (uint32_t)take;
 		if (take)
 			ac->touched = 1;
-		charge_poll(m, m->clock.cost.slab_alloc_fast +
+		charge_poll(m, VMM_COST_SLAB_ALLOC_FAST +
 				       (uint64_t)m->clock.cost.slab_per_object * take);
 	}
 	for (; i < n; i++) {
@@ -1674,7 +1674,7 @@ void vmm_kmem_cache_free_bulk(vmm_kmem_cache *c, size_t n, const vmm_vaddr_t *ob
 	}
 	fast = free_bulk_fast(c, n, objs);
 	if (fast)
-		charge_poll(m, m->clock.cost.slab_free_fast +
+		charge_poll(m, VMM_COST_SLAB_FREE_FAST +
 				       (uint64_t)m->clock.cost.slab_per_object * fast);
 }
 

@@ -123,8 +123,8 @@ void vmm_cost_table_init(struct vmm_cost_table *t)
 	t->zero_page = 250;
 	t->copy_page = 400;
 	t->ipi = 1500;
-	t->slab_alloc_fast = 20;
-	t->slab_free_fast = 25;
+	t->slab_alloc_fast = VMM_COST_SLAB_ALLOC_FAST;
+	t->slab_free_fast = VMM_COST_SLAB_FREE_FAST;
 	t->slab_batch = 100;
 	t->slab_per_object = 15;
 	t->slab_grow = 300;
