@@ -415,7 +415,7 @@ void vmm_flush_tlb_mm_range(struct vmm_mm *mm, uint64_t start, uint64_t end)
 			if (c >= m->nr_cpus)
 				break;
 			pcid = (cpu->regs.cr4 & VMM_CR4_PCIDE) ? ts->loaded_asid + 1 : 0;
-			vmm_tlb_shootdown(sender, (int)c, pcid, start, len, 0, NULL);
+			vmm_tlb_shootdown_one(sender, cpu, (uint16_t)pcid, start, len, 0);
 			ts->ctxs[ts->loaded_asid].tlb_gen = mm->tlb_gen;
 		}
 	}

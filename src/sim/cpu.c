@@ -662,12 +662,61 @@ static unsigned flush_local(struct vmm_cpu *cpu, uint16_t pcid, uint64_t start, 
 	return (unsigned)pages;
 }
 
+/* The sender's own flush in a shootdown, counted as Linux counts a local flush. */
+static void shoot_self(struct vmm_cpu *cpu, uint16_t pcid, uint64_t start, uint64_t len,
+		       unsigned flags)
+{
+	struct vmm_machine *m = cpu->m;
+	bool whole;
+	unsigned one = flush_local(cpu, pcid, start, len, flags, &whole);
+
+	if (whole)
+		m->vm_events[VE_NR_TLB_LOCAL_FLUSH_ALL]++;
+	else
+		m->vm_events[VE_NR_TLB_LOCAL_FLUSH_ONE] += one;
+}
+
+/* A target's part of a shootdown: the IPI it receives, and its flush. */
+static void shoot_remote(struct vmm_cpu *cpu, uint16_t pcid, uint64_t start, uint64_t len,
+			 unsigned flags)
+{
+	struct vmm_machine *m = cpu->m;
+	bool whole;
+
+	charge_cpu(cpu, VMM_CYC_IPI, m->clock.cost.ipi);
+	flush_local(cpu, pcid, start, len, flags, &whole);
+	cpu->stats.shootdowns_received++;
+	m->vm_events[VE_NR_TLB_REMOTE_FLUSH_RECEIVED]++;
+}
+
+/* The sender's part of a shootdown that sent @ipis IPIs (at least one). */
+static void shoot_sent(struct vmm_cpu *sender, unsigned ipis)
+{
+	struct vmm_machine *m = sender->m;
+
+	charge_cpu(sender, VMM_CYC_IPI, m->clock.cost.ipi);
+	sender->stats.shootdowns_sent++;
+	sender->stats.shootdown_ipis_sent += ipis;
+	m->vm_events[VE_NR_TLB_REMOTE_FLUSH]++;
+}
+
+void vmm_tlb_shootdown_one(struct vmm_cpu *sender, struct vmm_cpu *target, uint16_t pcid,
+			   uint64_t start, uint64_t len, unsigned flags)
+{
+	vmm_switch_cpu(sender->m, sender->id);
+	if (target == sender) {
+		shoot_self(sender, pcid, start, len, flags);
+		return;
+	}
+	shoot_remote(target, pcid, start, len, flags);
+	shoot_sent(sender, 1);
+}
+
 int vmm_tlb_shootdown(vmm_cpu *sender, int target, unsigned pcid, vmm_vaddr_t start,
 		      uint64_t len, unsigned flags, unsigned *nr_ipis)
 {
 	struct vmm_machine *m;
 	unsigned ipis = 0;
-	bool whole;
 
 	if (!sender)
 		return -VMM_EINVAL;
@@ -680,36 +729,28 @@ int vmm_tlb_shootdown(vmm_cpu *sender, int target, unsigned pcid, vmm_vaddr_t st
 			       pcid, flags);
 		return -VMM_EINVAL;
 	}
-	vmm_switch_cpu(m, sender->id);
-	for (unsigned c = 0; c < m->nr_cpus; c++) {
-		struct vmm_cpu *cpu = &m->mmu.cpus[c];
-		unsigned one;
+	if (target != VMM_SHOOTDOWN_ALL) {
+		struct vmm_cpu *cpu = &m->mmu.cpus[target];
 
-		if (target != VMM_SHOOTDOWN_ALL && (unsigned)target != c)
-			continue;
-		if (cpu == sender) {
-			one = flush_local(cpu, (uint16_t)pcid, start, len, flags, &whole);
-			if (whole)
-				m->vm_events[VE_NR_TLB_LOCAL_FLUSH_ALL]++;
-			else
-				m->vm_events[VE_NR_TLB_LOCAL_FLUSH_ONE] += one;
-			continue;
+		vmm_tlb_shootdown_one(sender, cpu, (uint16_t)pcid, start, len, flags);
+		ipis = cpu != sender;
+	} else {
+		vmm_switch_cpu(m, sender->id);
+		for (unsigned c = 0; c < m->nr_cpus; c++) {
+			struct vmm_cpu *cpu = &m->mmu.cpus[c];
+
+			if (cpu == sender) {
+				shoot_self(cpu, (uint16_t)pcid, start, len, flags);
+				continue;
+			}
+			if (!vmm_tlb_may_cache(&cpu->tlb, (uint16_t)pcid,
+					       flags & VMM_FLUSH_ALL_PCIDS, flags & VMM_FLUSH_GLOBAL))
+				continue;
+			ipis++;
+			shoot_remote(cpu, (uint16_t)pcid, start, len, flags);
 		}
-		if (target == VMM_SHOOTDOWN_ALL &&
-		    !vmm_tlb_may_cache(&cpu->tlb, (uint16_t)pcid, flags & VMM_FLUSH_ALL_PCIDS,
-				       flags & VMM_FLUSH_GLOBAL))
-			continue;
-		ipis++;
-		charge_cpu(cpu, VMM_CYC_IPI, m->clock.cost.ipi);
-		flush_local(cpu, (uint16_t)pcid, start, len, flags, &whole);
-		cpu->stats.shootdowns_received++;
-		m->vm_events[VE_NR_TLB_REMOTE_FLUSH_RECEIVED]++;
-	}
-	if (ipis) {
-		charge_cpu(sender, VMM_CYC_IPI, m->clock.cost.ipi);
-		sender->stats.shootdowns_sent++;
-		sender->stats.shootdown_ipis_sent += ipis;
-		m->vm_events[VE_NR_TLB_REMOTE_FLUSH]++;
+		if (ipis)
+			shoot_sent(sender, ipis);
 	}
 	if (nr_ipis)
 		*nr_ipis = ipis;

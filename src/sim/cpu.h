@@ -100,6 +100,13 @@ struct XXH3_state_s;
 /* Add every CPU's registers, counters and cache contents to a digest. */
 void vmm_cpus_digest(const struct vmm_machine *m, struct XXH3_state_s *st);
 
+/*
+ * vmm_tlb_shootdown() of one target CPU, for callers inside the library whose
+ * arguments need no checking (flush_tlb_mm_range() walking mm_cpumask).
+ */
+void vmm_tlb_shootdown_one(struct vmm_cpu *sender, struct vmm_cpu *target, uint16_t pcid,
+			   uint64_t start, uint64_t len, unsigned flags);
+
 /* Recompute cpu->perm after a register change. */
 void vmm_cpu_update_perm(struct vmm_cpu *cpu);
 

@@ -290,25 +290,33 @@ static void test_data_outside_ram(void **state)
 
 /* ---- shootdowns ---- */
 
-static void test_shootdown(void **state)
+/* A machine whose CPUs 0..2 run one address space and cache its first 8 pages; CPU 3 does not. */
+static vmm_machine *shootdown_machine(void)
 {
 	vmm_machine *m = mmu_machine(4, 4, NULL);
 	struct pt p = pt_new(m, 4);
+	uint64_t va = 0x00007f0000000000ull;
+
+	for (unsigned i = 0; i < 64; i++)
+		pt_map(&p, va + i * 4096, 0x200000 + i * 4096, 12, VMM_PTE_PRESENT | VMM_PTE_RW);
+	for (unsigned c = 0; c < 3; c++) {
+		vmm_cpu *cpu = vmm_machine_cpu(m, c);
+
+		pt_load(cpu, &p, 0);
+		for (unsigned i = 0; i < 8; i++)
+			assert_int_equal(vmm_cpu_access(cpu, va + i * 4096, 1, 0, NULL), 0);
+	}
+	return m;
+}
+
+static void test_shootdown(void **state)
+{
+	vmm_machine *m = shootdown_machine();
 	uint64_t va = 0x00007f0000000000ull, ipi0, ipi1, ipi3;
 	unsigned ipis;
 	char *vmstat;
 	(void)state;
 
-	for (unsigned i = 0; i < 64; i++)
-		pt_map(&p, va + i * 4096, 0x200000 + i * 4096, 12, VMM_PTE_PRESENT | VMM_PTE_RW);
-	/* CPUs 0..2 run the address space and cache its first pages; CPU 3 does not */
-	for (unsigned c = 0; c < 3; c++) {
-		vmm_cpu *cpu = vmm_machine_cpu(m, c);
-
-		pt_load(cpu, &p, 0);
-		for (unsigned i = 0; i < 4; i++)
-			assert_int_equal(vmm_cpu_access(cpu, va + i * 4096, 1, 0, NULL), 0);
-	}
 	/* two pages, everywhere: IPIs only to the CPUs that may cache PCID 0 */
 	assert_int_equal(vmm_tlb_shootdown(vmm_machine_cpu(m, 0), VMM_SHOOTDOWN_ALL, 0, va, 8192,
 					   0, &ipis), 0);
@@ -343,6 +351,76 @@ static void test_shootdown(void **state)
 	free(vmstat);
 	assert_machine_healthy(m);
 	vmm_machine_destroy(&m);
+}
+
+/*
+ * vmm_tlb_shootdown_one() (the library's own flushes of mm_cpumask) does what
+ * vmm_tlb_shootdown() does for one target, step by step, for the sender
+ * itself, another CPU, a CPU that caches nothing, a page, a range, a range
+ * past the ceiling and everything: the same state (digests), and an IPI
+ * charged to both sides and counted exactly when the target is another CPU.
+ */
+static void test_shootdown_one(void **state)
+{
+	static const struct {
+		unsigned sender, target;
+		uint64_t start, len;
+		unsigned flags;
+	} steps[] = {
+		{ 0, 0, 0, 4096, 0 },	  { 0, 1, 4096, 4096, 0 },
+		{ 1, 2, 0, 3 * 4096, 0 }, { 2, 3, 0, 4096, 0 },
+		{ 0, 1, 0, 64 * 4096, 0 }, { 1, 1, 0, 0, VMM_FLUSH_GLOBAL },
+		{ 2, 0, 0, 0, VMM_FLUSH_ALL_PCIDS },
+	};
+	vmm_machine *api = shootdown_machine(), *one = shootdown_machine();
+	uint64_t va = 0x00007f0000000000ull;
+	(void)state;
+
+	assert_int_equal(vmm_machine_digest(api), vmm_machine_digest(one));
+	for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		vmm_cpu *snd = vmm_machine_cpu(one, steps[i].sender);
+		vmm_cpu *tgt = vmm_machine_cpu(one, steps[i].target);
+		const uint64_t remote = steps[i].sender != steps[i].target;
+		uint64_t start = steps[i].len ? va + steps[i].start : 0;
+		struct vmm_cpu_stats s0, t0, s1, t1;
+		uint64_t sc0, tc0, sc1, tc1;
+		unsigned ipis;
+
+		assert_int_equal(vmm_tlb_shootdown(vmm_machine_cpu(api, steps[i].sender),
+						   (int)steps[i].target, 0, start, steps[i].len,
+						   steps[i].flags, &ipis),
+				 0);
+		assert_int_equal(ipis, remote);
+		assert_int_equal(vmm_cpu_stats(snd, &s0), 0);
+		assert_int_equal(vmm_cpu_stats(tgt, &t0), 0);
+		assert_int_equal(vmm_cpu_cycles(one, steps[i].sender, VMM_CYC_IPI, &sc0), 0);
+		assert_int_equal(vmm_cpu_cycles(one, steps[i].target, VMM_CYC_IPI, &tc0), 0);
+		vmm_tlb_shootdown_one(snd, tgt, 0, start, steps[i].len, steps[i].flags);
+		assert_int_equal(vmm_cpu_stats(snd, &s1), 0);
+		assert_int_equal(vmm_cpu_stats(tgt, &t1), 0);
+		assert_int_equal(vmm_cpu_cycles(one, steps[i].sender, VMM_CYC_IPI, &sc1), 0);
+		assert_int_equal(vmm_cpu_cycles(one, steps[i].target, VMM_CYC_IPI, &tc1), 0);
+		assert_int_equal(s1.shootdowns_sent - s0.shootdowns_sent, remote);
+		assert_int_equal(s1.shootdown_ipis_sent - s0.shootdown_ipis_sent, remote);
+		assert_int_equal(t1.shootdowns_received - t0.shootdowns_received, remote);
+		assert_int_equal(sc1 - sc0, remote * one->clock.cost.ipi);
+		assert_int_equal(tc1 - tc0, remote * one->clock.cost.ipi);
+		assert_int_equal(vmm_machine_digest(api), vmm_machine_digest(one));
+		assert_machine_healthy(api);
+		assert_machine_healthy(one);
+		/* the CPUs refill the same way, so the next step starts alike */
+		for (unsigned c = 0; c < 3; c++) {
+			assert_int_equal(vmm_cpu_access(vmm_machine_cpu(api, c), va + c * 4096, 1, 0,
+							NULL),
+					 0);
+			assert_int_equal(vmm_cpu_access(vmm_machine_cpu(one, c), va + c * 4096, 1, 0,
+							NULL),
+					 0);
+		}
+	}
+	assert_int_equal(vmm_machine_digest(api), vmm_machine_digest(one));
+	vmm_machine_destroy(&api);
+	vmm_machine_destroy(&one);
 }
 
 /* ---- cycles, the latency callback, determinism ---- */
@@ -465,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_handler_errors_and_bad_args),
 		cmocka_unit_test(test_data_outside_ram),
 		cmocka_unit_test(test_shootdown),
+		cmocka_unit_test(test_shootdown_one),
 		cmocka_unit_test(test_cycles_and_latency_callback),
 		cmocka_unit_test(test_digest_and_dump),
 	};
