@@ -24,20 +24,9 @@ struct vmm_page *vmm_vm_normal_page(struct vmm_machine *m, uint64_t pte)
 	return pfn_to_page(&m->sparse, (pte & VMM_PTE_ADDR_MASK) >> VMM_PAGE_SHIFT);
 }
 
-/* The pageblock of @p, which names its node and zone (page_pgdat / page_zone). */
-static const struct vmm_pageblock *page_block(const struct vmm_machine *m, const struct vmm_page *p)
-{
-	return pfn_to_pageblock(&m->sparse, page_to_pfn(&m->sparse, p));
-}
-
-static void mod_node(struct vmm_machine *m, const struct vmm_page *p, int item, int64_t delta)
-{
-	NODE_DATA(m, page_block(m, p)->nid)->vm_stat[item] += delta;
-}
-
 static void mod_zone(struct vmm_machine *m, const struct vmm_page *p, int item, int64_t delta)
 {
-	const struct vmm_pageblock *pb = page_block(m, p);
+	const struct vmm_pageblock *pb = rmap_page_block(m, p);
 
 	NODE_DATA(m, pb->nid)->node_zones[pb->zone].vm_stat[item] += delta;
 }
@@ -46,22 +35,22 @@ void vmm_page_remove_rmap(struct vmm_machine *m, struct vmm_page *p)
 {
 	if (--p->mapcount)
 		return;
-	mod_node(m, p, page_anon(p) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
+	rmap_mod_node(m, p, page_anon(p) ? NR_ANON_MAPPED : NR_FILE_MAPPED, -1);
 }
 
 /* The page's share of the anonymous or unevictable LRU counters. */
 static void lru_account_anon(struct vmm_machine *m, struct vmm_page *p, int64_t delta)
 {
 	if (page_flag(p, VMM_PG_unevictable)) {
-		mod_node(m, p, NR_UNEVICTABLE, delta);
+		rmap_mod_node(m, p, NR_UNEVICTABLE, delta);
 		mod_zone(m, p, NR_ZONE_UNEVICTABLE, delta);
 		if (page_flag(p, VMM_PG_mlocked))
 			mod_zone(m, p, NR_MLOCK, delta);
 	} else if (page_flag(p, VMM_PG_active)) {
-		mod_node(m, p, NR_ACTIVE_ANON, delta);
+		rmap_mod_node(m, p, NR_ACTIVE_ANON, delta);
 		mod_zone(m, p, NR_ZONE_ACTIVE_ANON, delta);
 	} else {
-		mod_node(m, p, NR_INACTIVE_ANON, delta);
+		rmap_mod_node(m, p, NR_INACTIVE_ANON, delta);
 		mod_zone(m, p, NR_ZONE_INACTIVE_ANON, delta);
 	}
 }
@@ -69,7 +58,7 @@ static void lru_account_anon(struct vmm_machine *m, struct vmm_page *p, int64_t 
 void vmm_page_add_new_anon(struct vmm_machine *m, struct vmm_page *p, struct vmm_vma *v,
 			    uint64_t addr)
 {
-	const struct vmm_pageblock *pb = page_block(m, p);
+	const struct vmm_pageblock *pb = rmap_page_block(m, p);
 	struct vmm_pgdat *node = NODE_DATA(m, pb->nid);
 	struct vmm_zone *zone = &node->node_zones[pb->zone];
 

@@ -73,6 +73,20 @@ static inline void vmm_add_mm_counter(struct vmm_mm *mm, int member, int64_t n)
  */
 void vmm_page_add_new_anon(struct vmm_machine *m, struct vmm_page *p, struct vmm_vma *v,
 			   uint64_t addr);
+/* The pageblock of @p, which names its node and zone (page_pgdat / page_zone). */
+static inline const struct vmm_pageblock *rmap_page_block(const struct vmm_machine *m,
+							   const struct vmm_page *p)
+{
+	return pfn_to_pageblock(&m->sparse, page_to_pfn(&m->sparse, p));
+}
+
+/* Add @delta to node stat @item of @p's node. */
+static inline void rmap_mod_node(struct vmm_machine *m, const struct vmm_page *p, int item,
+				 int64_t delta)
+{
+	NODE_DATA(m, rmap_page_block(m, p)->nid)->vm_stat[item] += delta;
+}
+
 /*
  * page_add_file_rmap(): one more mapping of a page-cache page; the first
  * counts in its node's NR_FILE_MAPPED. Inline: fault-around maps up to a
@@ -80,10 +94,8 @@ void vmm_page_add_new_anon(struct vmm_machine *m, struct vmm_page *p, struct vmm
  */
 static inline void vmm_page_add_file_rmap(struct vmm_machine *m, struct vmm_page *p)
 {
-	const struct vmm_pageblock *pb = pfn_to_pageblock(&m->sparse, page_to_pfn(&m->sparse, p));
-
 	if (p->mapcount++ == 0)
-		NODE_DATA(m, pb->nid)->vm_stat[NR_FILE_MAPPED]++;
+		rmap_mod_node(m, p, NR_FILE_MAPPED, 1);
 }
 /* page_dup_rmap(): fork copies a mapping (never the first: no counter moves). */
 static inline void vmm_page_dup_rmap(struct vmm_page *p)
