@@ -262,9 +262,10 @@ static __attribute__((noinline)) uint32_t walk_ref_cost_slow(struct vmm_cpu *cpu
 
 /*
  * vmm_mmu_data_ref() outside the remembered range: the memory map says
- * whether @pa is RAM, and a RAM entry becomes the range, priced at its
- * node's cost (the map's entries never cross a node). The range stays
- * empty with a latency callback, which must see every reference.
+ * whether @pa is RAM, and a RAM entry becomes the range, priced at the
+ * cost of the node the entry names (the map's entries never cross a
+ * node). The range stays empty with a latency callback, which must see
+ * every reference.
  */
 uint32_t vmm_mmu_data_ref_slow(struct vmm_cpu *cpu, uint64_t pa, unsigned kind, bool *ram)
 {
@@ -276,7 +277,7 @@ uint32_t vmm_mmu_data_ref_slow(struct vmm_cpu *cpu, uint64_t pa, unsigned kind, 
 		return vmm_mmu_ref_cost(cpu, pa, kind);
 	cpu->data_ram_start = e->start;
 	cpu->data_ram_len = e->end - e->start;
-	cpu->data_ram_cost = cpu->mem_cost[vmm_physmem_nid(pm, pa)];
+	cpu->data_ram_cost = cpu->mem_cost[e->nid];
 	return cpu->data_ram_cost;
 }
 

@@ -382,6 +382,11 @@ static void test_physmem_direct(void **state)
 	assert_int_equal(vmm_physmem_e820(&pm, 0xdfffffff)->type, VMM_E820_RAM);
 	assert_int_equal(vmm_physmem_e820(&pm, 0x100000000)->start, 0x100000000);
 	assert_ptr_equal(vmm_physmem_e820(&pm, pm.end - 1), &pm.e820[pm.nr_e820 - 1]);
+	/* an entry lies in one node, the one it names (a data reference is priced by it) */
+	for (unsigned i = 0; i < pm.nr_e820; i++) {
+		assert_int_equal(vmm_physmem_nid(&pm, pm.e820[i].start), pm.e820[i].nid);
+		assert_int_equal(vmm_physmem_nid(&pm, pm.e820[i].end - 1), pm.e820[i].nid);
+	}
 	for (unsigned i = 0; i < pm.nr_e820; i++)
 		if (pm.e820[i].start >= 0xe0000000 && pm.e820[i].start < 0x100000000)
 			assert_int_equal(pm.e820[i].nid, 2);
