@@ -138,6 +138,27 @@ static void update_rsvd_masks(struct vmm_cpu *cpu)
 		cpu->lean_mask[level] = cpu->rsvd_mask[0][level] | VMM_PTE_ACCESSED | VMM_PTE_PS;
 }
 
+/*
+ * Whether @t's arrays are what translate_fast() is written for: the L1
+ * 4 KiB arrays under LRU with their memos and at most 16 ways, and the
+ * STLB and every PWC that has entries under recency lists.
+ */
+static bool fast_geometry(const struct vmm_tlb *t)
+{
+	const struct vmm_tlb_array *l1[2] = { &t->dtlb[VMM_PGSZ_4K], &t->itlb[VMM_PGSZ_4K] };
+
+	for (unsigned side = 0; side < 2; side++)
+		if (l1[side]->policy != TLB_POL_LRU || !l1[side]->ways || l1[side]->fp_words > 2 ||
+		    !l1[side]->memo)
+			return false;
+	if (t->stlb.policy != TLB_POL_LRU_LIST)
+		return false;
+	for (unsigned i = 0; i < PWC_NR; i++)
+		if (t->pwc[i].ways && t->pwc[i].policy != TLB_POL_LRU_LIST)
+			return false;
+	return true;
+}
+
 void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 {
 	vmm_tlb_forget_last(&cpu->tlb);	/* remembered for rights that may have changed */
@@ -162,6 +183,7 @@ void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 	cpu->levels = (cpu->regs.cr4 & VMM_CR4_LA57) ? 5 : 4;
 	cpu->nxe = !!(cpu->regs.efer & VMM_EFER_NXE);
 	cpu->pge = !!(cpu->regs.cr4 & VMM_CR4_PGE);
+	cpu->fast_ok = fast_geometry(&cpu->tlb);
 }
 
 /* ---- the walk ---- */
@@ -914,6 +936,156 @@ static __attribute__((noinline)) void translate_general(struct vmm_cpu *cpu, uin
 	}
 }
 
+/* ---- the fast miss path ---- */
+
+/*
+ * The ways of a set of at most 16 ways (fingerprint words @fpw) whose
+ * fingerprint byte is @fp, as tlb_fp_ways_at() finds them, for an array
+ * whose geometry the caller vouches for (fp_words <= 2).
+ */
+static inline __attribute__((always_inline)) uint64_t fast_fp_ways(const uint64_t *fpw,
+								   uint64_t fp, uint64_t all_ways)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)fpw);
+
+	return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)fp))) &
+	       all_ways;
+#else
+	uint64_t lo = tlb_fp_match(fpw[0], fp) >> 7, hi = tlb_fp_match(fpw[1], fp) >> 7;
+
+	return ((lo * 0x0102040810204080ull >> 56) | (hi * 0x0102040810204080ull >> 56) << 8) &
+	       all_ways;
+#endif
+}
+
+/*
+ * The entry of @set (fingerprint words @fpw) holding @tag usable under
+ * @pcid, its way in *@way; or NULL.
+ */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+fast_find(const struct vmm_tlb_array *a, struct vmm_tlb_entry *set, const uint64_t *fpw,
+	  uint64_t tag, uint64_t fp, uint16_t pcid, uint32_t *way)
+{
+	for (uint64_t m = fast_fp_ways(fpw, fp, a->all_ways); m; m &= m - 1) {
+		struct vmm_tlb_entry *e = set + __builtin_ctzll(m);
+
+		if (e->tag == tag && (e->pcid == pcid || e->global)) {
+			*way = (uint32_t)__builtin_ctzll(m);
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* What a fast fill stores: the entry's words, as the fill builds them once for both arrays. */
+struct fast_entry {
+	uint64_t tag, pa, cls, leaf_pa, hash;	/* cls: pcid, global, shift and attr as stored */
+	uint64_t fp;
+};
+
+/*
+ * Counts of a fill that replaces @old (valid) with @f's class, when the
+ * classes differ: vmm_tlb_recount() with the class word unpacked.
+ */
+static __attribute__((noinline)) void fast_recount(struct vmm_tlb *t, struct vmm_tlb_array *a,
+						   const struct vmm_tlb_entry *old,
+						   const struct fast_entry *f)
+{
+	struct tlb_fill nf = { .pcid = (uint16_t)f->cls, .global = (uint8_t)(f->cls >> 16),
+			       .shift = (uint8_t)(f->cls >> 24) };
+
+	vmm_tlb_recount(t, a, old, f->tag, &nf);
+}
+
+/*
+ * Put @f into way @way of @set (fingerprint words @fpw, set index @si) of
+ * @a, as tlb_put() does: @full says the way held an entry (the set was
+ * full), else it was empty.
+ */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+fast_put(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *set, uint64_t *fpw,
+	 uint32_t si, uint32_t way, const struct fast_entry *f, bool full)
+{
+	struct vmm_tlb_entry *e = set + way;
+
+	if (full) {
+		if (unlikely(tlb_class(&e->pcid) != (uint32_t)f->cls))
+			fast_recount(t, a, e, f);
+	} else {
+		a->nvalid++;
+		a->valid[si] |= 1ull << way;
+		a->nvalid_sz[VMM_PGSZ_4K]++;
+		t->pcid_count[(uint16_t)f->cls]++;
+		t->global_count += (uint8_t)(f->cls >> 16);
+	}
+	tlb_set_fp(fpw, way, f->fp);
+	e->tag = f->tag;
+	e->pa = f->pa;
+	memcpy(&e->pcid, &f->cls, sizeof(uint64_t));	/* pcid, global, shift, attr, pad */
+	e->leaf_pa = f->leaf_pa;
+	e->path_hash = f->hash;
+	return e;
+}
+
+/*
+ * The fills of the fast path: the STLB (a recency list) and the L1 4 KiB
+ * array @l1 (LRU, with its memo), whose sets @s2 and @s1 just missed the
+ * page, get @f; what tlb_fill_set() does for them, and memo_note().
+ */
+static inline __attribute__((always_inline)) void
+fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, uint32_t s1, struct vmm_tlb_array *l2,
+	  uint32_t s2, const struct fast_entry *f)
+{
+	struct vmm_tlb_entry *set = tlb_set_base(l2, s2), *e;
+	uint64_t *fpw = tlb_set_fpw(l2, s2);
+	uint64_t empty = ~l2->valid[s2] & l2->all_ways, list = l2->order[s2];
+	struct tlb_memo_slot *memo;
+	uint32_t way;
+
+	vmm_tlb_forget_last(t);	/* a new entry may answer for a remembered page */
+	if (likely(!empty)) {
+		way = (uint32_t)(list >> (4 * (l2->ways - 1))) & 0xf;
+		e = fast_put(t, l2, set, fpw, s2, way, f, true);
+		l2->order[s2] = list << 4 | way | l2->list_pad;
+	} else {
+		way = (uint32_t)__builtin_ctzll(empty);
+		e = fast_put(t, l2, set, fpw, s2, way, f, false);
+		if ((list & 0xf) != way)
+			l2->order[s2] = tlb_list_use(list, way);
+	}
+	e->stamp = ++t->tick;
+
+	set = tlb_set_base(l1, s1);
+	fpw = tlb_set_fpw(l1, s1);
+	empty = ~l1->valid[s1] & l1->all_ways;
+	memo = l1->memo;
+	if (likely(!empty)) {
+		way = tlb_lru_victim(l1, s1);
+		tlb_memo_slot(memo, set[way].tag)->page = TLB_TAG_INVALID;
+		e = fast_put(t, l1, set, fpw, s1, way, f, true);
+	} else {
+		e = fast_put(t, l1, set, fpw, s1, (uint32_t)__builtin_ctzll(empty), f, false);
+	}
+	e->stamp = ++t->tick;
+	tlb_memo_slot(memo, f->tag)->page = f->tag;
+	tlb_memo_slot(memo, f->tag)->e = e;
+}
+
+/*
+ * The entry of the PWC @a (regions of 2^@shift bytes) for @va under @pcid,
+ * or NULL; its set index in *@si and its way in *@way. Untouched.
+ */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+fast_pwc(const struct vmm_tlb_array *a, uint64_t va, const unsigned shift, uint16_t pcid,
+	 uint32_t *si, uint32_t *way)
+{
+	uint64_t tag = va & ~((1ull << shift) - 1);
+
+	*si = tlb_set_index(a, va, shift);
+	return fast_find(a, tlb_set_base(a, *si), tlb_set_fpw(a, *si), tag, tlb_fp(tag), pcid, way);
+}
+
 /* What lean_step() found. */
 enum { LEAN_NEXT, LEAN_BAIL, LEAN_NOT_PRESENT };
 
@@ -1026,6 +1198,15 @@ static __attribute__((noinline)) void lean_fault(struct vmm_cpu *cpu, unsigned f
 	}
 }
 
+/*
+ * Where translate_fast()'s lookups looked: the L1 4 KiB set @s1 and the
+ * STLB set @s2 that missed, and the set and way of the PWC entry a walk
+ * starts from.
+ */
+struct lean_fast {
+	uint32_t s1, s2, pset, pway;
+};
+
 /* What a PWC fill of a non-leaf entry the lean walk read takes (walk_fill_pwc()). */
 struct lean_pwc_fill {
 	uint64_t epa, table, hash;
@@ -1062,11 +1243,24 @@ struct lean_pwc_fill {
  * having changed nothing, where the full walk could do more than read
  * (lean_step()). A not-present entry or the rights end the walk in the #PF
  * the full walk raises (lean_fault()); else A and D of the leaf are set as
- * translate_walk() sets them, and the TLBs filled.
+ * translate_walk() sets them, and the TLBs filled. With @fast (from
+ * translate_fast()), the PWC entry is under a recency list and @fast says
+ * where it sits, and the fills are fast_fill()'s into the sets @fast names.
+ *
+ * The PWC fills read only the pf[] slots the walk wrote: a level is filled
+ * only when the walk read it (start >= l) and went on past it (l >
+ * fault_level). GCC cannot follow that through a start it does not know
+ * (a walk from CR3) and warns; zeroing the slots to quiet it cost the walk
+ * after every #PF some 20 instructions.
  */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 static inline __attribute__((always_inline)) bool
 lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsigned flags,
-	  struct mmu_xlat *x, const unsigned pwc_level, struct vmm_tlb_entry *pwc_e)
+	  struct mmu_xlat *x, const unsigned pwc_level, struct vmm_tlb_entry *pwc_e,
+	  const struct lean_fast *fast)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
 	const bool hit = pwc_level && pwc_level != LEAN_PWC_MISS;
@@ -1079,14 +1273,6 @@ lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 	uint8_t attr, attr0 = TLB_ATTR_U | TLB_ATTR_W;
 	struct lean_pwc_fill pf[6];	/* by level */
 
-	/*
-	 * The fills read only what the walk wrote. A walk from CR3 that fills
-	 * starts at a level the compiler cannot see, and -Wmaybe-uninitialized
-	 * doubts the two top levels only: zeroing those quiets it for a fraction
-	 * of what zeroing all costs the walk after every #PF.
-	 */
-	if (pwc_level == LEAN_PWC_MISS)
-		memset(&pf[4], 0, 2 * sizeof(pf[0]));
 	if (hit) {
 		table = pwc_e->pa;
 		attr0 = pwc_e->attr;
@@ -1114,7 +1300,15 @@ lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 	/* from here on the translation is decided: record it, in the full walk's order */
 	refs = start - fault_level + !!fault_level;
 	cycles = (uint64_t)refs * cpu->walk_node_cost;
-	if (hit) {
+	if (hit && fast) {
+		struct vmm_tlb_array *a = &cpu->tlb.pwc[pwc_level - 2];
+
+		cycles += cpu->pwc_hit_cost;
+		/* a recency list (translate_fast()) */
+		pwc_e->stamp = ++cpu->tlb.tick;
+		if ((a->order[fast->pset] & 0xf) != fast->pway)
+			a->order[fast->pset] = tlb_list_use(a->order[fast->pset], fast->pway);
+	} else if (hit) {
 		struct vmm_tlb_array *a = &cpu->tlb.pwc[pwc_level - 2];
 		uint32_t set = tlb_set_index(a, va, 3 + 9 * pwc_level);
 
@@ -1151,9 +1345,23 @@ lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 		count_walk(cpu, &w);
 		count_l1_miss(cpu, type, VMM_PGSZ_4K, false);
 	}
+	if (fast) {
+		struct fast_entry f = {
+			.tag = va & ~VMM_PAGE_MASK_4K, .pa = table, .leaf_pa = epa, .hash = hash,
+			.cls = (uint64_t)cpu->pcid |
+			       (uint64_t)((e & VMM_PTE_GLOBAL) && cpu->pge) << 16 | 12ull << 24 |
+			       (uint64_t)attr << 32 };
+
+		f.fp = tlb_fp(f.tag);
+		fast_fill(&cpu->tlb, l1, fast->s1, &cpu->tlb.stlb, fast->s2, &f);
+		return true;
+	}
 	lean_fill(cpu, l1, va, table, epa, hash, attr, (e & VMM_PTE_GLOBAL) && cpu->pge);
 	return true;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /*
  * The PWC entry a walk for @va starts from when the PDE and PDPTE caches
@@ -1172,6 +1380,90 @@ static struct vmm_tlb_entry *lean_pwc_start(const struct vmm_cpu *cpu, uint64_t 
 	else
 		*level = LEAN_PWC_MISS;
 	return e;
+}
+
+/*
+ * translate_fast() after the PDE cache missed: the walk from the deepest
+ * PWC entry above it, or from CR3 (lean_pwc_start()'s order), for a page
+ * that missed the L1 4 KiB set @s1 and the STLB set @s2; the full walk
+ * (translate_miss()) where it gives up. Out of line, so that its walks
+ * cost the common ones no registers.
+ */
+static __attribute__((noinline)) void fast_upper(struct vmm_cpu *cpu, uint64_t va, unsigned type,
+						 unsigned mode, unsigned flags, uint32_t s1,
+						 uint32_t s2, struct mmu_xlat *x)
+{
+	struct vmm_tlb_array *pwc = cpu->tlb.pwc;
+	struct lean_fast fast = { .s1 = s1, .s2 = s2 };
+	uint16_t pcid = cpu->pcid;
+	struct vmm_tlb_entry *e;
+	bool done;
+
+	if ((e = fast_pwc(&pwc[PWC_PDPTE], va, 30, pcid, &fast.pset, &fast.pway)))
+		done = lean_walk(cpu, va, type, mode, flags, x, 3, e, &fast);
+	else if ((e = fast_pwc(&pwc[PWC_PML4E], va, 39, pcid, &fast.pset, &fast.pway)))
+		done = lean_walk(cpu, va, type, mode, flags, x, 4, e, &fast);
+	else if (cpu->levels == 5 &&
+		 (e = fast_pwc(&pwc[PWC_PML5E], va, 48, pcid, &fast.pset, &fast.pway)))
+		done = lean_walk(cpu, va, type, mode, flags, x, 5, e, &fast);
+	else
+		done = lean_walk(cpu, va, type, mode, flags, x, LEAN_PWC_MISS, NULL, &fast);
+	if (unlikely(!done))
+		translate_miss(cpu, va, type, mode, flags, s1, s2, x);
+}
+
+/*
+ * translate_lean() for the default geometry and policies (cpu->fast_ok):
+ * the L1 4 KiB array and the STLB looked up with one 16-byte compare each,
+ * the PWC entry a walk starts from found with its set and way, and the two
+ * arrays filled with the new entry built once (lean_walk() with @fast).
+ * Everything it does is what translate_lean() does, in the same order.
+ */
+static __attribute__((noinline)) void translate_fast(struct vmm_cpu *cpu, uint64_t va,
+						     unsigned type, unsigned mode, unsigned flags,
+						     struct mmu_xlat *x)
+{
+	struct vmm_tlb *t = &cpu->tlb;
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? t->itlb : t->dtlb;
+	struct vmm_tlb_array *l2 = &t->stlb;
+	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
+	uint16_t pcid = cpu->pcid;
+	uint32_t s1 = tlb_set_index(l1, va, 12), s2;
+	struct lean_fast fast = { .s1 = s1 };
+	struct vmm_tlb_entry *e;
+
+	e = fast_find(l1, tlb_set_base(l1, s1), tlb_set_fpw(l1, s1), tag, fp, pcid, &fast.pway);
+	if (e) {
+		struct tlb_memo_slot *s;
+
+		if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)))
+			goto general;
+		e->stamp = ++t->tick;
+		s = tlb_memo_slot(l1->memo, tag);
+		s->page = tag;
+		s->e = e;
+		mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
+		return;
+	}
+	if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
+		goto general;
+	s2 = fast.s2 = tlb_set_index(l2, va, 12);
+	if (fast_find(l2, tlb_set_base(l2, s2), tlb_set_fpw(l2, s2), tag, fp, pcid, &fast.pway))
+		goto general;
+	if (!t->pwc_entries) {
+		if (likely(lean_walk(cpu, va, type, mode, flags, x, 0, NULL, &fast)))
+			return;
+	} else if ((e = fast_pwc(&t->pwc[PWC_PDE], va, 21, pcid, &fast.pset, &fast.pway))) {
+		if (likely(lean_walk(cpu, va, type, mode, flags, x, 2, e, &fast)))
+			return;
+	} else {
+		fast_upper(cpu, va, type, mode, flags, s1, s2, x);
+		return;
+	}
+	translate_miss(cpu, va, type, mode, flags, s1, s2, x);
+	return;
+general:
+	translate_general(cpu, va, type, mode, flags, x);
 }
 
 /*
@@ -1214,16 +1506,16 @@ static __attribute__((noinline)) void translate_lean(struct vmm_cpu *cpu, uint64
 		goto general;
 	/* the common walks in copies of their own: without PWCs, from the PDE or PDPTE cache */
 	if (!cpu->tlb.pwc_entries) {
-		done = lean_walk(cpu, va, type, mode, flags, x, 0, NULL);
+		done = lean_walk(cpu, va, type, mode, flags, x, 0, NULL, NULL);
 	} else if ((e = pwc_find(cpu, va, 2))) {
-		done = lean_walk(cpu, va, type, mode, flags, x, 2, e);
+		done = lean_walk(cpu, va, type, mode, flags, x, 2, e, NULL);
 	} else if ((e = pwc_find(cpu, va, 3))) {
-		done = lean_walk(cpu, va, type, mode, flags, x, 3, e);
+		done = lean_walk(cpu, va, type, mode, flags, x, 3, e, NULL);
 	} else {
 		unsigned level;
 
 		e = lean_pwc_start(cpu, va, &level);
-		done = lean_walk(cpu, va, type, mode, flags, x, level, e);
+		done = lean_walk(cpu, va, type, mode, flags, x, level, e, NULL);
 	}
 	if (likely(done))
 		return;
@@ -1237,8 +1529,9 @@ general:
 /*
  * A translation the hot path (vmm_mmu_translate()) could not serve: the
  * lean path when no array holds large pages (their lookups come first
- * where they may answer), else the general one. Tested here, before the
- * lean path's set-up, because it is all a translation in large pages pays.
+ * where they may answer; translate_fast() for the default geometry), else
+ * the general one. Tested here, before the lean path's set-up, because it
+ * is all a translation in large pages pays.
  */
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			    unsigned flags, struct mmu_xlat *x)
@@ -1248,6 +1541,8 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 	if (unlikely(l1[VMM_PGSZ_2M].nvalid | l1[VMM_PGSZ_1G].nvalid |
 		     cpu->tlb.stlb.nvalid_sz[VMM_PGSZ_2M] | cpu->tlb.stlb_1g.nvalid))
 		translate_general(cpu, va, type, mode, flags, x);
+	else if (likely(cpu->fast_ok))
+		translate_fast(cpu, va, type, mode, flags, x);
 	else
 		translate_lean(cpu, va, type, mode, flags, x);
 }
