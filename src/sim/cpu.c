@@ -330,21 +330,41 @@ int vmm_cpu_set_reg(vmm_cpu *cpu, enum vmm_cpu_reg reg, uint64_t v)
 
 /* ---- accesses ---- */
 
+/*
+ * What VMM_ACC_* flags @f (0..VMM_ACC_ALL) mean: the access kind (type |
+ * mode << 2), DECODE_CPL with the supervisor mode when the CPL decides (user
+ * at CPL 3), or DECODE_BAD: WRITE with EXEC, or IMPLICIT with USER or EXEC.
+ */
+#define DECODE_BAD 0xffu
+#define DECODE_CPL 0x80u
+#define DECODE_INVALID(f)                                  \
+	((((f) & VMM_ACC_WRITE) && ((f) & VMM_ACC_EXEC)) || \
+	 (((f) & VMM_ACC_IMPLICIT) && ((f) & (VMM_ACC_USER | VMM_ACC_EXEC))))
+#define DECODE_TYPE(f) \
+	((f) & VMM_ACC_WRITE ? ACC_WRITE : (f) & VMM_ACC_EXEC ? ACC_EXEC : ACC_READ)
+#define DECODE_MODE(f)                                             \
+	((f) & VMM_ACC_IMPLICIT ? MODE_IMPLICIT << 2                \
+	 : (f) & VMM_ACC_USER	? MODE_USER << 2                    \
+				: (MODE_SUPER << 2 | DECODE_CPL))
+#define DECODE(f) (DECODE_INVALID(f) ? DECODE_BAD : DECODE_TYPE(f) | DECODE_MODE(f))
+
+static const uint8_t acc_decode[VMM_ACC_ALL + 1] = {
+	DECODE(0),  DECODE(1),	DECODE(2),  DECODE(3),	DECODE(4),  DECODE(5),
+	DECODE(6),  DECODE(7),	DECODE(8),  DECODE(9),	DECODE(10), DECODE(11),
+	DECODE(12), DECODE(13), DECODE(14), DECODE(15),
+};
+
 static bool decode_flags(const struct vmm_cpu *cpu, unsigned flags, unsigned *type,
 			 unsigned *mode, const char *fn)
 {
-	if ((flags & ~VMM_ACC_ALL) || ((flags & VMM_ACC_WRITE) && (flags & VMM_ACC_EXEC)) ||
-	    ((flags & VMM_ACC_IMPLICIT) && (flags & (VMM_ACC_USER | VMM_ACC_EXEC)))) {
+	unsigned d = flags <= VMM_ACC_ALL ? acc_decode[flags] : DECODE_BAD;
+
+	if (unlikely(d == DECODE_BAD)) {
 		vmm_caller_err(&cpu->m->log, "%s: bad access flags %#x", fn, flags);
 		return false;
 	}
-	*type = (flags & VMM_ACC_WRITE) ? ACC_WRITE : (flags & VMM_ACC_EXEC) ? ACC_EXEC : ACC_READ;
-	if (flags & VMM_ACC_IMPLICIT)
-		*mode = MODE_IMPLICIT;
-	else if ((flags & VMM_ACC_USER) || cpu->regs.cpl == 3)
-		*mode = MODE_USER;
-	else
-		*mode = MODE_SUPER;
+	*type = d & 3;
+	*mode = (d & DECODE_CPL) && cpu->regs.cpl == 3 ? MODE_USER : (d >> 2) & 3;
 	return true;
 }
 
@@ -401,26 +421,33 @@ static void deliver_pf(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, uint64_t 
 	vmm_pwc_flush_va(&cpu->tlb, va, cpu->pcid, cpu->levels);
 }
 
+/* Charge @clk what translation @x cost. */
+static inline void charge_xlat(struct vmm_cpu_clock *clk, const struct mmu_xlat *x)
+{
+	vmm_cpu_clock_charge(clk, VMM_CYC_TLB, x->cyc_tlb);
+	if (x->cyc_walk)
+		vmm_cpu_clock_charge(clk, VMM_CYC_WALK, x->cyc_walk);
+}
+
 /*
- * Translate one page's part of an access, delivering faults until it
- * translates, charging @clk (the CPU's clock, fixed for the machine, so
- * it outlives the handler's calls). Returns 0 with *pa set, 1 when a
- * signal ended the access (recorded in @res), or a negative error.
+ * One page's part of an access, from its first translation *@xp (made,
+ * not yet charged; each retry translates into it): deliver faults until it
+ * translates, charging @clk (the CPU's clock, fixed for the machine, so it
+ * outlives the handler's calls). Returns 0 with *pa set, 1 when a signal
+ * ended the access (recorded in @res), or a negative error.
  */
 static int access_page(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, uint64_t va, unsigned type,
-		       unsigned mode, unsigned flags, struct vmm_access_result *res, uint64_t *pa)
+		       unsigned mode, unsigned flags, struct vmm_access_result *res, uint64_t *pa,
+		       struct mmu_xlat *xp)
 {
 	struct vmm_machine *m = cpu->m;
 
 	for (unsigned tries = 0;; tries++) {
 		struct vmm_fault_info fi;
-		struct mmu_xlat x;
+		const struct mmu_xlat x = *xp;
 		int err;
 
-		vmm_mmu_translate(cpu, va, type, mode, MMU_ACCOUNT, &x);
-		vmm_cpu_clock_charge(clk, VMM_CYC_TLB, x.cyc_tlb);
-		if (x.cyc_walk)
-			vmm_cpu_clock_charge(clk, VMM_CYC_WALK, x.cyc_walk);
+		charge_xlat(clk, &x);
 		if (likely(!x.fault)) {
 			*pa = x.pa;
 			return 0;
@@ -463,6 +490,7 @@ static int access_page(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, uint64_t 
 			res->si_code = fi.si_code;
 			return 1;
 		}
+		vmm_mmu_translate(cpu, va, type, mode, MMU_ACCOUNT, xp);
 	}
 }
 
@@ -474,8 +502,58 @@ static unsigned memref_kind(unsigned type)
 }
 
 /*
+ * The data reference of @chunk bytes at @pa (where @cur translated):
+ * charge it (its cycles in *@cycles), and copy the bytes to @rbuf or from
+ * @wbuf when one is given; -VMM_EFAULT, having copied nothing, when bytes
+ * were to move and @pa is not RAM.
+ */
+static inline int access_data(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, uint64_t cur,
+			      uint64_t pa, unsigned type, void *rbuf, const void *wbuf,
+			      size_t chunk, uint32_t *cycles)
+{
+	struct vmm_machine *m = cpu->m;
+	bool ram;
+
+	*cycles = vmm_mmu_data_ref(cpu, pa, memref_kind(type), &ram);
+	vmm_cpu_clock_charge(clk, VMM_CYC_MEM, *cycles);
+	if (!rbuf && !wbuf)
+		return 0;
+	if (unlikely(!ram)) {
+		vmm_guest_err(&m->log,
+			      "cpu%u: access to %#" PRIx64 " reaches pa %#" PRIx64 ", which is not RAM",
+			      cpu->id, cur, pa);
+		return -VMM_EFAULT;
+	}
+	if (rbuf)
+		memcpy(rbuf, vmm_physmem_host(&m->phys, pa), chunk);
+	else
+		memcpy(vmm_physmem_host(&m->phys, pa), wbuf, chunk);
+	return 0;
+}
+
+/* Set *@r to the result of an access that translated at once, member by member (no copy). */
+static inline void access_result(struct vmm_access_result *r, uint64_t paddr, uint64_t cycles,
+				 uint64_t bytes)
+{
+	r->paddr = paddr;
+	r->cycles = cycles;
+	r->bytes = bytes;
+	r->faulted = 0;
+	r->signal = 0;
+	r->si_code = 0;
+	r->error_code = 0;
+	r->fault_addr = 0;
+	r->gp = 0;
+	r->pad0 = 0;
+	memset(r->reserved, 0, sizeof(r->reserved));
+}
+
+/*
  * The common loop of access/read/write: page by page, translate, charge the
- * data reference, and move bytes when @rbuf or @wbuf is given.
+ * data reference, and move bytes when @rbuf or @wbuf is given. An access
+ * within one page whose translation succeeds at once (the common one) ends
+ * before the loop's records: what it charges is the translation and the
+ * data reference, and that is its result.
  */
 static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned flags,
 		      void *rbuf, const void *wbuf, struct vmm_access_result *out)
@@ -483,44 +561,43 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 	struct vmm_machine *m = cpu->m;
 	struct vmm_cpu_clock *clk = m->clock.by_cpu[cpu->id];
 	struct vmm_access_result res;
-	uint64_t before = vmm_cpu_clock_cycles(clk);
+	uint64_t before, cur = va, pa;
+	struct mmu_xlat x;
 	unsigned type, mode;
-	size_t done = 0;
-	int ret = 0;
-	bool ram;
+	uint32_t data;
+	size_t done = 0, chunk;
+	int ret;
 
-	/* all its bytes are members, so this zeroes it whole without a rep stos */
-	res = (struct vmm_access_result){ 0 };
 	vmm_switch_cpu(m, cpu->id);
 	if (!decode_flags(cpu, flags, &type, &mode, "vmm_cpu_access"))
 		return -VMM_EINVAL;
-	while (done < len) {
-		uint64_t cur = va + done, pa;
-		size_t chunk = VMM_MIN(len - done, VMM_PAGE_SIZE - (cur & (VMM_PAGE_SIZE - 1)));
-
-		ret = access_page(cpu, clk, cur, type, mode, flags, &res, &pa);
+	vmm_mmu_translate(cpu, va, type, mode, MMU_ACCOUNT, &x);
+	if (likely(!x.fault && (va & (VMM_PAGE_SIZE - 1)) + len <= VMM_PAGE_SIZE)) {
+		charge_xlat(clk, &x);
+		ret = access_data(cpu, clk, va, x.pa, type, rbuf, wbuf, len, &data);
+		if (out)
+			access_result(out, x.pa, x.cyc_tlb + x.cyc_walk + data, ret ? 0 : len);
+		return ret;
+	}
+	before = vmm_cpu_clock_cycles(clk);	/* the translation charged nothing yet */
+	/* all its bytes are members, so this zeroes it whole without a rep stos */
+	res = (struct vmm_access_result){ 0 };
+	for (;;) {
+		chunk = VMM_MIN(len - done, VMM_PAGE_SIZE - (cur & (VMM_PAGE_SIZE - 1)));
+		ret = access_page(cpu, clk, cur, type, mode, flags, &res, &pa, &x);
 		if (ret)
 			break;
 		if (!done)
 			res.paddr = pa;
-		vmm_cpu_clock_charge(clk, VMM_CYC_MEM,
-				     vmm_mmu_data_ref(cpu, pa, memref_kind(type), &ram));
-		if (rbuf || wbuf) {
-			if (!ram) {
-				vmm_guest_err(&m->log,
-					      "cpu%u: access to %#" PRIx64 " reaches pa %#" PRIx64
-					      ", which is not RAM",
-					      cpu->id, cur, pa);
-				ret = -VMM_EFAULT;
-				break;
-			}
-			if (rbuf)
-				memcpy((char *)rbuf + done, vmm_physmem_host(&m->phys, pa), chunk);
-			else
-				memcpy(vmm_physmem_host(&m->phys, pa), (const char *)wbuf + done,
-				       chunk);
-		}
+		ret = access_data(cpu, clk, cur, pa, type, rbuf ? (char *)rbuf + done : NULL,
+				  wbuf ? (const char *)wbuf + done : NULL, chunk, &data);
+		if (ret)
+			break;
 		done += chunk;
+		if (done == len)
+			break;
+		cur = va + done;
+		vmm_mmu_translate(cpu, cur, type, mode, MMU_ACCOUNT, &x);
 	}
 	res.bytes = done;
 	res.cycles = vmm_cpu_clock_cycles(clk) - before;

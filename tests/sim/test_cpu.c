@@ -246,6 +246,51 @@ static void test_handler_errors_and_bad_args(void **state)
 }
 
 /*
+ * Every VMM_ACC_* combination at CPL 0 and 3: the invalid ones (WRITE with
+ * EXEC, IMPLICIT with USER or EXEC, unknown bits) are refused, and each
+ * valid one reaches the MMU as the access it names, which the #PF of an
+ * unmapped page shows: W/R for a write, U/S for a user access (USER, or
+ * CPL 3 unless IMPLICIT), I/D for a fetch (EFER.NXE is set).
+ */
+static void test_access_flags(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 1, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	struct pt p = pt_new(m, 4);
+	struct test_log tl = { 0 };
+	unsigned refused = 0;
+	(void)state;
+
+	m->log.fn = test_log_hook;
+	m->log.data = &tl;
+	pt_load(cpu, &p, 0);
+	for (unsigned cpl = 0; cpl <= 3; cpl += 3) {
+		assert_int_equal(vmm_cpu_set_reg(cpu, VMM_REG_CPL, cpl), 0);
+		for (unsigned f = 0; f < 32; f++) {
+			bool w = f & VMM_ACC_WRITE, x = f & VMM_ACC_EXEC, u = f & VMM_ACC_USER;
+			bool imp = f & VMM_ACC_IMPLICIT;
+			bool bad = f > VMM_ACC_ALL || (w && x) || (imp && (u || x));
+			uint32_t ec = (w ? VMM_PF_W : 0) | (!imp && (u || cpl == 3) ? VMM_PF_U : 0) |
+				      (x ? VMM_PF_I : 0);
+			struct vmm_translation t;
+
+			if (bad) {
+				assert_int_equal(vmm_cpu_translate(cpu, 0x1000, f, &t), -VMM_EINVAL);
+				refused++;
+				continue;
+			}
+			assert_int_equal(vmm_cpu_translate(cpu, 0x1000, f, &t), 0);
+			assert_int_equal(t.fault, VMM_FAULT_PF);
+			assert_int_equal(t.error_code, ec);
+		}
+	}
+	assert_int_equal(refused, 2 * (16 + 8));	/* 3, 7, 10-15 and 16-31 */
+	assert_int_equal(tl.messages, refused);
+	assert_int_equal(vmm_machine_check(m, NULL), 0);
+	vmm_machine_destroy(&m);
+}
+
+/*
  * Bytes move only to and from RAM: a page mapped onto the memory map's
  * hole below 4 GiB (reserved) gives -EFAULT and a guest error, before and
  * after accesses to a RAM page, which reads and writes; an access from
@@ -541,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_reset_state_and_registers),
 		cmocka_unit_test(test_access_faults_and_retries),
 		cmocka_unit_test(test_handler_errors_and_bad_args),
+		cmocka_unit_test(test_access_flags),
 		cmocka_unit_test(test_data_outside_ram),
 		cmocka_unit_test(test_shootdown),
 		cmocka_unit_test(test_shootdown_one),
