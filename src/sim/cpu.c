@@ -899,14 +899,14 @@ long vmm_cpus_check(struct vmm_machine *m, FILE *out)
 
 static void digest_array(XXH3_state_t *st, const struct vmm_tlb_array *a)
 {
-	size_t n = a->sets * a->ways;
-
-	if (n)
-		XXH3_64bits_update(st, a->e, n * sizeof(*a->e));
+	/* the entries set by set, the tree bits, the recency lists set by set */
+	for (uint32_t set = 0; set < a->sets; set++)
+		XXH3_64bits_update(st, tlb_set_base(a, set), a->ways * sizeof(struct vmm_tlb_entry));
 	if (a->plru)
 		XXH3_64bits_update(st, a->plru, a->sets * sizeof(*a->plru));
-	if (a->order)
-		XXH3_64bits_update(st, a->order, a->sets * sizeof(*a->order));
+	if (a->policy == TLB_POL_LRU_LIST)
+		for (uint32_t set = 0; set < a->sets; set++)
+			XXH3_64bits_update(st, tlb_set_list(tlb_set_base(a, set)), sizeof(uint64_t));
 }
 
 void vmm_cpus_digest(const struct vmm_machine *m, struct XXH3_state_s *st)

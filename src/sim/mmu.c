@@ -999,13 +999,13 @@ static __attribute__((noinline)) void fast_recount(struct vmm_tlb *t, struct vmm
 }
 
 /*
- * Put @f into way @way of @set (fingerprint words @fpw, set index @si) of
- * @a, as tlb_put() does: @full says the way held an entry (the set was
+ * Put @f into way @way of @set (fingerprint words @fpw) of @a, as
+ * tlb_put() does: @full says the way held an entry (the set was
  * full), else it was empty.
  */
 static inline __attribute__((always_inline)) struct vmm_tlb_entry *
 fast_put(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *set, uint64_t *fpw,
-	 uint32_t si, uint32_t way, const struct fast_entry *f, bool full)
+	 uint32_t way, const struct fast_entry *f, bool full)
 {
 	struct vmm_tlb_entry *e = set + way;
 
@@ -1014,7 +1014,7 @@ fast_put(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *set, 
 			fast_recount(t, a, e, f);
 	} else {
 		a->nvalid++;
-		a->valid[si] |= 1ull << way;
+		*tlb_set_valid(set) |= 1ull << way;
 		a->nvalid_sz[VMM_PGSZ_4K]++;
 		t->pcid_count[(uint16_t)f->cls]++;
 		t->global_count += (uint8_t)(f->cls >> 16);
@@ -1039,33 +1039,34 @@ fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, uint32_t s1, struct vmm_t
 {
 	struct vmm_tlb_entry *set = tlb_set_base(l2, s2), *e;
 	uint64_t *fpw = tlb_set_fpw(l2, s2);
-	uint64_t empty = ~l2->valid[s2] & l2->all_ways, list = l2->order[s2];
+	uint64_t *list_p = tlb_set_list(set);
+	uint64_t empty = ~*tlb_set_valid(set) & l2->all_ways, list = *list_p;
 	struct tlb_memo_slot *memo;
 	uint32_t way;
 
 	vmm_tlb_forget_last(t);	/* a new entry may answer for a remembered page */
 	if (likely(!empty)) {
 		way = (uint32_t)(list >> (4 * (l2->ways - 1))) & 0xf;
-		e = fast_put(t, l2, set, fpw, s2, way, f, true);
-		l2->order[s2] = list << 4 | way | l2->list_pad;
+		e = fast_put(t, l2, set, fpw, way, f, true);
+		*list_p = list << 4 | way | l2->list_pad;
 	} else {
 		way = (uint32_t)__builtin_ctzll(empty);
-		e = fast_put(t, l2, set, fpw, s2, way, f, false);
+		e = fast_put(t, l2, set, fpw, way, f, false);
 		if ((list & 0xf) != way)
-			l2->order[s2] = tlb_list_use(list, way);
+			*list_p = tlb_list_use(list, way);
 	}
 	e->stamp = ++t->tick;
 
 	set = tlb_set_base(l1, s1);
 	fpw = tlb_set_fpw(l1, s1);
-	empty = ~l1->valid[s1] & l1->all_ways;
+	empty = ~*tlb_set_valid(set) & l1->all_ways;
 	memo = l1->memo;
 	if (likely(!empty)) {
 		way = tlb_lru_victim(l1, s1);
 		tlb_memo_slot(memo, set[way].tag)->page = TLB_TAG_INVALID;
-		e = fast_put(t, l1, set, fpw, s1, way, f, true);
+		e = fast_put(t, l1, set, fpw, way, f, true);
 	} else {
-		e = fast_put(t, l1, set, fpw, s1, (uint32_t)__builtin_ctzll(empty), f, false);
+		e = fast_put(t, l1, set, fpw, (uint32_t)__builtin_ctzll(empty), f, false);
 	}
 	e->stamp = ++t->tick;
 	tlb_memo_slot(memo, f->tag)->page = f->tag;
@@ -1074,16 +1075,16 @@ fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, uint32_t s1, struct vmm_t
 
 /*
  * The entry of the PWC @a (regions of 2^@shift bytes) for @va under @pcid,
- * or NULL; its set index in *@si and its way in *@way. Untouched.
+ * or NULL; its way in *@way. Untouched.
  */
 static inline __attribute__((always_inline)) struct vmm_tlb_entry *
 fast_pwc(const struct vmm_tlb_array *a, uint64_t va, const unsigned shift, uint16_t pcid,
-	 uint32_t *si, uint32_t *way)
+	 uint32_t *way)
 {
 	uint64_t tag = va & ~((1ull << shift) - 1);
+	uint32_t si = tlb_set_index(a, va, shift);
 
-	*si = tlb_set_index(a, va, shift);
-	return fast_find(a, tlb_set_base(a, *si), tlb_set_fpw(a, *si), tag, tlb_fp(tag), pcid, way);
+	return fast_find(a, tlb_set_base(a, si), tlb_set_fpw(a, si), tag, tlb_fp(tag), pcid, way);
 }
 
 /* What lean_step() found. */
@@ -1200,11 +1201,11 @@ static __attribute__((noinline)) void lean_fault(struct vmm_cpu *cpu, unsigned f
 
 /*
  * Where translate_fast()'s lookups looked: the L1 4 KiB set @s1 and the
- * STLB set @s2 that missed, and the set and way of the PWC entry a walk
- * starts from.
+ * STLB set @s2 that missed, and the way of the PWC entry a walk starts
+ * from.
  */
 struct lean_fast {
-	uint32_t s1, s2, pset, pway;
+	uint32_t s1, s2, pway;
 };
 
 /* What a PWC fill of a non-leaf entry the lean walk read takes (walk_fill_pwc()). */
@@ -1301,13 +1302,13 @@ lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 	refs = start - fault_level + !!fault_level;
 	cycles = (uint64_t)refs * cpu->walk_node_cost;
 	if (hit && fast) {
-		struct vmm_tlb_array *a = &cpu->tlb.pwc[pwc_level - 2];
+		uint64_t *list = tlb_set_list(pwc_e - fast->pway);
 
 		cycles += cpu->pwc_hit_cost;
 		/* a recency list (translate_fast()) */
 		pwc_e->stamp = ++cpu->tlb.tick;
-		if ((a->order[fast->pset] & 0xf) != fast->pway)
-			a->order[fast->pset] = tlb_list_use(a->order[fast->pset], fast->pway);
+		if ((*list & 0xf) != fast->pway)
+			*list = tlb_list_use(*list, fast->pway);
 	} else if (hit) {
 		struct vmm_tlb_array *a = &cpu->tlb.pwc[pwc_level - 2];
 		uint32_t set = tlb_set_index(a, va, 3 + 9 * pwc_level);
@@ -1399,12 +1400,12 @@ static __attribute__((noinline)) void fast_upper(struct vmm_cpu *cpu, uint64_t v
 	struct vmm_tlb_entry *e;
 	bool done;
 
-	if ((e = fast_pwc(&pwc[PWC_PDPTE], va, 30, pcid, &fast.pset, &fast.pway)))
+	if ((e = fast_pwc(&pwc[PWC_PDPTE], va, 30, pcid, &fast.pway)))
 		done = lean_walk(cpu, va, type, mode, flags, x, 3, e, &fast);
-	else if ((e = fast_pwc(&pwc[PWC_PML4E], va, 39, pcid, &fast.pset, &fast.pway)))
+	else if ((e = fast_pwc(&pwc[PWC_PML4E], va, 39, pcid, &fast.pway)))
 		done = lean_walk(cpu, va, type, mode, flags, x, 4, e, &fast);
 	else if (cpu->levels == 5 &&
-		 (e = fast_pwc(&pwc[PWC_PML5E], va, 48, pcid, &fast.pset, &fast.pway)))
+		 (e = fast_pwc(&pwc[PWC_PML5E], va, 48, pcid, &fast.pway)))
 		done = lean_walk(cpu, va, type, mode, flags, x, 5, e, &fast);
 	else
 		done = lean_walk(cpu, va, type, mode, flags, x, LEAN_PWC_MISS, NULL, &fast);
@@ -1453,7 +1454,7 @@ static __attribute__((noinline)) void translate_fast(struct vmm_cpu *cpu, uint64
 	if (!t->pwc_entries) {
 		if (likely(lean_walk(cpu, va, type, mode, flags, x, 0, NULL, &fast)))
 			return;
-	} else if ((e = fast_pwc(&t->pwc[PWC_PDE], va, 21, pcid, &fast.pset, &fast.pway))) {
+	} else if ((e = fast_pwc(&t->pwc[PWC_PDE], va, 21, pcid, &fast.pway))) {
 		if (likely(lean_walk(cpu, va, type, mode, flags, x, 2, e, &fast)))
 			return;
 	} else {

@@ -54,53 +54,39 @@ static int tlb_array_init(struct vmm_tlb_array *a, const struct vmm_tlb_geometry
 		a->sets = g->entries / g->ways;
 		a->set_mask = a->sets - 1;
 	}
-	a->set_bytes = a->ways * (uint32_t)sizeof(*a->e);
 	a->fp_words = (a->ways + 7) / 8;
+	/* an empty array keeps one dummy set of one way so that lookups need no NULL test */
+	a->set_bytes = (uint32_t)(sizeof(struct tlb_set_hdr) +
+				  VMM_MAX(a->ways, 1u) * sizeof(struct vmm_tlb_entry));
 	a->all_ways = a->ways == 64 ? ~0ull : (1ull << a->ways) - 1;
 	a->list_pad = a->ways >= TLB_LIST_MAX_WAYS ? 0 : ~0ull << (4 * a->ways);
-	/* an empty array keeps one dummy entry so that lookups need no NULL test */
-	n = g->entries ? g->entries : 1;
-	a->e = vmm_hcalloc(hm, n, sizeof(*a->e));
-	a->valid = vmm_hcalloc(hm, a->sets ? a->sets : 1, sizeof(*a->valid));
-	/* slack: tlb_fp_ways() reads 16 bytes from the first word of a set */
-	a->fp = vmm_hcalloc(hm, (size_t)a->sets * a->fp_words + 2, sizeof(*a->fp));
-	if (!a->e || !a->valid || !a->fp)
+	n = a->sets ? a->sets : 1;
+	a->blocks = vmm_hcalloc(hm, n, a->set_bytes);
+	if (!a->blocks)
 		return -VMM_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		a->e[i].tag = TLB_TAG_INVALID;
+	for (uint32_t set = 0; set < n; set++) {
+		struct vmm_tlb_entry *base = tlb_set_base(a, set);
+
+		for (uint32_t w = 0; w < VMM_MAX(a->ways, 1u); w++)
+			base[w].tag = TLB_TAG_INVALID;
+		if (a->policy == TLB_POL_LRU_LIST)
+			*tlb_set_list(base) = initial_list(a->ways);
+	}
 	if (policy == VMM_TLB_PLRU && g->entries) {
 		a->plru = vmm_hcalloc(hm, a->sets, sizeof(*a->plru));
 		if (!a->plru)
 			return -VMM_ENOMEM;
-	}
-	if (a->policy == TLB_POL_LRU_LIST) {
-		a->order = vmm_hcalloc(hm, a->sets, sizeof(*a->order));
-		if (!a->order)
-			return -VMM_ENOMEM;
-		for (uint32_t set = 0; set < a->sets; set++)
-			a->order[set] = initial_list(a->ways);
 	}
 	return 0;
 }
 
 static void tlb_array_destroy(struct vmm_tlb_array *a, struct vmm_hostmem *hm)
 {
-	size_t n = a->sets ? (size_t)a->sets * a->ways : 1;
-
-	if (a->e)
-		vmm_hfree(hm, a->e, n * sizeof(*a->e));
-	if (a->valid)
-		vmm_hfree(hm, a->valid, (a->sets ? a->sets : 1) * sizeof(*a->valid));
-	if (a->fp)
-		vmm_hfree(hm, a->fp, ((size_t)a->sets * a->fp_words + 2) * sizeof(*a->fp));
+	if (a->blocks)
+		vmm_hfree(hm, a->blocks, (size_t)(a->sets ? a->sets : 1) * a->set_bytes);
 	if (a->plru)
 		vmm_hfree(hm, a->plru, a->sets * sizeof(*a->plru));
-	if (a->order)
-		vmm_hfree(hm, a->order, a->sets * sizeof(*a->order));
-	a->order = NULL;
-	a->e = NULL;
-	a->valid = NULL;
-	a->fp = NULL;
+	a->blocks = NULL;
 	a->plru = NULL;
 }
 
@@ -163,11 +149,19 @@ void vmm_tlb_forget_memo(struct vmm_tlb *t)
 	memset(t->memo, 0xff, sizeof(t->memo));	/* page TLB_TAG_INVALID: empty */
 }
 
-/* Tree-PLRU: make every node on @way's path point to the other half. */
-void vmm_tlb_touch_slow(struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
+/* The set and way of @e, an entry of @a. */
+static void entry_pos(const struct vmm_tlb_array *a, const struct vmm_tlb_entry *e, uint32_t *set,
+		      uint32_t *way)
 {
-	size_t idx = (size_t)(e - a->e);
-	uint32_t set = (uint32_t)(idx / a->ways), way = (uint32_t)(idx % a->ways);
+	size_t off = (size_t)((const char *)e - a->blocks);
+
+	*set = (uint32_t)(off / a->set_bytes);
+	*way = (uint32_t)((off % a->set_bytes - sizeof(struct tlb_set_hdr)) / sizeof(*e));
+}
+
+/* Tree-PLRU: make every node on @way's path point to the other half. */
+void vmm_tlb_touch_slow(struct vmm_tlb_array *a, uint32_t set, uint32_t way)
+{
 	uint64_t bits = a->plru[set];
 	unsigned node = 1;
 
@@ -200,18 +194,13 @@ static uint32_t plru_victim(const struct vmm_tlb_array *a, uint32_t set)
 	return way;
 }
 
-static uint32_t entry_way(const struct vmm_tlb_array *a, const struct vmm_tlb_entry *e)
-{
-	return (uint32_t)((size_t)(e - a->e) % a->ways);
-}
-
 /* Empty way @way (entry @e) of set @set of @a: the tag, the valid bit, the fingerprint. */
 static inline __attribute__((always_inline)) void
 clear_way(struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *e, uint64_t *fpw,
 	  uint32_t way)
 {
 	e->tag = TLB_TAG_INVALID;
-	a->valid[set] &= ~(1ull << way);
+	*tlb_set_valid(e - way) &= ~(1ull << way);
 	tlb_set_fp(fpw, way, 0);
 }
 
@@ -237,12 +226,12 @@ kill_way(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tl
 
 void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
 {
-	size_t k = (size_t)(e - a->e);
-	uint32_t set = (uint32_t)(k / a->ways);
+	uint32_t set, way;
 
 	if (e->tag == TLB_TAG_INVALID)
 		return;
-	kill_way(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), (uint32_t)(k % a->ways));
+	entry_pos(a, e, &set, &way);
+	kill_way(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), way);
 }
 
 void vmm_tlb_recount(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct vmm_tlb_entry *e,
@@ -318,7 +307,7 @@ struct vmm_tlb_entry *vmm_tlb_fill(struct vmm_tlb *t, struct vmm_tlb_array *a,
 		return NULL;
 	vmm_tlb_forget_last(t);	/* the new entry may answer for a remembered page */
 	same = f->fresh ? NULL : tlb_set_find(a, set, tag, f->pcid);
-	way = same ? entry_way(a, same) : tlb_fresh_way(t, a, set);
+	way = same ? (uint32_t)(same - tlb_set_base(a, set)) : tlb_fresh_way(t, a, set);
 	e = tlb_install(t, a, set, way, tag, tlb_fp(tag), f);
 	if (same)
 		kill_twins(t, a, set, e);
@@ -412,16 +401,21 @@ unsigned vmm_tlb_flush_range(struct vmm_tlb *t, uint64_t start, uint64_t end, ui
 	for (unsigned i = 0; i < NR_TLB_ARRAYS; i++) {
 		struct vmm_tlb_array *a = arrays[i];
 
-		for (uint32_t k = 0; a->nvalid && k < a->sets * a->ways; k++) {
-			struct vmm_tlb_entry *e = &a->e[k];
-			uint64_t base = e->tag & ~3ull, last = base + ((1ull << e->shift) - 1);
+		for (uint32_t set = 0; a->nvalid && set < a->sets; set++) {
+			struct vmm_tlb_entry *s = tlb_set_base(a, set);
 
-			if (!entry_matches(e, pcid, all_pcids, g))
-				continue;
-			if (end && (last < start || base >= end))
-				continue;
-			vmm_tlb_kill(t, a, e);
-			n++;
+			for (uint64_t v = *tlb_set_valid(s); v; v &= v - 1) {
+				uint32_t way = (uint32_t)__builtin_ctzll(v);
+				uint64_t base = s[way].tag & ~3ull;
+				uint64_t last = base + ((1ull << s[way].shift) - 1);
+
+				if (!entry_matches(&s[way], pcid, all_pcids, g))
+					continue;
+				if (end && (last < start || base >= end))
+					continue;
+				kill_way(t, a, set, s, tlb_set_fpw(a, set), way);
+				n++;
+			}
 		}
 	}
 	return n;
@@ -434,11 +428,18 @@ unsigned vmm_pwc_flush(struct vmm_tlb *t, uint16_t pcid, bool all_pcids)
 	for (unsigned l = 0; l < PWC_NR; l++) {
 		struct vmm_tlb_array *a = &t->pwc[l];
 
-		for (uint32_t k = 0; a->nvalid && k < a->sets * a->ways; k++)
-			if (entry_matches(&a->e[k], pcid, all_pcids, TLB_KEEP_GLOBAL)) {
-				vmm_tlb_kill(t, a, &a->e[k]);
-				n++;
+		for (uint32_t set = 0; a->nvalid && set < a->sets; set++) {
+			struct vmm_tlb_entry *s = tlb_set_base(a, set);
+
+			for (uint64_t v = *tlb_set_valid(s); v; v &= v - 1) {
+				uint32_t way = (uint32_t)__builtin_ctzll(v);
+
+				if (entry_matches(&s[way], pcid, all_pcids, TLB_KEEP_GLOBAL)) {
+					kill_way(t, a, set, s, tlb_set_fpw(a, set), way);
+					n++;
+				}
 			}
+		}
 	}
 	return n;
 }
@@ -517,9 +518,12 @@ unsigned vmm_pwc_flush_va(struct vmm_tlb *t, uint64_t va, uint16_t pcid, unsigne
  */
 static void for_each_in(struct vmm_tlb_array *a, tlb_visit_fn fn, void *data, unsigned level)
 {
-	for (uint32_t set = 0; set < a->sets; set++)
-		for (uint64_t v = a->valid[set]; v; v &= v - 1)
-			fn(data, a, a->e + (size_t)set * a->ways + __builtin_ctzll(v), level);
+	for (uint32_t set = 0; set < a->sets; set++) {
+		struct vmm_tlb_entry *s = tlb_set_base(a, set);
+
+		for (uint64_t v = *tlb_set_valid(s); v; v &= v - 1)
+			fn(data, a, s + __builtin_ctzll(v), level);
+	}
 }
 
 void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data)
@@ -541,8 +545,8 @@ void vmm_tlb_for_each(struct vmm_tlb *t, tlb_visit_fn fn, void *data)
 static long check_list(const struct vmm_tlb_array *a, uint32_t set, uint64_t valid,
 		       uint64_t *known, FILE *out)
 {
-	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
-	uint64_t list = a->order[set], rest = list, seen = 0, newer = UINT64_MAX;
+	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
+	uint64_t list = *tlb_set_list(s), rest = list, seen = 0, newer = UINT64_MAX;
 
 	/* most sets repeat the list last found whole (at first, the initial one) */
 	if (list != *known) {
@@ -588,7 +592,7 @@ static bool malformed(const struct vmm_tlb_array *a, const struct vmm_tlb_entry 
 static long report_fp(const struct vmm_tlb_array *a, uint32_t set, uint32_t i, uint64_t word,
 		      FILE *out)
 {
-	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
+	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
 	long problems = 0;
 
 	for (uint32_t w = 8 * i; w < a->ways && w < 8 * i + 8; w++) {
@@ -634,18 +638,18 @@ static uint64_t ways_in_use(const struct vmm_tlb_entry *s, uint32_t ways)
 static long check_set(const struct vmm_tlb_array *a, uint32_t set, bool pwc, uint32_t *valid_sz,
 		      uint64_t *known_list, FILE *out)
 {
-	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
-	const uint64_t *fpw = a->fp + (size_t)set * a->fp_words;
+	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
+	const uint64_t *fpw = tlb_set_fpw(a, set);
 	uint64_t valid = ways_in_use(s, a->ways), want_fp[(64 + 7) / 8];
 	long problems = 0;
 
 	if (!valid) {
 		/* an empty set whose index says so is the common case: no work per way */
-		uint64_t indexed = a->valid[set];
+		uint64_t indexed = *tlb_set_valid(s);
 
 		for (uint32_t i = 0; i < a->fp_words; i++)
 			indexed |= fpw[i];
-		if (!indexed && (a->policy != TLB_POL_LRU_LIST || a->order[set] == *known_list))
+		if (!indexed && (a->policy != TLB_POL_LRU_LIST || *tlb_set_list(s) == *known_list))
 			return 0;
 	}
 	memset(want_fp, 0, sizeof(want_fp));
@@ -676,9 +680,9 @@ static long check_set(const struct vmm_tlb_array *a, uint32_t set, bool pwc, uin
 			problems += report_fp(a, set, i, fpw[i], out);
 	if (a->policy == TLB_POL_LRU_LIST)
 		problems += check_list(a, set, valid, known_list, out);
-	if (valid != a->valid[set]) {
+	if (valid != *tlb_set_valid(s)) {
 		fprintf(out, "%s: set %u has valid mask %#" PRIx64 ", its ways say %#" PRIx64 "\n",
-			a->name, set, a->valid[set], valid);
+			a->name, set, *tlb_set_valid(s), valid);
 		problems++;
 	}
 	return problems;
@@ -691,20 +695,22 @@ static long check_set(const struct vmm_tlb_array *a, uint32_t set, bool pwc, uin
  */
 static bool empty_and_indexed(const struct vmm_tlb_array *a, uint64_t list)
 {
-	const size_t n = (size_t)a->sets * a->ways;
 	uint64_t all = TLB_TAG_INVALID;
 	uint64_t indexed = a->nvalid | a->nvalid_sz[0] | a->nvalid_sz[1] | a->nvalid_sz[2];
 
-#pragma GCC unroll 8
-	for (size_t k = 0; k < n; k++)
-		all &= a->e[k].tag;
-	for (uint32_t set = 0; set < a->sets; set++)
-		indexed |= a->valid[set];
-	for (size_t i = 0; i < (size_t)a->sets * a->fp_words; i++)
-		indexed |= a->fp[i];
-	if (a->policy == TLB_POL_LRU_LIST)
-		for (uint32_t set = 0; set < a->sets; set++)
-			indexed |= a->order[set] ^ list;
+	for (uint32_t set = 0; set < a->sets; set++) {
+		const struct vmm_tlb_entry *s = tlb_set_base(a, set);
+		const uint64_t *fpw = tlb_set_fpw(a, set);
+
+#pragma GCC unroll 4
+		for (uint32_t w = 0; w < a->ways; w++)
+			all &= s[w].tag;
+		indexed |= *tlb_set_valid(s);
+		for (uint32_t i = 0; i < a->fp_words; i++)
+			indexed |= fpw[i];
+		if (a->policy == TLB_POL_LRU_LIST)
+			indexed |= *tlb_set_list(s) ^ list;
+	}
 	return all == TLB_TAG_INVALID && !indexed;
 }
 

@@ -55,7 +55,7 @@ struct vmm_prng;
 
 /*
  * The policy an array runs. TLB_POL_LRU_LIST is LRU with, beside the
- * stamps, each set's ways in recency order (struct vmm_tlb_array.order),
+ * stamps, each set's ways in recency order (struct tlb_set_hdr.list),
  * so that a fill into a full set takes the least recently used way without
  * comparing every stamp; a use then costs a few more instructions, so the
  * L1 arrays, which the hit path touches, keep plain LRU.
@@ -115,18 +115,26 @@ static inline struct tlb_memo_slot *tlb_memo_slot(struct tlb_memo_slot *memo, ui
  * matches; a fill finds the first empty way in the mask. Both are host-side
  * indexes of the entries, not simulated state: vmm_tlb_array_check()
  * verifies them.
+ *
+ * A set is one block of memory: a header (struct tlb_set_hdr) with its
+ * valid mask, its recency list (TLB_POL_LRU_LIST: its ways, most recently
+ * used first, 4 bits each, 0xf in the positions past the last way) and
+ * its fingerprint words, then its ways' entries. What a lookup or a fill
+ * needs of a set is one multiply away, at offsets that do not depend on
+ * the geometry.
  */
+struct tlb_set_hdr {
+	uint64_t valid;			/* bit w set when way w holds an entry */
+	uint64_t list;			/* the recency list (TLB_POL_LRU_LIST) */
+	uint64_t fp[8];			/* fingerprint bytes, eight ways a word (64 ways) */
+};
+
 struct vmm_tlb_array {
-	struct vmm_tlb_entry *e;	/* sets * ways (one dummy entry when empty) */
-	uint64_t *valid;		/* per set: bit w set when way w holds an entry */
-	uint64_t *fp;			/* per set: fp_words words of way fingerprint bytes */
+	char *blocks;			/* sets blocks of set_bytes (one dummy set when empty) */
 	uint64_t *plru;			/* tree bits per set (tree-PLRU only) */
-	uint64_t *order;		/* per set: its ways, most recently used first, 4 bits
-					 * each; positions past the last way hold 0xf
-					 * (TLB_POL_LRU_LIST only) */
 	struct tlb_memo_slot *memo;	/* the side's memo (L1 4 KiB arrays only), else NULL */
 	uint32_t sets, ways, set_mask;
-	uint32_t set_bytes;		/* ways * sizeof(struct vmm_tlb_entry) */
+	uint32_t set_bytes;		/* a set's block: its header and its entries */
 	uint32_t fp_words;		/* fingerprint words per set: ways / 8 rounded up */
 	uint64_t all_ways;		/* the mask of a full set */
 	uint64_t list_pad;		/* 0xf in the recency-list positions past the last way */
@@ -177,16 +185,39 @@ static inline uint64_t tlb_tag(uint64_t va, unsigned shift, unsigned szidx)
 	return (va & ~((1ull << shift) - 1)) | szidx;
 }
 
-static inline struct vmm_tlb_entry *tlb_set(const struct vmm_tlb_array *a, uint64_t va,
-					    unsigned shift)
+/* The block of set @set_idx. */
+static inline char *tlb_block(const struct vmm_tlb_array *a, uint32_t set_idx)
 {
-	return a->e + ((va >> shift) & a->set_mask) * a->ways;
+	return a->blocks + (size_t)set_idx * a->set_bytes;
 }
 
 /* The first way of set @set_idx. */
 static inline struct vmm_tlb_entry *tlb_set_base(const struct vmm_tlb_array *a, uint32_t set_idx)
 {
-	return (struct vmm_tlb_entry *)(void *)((char *)a->e + (size_t)set_idx * a->set_bytes);
+	return (struct vmm_tlb_entry *)(void *)(tlb_block(a, set_idx) + sizeof(struct tlb_set_hdr));
+}
+
+/* The header of the set whose first way is @base. */
+static inline struct tlb_set_hdr *tlb_set_hdr(const struct vmm_tlb_entry *base)
+{
+	return (struct tlb_set_hdr *)(void *)((char *)(uintptr_t)base - sizeof(struct tlb_set_hdr));
+}
+
+/* The valid mask and the recency list of the set whose first way is @base. */
+static inline uint64_t *tlb_set_valid(const struct vmm_tlb_entry *base)
+{
+	return &tlb_set_hdr(base)->valid;
+}
+
+static inline uint64_t *tlb_set_list(const struct vmm_tlb_entry *base)
+{
+	return &tlb_set_hdr(base)->list;
+}
+
+/* Entry @k of @a, counting ways set by set (0 .. sets * ways - 1). */
+static inline struct vmm_tlb_entry *tlb_entry_at(const struct vmm_tlb_array *a, size_t k)
+{
+	return tlb_set_base(a, (uint32_t)(k / a->ways)) + k % a->ways;
 }
 
 /* The fingerprint byte of a tag: 0x80 (a valid way) and seven bits mixed from the whole tag. */
@@ -213,13 +244,13 @@ static inline uint64_t tlb_fp_match(uint64_t word, uint64_t fp)
 
 /*
  * The ways of set @set_idx whose fingerprint byte is @fp, as a mask (bit w
- * for way w): with SSE2, one 16-byte compare for up to 16 ways (the
- * fingerprint array has a word of slack at its end for the last set);
- * else tlb_fp_match() per word, its bytes' top bits gathered into bits.
+ * for way w): with SSE2, one 16-byte compare for up to 16 ways (a set's
+ * header always has the bytes of 64); else tlb_fp_match() per word, its
+ * bytes' top bits gathered into bits.
  */
 static inline uint64_t *tlb_set_fpw(const struct vmm_tlb_array *a, uint32_t set_idx)
 {
-	return a->fp + (size_t)set_idx * a->fp_words;
+	return ((struct tlb_set_hdr *)(void *)tlb_block(a, set_idx))->fp;
 }
 
 /* tlb_fp_ways() of the set whose fingerprint words start at @fpw. */
@@ -335,7 +366,8 @@ static inline void vmm_tlb_forget_last(struct vmm_tlb *t)
 /* Empty both memos (struct tlb_memo_slot): the PCID or the rights changed. */
 void vmm_tlb_forget_memo(struct vmm_tlb *t);
 
-void vmm_tlb_touch_slow(struct vmm_tlb_array *a, struct vmm_tlb_entry *e);
+/* Tree-PLRU: record a use of way @way of set @set of @a. */
+void vmm_tlb_touch_slow(struct vmm_tlb_array *a, uint32_t set, uint32_t way);
 
 /*
  * Move way @way to the front of recency list @list. Its position is the
@@ -364,12 +396,14 @@ tlb_touch_at(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, uint32_t 
 	if (likely(a->policy == TLB_POL_LRU)) {
 		e->stamp = ++t->tick;
 	} else if (a->policy == TLB_POL_LRU_LIST) {
+		uint64_t *list = tlb_set_list(e - way);
+
 		e->stamp = ++t->tick;
 		/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
-		if ((a->order[set] & 0xf) != way)
-			a->order[set] = tlb_list_use(a->order[set], way);
+		if ((*list & 0xf) != way)
+			*list = tlb_list_use(*list, way);
 	} else if (a->policy == TLB_POL_PLRU) {
-		vmm_tlb_touch_slow(a, e);
+		vmm_tlb_touch_slow(a, set, way);
 	}
 }
 
@@ -378,12 +412,10 @@ static inline void tlb_touch(struct vmm_tlb *t, struct vmm_tlb_array *a, struct 
 {
 	if (likely(a->policy == TLB_POL_LRU)) {
 		e->stamp = ++t->tick;
-	} else if (a->policy == TLB_POL_LRU_LIST) {
+	} else {
 		uint32_t set = tlb_set_index(a, e->tag, e->shift);
 
 		tlb_touch_at(t, a, set, (uint32_t)(e - tlb_set_base(a, set)), e);
-	} else if (a->policy == TLB_POL_PLRU) {
-		vmm_tlb_touch_slow(a, e);
 	}
 }
 
@@ -448,12 +480,13 @@ static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t se
 static inline __attribute__((always_inline)) uint32_t tlb_fresh_way(struct vmm_tlb *t, const struct vmm_tlb_array *a,
 				     uint32_t set)
 {
-	uint64_t empty = ~a->valid[set] & a->all_ways;
+	const struct vmm_tlb_entry *base = tlb_set_base(a, set);
+	uint64_t empty = ~*tlb_set_valid(base) & a->all_ways;
 
 	if (empty)
 		return (uint32_t)__builtin_ctzll(empty);
 	if (likely(a->policy == TLB_POL_LRU_LIST))
-		return (uint32_t)(a->order[set] >> (4 * (a->ways - 1))) & 0xf;
+		return (uint32_t)(*tlb_set_list(base) >> (4 * (a->ways - 1))) & 0xf;
 	if (likely(a->policy == TLB_POL_LRU))
 		return tlb_lru_victim(a, set);
 	return vmm_tlb_victim_slow(t, a, set);
@@ -476,16 +509,16 @@ void vmm_tlb_recount(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct vm
 		     uint64_t tag, const struct tlb_fill *f);
 
 /*
- * Put @f (tag @tag) into way @way of set @set, which held nothing or what
- * it replaces; the caller has forgotten the last hits (vmm_tlb_forget_last())
- * and records the use (tlb_touch()). The counts change only where the old
- * and the new entry differ, which one compare of their classes tells.
- * Without @memo the caller vouches that @a keeps no memo.
+ * Put @f (tag @tag) into way @way of the set whose first way is @base
+ * (fingerprint words @fpw), which held nothing or what it replaces; the
+ * caller has forgotten the last hits (vmm_tlb_forget_last()) and records
+ * the use (tlb_touch()). The counts change only where the old and the new
+ * entry differ, which one compare of their classes tells. Without @memo
+ * the caller vouches that @a keeps no memo.
  */
 static inline __attribute__((always_inline)) struct vmm_tlb_entry *
-tlb_put(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *base,
-	uint64_t *fpw, uint32_t way, uint64_t tag, uint64_t fp, const struct tlb_fill *f,
-	const bool memo)
+tlb_put(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *base, uint64_t *fpw,
+	uint32_t way, uint64_t tag, uint64_t fp, const struct tlb_fill *f, const bool memo)
 {
 	struct vmm_tlb_entry *e = base + way;
 	uint64_t old = e->tag;
@@ -497,7 +530,7 @@ tlb_put(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb
 			tlb_memo_slot(a->memo, old)->page = TLB_TAG_INVALID;
 	} else {
 		a->nvalid++;
-		a->valid[set] |= 1ull << way;
+		*tlb_set_valid(base) |= 1ull << way;
 		a->nvalid_sz[tag & 3]++;
 		t->pcid_count[f->pcid]++;
 		t->global_count += f->global;
@@ -520,7 +553,7 @@ tlb_install(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, uint32_t w
 	    uint64_t fp, const struct tlb_fill *f)
 {
 	struct vmm_tlb_entry *e =
-		tlb_put(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), way, tag, fp, f, true);
+		tlb_put(t, a, tlb_set_base(a, set), tlb_set_fpw(a, set), way, tag, fp, f, true);
 
 	tlb_touch_at(t, a, set, way, e);
 	return e;
@@ -538,18 +571,18 @@ tlb_fill_set(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vm
 	struct vmm_tlb_entry *e;
 	uint32_t way;
 
-	if (likely(a->policy == TLB_POL_LRU_LIST) && !(~a->valid[set] & a->all_ways)) {
-		uint64_t list = a->order[set];
+	if (likely(a->policy == TLB_POL_LRU_LIST) && !(~*tlb_set_valid(base) & a->all_ways)) {
+		uint64_t list = *tlb_set_list(base);
 
 		way = (uint32_t)(list >> (4 * (a->ways - 1))) & 0xf;
 
-		e = tlb_put(t, a, set, base, fpw, way, tag, fp, f, memo);
+		e = tlb_put(t, a, base, fpw, way, tag, fp, f, memo);
 		e->stamp = ++t->tick;
-		a->order[set] = list << 4 | way | a->list_pad;
+		*tlb_set_list(base) = list << 4 | way | a->list_pad;
 		return e;
 	}
 	way = tlb_fresh_way(t, a, set);
-	e = tlb_put(t, a, set, base, fpw, way, tag, fp, f, memo);
+	e = tlb_put(t, a, base, fpw, way, tag, fp, f, memo);
 	tlb_touch_at(t, a, set, way, e);
 	return e;
 }

@@ -292,16 +292,16 @@ static void test_plru_order(void **state)
 		struct tlb_fill f = { .va = (uint64_t)(i + 1) << 12, .pa = 0x1000, .shift = 12 };
 
 		vmm_tlb_fill(&t, &t.dtlb[0], &f);
-		assert_int_equal(t.dtlb[0].e[i].tag, f.va);
+		assert_int_equal(tlb_entry_at(&t.dtlb[0], i)->tag, f.va);
 	}
 	{
 		struct tlb_fill f = { .va = 5ull << 12, .pa = 0x1000, .shift = 12 };
 
 		vmm_tlb_fill(&t, &t.dtlb[0], &f);	/* evicts way 0 (page 1) */
-		assert_int_equal(t.dtlb[0].e[0].tag, 5ull << 12);
+		assert_int_equal(tlb_entry_at(&t.dtlb[0], 0)->tag, 5ull << 12);
 		f.va = 6ull << 12;
 		vmm_tlb_fill(&t, &t.dtlb[0], &f);	/* after way 0, the left pair is fresh: way 2 */
-		assert_int_equal(t.dtlb[0].e[2].tag, 6ull << 12);
+		assert_int_equal(tlb_entry_at(&t.dtlb[0], 2)->tag, 6ull << 12);
 	}
 	assert_int_equal(t.pcid_count[0], 4);
 	vmm_tlb_destroy(&t, &hm);
@@ -313,7 +313,7 @@ static void test_plru_order(void **state)
 /* The first way of @set holding @tag usable under @pcid, by reading every way. */
 static int scan_find(const struct vmm_tlb_array *a, uint32_t set, uint64_t tag, uint16_t pcid)
 {
-	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
+	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
 
 	for (uint32_t w = 0; w < a->ways; w++)
 		if (s[w].tag == tag && (s[w].pcid == pcid || s[w].global))
@@ -329,7 +329,7 @@ static int scan_find(const struct vmm_tlb_array *a, uint32_t set, uint64_t tag, 
 static int scan_fill_way(const struct vmm_tlb_array *a, uint32_t set, uint64_t tag,
 			 uint16_t pcid, bool fresh)
 {
-	const struct vmm_tlb_entry *s = a->e + (size_t)set * a->ways;
+	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
 	int same = fresh ? -1 : scan_find(a, set, tag, pcid), oldest = 0;
 
 	if (same >= 0)
@@ -378,7 +378,7 @@ static void index_ops(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_prn
 			if (e)
 				tlb_touch(t, a, e);
 		} else {
-			vmm_tlb_kill(t, a, &a->e[vmm_prng_below(rng, (uint64_t)a->sets * a->ways)]);
+			vmm_tlb_kill(t, a, tlb_entry_at(a, vmm_prng_below(rng, (uint64_t)a->sets * a->ways)));
 		}
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
 	}
@@ -422,29 +422,21 @@ static void test_set_index_against_scans(void **state)
  * time on a copy of a filled array: the exact number of problems it reports.
  */
 struct array_copy {
-	struct vmm_tlb_entry e[64];
-	uint64_t valid[16], fp[16], order[16];
+	char blocks[16 << 10];	/* every set: fingerprints, valid mask, list, entries */
 	uint32_t nvalid, nvalid_sz[3];
 };
 
 static void save_array(const struct vmm_tlb_array *a, struct array_copy *c)
 {
-	memcpy(c->e, a->e, (size_t)a->sets * a->ways * sizeof(*a->e));
-	memcpy(c->valid, a->valid, a->sets * sizeof(*a->valid));
-	memcpy(c->fp, a->fp, (size_t)a->sets * a->fp_words * sizeof(*a->fp));
-	if (a->order)
-		memcpy(c->order, a->order, a->sets * sizeof(*a->order));
+	assert_true((size_t)a->sets * a->set_bytes <= sizeof(c->blocks));
+	memcpy(c->blocks, a->blocks, (size_t)a->sets * a->set_bytes);
 	c->nvalid = a->nvalid;
 	memcpy(c->nvalid_sz, a->nvalid_sz, sizeof(c->nvalid_sz));
 }
 
 static void restore_array(struct vmm_tlb_array *a, const struct array_copy *c)
 {
-	memcpy(a->e, c->e, (size_t)a->sets * a->ways * sizeof(*a->e));
-	memcpy(a->valid, c->valid, a->sets * sizeof(*a->valid));
-	memcpy(a->fp, c->fp, (size_t)a->sets * a->fp_words * sizeof(*a->fp));
-	if (a->order)
-		memcpy(a->order, c->order, a->sets * sizeof(*a->order));
+	memcpy(a->blocks, c->blocks, (size_t)a->sets * a->set_bytes);
 	a->nvalid = c->nvalid;
 	memcpy(a->nvalid_sz, c->nvalid_sz, sizeof(c->nvalid_sz));
 }
@@ -477,7 +469,9 @@ static void test_array_check_finds_damage(void **state)
 	}
 	{
 		struct vmm_tlb_array *a = &t.stlb;
-		struct vmm_tlb_entry *set0 = a->e, *set1 = a->e + a->ways, *set2 = set1 + a->ways;
+		struct vmm_tlb_entry *set0 = tlb_set_base(a, 0), *set1 = tlb_set_base(a, 1);
+		struct vmm_tlb_entry *set2 = tlb_set_base(a, 2);
+		uint64_t *fp0 = tlb_set_fpw(a, 0), *fp2 = tlb_set_fpw(a, 2);
 
 		assert_int_equal(a->nvalid, 4);
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
@@ -491,18 +485,18 @@ static void test_array_check_finds_damage(void **state)
 		restore_array(a, c);
 		set0[2].pcid = set0[0].pcid;			/* a third way answering page 0 */
 		set0[2].tag = set0[0].tag;
-		a->fp[0] = (a->fp[0] & ~(0xffull << 16)) | tlb_fp(set0[0].tag) << 16;
+		*fp0 = (*fp0 & ~(0xffull << 16)) | tlb_fp(set0[0].tag) << 16;
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
 		set0[2].pcid = 1;				/* another PCID may have it */
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
 		restore_array(a, c);
-		a->fp[0] ^= 0x01ull << 8;			/* way 1's fingerprint */
+		*fp0 ^= 0x01ull << 8;				/* way 1's fingerprint */
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
 		restore_array(a, c);
-		a->fp[2] = 0x80ull << 24;			/* an empty way with a fingerprint */
+		*fp2 = 0x80ull << 24;				/* an empty way with a fingerprint */
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
 		restore_array(a, c);
-		a->valid[1] = 0;				/* the index lost a way */
+		*tlb_set_valid(set1) = 0;			/* the index lost a way */
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
 		restore_array(a, c);
 		set2[3] = set1[0];				/* an entry the index never saw, */
@@ -510,8 +504,8 @@ static void test_array_check_finds_damage(void **state)
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 4); /* fp, mask, 2 counts */
 		restore_array(a, c);
 		set2[0] = set1[0];				/* in the wrong set */
-		a->fp[2] = tlb_fp(set1[0].tag);
-		a->valid[2] = 1;
+		*fp2 = tlb_fp(set1[0].tag);
+		*tlb_set_valid(set2) = 1;
 		a->nvalid++;
 		a->nvalid_sz[0]++;
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
@@ -521,14 +515,15 @@ static void test_array_check_finds_damage(void **state)
 		a->nvalid--;
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 2);
 		restore_array(a, c);
-		a->order[1] = (a->order[1] & ~0xfull) | 3;	/* way 3 listed twice */
+		*tlb_set_list(set1) = (*tlb_set_list(set1) & ~0xfull) | 3; /* way 3 listed twice */
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
 		restore_array(a, c);
-		a->order[1] &= ~(0xfull << 16);		/* way 0 after the last way */
+		*tlb_set_list(set1) &= ~(0xfull << 16);	/* way 0 after the last way */
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
 		restore_array(a, c);
-		a->order[0] = (a->order[0] & ~0xffull) |	/* the two most recent swapped */
-			      (a->order[0] & 0xf) << 4 | (a->order[0] >> 4 & 0xf);
+		*tlb_set_list(set0) = (*tlb_set_list(set0) & ~0xffull) | /* the two most recent swapped */
+				      (*tlb_set_list(set0) & 0xf) << 4 |
+				      (*tlb_set_list(set0) >> 4 & 0xf);
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 1);
 		restore_array(a, c);
 		assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
@@ -803,10 +798,10 @@ static void test_global_and_nonglobal_entries(void **state)
 	assert_int_equal(vmm_cpu_access(cpu, VA1, 8, VMM_ACC_WRITE, NULL), 0);
 	d = &cpu->tlb.dtlb[0];
 	for (uint32_t k = 0; k < d->sets * d->ways; k++)
-		if (d->e[k].tag == VA1) {
-			assert_int_equal(d->e[k].pcid, 1);
-			global += d->e[k].global;
-			nonglobal += !d->e[k].global;
+		if (tlb_entry_at(d, k)->tag == VA1) {
+			assert_int_equal(tlb_entry_at(d, k)->pcid, 1);
+			global += tlb_entry_at(d, k)->global;
+			nonglobal += !tlb_entry_at(d, k)->global;
 		}
 	assert_int_equal(global, 1);
 	assert_int_equal(nonglobal, 1);
@@ -815,8 +810,8 @@ static void test_global_and_nonglobal_entries(void **state)
 	assert_true(s.check_stale_tlb >= 1);	/* the non-global entry: G changed since */
 	/* an entry copied over its twin (same page, PCID and G) is a problem */
 	for (uint32_t k = 0; k < d->sets * d->ways; k++)
-		if (d->e[k].tag == VA1 && d->e[k].global) {
-			d->e[k].global = 0;
+		if (tlb_entry_at(d, k)->tag == VA1 && tlb_entry_at(d, k)->global) {
+			tlb_entry_at(d, k)->global = 0;
 			cpu->tlb.global_count--;
 		}
 	assert_true(vmm_tlb_array_check(d, false, stdout) >= 1);
@@ -848,10 +843,10 @@ static void test_fill_drops_twins(void **state)
 	/* PCID 2 refills with G: its entry (way 0) turns global, the other global goes */
 	f.pcid = 2;
 	f.fresh = 0;
-	assert_ptr_equal(vmm_tlb_fill(&t, a, &f), &a->e[0]);
-	assert_true(a->e[0].global);
+	assert_ptr_equal(vmm_tlb_fill(&t, a, &f), tlb_entry_at(a, 0));
+	assert_true(tlb_entry_at(a, 0)->global);
 	assert_int_equal(a->nvalid, 1);
-	assert_int_equal(a->e[1].tag, TLB_TAG_INVALID);
+	assert_int_equal(tlb_entry_at(a, 1)->tag, TLB_TAG_INVALID);
 	assert_int_equal(t.global_count, 1);
 	assert_int_equal(t.pcid_count[1], 0);
 	assert_int_equal(vmm_tlb_array_check(a, false, stdout), 0);
