@@ -34,11 +34,11 @@
  */
 #include "fault/fault.h"
 
-#include <string.h>
 
 #include <vmm/cpu.h>
 #include <vmm/gfp.h>
 
+#include "lib/pagecopy.h"
 #include "machine.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
@@ -256,7 +256,7 @@ static unsigned do_cow_fault(struct vmm_vm_fault *vmf)
 	ret = do_fault_page(vmf);
 	if (ret & VMF_BAIL)
 		goto uncharge;
-	memcpy(vmm_page_host(m, cow), vmm_page_host(m, vmf->page), PAGE_SIZE);
+	vmm_copy_host_pages(vmm_page_host(m, cow), vmm_page_host(m, vmf->page), PAGE_SIZE);
 	vmm_charge(m, VMM_CYC_ZERO_COPY, m->clock.cost.copy_page);
 	ret |= finish_fault(vmf);
 	vmm_unlock_page(vmf->page);

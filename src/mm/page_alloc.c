@@ -22,6 +22,7 @@
 #include <vmm/errors.h>
 
 #include "lib/compiler.h"
+#include "lib/pagecopy.h"
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/debug.h"
@@ -638,7 +639,7 @@ static void clear_pages(struct vmm_machine *m, uint64_t pfn, unsigned order)
 {
 	uint64_t n = 1ull << order;
 
-	memset(vmm_physmem_host(&m->phys, pfn << VMM_PAGE_SHIFT), 0, n << VMM_PAGE_SHIFT);
+	vmm_clear_host_pages(vmm_physmem_host(&m->phys, pfn << VMM_PAGE_SHIFT), n << VMM_PAGE_SHIFT);
 	vmm_charge(m, VMM_CYC_ZERO_COPY, n * m->clock.cost.zero_page);
 }
 
@@ -2331,6 +2332,23 @@ struct vmm_page *vmm_alloc_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
 			return page;
 	}
 	return alloc_pages_other(m, gfp, order);
+}
+
+/*
+ * vmm_alloc_pages(m, gfp | __GFP_ZERO, 0), with the order-0 fast path for the
+ * zeroed page of an anonymous write fault or a page table: alloc_order0_fast()
+ * takes the page as for a request without __GFP_ZERO (the same page, the same
+ * charge), then it is cleared and the clear charged as prep_new_page() would.
+ */
+struct vmm_page *vmm_alloc_zeroed_page(struct vmm_machine *m, vmm_gfp_t gfp)
+{
+	struct vmm_page *page = alloc_order0_fast(m, gfp & ~VMM_GFP_ZERO);
+
+	if (likely(page)) {
+		clear_pages(m, pfn_of(m, page), 0);
+		return page;
+	}
+	return alloc_pages_other(m, gfp | VMM_GFP_ZERO, 0);
 }
 
 /* __page_cache_alloc(): with cpuset.memory_spread_page, round robin over the cpuset's nodes. */
