@@ -40,6 +40,7 @@
 
 #include "lib/pagecopy.h"
 #include "machine.h"
+#include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/vma.h"
@@ -249,7 +250,7 @@ static unsigned do_cow_fault(struct vmm_vm_fault *vmf)
 
 	if (vmm_anon_vma_prepare(vmf->vma))
 		return VMF_OOM;
-	cow = vmm_alloc_pages(m, VMM_GFP_HIGHUSER_MOVABLE, 0);
+	cow = vmm_alloc_page_filled(m, VMM_GFP_HIGHUSER_MOVABLE);
 	if (!cow)
 		return VMF_OOM;
 	vmf->cow_page = cow;

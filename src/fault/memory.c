@@ -86,9 +86,7 @@ static uint64_t page_pa(struct vmm_machine *m, struct vmm_page *p)
 /* alloc_zeroed_user_highpage_movable() / alloc_page_vma(): on the task's policy, this CPU's node. */
 static struct vmm_page *alloc_user_page(struct vmm_machine *m, bool zero)
 {
-	if (zero)
-		return vmm_alloc_zeroed_page(m, VMM_GFP_HIGHUSER_MOVABLE);
-	return vmm_alloc_pages(m, VMM_GFP_HIGHUSER_MOVABLE, 0);
+	return vmm_alloc_page_filled(m, VMM_GFP_HIGHUSER_MOVABLE | (zero ? VMM_GFP_ZERO : 0));
 }
 
 /* A new anonymous page becomes @v's at @addr: rmap, LRU, RSS; its writable, dirty entry. */

@@ -55,7 +55,7 @@ static void count_table(struct vmm_machine *m, vmm_paddr_t pa, int64_t delta)
 
 vmm_paddr_t vmm_pgtable_page_alloc(struct vmm_machine *m, vmm_gfp_t gfp)
 {
-	struct vmm_page *page = vmm_alloc_zeroed_page(m, gfp);
+	struct vmm_page *page = vmm_alloc_page_filled(m, gfp | VMM_GFP_ZERO);
 	vmm_paddr_t pa;
 
 	if (!page)
