@@ -24,8 +24,10 @@
  * libvmm's first repetition of a case finds them; an untimed warm-up
  * repetition of each case comes first, so the median is of the steady state.
  *
- *   bench_fault [--pages N] [--reps N] [--callgrind]
+ *   bench_fault [--pages N] [--reps N] [--callgrind] [--only CASE]
  *
+ * --only runs one case (e.g. under cachegrind, which cannot count one loop
+ * alone).
  * With --callgrind (and Valgrind's headers), each libvmm case's timed loop
  * is the only part callgrind counts (bench/callgrind_fault.sh divides), after
  * the same warm-up repetition.
@@ -59,6 +61,7 @@
 
 static unsigned pages = 8192, reps = 7;
 static bool callgrind;
+static int only = -1;		/* --only: the one case to run, or -1 */
 
 enum bench_case { ANON_WRITE, ZERO_READ, COW_WRITE, NR_CASES };
 static const char *const case_names[NR_CASES] = { "anon_write", "zero_read", "cow_write" };
@@ -242,6 +245,15 @@ static void host_worker_stop(void)
 	waitpid(host_worker, NULL, 0);
 }
 
+static int case_index(const char *name)
+{
+	for (int c = 0; c < NR_CASES; c++)
+		if (!strcmp(name, case_names[c]))
+			return c;
+	die("--only takes anon_write, zero_read or cow_write");
+	return -1;
+}
+
 static void parse_args(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -251,8 +263,10 @@ static void parse_args(int argc, char **argv)
 			reps = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--callgrind"))
 			callgrind = true;
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = case_index(argv[++i]);
 		else
-			die("usage: bench_fault [--pages N] [--reps N] [--callgrind]");
+			die("usage: bench_fault [--pages N] [--reps N] [--callgrind] [--only CASE]");
 	}
 	if (!pages || !reps || reps > MAX_REPS)
 		die("--pages must be positive, --reps 1..64");
@@ -280,6 +294,8 @@ int main(int argc, char **argv)
 	for (int c = 0; c < NR_CASES; c++) {
 		double sim[MAX_REPS], host[MAX_REPS], cyc = 0, hflt = 0, ms, mh;
 
+		if (only >= 0 && c != only)
+			continue;
 		/*
 		 * warm-up: host memory behind the frames, slab caches, and the
 		 * per-CPU lists' high marks, which a fresh machine has at 0 (its

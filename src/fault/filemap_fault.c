@@ -34,12 +34,13 @@
  */
 #include "fault/fault.h"
 
-#include <string.h>
 
 #include <vmm/cpu.h>
 #include <vmm/gfp.h>
 
+#include "lib/pagecopy.h"
 #include "machine.h"
+#include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/vma.h"
@@ -249,14 +250,14 @@ static unsigned do_cow_fault(struct vmm_vm_fault *vmf)
 
 	if (vmm_anon_vma_prepare(vmf->vma))
 		return VMF_OOM;
-	cow = vmm_alloc_pages(m, VMM_GFP_HIGHUSER_MOVABLE, 0);
+	cow = vmm_alloc_page_filled(m, VMM_GFP_HIGHUSER_MOVABLE);
 	if (!cow)
 		return VMF_OOM;
 	vmf->cow_page = cow;
 	ret = do_fault_page(vmf);
 	if (ret & VMF_BAIL)
 		goto uncharge;
-	memcpy(vmm_page_host(m, cow), vmm_page_host(m, vmf->page), PAGE_SIZE);
+	vmm_copy_host_pages(vmm_page_host(m, cow), vmm_page_host(m, vmf->page), PAGE_SIZE);
 	vmm_charge(m, VMM_CYC_ZERO_COPY, m->clock.cost.copy_page);
 	ret |= finish_fault(vmf);
 	vmm_unlock_page(vmf->page);

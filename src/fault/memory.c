@@ -32,15 +32,15 @@
  */
 #include "fault/core.h"
 
-#include <string.h>
-
 #include <vmm/errors.h>
 #include <vmm/gfp.h>
 #include <vmm/page.h>
 
 #include "fault/fault.h"
+#include "lib/pagecopy.h"
 #include "machine.h"
 #include "mm/buddy.h"
+#include "mm/page_alloc.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/vma.h"
@@ -86,7 +86,7 @@ static uint64_t page_pa(struct vmm_machine *m, struct vmm_page *p)
 /* alloc_zeroed_user_highpage_movable() / alloc_page_vma(): on the task's policy, this CPU's node. */
 static struct vmm_page *alloc_user_page(struct vmm_machine *m, bool zero)
 {
-	return vmm_alloc_pages(m, VMM_GFP_HIGHUSER_MOVABLE | (zero ? VMM_GFP_ZERO : 0), 0);
+	return vmm_alloc_page_filled(m, VMM_GFP_HIGHUSER_MOVABLE | (zero ? VMM_GFP_ZERO : 0));
 }
 
 /* A new anonymous page becomes @v's at @addr: rmap, LRU, RSS; its writable, dirty entry. */
@@ -165,8 +165,8 @@ static unsigned wp_page_copy(struct vmm_vm_fault *vmf, struct vmm_page *old)
 	if (vmm_anon_vma_prepare(v) || !(p = alloc_user_page(m, !old)))
 		return VMF_OOM;
 	if (old) {
-		memcpy(vmm_physmem_host(&m->phys, page_pa(m, p)),
-		       vmm_physmem_host(&m->phys, page_pa(m, old)), VMM_PAGE_SIZE);
+		vmm_copy_host_pages(vmm_physmem_host(&m->phys, page_pa(m, p)),
+				    vmm_physmem_host(&m->phys, page_pa(m, old)), VMM_PAGE_SIZE);
 		vmm_charge(m, VMM_CYC_ZERO_COPY, m->clock.cost.copy_page);
 		if (!page_anon(old)) {
 			vmm_add_mm_counter(mm, vmm_mm_counter(old), -1);

@@ -17,6 +17,7 @@
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/memblock.h"
+#include "mm/page_alloc.h"
 #include "mm/sparse.h"
 #include "mm/vmstat.h"
 
@@ -54,7 +55,7 @@ static void count_table(struct vmm_machine *m, vmm_paddr_t pa, int64_t delta)
 
 vmm_paddr_t vmm_pgtable_page_alloc(struct vmm_machine *m, vmm_gfp_t gfp)
 {
-	struct vmm_page *page = vmm_alloc_pages(m, gfp | VMM_GFP_ZERO, 0);
+	struct vmm_page *page = vmm_alloc_page_filled(m, gfp | VMM_GFP_ZERO);
 	vmm_paddr_t pa;
 
 	if (!page)

@@ -22,6 +22,7 @@
 #include <vmm/errors.h>
 
 #include "lib/compiler.h"
+#include "lib/pagecopy.h"
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/debug.h"
@@ -638,7 +639,7 @@ static void clear_pages(struct vmm_machine *m, uint64_t pfn, unsigned order)
 {
 	uint64_t n = 1ull << order;
 
-	memset(vmm_physmem_host(&m->phys, pfn << VMM_PAGE_SHIFT), 0, n << VMM_PAGE_SHIFT);
+	vmm_clear_host_pages(vmm_physmem_host(&m->phys, pfn << VMM_PAGE_SHIFT), n << VMM_PAGE_SHIFT);
 	vmm_charge(m, VMM_CYC_ZERO_COPY, n * m->clock.cost.zero_page);
 }
 
@@ -2331,6 +2332,57 @@ struct vmm_page *vmm_alloc_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
 			return page;
 	}
 	return alloc_pages_other(m, gfp, order);
+}
+
+/*
+ * How much of the next page's frame vmm_alloc_page_filled() asks the host CPU
+ * for: enough for the host's TLB to hold the page and its prefetchers to stream
+ * the rest once the clear or copy starts. bench_fault measured 4 and 16 lines
+ * alike (each about 150 ns off a write fault's clear on the development host).
+ */
+#define NEXT_FRAME_PREFETCH_LINES 8
+#define HOST_CACHE_LINE 64u
+
+/*
+ * The page the next order-0 request of this kind on this CPU will take: the
+ * head of the per-CPU list, which hands pages out last freed first. Touching
+ * the first lines of its frame now (a host prefetch for writing; nothing
+ * simulated sees it) moves the host TLB miss and the first cache misses of
+ * the next clear or copy off that request's path.
+ */
+static FAST_INLINE void prefetch_next_frame(struct vmm_machine *m, const struct vmm_list *list)
+{
+	const char *host;
+
+	if (vmm_list_empty(list))
+		return;
+	host = vmm_physmem_host(&m->phys,
+				pfn_of(m, vmm_list_first_entry(list, struct vmm_page, lru))
+					<< VMM_PAGE_SHIFT);
+	for (unsigned l = 0; l < NEXT_FRAME_PREFETCH_LINES; l++)
+		__builtin_prefetch(host + l * HOST_CACHE_LINE, 1, 3);
+}
+
+/*
+ * vmm_alloc_pages(m, gfp, 0) for a page its caller writes whole at once: the
+ * zeroed page of an anonymous write fault (__GFP_ZERO) or of a page table, or
+ * the destination of a COW copy. An order-0 __GFP_ZERO request takes the
+ * order-0 fast path here, which alloc_order0_fast() refuses it: it takes the
+ * page as for the request without __GFP_ZERO (the same page, the same charge)
+ * and clears it and charges the clear as prep_new_page() would. Either way the
+ * frame the next such request will take is prefetched.
+ */
+struct vmm_page *vmm_alloc_page_filled(struct vmm_machine *m, vmm_gfp_t gfp)
+{
+	struct vmm_page *page = alloc_order0_fast(m, gfp & ~VMM_GFP_ZERO);
+
+	if (unlikely(!page))
+		return alloc_pages_other(m, gfp, 0);
+	/* the fast path served: the entry's list is a real one */
+	prefetch_next_frame(m, m->this_cpu_fast->alloc[gfp & GFP_ZONE_MOBILITY].list);
+	if (gfp & VMM_GFP_ZERO)
+		clear_pages(m, pfn_of(m, page), 0);
+	return page;
 }
 
 /* __page_cache_alloc(): with cpuset.memory_spread_page, round robin over the cpuset's nodes. */

@@ -169,6 +169,12 @@ static inline bool pcp_allowed_order(unsigned order)
 struct vmm_page *vmm_alloc_pages_core(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order,
 				      int preferred_nid, const vmm_nodemask_t *nodemask);
 struct vmm_page *vmm_page_cache_alloc(struct vmm_machine *m, vmm_gfp_t gfp, unsigned order);
+/*
+ * vmm_alloc_pages(@m, @gfp, 0) for a page the caller writes whole at once (a zeroed page,
+ * a COW copy's destination): the order-0 fast path for __GFP_ZERO too, and the frame of
+ * the page the next such request will take prefetched on the host.
+ */
+struct vmm_page *vmm_alloc_page_filled(struct vmm_machine *m, vmm_gfp_t gfp);
 /* cpuset_mem_spread_node(): the next node of mems_allowed, round robin. */
 int vmm_cpuset_mem_spread_node(struct vmm_machine *m);
 /* __cpuset_zone_allowed() */
