@@ -34,7 +34,6 @@
  */
 #include "fault/fault.h"
 
-
 #include <vmm/cpu.h>
 #include <vmm/gfp.h>
 
