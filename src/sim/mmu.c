@@ -1029,6 +1029,33 @@ fast_put(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *set, 
 }
 
 /*
+ * A fresh fill of @f into set @si of @a, an array under a recency list
+ * that holds no entry for the page usable under f's PCID: what
+ * tlb_fill_set() does for it (memo and last hits are the caller's).
+ */
+static inline __attribute__((always_inline)) void
+fast_fill_list(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t si, const struct fast_entry *f)
+{
+	struct vmm_tlb_entry *set = tlb_set_base(a, si), *e;
+	uint64_t *fpw = tlb_set_fpw(a, si);
+	uint64_t *list_p = tlb_set_list(set);
+	uint64_t empty = ~*tlb_set_valid(set) & a->all_ways, list = *list_p;
+	uint32_t way;
+
+	if (likely(!empty)) {
+		way = (uint32_t)(list >> (4 * (a->ways - 1))) & 0xf;
+		e = fast_put(t, a, set, fpw, way, f, true);
+		*list_p = list << 4 | way | a->list_pad;
+	} else {
+		way = (uint32_t)__builtin_ctzll(empty);
+		e = fast_put(t, a, set, fpw, way, f, false);
+		if ((list & 0xf) != way)
+			*list_p = tlb_list_use(list, way);
+	}
+	e->stamp = ++t->tick;
+}
+
+/*
  * The fills of the fast path: the STLB (a recency list) and the L1 4 KiB
  * array @l1 (LRU, with its memo), whose sets @s2 and @s1 just missed the
  * page, get @f; what tlb_fill_set() does for them, and memo_note().
@@ -1037,25 +1064,13 @@ static inline __attribute__((always_inline)) void
 fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, uint32_t s1, struct vmm_tlb_array *l2,
 	  uint32_t s2, const struct fast_entry *f)
 {
-	struct vmm_tlb_entry *set = tlb_set_base(l2, s2), *e;
-	uint64_t *fpw = tlb_set_fpw(l2, s2);
-	uint64_t *list_p = tlb_set_list(set);
-	uint64_t empty = ~*tlb_set_valid(set) & l2->all_ways, list = *list_p;
+	struct vmm_tlb_entry *set, *e;
 	struct tlb_memo_slot *memo;
+	uint64_t *fpw, empty;
 	uint32_t way;
 
 	vmm_tlb_forget_last(t);	/* a new entry may answer for a remembered page */
-	if (likely(!empty)) {
-		way = (uint32_t)(list >> (4 * (l2->ways - 1))) & 0xf;
-		e = fast_put(t, l2, set, fpw, way, f, true);
-		*list_p = list << 4 | way | l2->list_pad;
-	} else {
-		way = (uint32_t)__builtin_ctzll(empty);
-		e = fast_put(t, l2, set, fpw, way, f, false);
-		if ((list & 0xf) != way)
-			*list_p = tlb_list_use(list, way);
-	}
-	e->stamp = ++t->tick;
+	fast_fill_list(t, l2, s2, f);
 
 	set = tlb_set_base(l1, s1);
 	fpw = tlb_set_fpw(l1, s1);
@@ -1228,8 +1243,33 @@ struct lean_pwc_fill {
 
 #define LEAN_FILL_PWC(l)                                                                       \
 	if (start >= l && l > fault_level && cpu->tlb.pwc[l - 2].ways)                         \
-		walk_fill_pwc(cpu, va, cpu->pcid, l, pf[l].epa, pf[l].table, pf[l].hash,       \
-			      pf[l].attr);
+		lean_fill_pwc(cpu, va, l, &pf[l], fast);
+
+/*
+ * Cache the non-leaf entry @pf of level @level (a constant) that a lean
+ * walk read in its PWC, which missed it: walk_fill_pwc(), or with @fast
+ * (every PWC under a recency list) fast_fill_list().
+ */
+static inline __attribute__((always_inline)) void
+lean_fill_pwc(struct vmm_cpu *cpu, uint64_t va, const unsigned level,
+	      const struct lean_pwc_fill *pf, const struct lean_fast *fast)
+{
+	struct vmm_tlb_array *a = &cpu->tlb.pwc[level - 2];
+	const unsigned shift = 12 + 9 * (level - 1);
+	struct fast_entry f;
+
+	if (!fast) {
+		walk_fill_pwc(cpu, va, cpu->pcid, level, pf->epa, pf->table, pf->hash, pf->attr);
+		return;
+	}
+	f.tag = tlb_tag(va, shift, 0);
+	f.fp = tlb_fp(f.tag);
+	f.pa = pf->table;
+	f.leaf_pa = pf->epa;
+	f.hash = pf->hash;
+	f.cls = (uint64_t)cpu->pcid | (uint64_t)shift << 24 | (uint64_t)pf->attr << 32;
+	fast_fill_list(&cpu->tlb, a, tlb_set_index(a, va, shift), &f);
+}
 
 /* lean_walk()'s @pwc_level when there are PWCs but none holds an entry for the address. */
 #define LEAN_PWC_MISS 6
