@@ -96,7 +96,8 @@ struct bench_entry {
 	const char *label;
 	bool usable;
 	uint64_t steps_done; /* steps in the last run */
-	double *ns;	     /* ns per step, one per repetition */
+	double *ns;	     /* ns per step, one per repetition, in turn order */
+	double *sorted;	     /* the same, sorted (for the median) */
 	int nr_ns;
 	double median, min;
 };
@@ -148,8 +149,11 @@ const struct bench_entry *bench_find(const struct bench_suite *s, const char *na
 int bench_main(const struct bench_suite *s, int argc, char **argv);
 
 /*
- * "num / den" of two cases' medians, with the goal when @goal > 0; the ratio
- * of their minima follows in brackets, as a check on a noisy host.
+ * "num / den": the median over the repetitions of the two cases' ratio in
+ * that repetition (the cases ran within one turn, close in time, so a slow
+ * spell of the host that lasts a turn or longer touches both alike), judged
+ * against the goal when @goal > 0; the ratios of their medians and of their
+ * minima follow in brackets.
  */
 void bench_print_ratio(const struct bench_suite *s, const char *what, const char *num,
 		       const char *den, double goal);

@@ -30,11 +30,14 @@
  *
  * Each case warms up first, then runs --reps repetitions of --iters steps,
  * the cases taking turns within each repetition so that a slow spell of the
- * host touches them all alike; the median ns per step is reported. The
- * goals (the kmem_cache pair <= 1.0 x glibc's 64-byte pair and <= 1.0 x
- * jemalloc's; bulk per object <= 0.5 x the pair; every kmalloc pair <= 1.2 x
- * the kmem_cache pair) are printed as PASS/MISS for information: the exit
- * status never depends on wall time. An allocation that fails, in libvmm or
+ * host touches them all alike; the median ns per step is reported. A ratio
+ * is the median over the repetitions of the two cases' ratio within one
+ * turn: on this shared host a repetition's time swings by 2x and more (a
+ * preemption, a busy sibling), which a ratio of two separate medians can
+ * catch on one side only. The goals (the kmem_cache pair <= 1.0 x glibc's
+ * 64-byte pair and <= 1.0 x jemalloc's; bulk per object <= 0.5 x the pair;
+ * every kmalloc pair <= 1.2 x the kmem_cache pair) are printed as PASS/MISS
+ * for information: the exit status never depends on wall time. An allocation that fails, in libvmm or
  * on the host, ends the run with a message and status 1: here it is a bug.
  *
  * --callgrind runs each case once, briefly, and under Valgrind marks its
