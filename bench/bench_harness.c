@@ -82,17 +82,27 @@ static bool selected(const struct bench_options *opt, const struct bench_entry *
 
 /* ---- options ---- */
 
+static int default_reps(const struct bench_suite *s)
+{
+	return s->reps ? s->reps : BENCH_DEFAULT_REPS;
+}
+
+static long default_iters(const struct bench_suite *s)
+{
+	return s->iters ? s->iters : BENCH_DEFAULT_ITERS;
+}
+
 static void usage(const struct bench_suite *s, FILE *out)
 {
 	fprintf(out,
 		"usage: %s [--reps N] [--iters N] [--only PREFIX] [--callgrind]\n"
 		"  --reps N       repetitions per case; the median is reported (default %d)\n"
-		"  --iters N      steps per repetition (default %d; %d with --callgrind)\n"
+		"  --iters N      steps per repetition (default %ld; %d with --callgrind)\n"
 		"  --only PREFIX  only the cases whose name starts with PREFIX\n"
 		"  --callgrind    one short pass per case, each loop dumped apart by callgrind\n"
 		"                 (valgrind --tool=callgrind; see %s)\n"
 		"cases:",
-		s->prog, BENCH_DEFAULT_REPS, BENCH_DEFAULT_ITERS, BENCH_CALLGRIND_ITERS, s->script);
+		s->prog, default_reps(s), default_iters(s), BENCH_CALLGRIND_ITERS, s->script);
 	for (size_t i = 0; i < s->nr_cases; i++)
 		fprintf(out, " %s", bench_entry_at(s, i)->name);
 	fprintf(out, "\n");
@@ -150,9 +160,9 @@ static int parse_args(const struct bench_suite *s, int argc, char **argv,
 		return -1;
 	}
 	if (!opt->iters)
-		opt->iters = opt->callgrind ? BENCH_CALLGRIND_ITERS : BENCH_DEFAULT_ITERS;
+		opt->iters = opt->callgrind ? BENCH_CALLGRIND_ITERS : default_iters(s);
 	if (!opt->reps || opt->callgrind)
-		opt->reps = opt->callgrind ? 1 : BENCH_DEFAULT_REPS;
+		opt->reps = opt->callgrind ? 1 : default_reps(s);
 	return 0;
 }
 

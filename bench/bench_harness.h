@@ -102,7 +102,7 @@ struct bench_entry {
 	double median, min;
 };
 
-/* The defaults of --reps and --iters. */
+/* The defaults of --reps and --iters, for a suite that names none. */
 #define BENCH_DEFAULT_REPS 15
 #define BENCH_DEFAULT_ITERS 200000
 #define BENCH_CALLGRIND_ITERS 5000
@@ -115,6 +115,8 @@ struct bench_suite {
 	const char *title;   /* what it measures, for the first line */
 	const char *setting; /* the machine and flags, for the third line */
 	const char *script;  /* its callgrind script, for --help */
+	int reps;	     /* the default of --reps, or 0 for BENCH_DEFAULT_REPS */
+	long iters;	     /* the default of --iters, or 0 for BENCH_DEFAULT_ITERS */
 	void *cases;	     /* array of the bench's case structs ... */
 	size_t nr_cases;
 	size_t case_size; /* ... each this size and starting with a struct bench_entry */
