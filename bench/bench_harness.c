@@ -82,17 +82,27 @@ static bool selected(const struct bench_options *opt, const struct bench_entry *
 
 /* ---- options ---- */
 
+static int default_reps(const struct bench_suite *s)
+{
+	return s->reps ? s->reps : BENCH_DEFAULT_REPS;
+}
+
+static long default_iters(const struct bench_suite *s)
+{
+	return s->iters ? s->iters : BENCH_DEFAULT_ITERS;
+}
+
 static void usage(const struct bench_suite *s, FILE *out)
 {
 	fprintf(out,
 		"usage: %s [--reps N] [--iters N] [--only PREFIX] [--callgrind]\n"
 		"  --reps N       repetitions per case; the median is reported (default %d)\n"
-		"  --iters N      steps per repetition (default %d; %d with --callgrind)\n"
+		"  --iters N      steps per repetition (default %ld; %d with --callgrind)\n"
 		"  --only PREFIX  only the cases whose name starts with PREFIX\n"
 		"  --callgrind    one short pass per case, each loop dumped apart by callgrind\n"
 		"                 (valgrind --tool=callgrind; see %s)\n"
 		"cases:",
-		s->prog, BENCH_DEFAULT_REPS, BENCH_DEFAULT_ITERS, BENCH_CALLGRIND_ITERS, s->script);
+		s->prog, default_reps(s), default_iters(s), BENCH_CALLGRIND_ITERS, s->script);
 	for (size_t i = 0; i < s->nr_cases; i++)
 		fprintf(out, " %s", bench_entry_at(s, i)->name);
 	fprintf(out, "\n");
@@ -150,9 +160,9 @@ static int parse_args(const struct bench_suite *s, int argc, char **argv,
 		return -1;
 	}
 	if (!opt->iters)
-		opt->iters = opt->callgrind ? BENCH_CALLGRIND_ITERS : BENCH_DEFAULT_ITERS;
+		opt->iters = opt->callgrind ? BENCH_CALLGRIND_ITERS : default_iters(s);
 	if (!opt->reps || opt->callgrind)
-		opt->reps = opt->callgrind ? 1 : BENCH_DEFAULT_REPS;
+		opt->reps = opt->callgrind ? 1 : default_reps(s);
 	return 0;
 }
 
@@ -184,13 +194,18 @@ static void warm_up(const struct bench_suite *s, const struct bench_options *opt
 	}
 }
 
+/* The median of @n figures, sorting them. */
+static double median_of(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
 static void set_median(struct bench_entry *e)
 {
-	int n = e->nr_ns;
-
-	qsort(e->ns, (size_t)n, sizeof(double), cmp_double);
-	e->min = e->ns[0];
-	e->median = n % 2 ? e->ns[n / 2] : (e->ns[n / 2 - 1] + e->ns[n / 2]) / 2.0;
+	memcpy(e->sorted, e->ns, (size_t)e->nr_ns * sizeof(double));
+	e->median = median_of(e->sorted, e->nr_ns);
+	e->min = e->sorted[0];
 }
 
 static void measure(const struct bench_suite *s, const struct bench_options *opt)
@@ -264,7 +279,8 @@ static int run_cases(const struct bench_suite *s, const struct bench_options *op
 		struct bench_entry *e = bench_entry_at(s, i);
 
 		e->ns = calloc((size_t)opt->reps, sizeof(double));
-		if (!e->ns)
+		e->sorted = calloc((size_t)opt->reps, sizeof(double));
+		if (!e->ns || !e->sorted)
 			return -1;
 	}
 	warm_up(s, opt);
@@ -284,7 +300,8 @@ static void finish(const struct bench_suite *s)
 		if (s->teardown)
 			s->teardown(e);
 		free(e->ns);
-		e->ns = NULL;
+		free(e->sorted);
+		e->ns = e->sorted = NULL;
 	}
 }
 
@@ -320,15 +337,23 @@ void bench_print_ratio(const struct bench_suite *s, const char *what, const char
 		       const char *den, double goal)
 {
 	const struct bench_entry *a = bench_find(s, num), *b = bench_find(s, den);
+	int n = a && b ? (a->nr_ns < b->nr_ns ? a->nr_ns : b->nr_ns) : 0;
+	double *r = n ? malloc((size_t)n * sizeof(double)) : NULL;
+	double paired;
 
 	printf("  %-52s ", what);
-	if (!a || !b) {
+	if (!r) {
 		printf("%8s\n", "n/a");
 		return;
 	}
-	printf("%8.3f  (%.3f)", a->median / b->median, a->min / b->min);
+	/* turn t of each: the cases ran in the same turns, from the first */
+	for (int t = 0; t < n; t++)
+		r[t] = a->ns[t] / b->ns[t];
+	paired = median_of(r, n);
+	free(r);
+	printf("%8.3f  (%.3f, %.3f)", paired, a->median / b->median, a->min / b->min);
 	if (goal > 0)
-		printf("   goal <= %.1f  %s", goal, pass_miss(a->median / b->median <= goal));
+		printf("   goal <= %.1f  %s", goal, pass_miss(paired <= goal));
 	printf("\n");
 }
 
@@ -471,8 +496,9 @@ int bench_main(const struct bench_suite *s, int argc, char **argv)
 	err = run_cases(s, &opt);
 	if (!err && !opt.callgrind) {
 		print_table(s, &opt);
-		printf("\nratios of medians (of minima in brackets); goals judged on the clean "
-		       "loops' medians:\n");
+		printf("\nratios: the median of the repetitions' ratios, each of two runs in one "
+		       "turn (in brackets:\nthe ratio of the medians, of the minima); goals "
+		       "judged on the first, of the clean loops:\n");
 		s->report();
 		printf("PASS/MISS is information only; the exit status ignores it.\n");
 	}

@@ -96,12 +96,13 @@ struct bench_entry {
 	const char *label;
 	bool usable;
 	uint64_t steps_done; /* steps in the last run */
-	double *ns;	     /* ns per step, one per repetition */
+	double *ns;	     /* ns per step, one per repetition, in turn order */
+	double *sorted;	     /* the same, sorted (for the median) */
 	int nr_ns;
 	double median, min;
 };
 
-/* The defaults of --reps and --iters. */
+/* The defaults of --reps and --iters, for a suite that names none. */
 #define BENCH_DEFAULT_REPS 15
 #define BENCH_DEFAULT_ITERS 200000
 #define BENCH_CALLGRIND_ITERS 5000
@@ -114,6 +115,8 @@ struct bench_suite {
 	const char *title;   /* what it measures, for the first line */
 	const char *setting; /* the machine and flags, for the third line */
 	const char *script;  /* its callgrind script, for --help */
+	int reps;	     /* the default of --reps, or 0 for BENCH_DEFAULT_REPS */
+	long iters;	     /* the default of --iters, or 0 for BENCH_DEFAULT_ITERS */
 	void *cases;	     /* array of the bench's case structs ... */
 	size_t nr_cases;
 	size_t case_size; /* ... each this size and starting with a struct bench_entry */
@@ -148,8 +151,11 @@ const struct bench_entry *bench_find(const struct bench_suite *s, const char *na
 int bench_main(const struct bench_suite *s, int argc, char **argv);
 
 /*
- * "num / den" of two cases' medians, with the goal when @goal > 0; the ratio
- * of their minima follows in brackets, as a check on a noisy host.
+ * "num / den": the median over the repetitions of the two cases' ratio in
+ * that repetition (the cases ran within one turn, close in time, so a slow
+ * spell of the host that lasts a turn or longer touches both alike), judged
+ * against the goal when @goal > 0; the ratios of their medians and of their
+ * minima follow in brackets.
  */
 void bench_print_ratio(const struct bench_suite *s, const char *what, const char *num,
 		       const char *den, double goal);

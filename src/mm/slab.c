@@ -31,6 +31,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1254,6 +1255,9 @@ vmm_vaddr_t vmm_kmem_cache_alloc(vmm_kmem_cache *c, vmm_gfp_t gfp)
 		return slab_alloc(c, gfp, VMM_NUMA_NO_NODE, __func__);
 	return alloc_fast(c->m, c, gfp, 0);
 }
+
+_Static_assert(offsetof(struct vmm_slab, kmalloc_by_8) - offsetof(struct vmm_slab, kfree_hint) == 16,
+	       "kfree_hint is 16 bytes before kmalloc_by_8[] (see struct vmm_slab)");
 
 vmm_vaddr_t vmm_kmalloc(vmm_machine *m, size_t size, vmm_gfp_t gfp)
 {

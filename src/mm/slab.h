@@ -158,12 +158,19 @@ struct vmm_slab {
 	uint64_t max_pfn;
 	vmm_gfp_t bad_gfp;		/* GFP bits a slab allocation must not carry */
 	vmm_gfp_t kmalloc_slow_gfp;	/* ... and the ones kmalloc's fast path leaves to the slow one */
+	/*
+	 * The cache kmalloc or kfree used last (a guess; never NULL once slab is up). It sits
+	 * beside kmalloc_fast_sizes, so that kmalloc's store to it and kfree's load touch the
+	 * line kmalloc reads anyway; and 16 bytes before kmalloc_by_8[], so that the entries
+	 * its address matches in the low 12 bits (a store there makes a later load at such
+	 * an entry wait: 4K aliasing) are 510 and 1022, sizes 4081..4088 and 8177..8184,
+	 * rather than entry 0, sizes 1..8, which it matched after the table.
+	 */
+	const struct vmm_kmem_cache *kfree_hint;
 	/* kmalloc's fast path serves size - 1 below this: 0 until every kmalloc cache exists */
 	uint64_t kmalloc_fast_sizes;
 	/* ... from the cache for its size: by (size - 1) / 8, one load without a branch */
 	struct vmm_kmem_cache *kmalloc_by_8[VMM_KMALLOC_MAX_CACHE_SIZE / 8];
-	/* the cache kmalloc or kfree used last (a guess; never NULL once slab is up) */
-	const struct vmm_kmem_cache *kfree_hint;
 	struct vmm_timer *reap;		/* per CPU: cache_reap */
 	struct vmm_list rcu_pending;	/* TYPESAFE_BY_RCU slabs awaiting a grace period */
 	/* the checker's and leak reporter's scratch, sized as caches are made */
