@@ -194,10 +194,9 @@ static uint32_t plru_victim(const struct vmm_tlb_array *a, uint32_t set)
 	return way;
 }
 
-/* Empty way @way (entry @e) of set @set of @a: the tag, the valid bit, the fingerprint. */
-static inline __attribute__((always_inline)) void
-clear_way(struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *e, uint64_t *fpw,
-	  uint32_t way)
+/* Empty way @way (entry @e; fingerprint words @fpw): the tag, the valid bit, the fingerprint. */
+static inline __attribute__((always_inline)) void clear_way(struct vmm_tlb_entry *e, uint64_t *fpw,
+							    uint32_t way)
 {
 	e->tag = TLB_TAG_INVALID;
 	*tlb_set_valid(e - way) &= ~(1ull << way);
@@ -205,12 +204,13 @@ clear_way(struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *e, uint64
 }
 
 /*
- * Drop the valid entry in way @way of set @set of @a (first way @base,
- * fingerprint words @fpw), keeping the counts and the index right.
+ * Drop the valid entry in way @way of the set of @a whose first way is
+ * @base (its fingerprint words @fpw), keeping the counts and the index
+ * right.
  */
 static inline __attribute__((always_inline)) void
-kill_way(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tlb_entry *base,
-	 uint64_t *fpw, uint32_t way)
+kill_way(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *base, uint64_t *fpw,
+	 uint32_t way)
 {
 	struct vmm_tlb_entry *e = base + way;
 
@@ -221,7 +221,7 @@ kill_way(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, struct vmm_tl
 	a->nvalid_sz[e->tag & 3]--;
 	t->pcid_count[e->pcid]--;
 	t->global_count -= e->global;
-	clear_way(a, set, e, fpw, way);
+	clear_way(e, fpw, way);
 }
 
 void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *e)
@@ -231,7 +231,7 @@ void vmm_tlb_kill(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_ent
 	if (e->tag == TLB_TAG_INVALID)
 		return;
 	entry_pos(a, e, &set, &way);
-	kill_way(t, a, set, tlb_set_base(a, set), tlb_set_fpw(a, set), way);
+	kill_way(t, a, tlb_set_base(a, set), tlb_set_fpw(a, set), way);
 }
 
 void vmm_tlb_recount(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct vmm_tlb_entry *e,
@@ -350,7 +350,7 @@ flush_va_in(struct vmm_tlb *t, struct vmm_tlb_array *a, uint64_t va, const unsig
 		uint32_t way = (uint32_t)__builtin_ctzll(m);
 
 		if (base[way].tag == tag && entry_matches(&base[way], pcid, all_pcids, g)) {
-			kill_way(t, a, set, base, fpw, way);
+			kill_way(t, a, base, fpw, way);
 			n++;
 		}
 	}
@@ -413,7 +413,7 @@ unsigned vmm_tlb_flush_range(struct vmm_tlb *t, uint64_t start, uint64_t end, ui
 					continue;
 				if (end && (last < start || base >= end))
 					continue;
-				kill_way(t, a, set, s, tlb_set_fpw(a, set), way);
+				kill_way(t, a, s, tlb_set_fpw(a, set), way);
 				n++;
 			}
 		}
@@ -435,7 +435,7 @@ unsigned vmm_pwc_flush(struct vmm_tlb *t, uint16_t pcid, bool all_pcids)
 				uint32_t way = (uint32_t)__builtin_ctzll(v);
 
 				if (entry_matches(&s[way], pcid, all_pcids, TLB_KEEP_GLOBAL)) {
-					kill_way(t, a, set, s, tlb_set_fpw(a, set), way);
+					kill_way(t, a, s, tlb_set_fpw(a, set), way);
 					n++;
 				}
 			}
@@ -464,7 +464,7 @@ pwc_flush_va_in(struct vmm_tlb_array *a, uint64_t va, const unsigned shift, uint
 		struct vmm_tlb_entry *e = base + way;
 
 		if (e->tag == tag && !e->global && e->pcid == pcid) {
-			clear_way(a, set, e, fpw, way);
+			clear_way(e, fpw, way);
 			return true;
 		}
 	}
