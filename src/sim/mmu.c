@@ -939,43 +939,15 @@ static __attribute__((noinline)) void translate_general(struct vmm_cpu *cpu, uin
 /* ---- the fast miss path ---- */
 
 /*
- * The ways of a set of at most 16 ways (fingerprint words @fpw) whose
- * fingerprint byte is @fp, as tlb_fp_ways_at() finds them, for an array
- * whose geometry the caller vouches for (fp_words <= 2).
- */
-static inline __attribute__((always_inline)) uint64_t fast_fp_ways(const uint64_t *fpw,
-								   uint64_t fp, uint64_t all_ways)
-{
-#ifdef __SSE2__
-	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)fpw);
-
-	return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)fp))) &
-	       all_ways;
-#else
-	uint64_t lo = tlb_fp_match(fpw[0], fp) >> 7, hi = tlb_fp_match(fpw[1], fp) >> 7;
-
-	return ((lo * 0x0102040810204080ull >> 56) | (hi * 0x0102040810204080ull >> 56) << 8) &
-	       all_ways;
-#endif
-}
-
-/*
  * The entry of @set (fingerprint words @fpw) holding @tag usable under
- * @pcid, its way in *@way; or NULL.
+ * @pcid, its way in *@way; or NULL. The array has at most 16 ways
+ * (fast_geometry()).
  */
 static inline __attribute__((always_inline)) struct vmm_tlb_entry *
 fast_find(const struct vmm_tlb_array *a, struct vmm_tlb_entry *set, const uint64_t *fpw,
 	  uint64_t tag, uint64_t fp, uint16_t pcid, uint32_t *way)
 {
-	for (uint64_t m = fast_fp_ways(fpw, fp, a->all_ways); m; m &= m - 1) {
-		struct vmm_tlb_entry *e = set + __builtin_ctzll(m);
-
-		if (e->tag == tag && (e->pcid == pcid || e->global)) {
-			*way = (uint32_t)__builtin_ctzll(m);
-			return e;
-		}
-	}
-	return NULL;
+	return tlb_set_find_in(set, tlb_fp_ways16(fpw, fp, a->all_ways), tag, pcid, way);
 }
 
 /* What a fast fill stores: the entry's words, as the fill builds them once for both arrays. */
@@ -1342,13 +1314,8 @@ lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 	refs = start - fault_level + !!fault_level;
 	cycles = (uint64_t)refs * cpu->walk_node_cost;
 	if (hit && fast) {
-		uint64_t *list = tlb_set_list(pwc_e - fast->pway);
-
 		cycles += cpu->pwc_hit_cost;
-		/* a recency list (translate_fast()) */
-		pwc_e->stamp = ++cpu->tlb.tick;
-		if ((*list & 0xf) != fast->pway)
-			*list = tlb_list_use(*list, fast->pway);
+		tlb_list_touch(&cpu->tlb, pwc_e, fast->pway);	/* translate_fast(): a list */
 	} else if (hit) {
 		struct vmm_tlb_array *a = &cpu->tlb.pwc[pwc_level - 2];
 		uint32_t set = tlb_set_index(a, va, 3 + 9 * pwc_level);

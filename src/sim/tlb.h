@@ -253,28 +253,63 @@ static inline uint64_t *tlb_set_fpw(const struct vmm_tlb_array *a, uint32_t set_
 	return ((struct tlb_set_hdr *)(void *)tlb_block(a, set_idx))->fp;
 }
 
+/* The top bits of the bytes of @word that equal @fp, gathered into bits 0..7. */
+static inline uint64_t tlb_fp_byte_bits(uint64_t word, uint64_t fp)
+{
+	return (tlb_fp_match(word, fp) >> 7) * 0x0102040810204080ull >> 56;
+}
+
+/*
+ * tlb_fp_ways_at() of a set of at most 16 ways (@all_ways its mask), whose
+ * first two fingerprint words the caller may read (a set's header has eight).
+ */
+static inline uint64_t tlb_fp_ways16(const uint64_t *fpw, uint64_t fp, uint64_t all_ways)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)fpw);
+	__m128i eq = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)fp));
+
+	return (uint64_t)(unsigned)_mm_movemask_epi8(eq) & all_ways;
+#else
+	return (tlb_fp_byte_bits(fpw[0], fp) | tlb_fp_byte_bits(fpw[1], fp) << 8) & all_ways;
+#endif
+}
+
 /* tlb_fp_ways() of the set whose fingerprint words start at @fpw. */
 static inline uint64_t tlb_fp_ways_at(const struct vmm_tlb_array *a, const uint64_t *fpw,
 				      uint64_t fp)
 {
 	uint64_t ways = 0;
 
-#ifdef __SSE2__
-	if (likely(a->fp_words <= 2)) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)fpw);
-		__m128i eq = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)fp));
-
-		return (uint64_t)(unsigned)_mm_movemask_epi8(eq) & a->all_ways;
-	}
-#endif
+	if (likely(a->fp_words <= 2))
+		return tlb_fp_ways16(fpw, fp, a->all_ways);
 	for (uint32_t i = 0; i < a->fp_words; i++)
-		ways |= ((tlb_fp_match(fpw[i], fp) >> 7) * 0x0102040810204080ull >> 56) << (8 * i);
+		ways |= tlb_fp_byte_bits(fpw[i], fp) << (8 * i);
 	return ways;
 }
 
 static inline uint64_t tlb_fp_ways(const struct vmm_tlb_array *a, uint32_t set_idx, uint64_t fp)
 {
 	return tlb_fp_ways_at(a, tlb_set_fpw(a, set_idx), fp);
+}
+
+/*
+ * The entry in the first of the ways @m (fingerprint matches) of the set
+ * at @set that holds @tag usable under @pcid, its way in *@way; or NULL.
+ */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+tlb_set_find_in(struct vmm_tlb_entry *set, uint64_t m, uint64_t tag, uint16_t pcid,
+		uint32_t *way)
+{
+	for (; m; m &= m - 1) {
+		struct vmm_tlb_entry *e = set + __builtin_ctzll(m);
+
+		if (e->tag == tag && (e->pcid == pcid || e->global)) {
+			*way = (uint32_t)__builtin_ctzll(m);
+			return e;
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -285,13 +320,9 @@ static inline struct vmm_tlb_entry *tlb_set_find_at(const struct vmm_tlb_array *
 						    struct vmm_tlb_entry *set, const uint64_t *fpw,
 						    uint64_t tag, uint64_t fp, uint16_t pcid)
 {
-	for (uint64_t m = tlb_fp_ways_at(a, fpw, fp); m; m &= m - 1) {
-		struct vmm_tlb_entry *e = set + __builtin_ctzll(m);
+	uint32_t way;
 
-		if (e->tag == tag && (e->pcid == pcid || e->global))
-			return e;
-	}
-	return NULL;
+	return tlb_set_find_in(set, tlb_fp_ways_at(a, fpw, fp), tag, pcid, &way);
 }
 
 /* The first way of set @set_idx holding @tag (fingerprint @fp) usable under @pcid, or NULL. */
@@ -386,6 +417,21 @@ static inline uint64_t tlb_list_use(uint64_t list, unsigned way)
 }
 
 /*
+ * Record a use of @e, way @way of its set, in an array of @t under a
+ * recency list: its stamp, and its way first in the list.
+ */
+static inline __attribute__((always_inline)) void
+tlb_list_touch(struct vmm_tlb *t, struct vmm_tlb_entry *e, uint32_t way)
+{
+	uint64_t *list = tlb_set_list(e - way);
+
+	e->stamp = ++t->tick;
+	/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
+	if ((*list & 0xf) != way)
+		*list = tlb_list_use(*list, way);
+}
+
+/*
  * Record a use of @e, way @way of set @set of @a (an array of @t), for the
  * replacement policy.
  */
@@ -396,12 +442,7 @@ tlb_touch_at(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t set, uint32_t 
 	if (likely(a->policy == TLB_POL_LRU)) {
 		e->stamp = ++t->tick;
 	} else if (a->policy == TLB_POL_LRU_LIST) {
-		uint64_t *list = tlb_set_list(e - way);
-
-		e->stamp = ++t->tick;
-		/* a run of uses of one entry (a PDE-cache hit per walk) leaves the list as it is */
-		if ((*list & 0xf) != way)
-			*list = tlb_list_use(*list, way);
+		tlb_list_touch(t, e, way);
 	} else if (a->policy == TLB_POL_PLRU) {
 		vmm_tlb_touch_slow(a, set, way);
 	}
