@@ -139,7 +139,7 @@ static void update_rsvd_masks(struct vmm_cpu *cpu)
 }
 
 /*
- * Whether @t's arrays are what translate_fast() is written for: the L1
+ * Whether @t's arrays are what vmm_mmu_translate_fast() is written for: the L1
  * 4 KiB arrays under LRU with their memos and at most 16 ways, and the
  * STLB and every PWC that has entries under recency lists.
  */
@@ -1187,7 +1187,7 @@ static __attribute__((noinline)) void lean_fault(struct vmm_cpu *cpu, unsigned f
 }
 
 /*
- * Where translate_fast()'s lookups looked: the L1 4 KiB set @s1 and the
+ * Where vmm_mmu_translate_fast()'s lookups looked: the L1 4 KiB set @s1 and the
  * STLB set @s2 that missed, and the way of the PWC entry a walk starts
  * from.
  */
@@ -1257,7 +1257,7 @@ lean_fill_pwc(struct vmm_cpu *cpu, uint64_t va, const unsigned level,
  * (lean_step()). A not-present entry or the rights end the walk in the #PF
  * the full walk raises (lean_fault()); else A and D of the leaf are set as
  * translate_walk() sets them, and the TLBs filled. With @fast (from
- * translate_fast()), the PWC entry is under a recency list and @fast says
+ * vmm_mmu_translate_fast()), the PWC entry is under a recency list and @fast says
  * where it sits, and the fills are fast_fill()'s into the sets @fast names.
  *
  * The PWC fills read only the pf[] slots the walk wrote: a level is filled
@@ -1315,7 +1315,7 @@ lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 	cycles = (uint64_t)refs * cpu->walk_node_cost;
 	if (hit && fast) {
 		cycles += cpu->pwc_hit_cost;
-		tlb_list_touch(&cpu->tlb, pwc_e, fast->pway);	/* translate_fast(): a list */
+		tlb_list_touch(&cpu->tlb, pwc_e, fast->pway);	/* vmm_mmu_translate_fast(): a list */
 	} else if (hit) {
 		struct vmm_tlb_array *a = &cpu->tlb.pwc[pwc_level - 2];
 		uint32_t set = tlb_set_index(a, va, 3 + 9 * pwc_level);
@@ -1391,7 +1391,7 @@ static struct vmm_tlb_entry *lean_pwc_start(const struct vmm_cpu *cpu, uint64_t 
 }
 
 /*
- * translate_fast() after the PDE cache missed: the walk from the deepest
+ * vmm_mmu_translate_fast() after the PDE cache missed: the walk from the deepest
  * PWC entry above it, or from CR3 (lean_pwc_start()'s order), for a page
  * that missed the L1 4 KiB set @s1 and the STLB set @s2; the full walk
  * (translate_miss()) where it gives up. Out of line, so that its walks
@@ -1427,9 +1427,8 @@ static __attribute__((noinline)) void fast_upper(struct vmm_cpu *cpu, uint64_t v
  * arrays filled with the new entry built once (lean_walk() with @fast).
  * Everything it does is what translate_lean() does, in the same order.
  */
-static __attribute__((noinline)) void translate_fast(struct vmm_cpu *cpu, uint64_t va,
-						     unsigned type, unsigned mode, unsigned flags,
-						     struct mmu_xlat *x)
+void vmm_mmu_translate_fast(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			    unsigned flags, struct mmu_xlat *x)
 {
 	struct vmm_tlb *t = &cpu->tlb;
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? t->itlb : t->dtlb;
@@ -1537,7 +1536,7 @@ general:
 /*
  * A translation the hot path (vmm_mmu_translate()) could not serve: the
  * lean path when no array holds large pages (their lookups come first
- * where they may answer; translate_fast() for the default geometry), else
+ * where they may answer; vmm_mmu_translate_fast() for the default geometry), else
  * the general one. Tested here, before the lean path's set-up, because it
  * is all a translation in large pages pays.
  */
@@ -1550,7 +1549,7 @@ void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 		     cpu->tlb.stlb.nvalid_sz[VMM_PGSZ_2M] | cpu->tlb.stlb_1g.nvalid))
 		translate_general(cpu, va, type, mode, flags, x);
 	else if (likely(cpu->fast_ok))
-		translate_fast(cpu, va, type, mode, flags, x);
+		vmm_mmu_translate_fast(cpu, va, type, mode, flags, x);
 	else
 		translate_lean(cpu, va, type, mode, flags, x);
 }
@@ -1713,6 +1712,17 @@ long vmm_mmu_check(struct vmm_cpu *cpu, FILE *out, FILE *stale_out)
 
 		for (unsigned p = 0; p < TLB_NR_PCIDS; p++)
 			counted += pcid_count[p];
+	}
+	for (unsigned side = 0; side < 2; side++) {
+		const struct vmm_tlb_array *l1 = side ? cpu->tlb.itlb : cpu->tlb.dtlb;
+		uint32_t large = l1[VMM_PGSZ_2M].nvalid + l1[VMM_PGSZ_1G].nvalid +
+				 cpu->tlb.stlb.nvalid_sz[VMM_PGSZ_2M] + cpu->tlb.stlb_1g.nvalid;
+
+		if (large != cpu->tlb.large[side]) {
+			fprintf(out, "cpu%u: the %s side counts %u large-page entries, holds %u\n",
+				cpu->id, side ? "fetch" : "data", cpu->tlb.large[side], large);
+			ctx.problems++;
+		}
 	}
 	if (counted != ctx.per_pcid_seen || cpu->tlb.global_count != ctx.globals_seen) {
 		fprintf(out, "cpu%u: per-PCID counts say %" PRIu64 " entries (%" PRIu64

@@ -6,12 +6,13 @@
  *
  * vmm_mmu_translate() is the hot path, inline: the memo of the 4 KiB L1
  * array that serves the access (ITLB for fetches, DTLB otherwise; struct
- * tlb_memo_slot), then the last large-page L1 hit of the side (struct
- * tlb_last: a compare when the access is of the same kind to the same
- * page), and everything else out of line in vmm_mmu_translate_slow(). It
- * needs no
- * canonical-address test (a non-canonical address has a tag no entry can
- * hold) and no paging test (clearing CR0.PG empties the TLBs).
+ * tlb_memo_slot); then, when the side's TLBs hold no large page (struct
+ * vmm_tlb.large) and their geometry is the one it serves (cpu->fast_ok),
+ * vmm_mmu_translate_fast(); else the last large-page L1 hit of the side
+ * (struct tlb_last: a compare when the access is of the same kind to the
+ * same page), and everything else out of line in vmm_mmu_translate_slow().
+ * It needs no canonical-address test (a non-canonical address has a tag no
+ * entry can hold) and no paging test (clearing CR0.PG empties the TLBs).
  */
 #ifndef VMM_SIM_MMU_H
 #define VMM_SIM_MMU_H
@@ -40,6 +41,9 @@ struct mmu_xlat {
 #define MMU_ACCOUNT 1u		/* count the lookup in cpu->stats */
 
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			    unsigned flags, struct mmu_xlat *x);
+/* vmm_mmu_translate_slow() when cpu->fast_ok and the side's TLBs hold no large page. */
+void vmm_mmu_translate_fast(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			    unsigned flags, struct mmu_xlat *x);
 
 /* Whether an access of @kind may use an entry with attributes @attr as it is. */
@@ -95,9 +99,11 @@ MMU_HOT void mmu_remember(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsig
 /*
  * Translate: the side's memo of the L1 4 KiB array (struct tlb_memo_slot:
  * one compare names the entry a lookup of the array would return, whose
- * rights are then tested), else the last large-page hit of the side when
- * the access is of the same kind to the same page (a compare), else the
- * rest out of line. A use found here is recorded as an LRU stamp: neither
+ * rights are then tested); else, while the side's TLBs hold no large page
+ * (so that the last hit is empty: the kill of a large entry forgets it),
+ * vmm_mmu_translate_fast() for the geometry it serves; else the last
+ * large-page hit of the side when the access is of the same kind to the
+ * same page (a compare), else the rest out of line. A use found here is recorded as an LRU stamp: neither
  * shortcut is ever set up for a tree-PLRU array. A usable 4 KiB entry and
  * a remembered large page never both answer: the large page is remembered
  * only after the 4 KiB array failed, and any fill, kill or rights change
@@ -114,6 +120,11 @@ MMU_HOT void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 	    likely(mmu_perm_ok(cpu, ACC_KIND(type, mode), s->e->attr))) {
 		s->e->stamp = ++cpu->tlb.tick;
 		mmu_l1_result(cpu, va, type, flags, s->e, 12, VMM_PGSZ_4K, x);
+		return;
+	}
+	/* no large page on this side: the last hit is empty too */
+	if (likely(!cpu->tlb.large[side] && cpu->fast_ok)) {
+		vmm_mmu_translate_fast(cpu, va, type, mode, flags, x);
 		return;
 	}
 	if (likely(((va & l->mask) | ACC_KIND(type, mode)) == l->key)) {

@@ -122,6 +122,11 @@ int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prn
 		t->pwc_entries += cfg->pwc[i].entries;
 	}
 	if (!err) {
+		for (unsigned i = 1; i < 3; i++) {
+			t->dtlb[i].large_sides = 1;
+			t->itlb[i].large_sides = 2;
+		}
+		t->stlb.large_sides = t->stlb_1g.large_sides = 3;
 		t->dtlb[0].memo = t->memo[0];
 		t->itlb[0].memo = t->memo[1];
 		t->pcid_count = vmm_hcalloc(hm, TLB_NR_PCIDS, sizeof(*t->pcid_count));
@@ -219,6 +224,7 @@ kill_way(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *base,
 		tlb_memo_slot(a->memo, e->tag)->page = TLB_TAG_INVALID;
 	a->nvalid--;
 	a->nvalid_sz[e->tag & 3]--;
+	tlb_count_large(t, a, e->tag, -1);
 	t->pcid_count[e->pcid]--;
 	t->global_count -= e->global;
 	clear_way(e, fpw, way);
@@ -239,6 +245,8 @@ void vmm_tlb_recount(struct vmm_tlb *t, struct vmm_tlb_array *a, const struct vm
 {
 	a->nvalid_sz[e->tag & 3]--;
 	a->nvalid_sz[tag & 3]++;
+	tlb_count_large(t, a, e->tag, -1);
+	tlb_count_large(t, a, tag, 1);
 	t->pcid_count[e->pcid]--;
 	t->pcid_count[f->pcid]++;
 	t->global_count += (uint64_t)f->global - e->global;

@@ -142,6 +142,8 @@ struct vmm_tlb_array {
 	uint32_t nvalid_sz[3];		/* valid entries by page-size index (tag & 3): a lookup
 					 * for a size the array holds none of reads nothing */
 	uint32_t policy;		/* enum tlb_policy_fast */
+	uint32_t large_sides;		/* of its large-page entries, which sides' counts
+					 * (struct vmm_tlb.large) take them: bit 0 data, bit 1 fetch */
 	const char *name;
 };
 
@@ -173,6 +175,11 @@ struct vmm_tlb {
 	struct vmm_tlb_array stlb_1g;
 	struct vmm_tlb_array pwc[PWC_NR];
 	struct tlb_last last[2];	/* data, fetch */
+	/* valid large-page entries (2 MiB, 1 GiB) a translation of each side
+	 * (data, fetch) could meet: its L1's large arrays and the STLBs'. While
+	 * a side has none, no lookup of it can end in one, and the last hit
+	 * (struct tlb_last) is empty: the hot path's misses skip both. */
+	uint32_t large[2];
 	uint32_t pwc_entries;		/* PWC entries configured, all levels (0: no PWC) */
 	uint32_t *pcid_count;		/* valid entries per PCID, TLB and PWC */
 	uint64_t global_count;		/* valid global entries */
@@ -474,6 +481,18 @@ struct tlb_fill {
 	uint8_t fresh;		/* the caller found no entry for the page usable under pcid */
 };
 
+/* Count (@d = 1) or uncount (-1) an entry of @a with @tag in struct vmm_tlb.large. */
+static inline void tlb_count_large(struct vmm_tlb *t, const struct vmm_tlb_array *a, uint64_t tag,
+				   int d)
+{
+	if ((tag & 3) && a->large_sides) {
+		if (a->large_sides & 1)
+			t->large[0] += (uint32_t)d;
+		if (a->large_sides & 2)
+			t->large[1] += (uint32_t)d;
+	}
+}
+
 /*
  * The pcid, global and shift of @p (an entry's or a fill's) as one word.
  * Within one array the shift gives the page-size index, so two entries
@@ -573,6 +592,7 @@ tlb_put(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *base, 
 		a->nvalid++;
 		*tlb_set_valid(base) |= 1ull << way;
 		a->nvalid_sz[tag & 3]++;
+		tlb_count_large(t, a, tag, 1);
 		t->pcid_count[f->pcid]++;
 		t->global_count += f->global;
 	}

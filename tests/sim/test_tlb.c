@@ -859,6 +859,93 @@ static void test_fill_drops_twins(void **state)
 	assert_int_equal(hm.heap_bytes, 0);
 }
 
+/* The sum struct vmm_tlb.large[side] must equal, counted from the arrays. */
+static uint32_t large_held(const struct vmm_tlb *t, unsigned side)
+{
+	const struct vmm_tlb_array *l1 = side ? t->itlb : t->dtlb;
+
+	return l1[VMM_PGSZ_2M].nvalid + l1[VMM_PGSZ_1G].nvalid + t->stlb.nvalid_sz[VMM_PGSZ_2M] +
+	       t->stlb_1g.nvalid;
+}
+
+/*
+ * The per-side counts of large-page entries (what lets the hot path skip
+ * the last-hit test and the large arrays) through fills, replacements in
+ * a set shared by 4 KiB and 2 MiB entries, and flushes.
+ */
+static void test_large_counts(void **state)
+{
+	struct vmm_config cfg;
+	struct vmm_hostmem hm;
+	struct vmm_prng prng;
+	struct vmm_tlb t;
+	struct tlb_fill f = { .pa = 0x40000000, .shift = 21, .szidx = VMM_PGSZ_2M, .pcid = 1 };
+	uint32_t stlb_span, fetch;
+	(void)state;
+
+	vmm_config_init(&cfg);
+	vmm_hostmem_init(&hm, NULL);
+	vmm_prng_seed(&prng, 1);
+	assert_int_equal(vmm_tlb_init(&t, &cfg, &prng, &hm), 0);
+	assert_int_equal(t.large[0], 0);
+	assert_int_equal(t.large[1], 0);
+
+	f.va = 1ull << 30;
+	vmm_tlb_fill(&t, &t.dtlb[VMM_PGSZ_2M], &f);	/* data side only */
+	f.va += 1ull << 21;
+	vmm_tlb_fill(&t, &t.itlb[VMM_PGSZ_2M], &f);	/* fetch side only */
+	vmm_tlb_fill(&t, &t.stlb, &f);			/* both */
+	f.shift = 30;
+	f.szidx = VMM_PGSZ_1G;
+	f.va = 2ull << 30;
+	vmm_tlb_fill(&t, &t.stlb_1g, &f);		/* both */
+	vmm_tlb_fill(&t, &t.itlb[VMM_PGSZ_1G], &f);	/* fetch, where the ITLB has 1 GiB ways */
+	fetch = 3 + !!t.itlb[VMM_PGSZ_1G].ways;
+	assert_int_equal(t.large[0], 3);
+	assert_int_equal(t.large[1], fetch);
+	/* 4 KiB entries and PWC-sized fills count nowhere */
+	f.shift = 12;
+	f.szidx = VMM_PGSZ_4K;
+	f.va = 0x5000;
+	vmm_tlb_fill(&t, &t.stlb, &f);
+	vmm_tlb_fill(&t, &t.dtlb[VMM_PGSZ_4K], &f);
+	assert_int_equal(t.large[0], 3);
+	assert_int_equal(t.large[1], fetch);
+
+	/* a set of the STLB full of 2 MiB pages, then 4 KiB pages replacing them one by one */
+	stlb_span = t.stlb.sets;
+	f.shift = 21;
+	f.szidx = VMM_PGSZ_2M;
+	for (uint32_t w = 0; w < t.stlb.ways; w++) {
+		f.va = (8ull << 30) + ((uint64_t)w * stlb_span << 21);
+		vmm_tlb_fill(&t, &t.stlb, &f);
+	}
+	for (unsigned side = 0; side < 2; side++)
+		assert_int_equal(t.large[side], large_held(&t, side));
+	f.shift = 12;
+	f.szidx = VMM_PGSZ_4K;
+	for (uint32_t w = 0; w < 2 * t.stlb.ways; w++) {
+		f.va = (16ull << 30) + ((uint64_t)w * stlb_span << 12) +
+		       ((uint64_t)tlb_set_index(&t.stlb, 8ull << 30, 21) << 12);
+		vmm_tlb_fill(&t, &t.stlb, &f);
+		for (unsigned side = 0; side < 2; side++)
+			assert_int_equal(t.large[side], large_held(&t, side));
+	}
+	assert_int_equal(t.large[0], 3);	/* the set's 2 MiB pages are all gone */
+
+	/* flushes: one page of each kind, then everything of PCID 1 */
+	vmm_tlb_flush_va(&t, 1ull << 30, 1, false, TLB_GLOBAL_TOO);
+	assert_int_equal(t.large[0], 2);
+	assert_int_equal(t.large[1], fetch);
+	vmm_tlb_flush_range(&t, 0, 0, 1, false, TLB_GLOBAL_TOO);
+	assert_int_equal(t.large[0], 0);
+	assert_int_equal(t.large[1], 0);
+	for (unsigned side = 0; side < 2; side++)
+		assert_int_equal(large_held(&t, side), 0);
+	vmm_tlb_destroy(&t, &hm);
+	assert_int_equal(hm.heap_bytes, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -873,6 +960,7 @@ int main(void)
 		cmocka_unit_test(test_pcid_invlpg_invpcid),
 		cmocka_unit_test(test_global_and_nonglobal_entries),
 		cmocka_unit_test(test_fill_drops_twins),
+		cmocka_unit_test(test_large_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
