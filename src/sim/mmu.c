@@ -1074,6 +1074,28 @@ fast_pwc(const struct vmm_tlb_array *a, uint64_t va, const unsigned shift, uint1
 	return fast_find(a, tlb_set_base(a, si), tlb_set_fpw(a, si), tag, tlb_fp(tag), pcid, way);
 }
 
+/*
+ * fast_pwc() in the PDE cache, first through the entry used last (struct
+ * vmm_tlb.pde_last), which a run of walks in one 2 MiB region finds with
+ * two compares; the lookup's answer becomes the one used last.
+ */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+fast_pde(struct vmm_tlb *t, uint64_t va, uint16_t pcid, uint32_t *way)
+{
+	struct vmm_tlb_entry *e = t->pde_last;
+
+	if (likely(e->tag == (va & ~((1ull << 21) - 1)) && e->pcid == pcid)) {
+		*way = t->pde_last_way;
+		return e;
+	}
+	e = fast_pwc(&t->pwc[PWC_PDE], va, 21, pcid, way);
+	if (e) {
+		t->pde_last = e;
+		t->pde_last_way = *way;
+	}
+	return e;
+}
+
 /* What lean_step() found. */
 enum { LEAN_NEXT, LEAN_BAIL, LEAN_NOT_PRESENT };
 
@@ -1460,7 +1482,7 @@ void vmm_mmu_translate_fast(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 	if (!t->pwc_entries) {
 		if (likely(lean_walk(cpu, va, type, mode, flags, x, 0, NULL, &fast)))
 			return;
-	} else if ((e = fast_pwc(&t->pwc[PWC_PDE], va, 21, pcid, &fast.pway))) {
+	} else if ((e = fast_pde(t, va, pcid, &fast.pway))) {
 		if (likely(lean_walk(cpu, va, type, mode, flags, x, 2, e, &fast)))
 			return;
 	} else {

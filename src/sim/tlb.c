@@ -127,6 +127,7 @@ int vmm_tlb_init(struct vmm_tlb *t, const struct vmm_config *cfg, struct vmm_prn
 			t->itlb[i].large_sides = 2;
 		}
 		t->stlb.large_sides = t->stlb_1g.large_sides = 3;
+		t->pde_last = tlb_set_base(&t->pwc[PWC_PDE], 0);	/* empty, or a real way 0 */
 		t->dtlb[0].memo = t->memo[0];
 		t->itlb[0].memo = t->memo[1];
 		t->pcid_count = vmm_hcalloc(hm, TLB_NR_PCIDS, sizeof(*t->pcid_count));

@@ -175,6 +175,16 @@ struct vmm_tlb {
 	struct vmm_tlb_array stlb_1g;
 	struct vmm_tlb_array pwc[PWC_NR];
 	struct tlb_last last[2];	/* data, fetch */
+	/*
+	 * The PDE-cache entry the fast miss path (mmu.c) used last, and its
+	 * way: a host-side shortcut past the PDE cache's lookup for the walks
+	 * of one 2 MiB region in a row. It is trusted only while the entry
+	 * holds the tag and PCID looked for, so nothing needs to forget it: a
+	 * PWC entry is never global and a PWC set never holds two entries
+	 * for one tag and PCID (every fill follows a lookup that missed).
+	 */
+	struct vmm_tlb_entry *pde_last;
+	uint32_t pde_last_way;
 	/* valid large-page entries (2 MiB, 1 GiB) a translation of each side
 	 * (data, fetch) could meet: its L1's large arrays and the STLBs'. While
 	 * a side has none, no lookup of it can end in one, and the last hit
