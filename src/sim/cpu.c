@@ -502,6 +502,34 @@ static unsigned memref_kind(unsigned type)
 }
 
 /*
+ * memcpy() of @n bytes, without the call for the loads and stores of one
+ * to eight bytes that programs make most (two overlapping moves cover
+ * every such length).
+ */
+static inline void copy_data(void *dst, const void *src, size_t n)
+{
+	if (n > 8 || !n) {
+		memcpy(dst, src, n);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, src, 4);
+		memcpy(&b, (const char *)src + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy((char *)dst + n - 4, &b, 4);
+	} else if (n >= 2) {
+		uint16_t a, b;
+
+		memcpy(&a, src, 2);
+		memcpy(&b, (const char *)src + n - 2, 2);
+		memcpy(dst, &a, 2);
+		memcpy((char *)dst + n - 2, &b, 2);
+	} else {
+		*(uint8_t *)dst = *(const uint8_t *)src;
+	}
+}
+
+/*
  * The data reference of @chunk bytes at @pa (where @cur translated):
  * charge it (its cycles in *@cycles), and copy the bytes to @rbuf or from
  * @wbuf when one is given; -VMM_EFAULT, having copied nothing, when bytes
@@ -525,9 +553,9 @@ static inline int access_data(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, ui
 		return -VMM_EFAULT;
 	}
 	if (rbuf)
-		memcpy(rbuf, vmm_physmem_host(&m->phys, pa), chunk);
-	else
-		memcpy(vmm_physmem_host(&m->phys, pa), wbuf, chunk);
+		copy_data(rbuf, vmm_physmem_host(&m->phys, pa), chunk);
+	else if (wbuf)
+		copy_data(vmm_physmem_host(&m->phys, pa), wbuf, chunk);
 	return 0;
 }
 
@@ -549,42 +577,29 @@ static inline void access_result(struct vmm_access_result *r, uint64_t paddr, ui
 }
 
 /*
- * The common loop of access/read/write: page by page, translate, charge the
- * data reference, and move bytes when @rbuf or @wbuf is given. An access
- * within one page whose translation succeeds at once (the common one) ends
- * before the loop's records: what it charges is the translation and the
- * data reference, and that is its result.
+ * The loop of access/read/write, for an access that the first translation
+ * *@x (made, not yet charged) did not finish at once: page by page,
+ * deliver faults, charge the translation and the data reference, and move
+ * bytes when @rbuf or @wbuf is given.
  */
-static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned flags,
-		      void *rbuf, const void *wbuf, struct vmm_access_result *out)
+static __attribute__((noinline)) int
+cpu_access_pages(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned flags, unsigned type,
+		 unsigned mode, void *rbuf, const void *wbuf, struct vmm_access_result *out,
+		 struct mmu_xlat *x)
 {
-	struct vmm_machine *m = cpu->m;
-	struct vmm_cpu_clock *clk = m->clock.by_cpu[cpu->id];
+	struct vmm_cpu_clock *clk = cpu->m->clock.by_cpu[cpu->id];
 	struct vmm_access_result res;
-	uint64_t before, cur = va, pa;
-	struct mmu_xlat x;
-	unsigned type, mode;
+	uint64_t before = vmm_cpu_clock_cycles(clk);	/* the translation charged nothing yet */
+	uint64_t cur = va, pa;
 	uint32_t data;
 	size_t done = 0, chunk;
 	int ret;
 
-	vmm_switch_cpu(m, cpu->id);
-	if (!decode_flags(cpu, flags, &type, &mode, "vmm_cpu_access"))
-		return -VMM_EINVAL;
-	vmm_mmu_translate(cpu, va, type, mode, MMU_ACCOUNT, &x);
-	if (likely(!x.fault && (va & (VMM_PAGE_SIZE - 1)) + len <= VMM_PAGE_SIZE)) {
-		charge_xlat(clk, &x);
-		ret = access_data(cpu, clk, va, x.pa, type, rbuf, wbuf, len, &data);
-		if (out)
-			access_result(out, x.pa, x.cyc_tlb + x.cyc_walk + data, ret ? 0 : len);
-		return ret;
-	}
-	before = vmm_cpu_clock_cycles(clk);	/* the translation charged nothing yet */
 	/* all its bytes are members, so this zeroes it whole without a rep stos */
 	res = (struct vmm_access_result){ 0 };
 	for (;;) {
 		chunk = VMM_MIN(len - done, VMM_PAGE_SIZE - (cur & (VMM_PAGE_SIZE - 1)));
-		ret = access_page(cpu, clk, cur, type, mode, flags, &res, &pa, &x);
+		ret = access_page(cpu, clk, cur, type, mode, flags, &res, &pa, x);
 		if (ret)
 			break;
 		if (!done)
@@ -597,7 +612,7 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 		if (done == len)
 			break;
 		cur = va + done;
-		vmm_mmu_translate(cpu, cur, type, mode, MMU_ACCOUNT, &x);
+		vmm_mmu_translate(cpu, cur, type, mode, MMU_ACCOUNT, x);
 	}
 	res.bytes = done;
 	res.cycles = vmm_cpu_clock_cycles(clk) - before;
@@ -605,6 +620,40 @@ static int cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned fla
 		*out = res;
 	if (ret == 1)	/* ended by a signal */
 		return (rbuf || wbuf) ? -VMM_EFAULT : 0;
+	return ret;
+}
+
+/*
+ * The common part of access/read/write, inlined into each so that what a
+ * caller passes as NULL costs no test: translate, and an access within one
+ * page whose translation succeeds at once (the common one) ends here,
+ * charging the translation and the data reference, which are its result;
+ * any other goes on in cpu_access_pages().
+ */
+static inline __attribute__((always_inline)) int
+cpu_access(struct vmm_cpu *cpu, uint64_t va, size_t len, unsigned flags, void *rbuf,
+	   const void *wbuf, struct vmm_access_result *out)
+{
+	struct vmm_machine *m = cpu->m;
+	struct mmu_xlat x;
+	unsigned type, mode;
+	uint32_t data;
+	int ret;
+
+	vmm_switch_cpu(m, cpu->id);
+	if (!decode_flags(cpu, flags, &type, &mode, "vmm_cpu_access"))
+		return -VMM_EINVAL;
+	vmm_mmu_translate(cpu, va, type, mode, MMU_ACCOUNT, &x);
+	if (unlikely(x.fault || (va & (VMM_PAGE_SIZE - 1)) + len > VMM_PAGE_SIZE))
+		return cpu_access_pages(cpu, va, len, flags, type, mode, rbuf, wbuf, out, &x);
+	{
+		struct vmm_cpu_clock *clk = m->clock.by_cpu[cpu->id];
+
+		charge_xlat(clk, &x);
+		ret = access_data(cpu, clk, va, x.pa, type, rbuf, wbuf, len, &data);
+	}
+	if (out)
+		access_result(out, x.pa, x.cyc_tlb + x.cyc_walk + data, ret ? 0 : len);
 	return ret;
 }
 

@@ -580,6 +580,48 @@ static void test_digest_and_dump(void **state)
 	vmm_machine_destroy(&m);
 }
 
+/*
+ * Reads and writes of every length from 1 to 24 bytes at offsets that
+ * start, sit inside, end at and cross a page boundary move exactly those
+ * bytes (the short lengths take an inline copy, the rest memcpy).
+ */
+static void test_short_reads_and_writes(void **state)
+{
+	vmm_machine *m = mmu_machine(4, 1, NULL);
+	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
+	struct pt p = pt_new(m, 4);
+	const uint64_t va = 0x00007f0000010000ull;
+	const vmm_paddr_t pa = 0x900000;
+	const uint64_t offs[] = { 0, 1, 5, 0x800, 0xff8 - 1, 0xff8, 0xffc, 0xfff };
+	uint8_t *host = vmm_phys_to_host(m, pa);
+	uint8_t buf[24], back[24], want[0x2000];
+	struct vmm_access_result r;
+	(void)state;
+
+	pt_map(&p, va, pa, 12, VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_USER);
+	pt_map(&p, va + 0x1000, pa + 0x1000, 12, VMM_PTE_PRESENT | VMM_PTE_RW | VMM_PTE_USER);
+	pt_load(cpu, &p, 0);
+	memset(host, 0xa5, sizeof(want));
+	memset(want, 0xa5, sizeof(want));
+	for (size_t len = 1; len <= sizeof(buf); len++) {
+		for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
+			for (size_t i = 0; i < len; i++)
+				buf[i] = (uint8_t)(len * 31 + o * 7 + i);
+			assert_int_equal(vmm_cpu_write(cpu, va + offs[o], buf, len, VMM_ACC_USER, &r),
+					 0);
+			assert_int_equal(r.bytes, len);
+			memcpy(want + offs[o], buf, len);
+			assert_memory_equal(host, want, sizeof(want));
+			memset(back, 0, sizeof(back));
+			assert_int_equal(vmm_cpu_read(cpu, va + offs[o], back, len, VMM_ACC_USER, &r),
+					 0);
+			assert_int_equal(r.bytes, len);
+			assert_memory_equal(back, buf, len);
+		}
+	}
+	vmm_machine_destroy(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -588,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_handler_errors_and_bad_args),
 		cmocka_unit_test(test_access_flags),
 		cmocka_unit_test(test_data_outside_ram),
+		cmocka_unit_test(test_short_reads_and_writes),
 		cmocka_unit_test(test_shootdown),
 		cmocka_unit_test(test_shootdown_one),
 		cmocka_unit_test(test_cycles_and_latency_callback),
