@@ -40,6 +40,7 @@
 #include "sim/mmu.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "lib/compiler.h"
@@ -970,6 +971,11 @@ static __attribute__((noinline)) void fast_recount(struct vmm_tlb *t, struct vmm
 	vmm_tlb_recount(t, a, old, f->tag, &nf);
 }
 
+_Static_assert(offsetof(struct vmm_tlb_entry, pa) == offsetof(struct vmm_tlb_entry, tag) + 8 &&
+		       offsetof(struct vmm_tlb_entry, path_hash) ==
+			       offsetof(struct vmm_tlb_entry, leaf_pa) + 8,
+	       "fast_put() stores tag and pa, leaf_pa and path_hash, as pairs");
+
 /*
  * Put @f into way @way of @set (fingerprint words @fpw) of @a, as
  * tlb_put() does: @full says the way held an entry (the set was
@@ -992,21 +998,25 @@ fast_put(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *set, 
 		t->global_count += (uint8_t)(f->cls >> 16);
 	}
 	tlb_set_fp(fpw, way, f->fp);
+#ifdef __SSE2__
+	/* tag and pa, leaf_pa and path_hash: a pair of words each, built once for both fills */
+	_mm_storeu_si128((__m128i *)(void *)&e->tag,
+			 _mm_set_epi64x((long long)f->pa, (long long)f->tag));
+	_mm_storeu_si128((__m128i *)(void *)&e->leaf_pa,
+			 _mm_set_epi64x((long long)f->hash, (long long)f->leaf_pa));
+#else
 	e->tag = f->tag;
 	e->pa = f->pa;
-	memcpy(&e->pcid, &f->cls, sizeof(uint64_t));	/* pcid, global, shift, attr, pad */
 	e->leaf_pa = f->leaf_pa;
 	e->path_hash = f->hash;
+#endif
+	memcpy(&e->pcid, &f->cls, sizeof(uint64_t));	/* pcid, global, shift, attr, pad */
 	return e;
 }
 
-/*
- * A fresh fill of @f into set @si of @a, an array under a recency list
- * that holds no entry for the page usable under f's PCID: what
- * tlb_fill_set() does for it (memo and last hits are the caller's).
- */
-static inline __attribute__((always_inline)) void
-fast_fill_list(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t si, const struct fast_entry *f)
+/* fast_fill_list() without the use's stamp, which the caller sets: the entry it filled. */
+static inline __attribute__((always_inline)) struct vmm_tlb_entry *
+fast_put_list(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t si, const struct fast_entry *f)
 {
 	struct vmm_tlb_entry *set = tlb_set_base(a, si), *e;
 	uint64_t *fpw = tlb_set_fpw(a, si);
@@ -1024,7 +1034,18 @@ fast_fill_list(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t si, const st
 		if ((list & 0xf) != way)
 			*list_p = tlb_list_use(list, way);
 	}
-	e->stamp = ++t->tick;
+	return e;
+}
+
+/*
+ * A fresh fill of @f into set @si of @a, an array under a recency list
+ * that holds no entry for the page usable under f's PCID: what
+ * tlb_fill_set() does for it (memo and last hits are the caller's).
+ */
+static inline __attribute__((always_inline)) void
+fast_fill_list(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t si, const struct fast_entry *f)
+{
+	fast_put_list(t, a, si, f)->stamp = ++t->tick;
 }
 
 /*
@@ -1036,13 +1057,17 @@ static inline __attribute__((always_inline)) void
 fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, uint32_t s1, struct vmm_tlb_array *l2,
 	  uint32_t s2, const struct fast_entry *f)
 {
-	struct vmm_tlb_entry *set, *e;
+	struct vmm_tlb_entry *set, *e, *e2;
 	struct tlb_memo_slot *memo;
-	uint64_t *fpw, empty;
+	uint64_t *fpw, empty, tick;
 	uint32_t way;
 
-	vmm_tlb_forget_last(t);	/* a new entry may answer for a remembered page */
-	fast_fill_list(t, l2, s2, f);
+	/*
+	 * No vmm_tlb_forget_last(): the side's last hit is empty (the side
+	 * holds no large page), and the other side's cannot change, as its L1
+	 * arrays, which its last hit stands for, do not.
+	 */
+	e2 = fast_put_list(t, l2, s2, f);
 
 	set = tlb_set_base(l1, s1);
 	fpw = tlb_set_fpw(l1, s1);
@@ -1055,7 +1080,10 @@ fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, uint32_t s1, struct vmm_t
 	} else {
 		e = fast_put(t, l1, set, fpw, (uint32_t)__builtin_ctzll(empty), f, false);
 	}
-	e->stamp = ++t->tick;
+	tick = t->tick;	/* the STLB's use, then the L1's */
+	e2->stamp = tick + 1;
+	e->stamp = tick + 2;
+	t->tick = tick + 2;
 	tlb_memo_slot(memo, f->tag)->page = f->tag;
 	tlb_memo_slot(memo, f->tag)->e = e;
 }
