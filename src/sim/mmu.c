@@ -325,11 +325,15 @@ static __attribute__((noinline)) uint64_t set_entry_bits(struct vmm_cpu *cpu, ui
  */
 static inline uint8_t walk_rights(uint8_t attr0, uint64_t all, uint64_t any, unsigned nxe)
 {
-	/* U/S is entry bit 2 and TLB_ATTR_U bit 0; R/W is bit 1 in both */
-	uint8_t keep = (uint8_t)(((all >> 2) & TLB_ATTR_U) | (all & TLB_ATTR_W) |
-				 ~(unsigned)(TLB_ATTR_U | TLB_ATTR_W));
+	/* what of attr0 entry bits R/W (1) and U/S (2) keep: one look-up for both */
+	static const uint8_t keep[4] = {
+		(uint8_t)~(TLB_ATTR_U | TLB_ATTR_W),	/* supervisor, read-only */
+		(uint8_t)~TLB_ATTR_U,			/* supervisor, writable */
+		(uint8_t)~TLB_ATTR_W,			/* user, read-only */
+		0xff,					/* user, writable */
+	};
 
-	return (uint8_t)((attr0 & keep) | (((any >> 63) & nxe) << 2));
+	return (uint8_t)((attr0 & keep[(all >> 1) & 3]) | (((any >> 63) & nxe) << 2));
 }
 
 /* The PWC of level @l (a constant): on a hit, where the walk goes on from it. */
