@@ -525,7 +525,7 @@ static inline int access_data(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, ui
 		return -VMM_EFAULT;
 	}
 	if (rbuf)
-		memcpy(rbuf, vmm_physmem_host(&m->phys, pa), chunk);
+		memcpy(rbuf, vmm_physmem_host_ro(&m->phys, pa), chunk);
 	else
 		memcpy(vmm_physmem_host(&m->phys, pa), wbuf, chunk);
 	return 0;
