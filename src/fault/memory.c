@@ -50,7 +50,7 @@
 
 static uint64_t *table_of(struct vmm_machine *m, uint64_t entry)
 {
-	return vmm_physmem_host(&m->phys, entry & VMM_PTE_ADDR_MASK);
+	return vmm_physmem_host_table(&m->phys, entry & VMM_PTE_ADDR_MASK);
 }
 
 static unsigned level_index(uint64_t addr, unsigned level)
@@ -67,7 +67,8 @@ static uint64_t *fault_pte_alloc(struct vmm_mm *mm, uint64_t addr)
 {
 	struct vmm_machine *m = mm->m;
 	unsigned levels = m->cfg.paging_levels;
-	uint64_t *e = &((uint64_t *)vmm_physmem_host(&m->phys, mm->pgd))[level_index(addr, levels)];
+	uint64_t *e =
+		&((uint64_t *)vmm_physmem_host_table(&m->phys, mm->pgd))[level_index(addr, levels)];
 
 	for (unsigned level = levels - 1; level >= 1; level--) {
 		if (!(*e & VMM_PTE_PRESENT) && vmm_pgtable_install(mm, e))

@@ -89,6 +89,16 @@ static inline void *vmm_physmem_host(const struct vmm_physmem *pm, vmm_paddr_t p
 	return pm->base + pa;
 }
 
+/*
+ * Host bytes of a page-table frame, to read or write its entries, unmarked:
+ * a table frame is marked when it is allocated as one (vmm_pgtable_page_alloc(),
+ * or written at boot), which saves the fault path's walk a mark per level.
+ */
+static inline void *vmm_physmem_host_table(const struct vmm_physmem *pm, vmm_paddr_t pa)
+{
+	return pm->base + pa;
+}
+
 /* Host bytes of a physical address for reading only: the frame is not marked. */
 static inline const void *vmm_physmem_host_ro(const struct vmm_physmem *pm, vmm_paddr_t pa)
 {
