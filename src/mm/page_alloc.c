@@ -639,7 +639,7 @@ static const char *new_page_bad_reason(const struct vmm_page *page)
  * clear_page() of each frame: the host clear only where the frame may hold
  * nonzero bytes (mm/page_zero.h), the simulated charge always.
  */
-static void clear_pages(struct vmm_machine *m, uint64_t pfn, unsigned order)
+static FAST_INLINE void clear_pages(struct vmm_machine *m, uint64_t pfn, unsigned order)
 {
 	uint64_t n = 1ull << order;
 

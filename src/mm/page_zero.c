@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "lib/pagecopy.h"
 
 bool vmm_zero_check_enabled(void)
 {
@@ -50,15 +49,8 @@ void vmm_zero_check_frame(struct vmm_machine *m, uint64_t pfn, const char *what)
 
 void vmm_zero_frames_slow(struct vmm_machine *m, uint64_t pfn, uint64_t n)
 {
-	for (uint64_t end = pfn + n; pfn < end; pfn++) {
-		if (!vmm_physmem_maybe_nonzero(&m->phys, pfn)) {
-			if (vmm_zero_check)
-				vmm_zero_check_frame(m, pfn, "clear");
-			continue;
-		}
-		vmm_clear_host_pages(m->phys.base + (pfn << VMM_PAGE_SHIFT), VMM_PAGE_SIZE);
-		vmm_physmem_mark_zero(&m->phys, pfn);
-	}
+	for (uint64_t end = pfn + n; pfn < end; pfn++)
+		vmm_zero_frame(m, pfn);
 }
 
 void vmm_copy_frame(struct vmm_machine *m, uint64_t dst, uint64_t src)
@@ -66,7 +58,7 @@ void vmm_copy_frame(struct vmm_machine *m, uint64_t dst, uint64_t src)
 	if (!vmm_physmem_maybe_nonzero(&m->phys, src)) {
 		if (vmm_zero_check)
 			vmm_zero_check_frame(m, src, "copy");
-		vmm_zero_frames(m, dst, 1);
+		vmm_zero_frame(m, dst);
 		return;
 	}
 	vmm_physmem_mark_pfn(&m->phys, dst);

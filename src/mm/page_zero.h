@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "lib/compiler.h"
+#include "lib/pagecopy.h"
 #include "machine.h"
 #include "sim/physmem.h"
 
@@ -43,18 +44,26 @@ bool vmm_zero_check_enabled(void);
  */
 void vmm_zero_check_frame(struct vmm_machine *m, uint64_t pfn, const char *what);
 
-/* Host-clear those of frames [pfn, pfn + n) that may be nonzero, and unmark them. */
+/* clear_page() for frame @pfn: afterwards its host bytes are zero, and it is unmarked. */
+static inline void vmm_zero_frame(struct vmm_machine *m, uint64_t pfn)
+{
+	if (vmm_physmem_maybe_nonzero(&m->phys, pfn)) {
+		vmm_clear_host_pages(m->phys.base + (pfn << VMM_PAGE_SHIFT), VMM_PAGE_SIZE);
+		vmm_physmem_mark_zero(&m->phys, pfn);
+	} else if (vmm_zero_check) {
+		vmm_zero_check_frame(m, pfn, "clear");
+	}
+}
+
+/* The same for frames [pfn, pfn + n), n > 1. */
 void vmm_zero_frames_slow(struct vmm_machine *m, uint64_t pfn, uint64_t n);
 
-/* clear_page() for frames [pfn, pfn + n): afterwards their host bytes are zero. */
 static inline void vmm_zero_frames(struct vmm_machine *m, uint64_t pfn, uint64_t n)
 {
-	if (likely(n == 1) && !vmm_physmem_maybe_nonzero(&m->phys, pfn)) {
-		if (vmm_zero_check)
-			vmm_zero_check_frame(m, pfn, "clear");
-		return;
-	}
-	vmm_zero_frames_slow(m, pfn, n);
+	if (likely(n == 1))
+		vmm_zero_frame(m, pfn);
+	else
+		vmm_zero_frames_slow(m, pfn, n);
 }
 
 /* copy_page(): frame @dst gets frame @src's host bytes (a clear when @src is known zero). */
