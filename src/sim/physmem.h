@@ -13,7 +13,8 @@
  * it), one bit per frame: set when the frame's host bytes may be nonzero.
  * All bits start clear, as the mapping starts zero. Whoever takes a host
  * pointer into a frame through vmm_physmem_host() marks that frame, so every
- * writer marks what it writes; the page allocator skips the host clear of a
+ * writer marks what it writes (page-table frames are marked once, when
+ * allocated as tables: see vmm_physmem_host_table()); the page allocator skips the host clear of a
  * frame left unmarked (mm/page_zero.h), which keeps untouched frames from
  * costing host memory and a clear.
  */
