@@ -3,10 +3,21 @@
  * bench_fault: host cost of one page fault through vmm_cpu_access(), beside
  * the host kernel's own fault of the same kind, in the same run.
  *
- *   anon_write   a write to a fresh page of a private anonymous mapping
- *                (do_anonymous_page: a zeroed page)
- *   zero_read    a read of a fresh page (the zero page mapped read-only)
- *   cow_write    a write to a page shared with a forked child (do_wp_page: a copy)
+ *   anon_write       a write to a fresh page of a private anonymous mapping
+ *                    (do_anonymous_page: a zeroed page)
+ *   zero_read        a read of a fresh page (the zero page mapped read-only)
+ *   cow_write        a write to a page shared with a forked child (do_wp_page: a copy)
+ *   anon_write_data  anon_write, with the byte really written (vmm_cpu_write)
+ *   cow_write_data   cow_write, with the bytes really written before the fork
+ *                    and by the timed write (vmm_cpu_write)
+ *
+ * vmm_cpu_access() translates and charges but moves no bytes, so in the
+ * first three cases no frame's host bytes are ever written: libvmm knows
+ * them zero and skips the host clear and copy (mm/page_zero.h), and the
+ * frames never cost host memory. The _data cases write, so every frame the
+ * next repetition takes must be cleared or copied on the host: the cost an
+ * embedder whose trace carries data pays. The host kernel writes a byte in
+ * both kinds (its _data figures are those of its anon_write and cow_write).
  *
  * Each repetition maps PAGES pages, touches one byte per page, timing the
  * touches only, and unmaps (libvmm: in a task on CPU 0; host: an mmap'd
@@ -63,8 +74,21 @@ static unsigned pages = 8192, reps = 7;
 static bool callgrind;
 static int only = -1;		/* --only: the one case to run, or -1 */
 
-enum bench_case { ANON_WRITE, ZERO_READ, COW_WRITE, NR_CASES };
-static const char *const case_names[NR_CASES] = { "anon_write", "zero_read", "cow_write" };
+enum bench_case { ANON_WRITE, ZERO_READ, COW_WRITE, ANON_WRITE_DATA, COW_WRITE_DATA, NR_CASES };
+static const char *const case_names[NR_CASES] = { "anon_write", "zero_read", "cow_write",
+						  "anon_write_data", "cow_write_data" };
+
+/* Whether case @c writes its bytes (vmm_cpu_write) rather than only accessing. */
+static bool writes_data(enum bench_case c)
+{
+	return c == ANON_WRITE_DATA || c == COW_WRITE_DATA;
+}
+
+/* The kind of fault case @c takes: its host counterpart. */
+static enum bench_case fault_kind(enum bench_case c)
+{
+	return c == ANON_WRITE_DATA ? ANON_WRITE : c == COW_WRITE_DATA ? COW_WRITE : c;
+}
 
 static void die(const char *what)
 {
@@ -103,35 +127,49 @@ static uint64_t cpu_cycles(vmm_machine *m)
  */
 static double sim_rep(struct sim *s, enum bench_case c, bool warm_up, double *cyc, double *hflt)
 {
-	bool count = callgrind && !warm_up;
+	bool count = callgrind && !warm_up, data = writes_data(c);
+	bool cow = fault_kind(c) == COW_WRITE;
 	unsigned flags = c == ZERO_READ ? VMM_ACC_USER : VMM_ACC_USER | VMM_ACC_WRITE;
+	const uint8_t byte = 1;
 	vmm_task *child = NULL;
 	vmm_vaddr_t a;
 	uint64_t t0, t1, c0, f0, f1;
 
 	if (vmm_mmap(s->t, 0, pages * PG, VMM_PROT_READ | VMM_PROT_WRITE,
-		     VMM_MAP_PRIVATE | VMM_MAP_ANONYMOUS | (c == COW_WRITE ? VMM_MAP_POPULATE : 0),
+		     VMM_MAP_PRIVATE | VMM_MAP_ANONYMOUS | (cow ? VMM_MAP_POPULATE : 0),
 		     NULL, 0, &a))
 		die("vmm_mmap failed");
-	if (c == COW_WRITE && vmm_task_fork(s->t, &child))
+	if (cow && data) {	/* the pages the child shares hold data, as the host's do */
+		for (unsigned i = 0; i < pages; i++)
+			if (vmm_cpu_write(s->cpu, a + i * PG, &byte, 1, VMM_ACC_USER, NULL))
+				die("vmm_cpu_write failed");
+	}
+	if (cow && vmm_task_fork(s->t, &child))
 		die("vmm_task_fork failed");
 	c0 = cpu_cycles(s->m);
 	if (count)
 		CG_START();
 	f0 = host_minflt();
 	t0 = now_ns();
-	for (unsigned i = 0; i < pages; i++)
-		if (vmm_cpu_access(s->cpu, a + i * PG, 1, flags, NULL))
-			die("vmm_cpu_access failed");
+	if (data) {
+		for (unsigned i = 0; i < pages; i++)
+			if (vmm_cpu_write(s->cpu, a + i * PG, &byte, 1, VMM_ACC_USER, NULL))
+				die("vmm_cpu_write failed");
+	} else {
+		for (unsigned i = 0; i < pages; i++)
+			if (vmm_cpu_access(s->cpu, a + i * PG, 1, flags, NULL))
+				die("vmm_cpu_access failed");
+	}
 	t1 = now_ns();
 	f1 = host_minflt();
 	if (count) {
-		if (c == ANON_WRITE)
-			CG_STOP("anon_write");
-		else if (c == ZERO_READ)
-			CG_STOP("zero_read");
-		else
-			CG_STOP("cow_write");
+		switch (c) {
+		case ANON_WRITE: CG_STOP("anon_write"); break;
+		case ZERO_READ: CG_STOP("zero_read"); break;
+		case COW_WRITE: CG_STOP("cow_write"); break;
+		case ANON_WRITE_DATA: CG_STOP("anon_write_data"); break;
+		default: CG_STOP("cow_write_data"); break;
+		}
 	}
 	*cyc = (double)(cpu_cycles(s->m) - c0) / pages;
 	*hflt = (double)(f1 - f0) / pages;
@@ -250,7 +288,7 @@ static int case_index(const char *name)
 	for (int c = 0; c < NR_CASES; c++)
 		if (!strcmp(name, case_names[c]))
 			return c;
-	die("--only takes anon_write, zero_read or cow_write");
+	die("--only takes anon_write, zero_read, cow_write, anon_write_data or cow_write_data");
 	return -1;
 }
 
@@ -289,7 +327,7 @@ int main(int argc, char **argv)
 	printf("bench_fault: %u pages per repetition, median of %u after a warm-up; host faults "
 	       "on %s pages\n",
 	       pages, reps, "MADV_NOHUGEPAGE 4 KiB");
-	printf("%-12s %12s %12s %8s %6s %14s %12s\n", "case", "libvmm ns/op", "host ns/op",
+	printf("%-16s %12s %12s %8s %6s %14s %12s\n", "case", "libvmm ns/op", "host ns/op",
 	       "ratio", "goal", "sim cycles/op", "host flt/op");
 	for (int c = 0; c < NR_CASES; c++) {
 		double sim[MAX_REPS], host[MAX_REPS], cyc = 0, hflt = 0, ms, mh;
@@ -305,13 +343,13 @@ int main(int argc, char **argv)
 		sim_rep(&s, (enum bench_case)c, true, &cyc, &hflt);
 		for (unsigned r = 0; r < reps; r++) {
 			sim[r] = sim_rep(&s, (enum bench_case)c, false, &cyc, &hflt);
-			host[r] = callgrind ? 1 : host_run((enum bench_case)c);
+			host[r] = callgrind ? 1 : host_run(fault_kind((enum bench_case)c));
 		}
 		ms = bench_median(sim, reps);
 		mh = bench_median(host, reps);
 		if (callgrind)
 			printf("callgrind case %s steps %u\n", case_names[c], pages);
-		printf("%-12s %12.1f %12.1f %8.3f %6s %14.0f %12.3f\n", case_names[c], ms, mh,
+		printf("%-16s %12.1f %12.1f %8.3f %6s %14.0f %12.3f\n", case_names[c], ms, mh,
 		       ms / mh, pass_miss(ms / mh <= GOAL), cyc, hflt);
 	}
 	vmm_task_destroy(&s.t);

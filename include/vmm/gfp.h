@@ -250,6 +250,10 @@ VMM_API struct vmm_page *vmm_virt_to_page(const vmm_machine *m, vmm_vaddr_t addr
  * kernel address (vmalloc, kmap) the pointer is good to the end of its page
  * only, and only while the kernel tables map it.
  *
+ * As vmm_phys_to_host(), the call marks the frame it points into as possibly
+ * written (a block of several pages is marked whole when allocated); take a
+ * fresh pointer for each use.
+ *
  * @return the host pointer, or NULL if @p addr is neither a direct-map
  *	   address of RAM nor mapped by the kernel's page tables
  */

@@ -204,6 +204,11 @@ VMM_API int vmm_machine_e820(const vmm_machine *m, unsigned idx, struct vmm_e820
  * read or write frame contents. Frames are backed lazily: untouched frames
  * read as zero and cost no host memory.
  *
+ * The call marks the frame as possibly written, so that a later __GFP_ZERO
+ * allocation of it clears it (frames never marked are known zero and not
+ * cleared). Take a fresh pointer for each use: one kept across the frame's
+ * free and reallocation no longer marks it.
+ *
  * @return a pointer valid for the rest of the frame, or NULL when @p pa is
  *         not RAM
  */

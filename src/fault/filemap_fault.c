@@ -37,9 +37,9 @@
 #include <vmm/cpu.h>
 #include <vmm/gfp.h>
 
-#include "lib/pagecopy.h"
 #include "machine.h"
 #include "mm/page_alloc.h"
+#include "mm/page_zero.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/vma.h"
@@ -256,7 +256,7 @@ static unsigned do_cow_fault(struct vmm_vm_fault *vmf)
 	ret = do_fault_page(vmf);
 	if (ret & VMF_BAIL)
 		goto uncharge;
-	vmm_copy_host_pages(vmm_page_host(m, cow), vmm_page_host(m, vmf->page), PAGE_SIZE);
+	vmm_copy_frame(m, vmm_page_to_pfn(m, cow), vmm_page_to_pfn(m, vmf->page));
 	vmm_charge(m, VMM_CYC_ZERO_COPY, m->clock.cost.copy_page);
 	ret |= finish_fault(vmf);
 	vmm_unlock_page(vmf->page);

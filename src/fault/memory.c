@@ -37,10 +37,10 @@
 #include <vmm/page.h>
 
 #include "fault/fault.h"
-#include "lib/pagecopy.h"
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/page_alloc.h"
+#include "mm/page_zero.h"
 #include "mm/pgtable.h"
 #include "mm/rmap.h"
 #include "mm/vma.h"
@@ -50,7 +50,7 @@
 
 static uint64_t *table_of(struct vmm_machine *m, uint64_t entry)
 {
-	return vmm_physmem_host(&m->phys, entry & VMM_PTE_ADDR_MASK);
+	return vmm_physmem_host_table(&m->phys, entry & VMM_PTE_ADDR_MASK);
 }
 
 static unsigned level_index(uint64_t addr, unsigned level)
@@ -67,7 +67,8 @@ static uint64_t *fault_pte_alloc(struct vmm_mm *mm, uint64_t addr)
 {
 	struct vmm_machine *m = mm->m;
 	unsigned levels = m->cfg.paging_levels;
-	uint64_t *e = &((uint64_t *)vmm_physmem_host(&m->phys, mm->pgd))[level_index(addr, levels)];
+	uint64_t *e =
+		&((uint64_t *)vmm_physmem_host_table(&m->phys, mm->pgd))[level_index(addr, levels)];
 
 	for (unsigned level = levels - 1; level >= 1; level--) {
 		if (!(*e & VMM_PTE_PRESENT) && vmm_pgtable_install(mm, e))
@@ -165,8 +166,8 @@ static unsigned wp_page_copy(struct vmm_vm_fault *vmf, struct vmm_page *old)
 	if (vmm_anon_vma_prepare(v) || !(p = alloc_user_page(m, !old)))
 		return VMF_OOM;
 	if (old) {
-		vmm_copy_host_pages(vmm_physmem_host(&m->phys, page_pa(m, p)),
-				    vmm_physmem_host(&m->phys, page_pa(m, old)), VMM_PAGE_SIZE);
+		/* the host copy; only a clear (if that) when @old is known zero */
+		vmm_copy_frame(m, page_pa(m, p) >> VMM_PAGE_SHIFT, page_pa(m, old) >> VMM_PAGE_SHIFT);
 		vmm_charge(m, VMM_CYC_ZERO_COPY, m->clock.cost.copy_page);
 		if (!page_anon(old)) {
 			vmm_add_mm_counter(mm, vmm_mm_counter(old), -1);

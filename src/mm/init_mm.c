@@ -62,6 +62,8 @@ vmm_paddr_t vmm_pgtable_page_alloc(struct vmm_machine *m, vmm_gfp_t gfp)
 		return 0;
 	page->page_type = VMM_PGTY_TABLE;
 	pa = (vmm_paddr_t)page_to_pfn(&m->sparse, page) << VMM_PAGE_SHIFT;
+	/* its entries are written through vmm_physmem_host_table(), which does not mark */
+	vmm_physmem_mark_pfn(&m->phys, pa >> VMM_PAGE_SHIFT);
 	count_table(m, pa, 1);
 	return pa;
 }

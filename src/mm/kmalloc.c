@@ -15,6 +15,7 @@
 #include "mm/page_alloc.h"
 #include "mm/slab.h"
 #include "mm/sparse.h"
+#include "sim/physmem.h"
 
 /* A large kmalloc block's head page carries this in page->private. */
 #define KMALLOC_LARGE_MAGIC 0x6b6d616c6c6f63ull /* "kmalloc" */
@@ -37,6 +38,8 @@ static vmm_vaddr_t kmalloc_large(struct vmm_machine *m, size_t size, vmm_gfp_t g
 	if (!page)
 		return 0;
 	pfn = page_to_pfn(&m->sparse, page);
+	/* its owner writes it through one direct-map pointer: mark every frame */
+	vmm_physmem_mark_range(&m->phys, pfn << VMM_PAGE_SHIFT, VMM_PAGE_SIZE << order);
 	page->private = KMALLOC_LARGE_MAGIC;
 	nid = (int)pfn_to_pageblock(&m->sparse, pfn)->nid;
 	m->slab.large_pages_node[nid] += 1ull << order;

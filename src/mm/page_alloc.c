@@ -22,11 +22,11 @@
 #include <vmm/errors.h>
 
 #include "lib/compiler.h"
-#include "lib/pagecopy.h"
 #include "machine.h"
 #include "mm/buddy.h"
 #include "mm/debug.h"
 #include "mm/mmap.h"
+#include "mm/page_zero.h"
 #include "mm/reclaim.h"
 #include "mm/sparse.h"
 #include "mm/zone.h"
@@ -635,15 +635,19 @@ static const char *new_page_bad_reason(const struct vmm_page *page)
 	return NULL;
 }
 
-static void clear_pages(struct vmm_machine *m, uint64_t pfn, unsigned order)
+/*
+ * clear_page() of each frame: the host clear only where the frame may hold
+ * nonzero bytes (mm/page_zero.h), the simulated charge always.
+ */
+static FAST_INLINE void clear_pages(struct vmm_machine *m, uint64_t pfn, unsigned order)
 {
 	uint64_t n = 1ull << order;
 
-	vmm_clear_host_pages(vmm_physmem_host(&m->phys, pfn << VMM_PAGE_SHIFT), n << VMM_PAGE_SHIFT);
+	vmm_zero_frames(m, pfn, n);
 	vmm_charge(m, VMM_CYC_ZERO_COPY, n * m->clock.cost.zero_page);
 }
 
-/* The rarer parts of prep_new_page(): the tails of a compound page, and zeroing. */
+/* The rarer parts of prep_new_page(): the tails of a compound page, zeroing, marking a block. */
 static __attribute__((returns_nonnull)) struct vmm_page *
 prep_compound_or_zero(struct vmm_machine *m, struct vmm_page *page, unsigned order, vmm_gfp_t gfp)
 {
@@ -654,6 +658,14 @@ prep_compound_or_zero(struct vmm_machine *m, struct vmm_page *page, unsigned ord
 	}
 	if (gfp & VMM_GFP_ZERO)
 		clear_pages(m, pfn_of(m, page), order);
+	/*
+	 * A block of several frames may be written through one direct-map
+	 * pointer (vmm_kaddr_to_host() is good across frames there), which
+	 * marks only the frame it points into: mark them all now.
+	 */
+	if (order)
+		vmm_physmem_mark_range(&m->phys, pfn_of(m, page) << VMM_PAGE_SHIFT,
+				       VMM_PAGE_SIZE << order);
 	return page;
 }
 
@@ -669,7 +681,7 @@ static FAST_INLINE struct vmm_page *prep_new_page(struct vmm_machine *m, struct 
 	page->refcount = 1;
 	page->compound = order;
 	page->lru.next = page->lru.prev = NULL;
-	if (unlikely(gfp & (VMM_GFP_COMP | VMM_GFP_ZERO)))
+	if (unlikely((gfp & (VMM_GFP_COMP | VMM_GFP_ZERO)) || order))
 		return prep_compound_or_zero(m, page, order, gfp);
 	return page;
 }
@@ -2350,15 +2362,19 @@ struct vmm_page *vmm_alloc_pages(vmm_machine *m, vmm_gfp_t gfp, unsigned order)
  * simulated sees it) moves the host TLB miss and the first cache misses of
  * the next clear or copy off that request's path.
  */
-static FAST_INLINE void prefetch_next_frame(struct vmm_machine *m, const struct vmm_list *list)
+static FAST_INLINE void prefetch_next_frame(struct vmm_machine *m, const struct vmm_list *list,
+					    vmm_gfp_t gfp)
 {
 	const char *host;
+	uint64_t pfn;
 
 	if (vmm_list_empty(list))
 		return;
-	host = vmm_physmem_host(&m->phys,
-				pfn_of(m, vmm_list_first_entry(list, struct vmm_page, lru))
-					<< VMM_PAGE_SHIFT);
+	pfn = pfn_of(m, vmm_list_first_entry(list, struct vmm_page, lru));
+	/* a known-zero frame is not cleared: nothing to prefetch for a zeroed page */
+	if ((gfp & VMM_GFP_ZERO) && !vmm_physmem_maybe_nonzero(&m->phys, pfn))
+		return;
+	host = vmm_physmem_host_ro(&m->phys, pfn << VMM_PAGE_SHIFT);
 	for (unsigned l = 0; l < NEXT_FRAME_PREFETCH_LINES; l++)
 		__builtin_prefetch(host + l * HOST_CACHE_LINE, 1, 3);
 }
@@ -2370,7 +2386,8 @@ static FAST_INLINE void prefetch_next_frame(struct vmm_machine *m, const struct 
  * order-0 fast path here, which alloc_order0_fast() refuses it: it takes the
  * page as for the request without __GFP_ZERO (the same page, the same charge)
  * and clears it and charges the clear as prep_new_page() would. Either way the
- * frame the next such request will take is prefetched.
+ * frame the next such request will take is prefetched, unless it is known
+ * zero and the request zeroed (so no host clear will touch it).
  */
 struct vmm_page *vmm_alloc_page_filled(struct vmm_machine *m, vmm_gfp_t gfp)
 {
@@ -2379,7 +2396,7 @@ struct vmm_page *vmm_alloc_page_filled(struct vmm_machine *m, vmm_gfp_t gfp)
 	if (unlikely(!page))
 		return alloc_pages_other(m, gfp, 0);
 	/* the fast path served: the entry's list is a real one */
-	prefetch_next_frame(m, m->this_cpu_fast->alloc[gfp & GFP_ZONE_MOBILITY].list);
+	prefetch_next_frame(m, m->this_cpu_fast->alloc[gfp & GFP_ZONE_MOBILITY].list, gfp);
 	if (gfp & VMM_GFP_ZERO)
 		clear_pages(m, pfn_of(m, page), 0);
 	return page;

@@ -65,7 +65,7 @@ static unsigned idx(uint64_t va, unsigned level)
 
 static uint64_t *table(struct vmm_machine *m, vmm_paddr_t pa)
 {
-	return vmm_physmem_host(&m->phys, pa);
+	return vmm_physmem_host_table(&m->phys, pa);
 }
 
 static bool pte_present(uint64_t e)

@@ -45,6 +45,7 @@
 #include "mm/page_alloc.h"
 #include "mm/sparse.h"
 #include "mm/vmstat.h"
+#include "sim/physmem.h"
 
 /* Offsets in the simulated struct slab. */
 #define SLAB_OFF_COLOUROFF 16
@@ -733,6 +734,8 @@ static int cache_grow(struct vmm_kmem_cache *c, vmm_gfp_t gfp, int nid)
 	if (!page)
 		return -1;
 	pfn = page_to_pfn(&m->sparse, page);
+	/* kmem() writes the slab's frames behind vmm_physmem_host(): mark them here */
+	vmm_physmem_mark_range(&m->phys, pfn << VMM_PAGE_SHIFT, VMM_PAGE_SIZE << c->gfporder);
 	node = page_nid(m, pfn);
 	l3 = c->nodelists[node];
 	/* the colour for this slab, and the next one's */

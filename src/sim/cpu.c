@@ -553,7 +553,7 @@ static inline int access_data(struct vmm_cpu *cpu, struct vmm_cpu_clock *clk, ui
 		return -VMM_EFAULT;
 	}
 	if (rbuf)
-		copy_data(rbuf, vmm_physmem_host(&m->phys, pa), chunk);
+		copy_data(rbuf, vmm_physmem_host_ro(&m->phys, pa), chunk);
 	else if (wbuf)
 		copy_data(vmm_physmem_host(&m->phys, pa), wbuf, chunk);
 	return 0;

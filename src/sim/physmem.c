@@ -50,6 +50,12 @@ static void physmem_build_e820(struct vmm_physmem *pm, const struct vmm_config *
 	}
 }
 
+/* Bytes of the known-zero bitmap: one bit per frame, in whole host pages. */
+static uint64_t nonzero_map_bytes(const struct vmm_physmem *pm)
+{
+	return ALIGN_UP(DIV_ROUND_UP(pm->end >> VMM_PAGE_SHIFT, 64) * 8, VMM_PAGE_SIZE);
+}
+
 int vmm_physmem_init(struct vmm_physmem *pm, const struct vmm_config *cfg,
 		     struct vmm_hostmem *hm)
 {
@@ -64,14 +70,28 @@ int vmm_physmem_init(struct vmm_physmem *pm, const struct vmm_config *cfg,
 	}
 	pm->end = pos;
 	physmem_build_e820(pm, cfg);
-	pm->base = vmm_hmap(hm, pm->end);
-	return pm->base ? 0 : -VMM_ENOMEM;
+	/* the known-zero bitmap shares the mapping: no host request more, zero from the start */
+	pm->base = vmm_hmap(hm, pm->end + nonzero_map_bytes(pm));
+	if (!pm->base)
+		return -VMM_ENOMEM;
+	pm->nonzero = (uint64_t *)(void *)(pm->base + pm->end);
+	return 0;
 }
 
 void vmm_physmem_destroy(struct vmm_physmem *pm, struct vmm_hostmem *hm)
 {
-	vmm_hunmap(hm, pm->base, pm->end);
+	if (pm->base)
+		vmm_hunmap(hm, pm->base, pm->end + nonzero_map_bytes(pm));
 	pm->base = NULL;
+	pm->nonzero = NULL;
+}
+
+void vmm_physmem_mark_range(const struct vmm_physmem *pm, vmm_paddr_t pa, uint64_t len)
+{
+	if (!len)
+		return;
+	for (uint64_t pfn = pa >> VMM_PAGE_SHIFT; pfn <= (pa + len - 1) >> VMM_PAGE_SHIFT; pfn++)
+		vmm_physmem_mark_pfn(pm, pfn);
 }
 
 unsigned vmm_physmem_nid(const struct vmm_physmem *pm, vmm_paddr_t pa)

@@ -354,7 +354,11 @@ static void test_physmem_direct(void **state)
 	assert_non_null(pm.base);
 	assert_int_equal(pm.nr_nodes, 3);
 	assert_int_equal(pm.end, 2 * GiB + 4 * MiB + 6 * GiB);
-	assert_int_equal(hm.map_bytes, pm.end);
+	/* the known-zero bitmap, one bit per frame in whole pages, follows the RAM in one mapping */
+	assert_ptr_equal(pm.nonzero, pm.base + pm.end);
+	assert_int_equal(hm.map_bytes % VMM_PAGE_SIZE, 0);
+	assert_true(hm.map_bytes - pm.end >= (pm.end >> VMM_PAGE_SHIFT) / 8);
+	assert_true(hm.map_bytes - pm.end < (pm.end >> VMM_PAGE_SHIFT) / 8 + VMM_PAGE_SIZE);
 
 	assert_int_equal(vmm_physmem_nid(&pm, 0), 0);
 	assert_int_equal(vmm_physmem_nid(&pm, 2 * GiB - 1), 0);
@@ -390,7 +394,25 @@ static void test_physmem_direct(void **state)
 	for (unsigned i = 0; i < pm.nr_e820; i++)
 		if (pm.e820[i].start >= 0xe0000000 && pm.e820[i].start < 0x100000000)
 			assert_int_equal(pm.e820[i].nid, 2);
+	/* a host pointer for reading leaves the frame known zero; one for writing marks it */
+	assert_false(vmm_physmem_maybe_nonzero(&pm, 1));
+	assert_ptr_equal(vmm_physmem_host_ro(&pm, 0x1234), pm.base + 0x1234);
+	assert_false(vmm_physmem_maybe_nonzero(&pm, 1));
 	assert_ptr_equal(vmm_physmem_host(&pm, 0x1234), pm.base + 0x1234);
+	assert_true(vmm_physmem_maybe_nonzero(&pm, 1));
+	assert_false(vmm_physmem_maybe_nonzero(&pm, 0));
+	assert_false(vmm_physmem_maybe_nonzero(&pm, 2));
+	vmm_physmem_mark_zero(&pm, 1);
+	assert_false(vmm_physmem_maybe_nonzero(&pm, 1));
+	/* a range marks every frame it touches, across a bitmap word, and no other */
+	vmm_physmem_mark_range(&pm, 62 * VMM_PAGE_SIZE + 4095, 2 * VMM_PAGE_SIZE + 2);
+	for (uint64_t pfn = 60; pfn < 70; pfn++)
+		assert_int_equal(vmm_physmem_maybe_nonzero(&pm, pfn), pfn >= 62 && pfn <= 65);
+	vmm_physmem_mark_range(&pm, 100 * VMM_PAGE_SIZE, 0);
+	assert_false(vmm_physmem_maybe_nonzero(&pm, 100));
+	/* the last frame has its bit */
+	vmm_physmem_mark_pfn(&pm, (pm.end >> VMM_PAGE_SHIFT) - 1);
+	assert_true(vmm_physmem_maybe_nonzero(&pm, (pm.end >> VMM_PAGE_SHIFT) - 1));
 
 	vmm_physmem_destroy(&pm, &hm);
 	assert_null(pm.base);
