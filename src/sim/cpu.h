@@ -63,7 +63,7 @@ struct vmm_cpu {
 	uint8_t levels;			/* paging levels: 5 with CR4.LA57, else 4 */
 	uint8_t nxe;			/* EFER.NXE */
 	uint8_t pge;			/* CR4.PGE */
-	uint8_t fast_ok;		/* the TLB geometry vmm_mmu_translate_fast() serves (mmu.c) */
+	uint8_t fast_ok;		/* the geometry vmm_mmu_translate_fast() serves (mmu.c) */
 	/* host-side shortcut of the walker (mmu.c): the physical range of the node
 	 * of the last walker reference and that node's walker cost with walk_step */
 	uint64_t walk_node_start, walk_node_len;

@@ -1369,7 +1369,7 @@ lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 	cycles = (uint64_t)refs * cpu->walk_node_cost;
 	if (hit && fast) {
 		cycles += cpu->pwc_hit_cost;
-		tlb_list_touch(&cpu->tlb, pwc_e, fast->pway);	/* vmm_mmu_translate_fast(): a list */
+		tlb_list_touch(&cpu->tlb, pwc_e, fast->pway);	/* the fast path's: a list */
 	} else if (hit) {
 		struct vmm_tlb_array *a = &cpu->tlb.pwc[pwc_level - 2];
 		uint32_t set = tlb_set_index(a, va, 3 + 9 * pwc_level);

@@ -103,8 +103,9 @@ MMU_HOT void mmu_remember(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsig
  * (so that the last hit is empty: the kill of a large entry forgets it),
  * vmm_mmu_translate_fast() for the geometry it serves; else the last
  * large-page hit of the side when the access is of the same kind to the
- * same page (a compare), else the rest out of line. A use found here is recorded as an LRU stamp: neither
- * shortcut is ever set up for a tree-PLRU array. A usable 4 KiB entry and
+ * same page (a compare), else the rest out of line. A use found here is
+ * recorded as an LRU stamp: neither shortcut is ever set up for a
+ * tree-PLRU array. A usable 4 KiB entry and
  * a remembered large page never both answer: the large page is remembered
  * only after the 4 KiB array failed, and any fill, kill or rights change
  * forgets it.

@@ -142,8 +142,8 @@ struct vmm_tlb_array {
 	uint32_t nvalid_sz[3];		/* valid entries by page-size index (tag & 3): a lookup
 					 * for a size the array holds none of reads nothing */
 	uint32_t policy;		/* enum tlb_policy_fast */
-	uint32_t large_sides;		/* of its large-page entries, which sides' counts
-					 * (struct vmm_tlb.large) take them: bit 0 data, bit 1 fetch */
+	uint32_t large_sides;		/* the sides whose counts of large-page entries
+					 * (struct vmm_tlb.large) its take: 1 data, 2 fetch */
 	const char *name;
 };
 

@@ -591,6 +591,7 @@ static void test_short_reads_and_writes(void **state)
 	vmm_cpu *cpu = vmm_machine_cpu(m, 0);
 	struct pt p = pt_new(m, 4);
 	const uint64_t va = 0x00007f0000010000ull;
+	const unsigned user = VMM_ACC_USER;
 	const vmm_paddr_t pa = 0x900000;
 	const uint64_t offs[] = { 0, 1, 5, 0x800, 0xff8 - 1, 0xff8, 0xffc, 0xfff };
 	uint8_t *host = vmm_phys_to_host(m, pa);
@@ -607,14 +608,12 @@ static void test_short_reads_and_writes(void **state)
 		for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++) {
 			for (size_t i = 0; i < len; i++)
 				buf[i] = (uint8_t)(len * 31 + o * 7 + i);
-			assert_int_equal(vmm_cpu_write(cpu, va + offs[o], buf, len, VMM_ACC_USER, &r),
-					 0);
+			assert_int_equal(vmm_cpu_write(cpu, va + offs[o], buf, len, user, &r), 0);
 			assert_int_equal(r.bytes, len);
 			memcpy(want + offs[o], buf, len);
 			assert_memory_equal(host, want, sizeof(want));
 			memset(back, 0, sizeof(back));
-			assert_int_equal(vmm_cpu_read(cpu, va + offs[o], back, len, VMM_ACC_USER, &r),
-					 0);
+			assert_int_equal(vmm_cpu_read(cpu, va + offs[o], back, len, user, &r), 0);
 			assert_int_equal(r.bytes, len);
 			assert_memory_equal(back, buf, len);
 		}
