@@ -1589,18 +1589,14 @@ general:
 
 /*
  * A translation the hot path (vmm_mmu_translate()) could not serve: the
- * lean path when no array holds large pages (their lookups come first
- * where they may answer; vmm_mmu_translate_fast() for the default geometry), else
- * the general one. Tested here, before the lean path's set-up, because it
- * is all a translation in large pages pays.
+ * lean path when the side's TLBs hold no large page (struct vmm_tlb.large;
+ * their lookups come first where they may answer; vmm_mmu_translate_fast()
+ * for the default geometry), else the general one.
  */
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			    unsigned flags, struct mmu_xlat *x)
 {
-	const struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
-
-	if (unlikely(l1[VMM_PGSZ_2M].nvalid | l1[VMM_PGSZ_1G].nvalid |
-		     cpu->tlb.stlb.nvalid_sz[VMM_PGSZ_2M] | cpu->tlb.stlb_1g.nvalid))
+	if (unlikely(cpu->tlb.large[type == ACC_EXEC]))
 		translate_general(cpu, va, type, mode, flags, x);
 	else if (likely(cpu->fast_ok))
 		vmm_mmu_translate_fast(cpu, va, type, mode, flags, x);
