@@ -61,12 +61,28 @@ static void step(struct run *r, const char *what)
 		     problems == 1 ? "" : "s", what);
 }
 
-/* Write the 8-byte @v at @va as a user-mode store on @cpu. */
-static void put(struct run *r, vmm_cpu *cpu, vmm_vaddr_t va, uint64_t v)
+/*
+ * Make @cpu run @t: a machine with one CPU runs the parent and the child on
+ * it in turn, switching where the two CPUs of a larger one would not.
+ */
+static void run_on(struct run *r, vmm_cpu *cpu, vmm_task *t)
+{
+	int err;
+
+	if (r->err || vmm_cpu_current_task(cpu) == t)
+		return;
+	if ((err = vmm_cpu_switch_to(cpu, t)))
+		fail(r, "cannot run pid %d on cpu%d: %s", vmm_task_pid(t), vmm_cpu_id(cpu),
+		     vmm_strerror(err));
+}
+
+/* Write the 8-byte @v at @va as a user-mode store of @t on @cpu. */
+static void put(struct run *r, vmm_cpu *cpu, vmm_task *t, vmm_vaddr_t va, uint64_t v)
 {
 	struct vmm_access_result res;
 	int err;
 
+	run_on(r, cpu, t);
 	if (r->err)
 		return;
 	err = vmm_cpu_write(cpu, va, &v, sizeof(v), VMM_ACC_USER, &res);
@@ -75,13 +91,14 @@ static void put(struct run *r, vmm_cpu *cpu, vmm_vaddr_t va, uint64_t v)
 		     vmm_strerror(err), res.signal);
 }
 
-/* Read 8 bytes at @va and compare them with @want. */
-static void expect(struct run *r, vmm_cpu *cpu, vmm_vaddr_t va, uint64_t want)
+/* Read 8 bytes at @va as @t on @cpu and compare them with @want. */
+static void expect(struct run *r, vmm_cpu *cpu, vmm_task *t, vmm_vaddr_t va, uint64_t want)
 {
 	struct vmm_access_result res;
 	uint64_t v = 0;
 	int err;
 
+	run_on(r, cpu, t);
 	if (r->err)
 		return;
 	err = vmm_cpu_read(cpu, va, &v, sizeof(v), VMM_ACC_USER, &res);
@@ -158,15 +175,14 @@ static void make_file(struct run *r, vmm_file **fp)
 int vmmsim_workload(vmm_machine *m, FILE *out)
 {
 	struct run run = { .m = m, .out = out }, *r = &run;
-	vmm_cpu *cpu0 = vmm_machine_cpu(m, 0), *cpu1 = vmm_machine_cpu(m, 1);
+	vmm_cpu *cpu0 = vmm_machine_cpu(m, 0);
+	vmm_cpu *cpu1 = vmm_machine_config(m)->cpus > 1 ? vmm_machine_cpu(m, 1) : cpu0;
 	vmm_task *parent = NULL, *child = NULL;
 	vmm_vaddr_t anon = 0, fmap = 0;
 	vmm_file *f = NULL;
 	const uint64_t npages = ANON_LEN / PAGE, fpages = FILE_LEN / PAGE;
 	int err;
 
-	if (!cpu1)
-		cpu1 = cpu0;
 	dump(r, "before");
 	make_file(r, &f);
 	if (!r->err && (err = vmm_task_create(m, "demo", &parent)))
@@ -182,31 +198,32 @@ int vmmsim_workload(vmm_machine *m, FILE *out)
 	step(r, "pid 1 mapped 1 MiB of anonymous memory and the 256 KiB file demo.dat");
 
 	for (uint64_t i = 0; i < npages; i++)
-		put(r, cpu0, anon + i * PAGE, tag(1, i));
+		put(r, cpu0, parent, anon + i * PAGE, tag(1, i));
 	for (uint64_t i = 0; i < npages; i++)
-		expect(r, cpu0, anon + i * PAGE, tag(1, i));
+		expect(r, cpu0, parent, anon + i * PAGE, tag(1, i));
 	step(r, "the parent wrote and read back every anonymous page");
 	for (uint64_t i = 0; i < fpages; i++)
-		expect(r, cpu0, fmap + i * PAGE, tag(0xf, i));
+		expect(r, cpu0, parent, fmap + i * PAGE, tag(0xf, i));
 	for (uint64_t i = 0; i < fpages; i += 8)
-		put(r, cpu0, fmap + i * PAGE + 8, tag(1, i));
+		put(r, cpu0, parent, fmap + i * PAGE + 8, tag(1, i));
 	step(r, "the parent read the file through its mapping and wrote every 8th page");
 
 	if (!r->err && (err = vmm_task_fork(parent, &child)))
 		fail(r, "fork: %s", vmm_strerror(err));
 	if (!r->err && (err = vmm_cpu_switch_to(cpu1, child)))
 		fail(r, "cannot run the child: %s", vmm_strerror(err));
-	step(r, "fork: the child runs on cpu1");
+	step(r, cpu1 != cpu0 ? "fork: the child runs on cpu1"
+			     : "fork: the child and the parent take turns on cpu0");
 	for (uint64_t i = 0; i < npages; i++)
-		put(r, cpu1, anon + i * PAGE, tag(2, i));
-	put(r, cpu1, fmap + 16, tag(2, 0));
+		put(r, cpu1, child, anon + i * PAGE, tag(2, i));
+	put(r, cpu1, child, fmap + 16, tag(2, 0));
 	for (uint64_t i = 0; i < npages / 2; i++)
-		put(r, cpu0, anon + i * PAGE, tag(3, i));
+		put(r, cpu0, parent, anon + i * PAGE, tag(3, i));
 	for (uint64_t i = 0; i < npages; i++) {
-		expect(r, cpu1, anon + i * PAGE, tag(2, i));
-		expect(r, cpu0, anon + i * PAGE, tag(i < npages / 2 ? 3 : 1, i));
+		expect(r, cpu1, child, anon + i * PAGE, tag(2, i));
+		expect(r, cpu0, parent, anon + i * PAGE, tag(i < npages / 2 ? 3 : 1, i));
 	}
-	expect(r, cpu0, fmap + 16, tag(2, 0));
+	expect(r, cpu0, parent, fmap + 16, tag(2, 0));
 	step(r, "both wrote their anonymous pages (copy-on-write) and the child wrote the file");
 
 	if (!r->err && (err = vmm_msync(parent, fmap, FILE_LEN, VMM_MS_SYNC)))
@@ -218,9 +235,9 @@ int vmmsim_workload(vmm_machine *m, FILE *out)
 	vmm_task_destroy(&child);
 	step(r, "msync wrote the file; the child exited");
 	for (uint64_t i = npages / 2; i < npages; i++)
-		put(r, cpu0, anon + i * PAGE, tag(4, i));
+		put(r, cpu0, parent, anon + i * PAGE, tag(4, i));
 	for (uint64_t i = 0; i < npages; i++)
-		expect(r, cpu0, anon + i * PAGE, tag(i < npages / 2 ? 3 : 4, i));
+		expect(r, cpu0, parent, anon + i * PAGE, tag(i < npages / 2 ? 3 : 4, i));
 	step(r, "the parent wrote the rest of its pages, reusing them");
 
 	if (!r->err) {
