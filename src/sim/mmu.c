@@ -1480,9 +1480,11 @@ static __attribute__((noinline)) void fast_upper(struct vmm_cpu *cpu, uint64_t v
  * the PWC entry a walk starts from found with its set and way, and the two
  * arrays filled with the new entry built once (lean_walk() with @fast).
  * Everything it does is what translate_lean() does, in the same order.
+ * vmm_mmu_translate_fast() serves the commonest walk itself and sends the
+ * rest here.
  */
-void vmm_mmu_translate_fast(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			    unsigned flags, struct mmu_xlat *x)
+static __attribute__((noinline)) void fast_any(struct vmm_cpu *cpu, uint64_t va, unsigned type,
+					       unsigned mode, unsigned flags, struct mmu_xlat *x)
 {
 	struct vmm_tlb *t = &cpu->tlb;
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? t->itlb : t->dtlb;
@@ -1525,6 +1527,91 @@ void vmm_mmu_translate_fast(struct vmm_cpu *cpu, uint64_t va, unsigned type, uns
 	return;
 general:
 	translate_general(cpu, va, type, mode, flags, x);
+}
+
+/*
+ * fast_any() for the commonest miss, in a function of its own so that
+ * it needs few registers: with PWCs, a 4 KiB page that misses the L1 and
+ * the STLB and whose PDE the PDE cache holds, walked through a leaf that
+ * needs neither A nor D set, to a translation the rights allow. It decides
+ * that before it changes anything and hands anything else to fast_any()
+ * (which looks again) or, past the lookups, where fast_any() would go.
+ * What it then does is lean_walk()'s for that walk (one reference from the
+ * PDE cache, no PWC fill), in the same order.
+ */
+static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_t va,
+						    unsigned type, unsigned mode, unsigned flags,
+						    struct mmu_xlat *x)
+{
+	struct vmm_tlb *t = &cpu->tlb;
+	struct vmm_tlb_array *l1 = type == ACC_EXEC ? t->itlb : t->dtlb;
+	struct vmm_tlb_array *l2 = &t->stlb;
+	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
+	uint64_t table, hash, e, epa, all = ~0ull, any = 0, cycles;
+	uint16_t pcid = cpu->pcid;
+	uint32_t s1, s2, way;
+	struct vmm_tlb_entry *pde;
+	uint8_t attr;
+
+	s1 = tlb_set_index(l1, va, 12);
+	if (fast_find(l1, tlb_set_base(l1, s1), tlb_set_fpw(l1, s1), tag, fp, pcid, &way))
+		goto any;
+	if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
+		goto any;
+	s2 = tlb_set_index(l2, va, 12);
+	if (fast_find(l2, tlb_set_base(l2, s2), tlb_set_fpw(l2, s2), tag, fp, pcid, &way))
+		goto any;
+	pde = fast_pde(t, va, pcid, &way);
+	if (unlikely(!pde)) {
+		fast_upper(cpu, va, type, mode, flags, s1, s2, x);
+		return;
+	}
+	table = pde->pa;
+	hash = pde->path_hash;
+	if (unlikely(lean_step(cpu, va, 1, &table, &e, &epa, &hash, &all, &any) != LEAN_NEXT))
+		goto any;
+	attr = (uint8_t)(walk_rights(pde->attr, e, e, cpu->nxe) |
+			 ((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT) << TLB_ATTR_PKEY_SHIFT |
+			 (e & VMM_PTE_DIRTY ? TLB_ATTR_D : 0));
+	/* a #PF, or A or D to set: fast_any() walks again and does it */
+	if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), attr | TLB_ATTR_D)) ||
+	    unlikely(!(e & VMM_PTE_ACCESSED)) ||
+	    unlikely(type == ACC_WRITE && !(attr & TLB_ATTR_D)))
+		goto any;
+
+	/* decided: lean_walk()'s record of a walk of one reference from the PDE cache */
+	cycles = cpu->walk_node_cost + (uint64_t)cpu->pwc_hit_cost;
+	*x = (struct mmu_xlat){ .pa = table | (va & VMM_PAGE_MASK_4K),
+				.cyc_tlb = cpu->l2_miss_cost, .cyc_walk = cycles, .page_shift = 12,
+				.source = VMM_XLAT_WALK, .walk_refs = 1, .pwc_level = 2 };
+	if (flags & MMU_ACCOUNT) {
+		struct mmu_walk w = { .refs = 1, .cycles = cycles, .pwc_level = 2 };
+
+		count_walk(cpu, &w);
+		count_l1_miss(cpu, type, VMM_PGSZ_4K, false);
+	}
+	tlb_list_touch(t, pde, way);
+	{
+		struct fast_entry f = {
+			.tag = tag, .pa = table, .leaf_pa = epa, .hash = hash, .fp = fp,
+			.cls = (uint64_t)pcid | (uint64_t)((e & VMM_PTE_GLOBAL) && cpu->pge) << 16 |
+			       12ull << 24 | (uint64_t)attr << 32 };
+
+		fast_fill(t, l1, s1, l2, s2, &f);
+	}
+	return;
+any:
+	fast_any(cpu, va, type, mode, flags, x);
+}
+
+/* fast_pde_walk() where the PDE cache may serve the walk, else fast_any(). */
+void vmm_mmu_translate_fast(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			    unsigned flags, struct mmu_xlat *x)
+{
+	if (likely(cpu->tlb.pwc_entries))
+		fast_pde_walk(cpu, va, type, mode, flags, x);
+	else
+		fast_any(cpu, va, type, mode, flags, x);
 }
 
 /*
