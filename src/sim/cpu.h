@@ -32,6 +32,13 @@ enum { MODE_USER = 0, MODE_SUPER = 1, MODE_IMPLICIT = 2 };
 #define ACC_KIND(type, mode) ((unsigned)(type) | (unsigned)(mode) << 2)
 #define NR_ACC_KINDS 12
 
+struct mmu_xlat;
+struct vmm_cpu;
+
+/* A translation the hot path hands on: vmm_mmu_translate()'s arguments (mmu.h). */
+typedef void mmu_fast_fn(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
+			 unsigned flags, struct mmu_xlat *x);
+
 struct vmm_cpu_regs {
 	uint64_t cr0, cr2, cr3, cr4, efer, rflags;
 	uint32_t pkru;
@@ -63,7 +70,12 @@ struct vmm_cpu {
 	uint8_t levels;			/* paging levels: 5 with CR4.LA57, else 4 */
 	uint8_t nxe;			/* EFER.NXE */
 	uint8_t pge;			/* CR4.PGE */
-	uint8_t fast_ok;		/* the geometry vmm_mmu_translate_fast() serves (mmu.c) */
+	/*
+	 * By side (data, fetch): where the hot path (mmu.h) sends a translation
+	 * its memo misses while the side's TLBs hold no large page; NULL for a
+	 * geometry no fast path serves (mmu.c)
+	 */
+	mmu_fast_fn *fast[2];
 	/* host-side shortcut of the walker (mmu.c): the physical range of the node
 	 * of the last walker reference and that node's walker cost with walk_step */
 	uint64_t walk_node_start, walk_node_len;

@@ -140,9 +140,10 @@ static void update_rsvd_masks(struct vmm_cpu *cpu)
 }
 
 /*
- * Whether @t's arrays are what vmm_mmu_translate_fast() is written for: the L1
- * 4 KiB arrays under LRU with their memos and at most 16 ways, and the
- * STLB and every PWC that has entries under recency lists.
+ * Whether @t's arrays are what the fast paths (fast_any(), fast_pde_walk())
+ * are written for: the L1 4 KiB arrays under LRU with their memos and at
+ * most 16 ways, and the STLB and every PWC that has entries under recency
+ * lists.
  */
 static bool fast_geometry(const struct vmm_tlb *t)
 {
@@ -158,6 +159,25 @@ static bool fast_geometry(const struct vmm_tlb *t)
 		if (t->pwc[i].ways && t->pwc[i].policy != TLB_POL_LRU_LIST)
 			return false;
 	return true;
+}
+
+static mmu_fast_fn fast_any, fast_pde_walk;
+
+/*
+ * The fast path of each side (cpu->fast): fast_pde_walk() for the geometry
+ * it is written for (fast_geometry(), PWCs and a 4-way L1 4 KiB array),
+ * else fast_any() for fast_geometry(), else none.
+ */
+static void fast_paths(struct vmm_cpu *cpu)
+{
+	const struct vmm_tlb *t = &cpu->tlb;
+	const struct vmm_tlb_array *l1[2] = { &t->dtlb[VMM_PGSZ_4K], &t->itlb[VMM_PGSZ_4K] };
+	bool ok = fast_geometry(t);
+
+	for (unsigned side = 0; side < 2; side++)
+		cpu->fast[side] = !ok ? NULL
+				  : t->pwc_entries && l1[side]->ways == 4 ? fast_pde_walk
+									   : fast_any;
 }
 
 void vmm_cpu_update_perm(struct vmm_cpu *cpu)
@@ -184,7 +204,7 @@ void vmm_cpu_update_perm(struct vmm_cpu *cpu)
 	cpu->levels = (cpu->regs.cr4 & VMM_CR4_LA57) ? 5 : 4;
 	cpu->nxe = !!(cpu->regs.efer & VMM_EFER_NXE);
 	cpu->pge = !!(cpu->regs.cr4 & VMM_CR4_PGE);
-	cpu->fast_ok = fast_geometry(&cpu->tlb);
+	fast_paths(cpu);
 }
 
 /* ---- the walk ---- */
@@ -1018,12 +1038,16 @@ fast_put(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *set, 
 	return e;
 }
 
-/* fast_fill_list() without the use's stamp, which the caller sets: the entry it filled. */
+/*
+ * fast_fill_list() without the use's stamp, which the caller sets: the
+ * entry it filled.
+ */
 static inline __attribute__((always_inline)) struct vmm_tlb_entry *
-fast_put_list(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t si, const struct fast_entry *f)
+fast_put_list(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *set,
+	      const struct fast_entry *f)
 {
-	struct vmm_tlb_entry *set = tlb_set_base(a, si), *e;
-	uint64_t *fpw = tlb_set_fpw(a, si);
+	struct vmm_tlb_entry *e;
+	uint64_t *fpw = tlb_set_hdr(set)->fp;
 	uint64_t *list_p = tlb_set_list(set);
 	uint64_t empty = ~*tlb_set_valid(set) & a->all_ways, list = *list_p;
 	uint32_t way;
@@ -1042,26 +1066,30 @@ fast_put_list(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t si, const str
 }
 
 /*
- * A fresh fill of @f into set @si of @a, an array under a recency list
- * that holds no entry for the page usable under f's PCID: what
- * tlb_fill_set() does for it (memo and last hits are the caller's).
+ * A fresh fill of @f into the set whose first way is @set of @a, an array
+ * under a recency list that holds no entry for the page usable under f's
+ * PCID: what tlb_fill_set() does for it (memo and last hits are the
+ * caller's).
  */
 static inline __attribute__((always_inline)) void
-fast_fill_list(struct vmm_tlb *t, struct vmm_tlb_array *a, uint32_t si, const struct fast_entry *f)
+fast_fill_list(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry *set,
+	       const struct fast_entry *f)
 {
-	fast_put_list(t, a, si, f)->stamp = ++t->tick;
+	fast_put_list(t, a, set, f)->stamp = ++t->tick;
 }
 
 /*
  * The fills of the fast path: the STLB (a recency list) and the L1 4 KiB
- * array @l1 (LRU, with its memo), whose sets @s2 and @s1 just missed the
- * page, get @f; what tlb_fill_set() does for them, and memo_note().
+ * array @l1 (LRU, with its memo), whose sets @s2 and @s1 (their first
+ * ways) just missed the page, get @f; what tlb_fill_set() does for them,
+ * and memo_note(). With @four the caller vouches that @l1 has four ways.
  */
 static inline __attribute__((always_inline)) void
-fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, uint32_t s1, struct vmm_tlb_array *l2,
-	  uint32_t s2, const struct fast_entry *f)
+fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, struct vmm_tlb_entry *s1,
+	  struct vmm_tlb_array *l2, struct vmm_tlb_entry *s2, const struct fast_entry *f,
+	  const bool four)
 {
-	struct vmm_tlb_entry *set, *e, *e2;
+	struct vmm_tlb_entry *set = s1, *e, *e2;
 	struct tlb_memo_slot *memo;
 	uint64_t *fpw, empty, tick;
 	uint32_t way;
@@ -1073,12 +1101,13 @@ fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, uint32_t s1, struct vmm_t
 	 */
 	e2 = fast_put_list(t, l2, s2, f);
 
-	set = tlb_set_base(l1, s1);
-	fpw = tlb_set_fpw(l1, s1);
+	fpw = tlb_set_hdr(set)->fp;
 	empty = ~*tlb_set_valid(set) & l1->all_ways;
 	memo = l1->memo;
 	if (likely(!empty)) {
-		way = tlb_lru_victim(l1, s1);
+		way = four ? tlb_lru_victim4(set)
+			   : tlb_lru_victim(l1, (uint32_t)(((char *)set - l1->blocks) /
+							   l1->set_bytes));
 		tlb_memo_slot(memo, set[way].tag)->page = TLB_TAG_INVALID;
 		e = fast_put(t, l1, set, fpw, way, f, true);
 	} else {
@@ -1160,17 +1189,17 @@ lean_step(const struct vmm_cpu *cpu, uint64_t va, const unsigned level, uint64_t
 }
 
 /*
- * translate_general() for a 4 KiB page that misses the L1 array in set
- * @set1 and the STLB in set @set2, when the other arrays hold no entry for
- * @va: what it would do once it got there, without looking again, and
- * with the full walk only (the lean walk gave up).
+ * translate_general() for a 4 KiB page that misses the L1 array and the
+ * STLB, when the other arrays hold no entry for @va: what it would do once
+ * it got there, without looking again, and with the full walk only (the
+ * lean walk gave up).
  */
 static __attribute__((noinline)) void translate_miss(struct vmm_cpu *cpu, uint64_t va,
 						     unsigned type, unsigned mode, unsigned flags,
-						     uint32_t set1, uint32_t set2,
 						     struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? cpu->tlb.itlb : cpu->tlb.dtlb;
+	uint32_t set1 = tlb_set_index(l1, va, 12), set2 = tlb_set_index(&cpu->tlb.stlb, va, 12);
 	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
 	struct tlb_probe p1 = { .set = set1, .tag = tag, .fp = fp,
 				.base = tlb_set_base(l1, set1), .fpw = tlb_set_fpw(l1, set1) };
@@ -1241,12 +1270,13 @@ static __attribute__((noinline)) void lean_fault(struct vmm_cpu *cpu, unsigned f
 }
 
 /*
- * Where vmm_mmu_translate_fast()'s lookups looked: the L1 4 KiB set @s1 and the
- * STLB set @s2 that missed, and the way of the PWC entry a walk starts
- * from.
+ * Where fast_any()'s lookups looked: the L1 4 KiB set @set1 and the STLB
+ * set @set2 (their first ways) that missed, and the way of the PWC entry a
+ * walk starts from.
  */
 struct lean_fast {
-	uint32_t s1, s2, pway;
+	struct vmm_tlb_entry *set1, *set2;
+	uint32_t pway;
 };
 
 /* What a PWC fill of a non-leaf entry the lean walk read takes (walk_fill_pwc()). */
@@ -1294,7 +1324,7 @@ lean_fill_pwc(struct vmm_cpu *cpu, uint64_t va, const unsigned level,
 	f.leaf_pa = pf->epa;
 	f.hash = pf->hash;
 	f.cls = (uint64_t)cpu->pcid | (uint64_t)shift << 24 | (uint64_t)pf->attr << 32;
-	fast_fill_list(&cpu->tlb, a, tlb_set_index(a, va, shift), &f);
+	fast_fill_list(&cpu->tlb, a, tlb_set_base(a, tlb_set_index(a, va, shift)), &f);
 }
 
 /* lean_walk()'s @pwc_level when there are PWCs but none holds an entry for the address. */
@@ -1311,8 +1341,9 @@ lean_fill_pwc(struct vmm_cpu *cpu, uint64_t va, const unsigned level,
  * (lean_step()). A not-present entry or the rights end the walk in the #PF
  * the full walk raises (lean_fault()); else A and D of the leaf are set as
  * translate_walk() sets them, and the TLBs filled. With @fast (from
- * vmm_mmu_translate_fast()), the PWC entry is under a recency list and @fast says
- * where it sits, and the fills are fast_fill()'s into the sets @fast names.
+ * fast_any() or fast_upper()), the PWC entry is under a recency list and
+ * @fast says where it sits, and the fills are fast_fill()'s into the sets
+ * @fast names.
  *
  * The PWC fills read only the pf[] slots the walk wrote: a level is filled
  * only when the walk read it (start >= l) and went on past it (l >
@@ -1415,7 +1446,7 @@ lean_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 			       (uint64_t)attr << 32 };
 
 		f.fp = tlb_fp(f.tag);
-		fast_fill(&cpu->tlb, l1, fast->s1, &cpu->tlb.stlb, fast->s2, &f);
+		fast_fill(&cpu->tlb, l1, fast->set1, &cpu->tlb.stlb, fast->set2, &f, false);
 		return true;
 	}
 	lean_fill(cpu, l1, va, table, epa, hash, attr, (e & VMM_PTE_GLOBAL) && cpu->pge);
@@ -1445,18 +1476,19 @@ static struct vmm_tlb_entry *lean_pwc_start(const struct vmm_cpu *cpu, uint64_t 
 }
 
 /*
- * vmm_mmu_translate_fast() after the PDE cache missed: the walk from the deepest
- * PWC entry above it, or from CR3 (lean_pwc_start()'s order), for a page
- * that missed the L1 4 KiB set @s1 and the STLB set @s2; the full walk
- * (translate_miss()) where it gives up. Out of line, so that its walks
- * cost the common ones no registers.
+ * The fast paths after the PDE cache missed: the walk from the deepest PWC
+ * entry above it, or from CR3 (lean_pwc_start()'s order), for a page that
+ * missed the L1 4 KiB set and the STLB set whose first ways are @set1 and
+ * @set2; the full walk (translate_miss()) where it gives up. Out of line,
+ * so that its walks cost the common ones no registers.
  */
 static __attribute__((noinline)) void fast_upper(struct vmm_cpu *cpu, uint64_t va, unsigned type,
-						 unsigned mode, unsigned flags, uint32_t s1,
-						 uint32_t s2, struct mmu_xlat *x)
+						 unsigned mode, unsigned flags,
+						 struct vmm_tlb_entry *set1,
+						 struct vmm_tlb_entry *set2, struct mmu_xlat *x)
 {
 	struct vmm_tlb_array *pwc = cpu->tlb.pwc;
-	struct lean_fast fast = { .s1 = s1, .s2 = s2 };
+	struct lean_fast fast = { .set1 = set1, .set2 = set2 };
 	uint16_t pcid = cpu->pcid;
 	struct vmm_tlb_entry *e;
 	bool done;
@@ -1471,17 +1503,17 @@ static __attribute__((noinline)) void fast_upper(struct vmm_cpu *cpu, uint64_t v
 	else
 		done = lean_walk(cpu, va, type, mode, flags, x, LEAN_PWC_MISS, NULL, &fast);
 	if (unlikely(!done))
-		translate_miss(cpu, va, type, mode, flags, s1, s2, x);
+		translate_miss(cpu, va, type, mode, flags, x);
 }
 
 /*
- * translate_lean() for the default geometry and policies (cpu->fast_ok):
+ * translate_lean() for the default geometry and policies (fast_geometry()):
  * the L1 4 KiB array and the STLB looked up with one 16-byte compare each,
  * the PWC entry a walk starts from found with its set and way, and the two
  * arrays filled with the new entry built once (lean_walk() with @fast).
- * Everything it does is what translate_lean() does, in the same order.
- * vmm_mmu_translate_fast() serves the commonest walk itself and sends the
- * rest here.
+ * Everything it does is what translate_lean() does, in the same order. A
+ * side's fast path (cpu->fast, fast_paths()) when fast_pde_walk() is not;
+ * fast_pde_walk() sends here what it does not serve itself.
  */
 static __attribute__((noinline)) void fast_any(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 					       unsigned mode, unsigned flags, struct mmu_xlat *x)
@@ -1492,10 +1524,10 @@ static __attribute__((noinline)) void fast_any(struct vmm_cpu *cpu, uint64_t va,
 	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
 	uint16_t pcid = cpu->pcid;
 	uint32_t s1 = tlb_set_index(l1, va, 12), s2;
-	struct lean_fast fast = { .s1 = s1 };
+	struct lean_fast fast = { .set1 = tlb_set_base(l1, s1) };
 	struct vmm_tlb_entry *e;
 
-	e = fast_find(l1, tlb_set_base(l1, s1), tlb_set_fpw(l1, s1), tag, fp, pcid, &fast.pway);
+	e = fast_find(l1, fast.set1, tlb_set_hdr(fast.set1)->fp, tag, fp, pcid, &fast.pway);
 	if (e) {
 		struct tlb_memo_slot *s;
 
@@ -1510,8 +1542,9 @@ static __attribute__((noinline)) void fast_any(struct vmm_cpu *cpu, uint64_t va,
 	}
 	if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
 		goto general;
-	s2 = fast.s2 = tlb_set_index(l2, va, 12);
-	if (fast_find(l2, tlb_set_base(l2, s2), tlb_set_fpw(l2, s2), tag, fp, pcid, &fast.pway))
+	s2 = tlb_set_index(l2, va, 12);
+	fast.set2 = tlb_set_base(l2, s2);
+	if (fast_find(l2, fast.set2, tlb_set_hdr(fast.set2)->fp, tag, fp, pcid, &fast.pway))
 		goto general;
 	if (!t->pwc_entries) {
 		if (likely(lean_walk(cpu, va, type, mode, flags, x, 0, NULL, &fast)))
@@ -1520,24 +1553,26 @@ static __attribute__((noinline)) void fast_any(struct vmm_cpu *cpu, uint64_t va,
 		if (likely(lean_walk(cpu, va, type, mode, flags, x, 2, e, &fast)))
 			return;
 	} else {
-		fast_upper(cpu, va, type, mode, flags, s1, s2, x);
+		fast_upper(cpu, va, type, mode, flags, fast.set1, fast.set2, x);
 		return;
 	}
-	translate_miss(cpu, va, type, mode, flags, s1, s2, x);
+	translate_miss(cpu, va, type, mode, flags, x);
 	return;
 general:
 	translate_general(cpu, va, type, mode, flags, x);
 }
 
 /*
- * fast_any() for the commonest miss, in a function of its own so that
- * it needs few registers: with PWCs, a 4 KiB page that misses the L1 and
- * the STLB and whose PDE the PDE cache holds, walked through a leaf that
- * needs neither A nor D set, to a translation the rights allow. It decides
- * that before it changes anything and hands anything else to fast_any()
- * (which looks again) or, past the lookups, where fast_any() would go.
- * What it then does is lean_walk()'s for that walk (one reference from the
- * PDE cache, no PWC fill), in the same order.
+ * The fast path of a side with PWCs and a 4-way L1 4 KiB array
+ * (fast_paths()): fast_any() for the commonest miss, in a function of its
+ * own so that it needs few registers. That miss is a 4 KiB page that
+ * misses the L1 and the STLB and whose PDE the PDE cache holds, walked
+ * through a leaf that needs neither A nor D set, to a translation the
+ * rights allow. It decides that before it changes anything and hands
+ * anything else to fast_any() (which looks again) or, past the lookups,
+ * to where fast_any() would go (fast_upper()). What it then does is
+ * lean_walk()'s for that walk (one reference from the PDE cache, no PWC
+ * fill), in the same order.
  */
 static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_t va,
 						    unsigned type, unsigned mode, unsigned flags,
@@ -1549,28 +1584,32 @@ static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_
 	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
 	uint64_t table, hash, e, epa, all = ~0ull, any = 0, cycles;
 	uint16_t pcid = cpu->pcid;
-	uint32_t s1, s2, way;
-	struct vmm_tlb_entry *pde;
+	uint32_t s1 = tlb_set_index(l1, va, 12), s2 = tlb_set_index(l2, va, 12), way;
+	struct vmm_tlb_entry *set1 = tlb_set_base(l1, s1), *set2 = tlb_set_base(l2, s2), *pde;
 	uint8_t attr;
 
-	s1 = tlb_set_index(l1, va, 12);
-	if (fast_find(l1, tlb_set_base(l1, s1), tlb_set_fpw(l1, s1), tag, fp, pcid, &way))
+	if (fast_find(l1, set1, tlb_set_hdr(set1)->fp, tag, fp, pcid, &way) ||
+	    fast_find(l2, set2, tlb_set_hdr(set2)->fp, tag, fp, pcid, &way))
 		goto any;
-	if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
-		goto any;
-	s2 = tlb_set_index(l2, va, 12);
-	if (fast_find(l2, tlb_set_base(l2, s2), tlb_set_fpw(l2, s2), tag, fp, pcid, &way))
-		goto any;
+	/*
+	 * Only now the paging and canonical tests: without paging the TLBs and
+	 * PWCs are empty (clearing CR0.PG flushes them), and every tag they
+	 * hold is a canonical address in the current paging mode (LA57
+	 * changes only with paging off), which a non-canonical @va's never is.
+	 */
 	pde = fast_pde(t, va, pcid, &way);
 	if (unlikely(!pde)) {
-		fast_upper(cpu, va, type, mode, flags, s1, s2, x);
+		if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
+			goto any;
+		fast_upper(cpu, va, type, mode, flags, set1, set2, x);
 		return;
 	}
 	table = pde->pa;
 	hash = pde->path_hash;
 	if (unlikely(lean_step(cpu, va, 1, &table, &e, &epa, &hash, &all, &any) != LEAN_NEXT))
 		goto any;
-	attr = (uint8_t)(walk_rights(pde->attr, e, e, cpu->nxe) |
+	/* lean_step() found no reserved bit: XD set means EFER.NXE is */
+	attr = (uint8_t)(walk_rights(pde->attr, e, e, 1) |
 			 ((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT) << TLB_ATTR_PKEY_SHIFT |
 			 (e & VMM_PTE_DIRTY ? TLB_ATTR_D : 0));
 	/* a #PF, or A or D to set: fast_any() walks again and does it */
@@ -1597,22 +1636,13 @@ static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_
 			.cls = (uint64_t)pcid | (uint64_t)((e & VMM_PTE_GLOBAL) && cpu->pge) << 16 |
 			       12ull << 24 | (uint64_t)attr << 32 };
 
-		fast_fill(t, l1, s1, l2, s2, &f);
+		fast_fill(t, l1, set1, l2, set2, &f, true);
 	}
 	return;
 any:
 	fast_any(cpu, va, type, mode, flags, x);
 }
 
-/* fast_pde_walk() where the PDE cache may serve the walk, else fast_any(). */
-void vmm_mmu_translate_fast(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			    unsigned flags, struct mmu_xlat *x)
-{
-	if (likely(cpu->tlb.pwc_entries))
-		fast_pde_walk(cpu, va, type, mode, flags, x);
-	else
-		fast_any(cpu, va, type, mode, flags, x);
-}
 
 /*
  * The common translations when the TLBs hold 4 KiB pages only, on a path
@@ -1667,8 +1697,7 @@ static __attribute__((noinline)) void translate_lean(struct vmm_cpu *cpu, uint64
 	}
 	if (likely(done))
 		return;
-	translate_miss(cpu, va, type, mode, flags, tlb_set_index(l1, va, 12),
-		       tlb_set_index(stlb, va, 12), x);
+	translate_miss(cpu, va, type, mode, flags, x);
 	return;
 general:
 	translate_general(cpu, va, type, mode, flags, x);
@@ -1677,16 +1706,16 @@ general:
 /*
  * A translation the hot path (vmm_mmu_translate()) could not serve: the
  * lean path when the side's TLBs hold no large page (struct vmm_tlb.large;
- * their lookups come first where they may answer; vmm_mmu_translate_fast()
- * for the default geometry), else the general one.
+ * their lookups come first where they may answer; the side's fast path,
+ * cpu->fast, for the geometries it serves), else the general one.
  */
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			    unsigned flags, struct mmu_xlat *x)
 {
 	if (unlikely(cpu->tlb.large[type == ACC_EXEC]))
 		translate_general(cpu, va, type, mode, flags, x);
-	else if (likely(cpu->fast_ok))
-		vmm_mmu_translate_fast(cpu, va, type, mode, flags, x);
+	else if (likely(cpu->fast[type == ACC_EXEC]))
+		cpu->fast[type == ACC_EXEC](cpu, va, type, mode, flags, x);
 	else
 		translate_lean(cpu, va, type, mode, flags, x);
 }

@@ -7,8 +7,8 @@
  * vmm_mmu_translate() is the hot path, inline: the memo of the 4 KiB L1
  * array that serves the access (ITLB for fetches, DTLB otherwise; struct
  * tlb_memo_slot); then, when the side's TLBs hold no large page (struct
- * vmm_tlb.large) and their geometry is the one it serves (cpu->fast_ok),
- * vmm_mmu_translate_fast(); else the last large-page L1 hit of the side
+ * vmm_tlb.large) and a fast path serves their geometry, that path
+ * (cpu->fast, mmu.c); else the last large-page L1 hit of the side
  * (struct tlb_last: a compare when the access is of the same kind to the
  * same page), and everything else out of line in vmm_mmu_translate_slow().
  * It needs no canonical-address test (a non-canonical address has a tag no
@@ -41,9 +41,6 @@ struct mmu_xlat {
 #define MMU_ACCOUNT 1u		/* count the lookup in cpu->stats */
 
 void vmm_mmu_translate_slow(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
-			    unsigned flags, struct mmu_xlat *x);
-/* vmm_mmu_translate_slow() when cpu->fast_ok and the side's TLBs hold no large page. */
-void vmm_mmu_translate_fast(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode,
 			    unsigned flags, struct mmu_xlat *x);
 
 /* Whether an access of @kind may use an entry with attributes @attr as it is. */
@@ -101,7 +98,7 @@ MMU_HOT void mmu_remember(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsig
  * one compare names the entry a lookup of the array would return, whose
  * rights are then tested); else, while the side's TLBs hold no large page
  * (so that the last hit is empty: the kill of a large entry forgets it),
- * vmm_mmu_translate_fast() for the geometry it serves; else the last
+ * the side's fast path (cpu->fast) where there is one; else the last
  * large-page hit of the side when the access is of the same kind to the
  * same page (a compare), else the rest out of line. A use found here is
  * recorded as an LRU stamp: neither shortcut is ever set up for a
@@ -124,8 +121,8 @@ MMU_HOT void vmm_mmu_translate(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 		return;
 	}
 	/* no large page on this side: the last hit is empty too */
-	if (likely(!cpu->tlb.large[side] && cpu->fast_ok)) {
-		vmm_mmu_translate_fast(cpu, va, type, mode, flags, x);
+	if (likely(!cpu->tlb.large[side] && cpu->fast[side])) {
+		cpu->fast[side](cpu, va, type, mode, flags, x);
 		return;
 	}
 	if (likely(((va & l->mask) | ACC_KIND(type, mode)) == l->key)) {

@@ -520,8 +520,19 @@ static inline uint32_t tlb_class(const uint16_t *p)
 uint32_t vmm_tlb_victim_slow(struct vmm_tlb *t, const struct vmm_tlb_array *a, uint32_t set);
 
 /*
+ * LRU: the way with the smallest stamp of the full 4-way set whose first way
+ * is @s (stamps of valid ways are distinct), in two rounds of pairs.
+ */
+static inline uint32_t tlb_lru_victim4(const struct vmm_tlb_entry *s)
+{
+	uint32_t l = s[1].stamp < s[0].stamp, r = 2 + (s[3].stamp < s[2].stamp);
+
+	return s[r].stamp < s[l].stamp ? r : l;
+}
+
+/*
  * LRU: the way of full set @set with the smallest stamp (stamps of valid
- * ways are distinct). Four ways (the L1 DTLB's) play two rounds of pairs.
+ * ways are distinct). Four ways (the L1 DTLB's): tlb_lru_victim4().
  */
 static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t set)
 {
@@ -529,11 +540,8 @@ static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t se
 	uint64_t oldest = s[0].stamp;
 	uint32_t way = 0;
 
-	if (likely(a->ways == 4)) {
-		uint32_t l = s[1].stamp < s[0].stamp, r = 2 + (s[3].stamp < s[2].stamp);
-
-		return s[r].stamp < s[l].stamp ? r : l;
-	}
+	if (likely(a->ways == 4))
+		return tlb_lru_victim4(s);
 	for (uint32_t w = 1; w < a->ways; w++) {
 		bool older = s[w].stamp < oldest;	/* no branch: the winner is random */
 
