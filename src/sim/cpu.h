@@ -70,6 +70,8 @@ struct vmm_cpu {
 	uint8_t levels;			/* paging levels: 5 with CR4.LA57, else 4 */
 	uint8_t nxe;			/* EFER.NXE */
 	uint8_t pge;			/* CR4.PGE */
+	uint8_t fast_off;		/* tests: no fast path, whatever the geometry, so
+					 * that its results can be compared (mmu.c) */
 	/*
 	 * By side (data, fetch): where the hot path (mmu.h) sends a translation
 	 * its memo misses while the side's TLBs hold no large page; NULL for a

@@ -161,23 +161,24 @@ static bool fast_geometry(const struct vmm_tlb *t)
 	return true;
 }
 
-static mmu_fast_fn fast_any, fast_pde_walk;
+static mmu_fast_fn fast_any, fast_pde_walk, fast_cr3_walk;
 
 /*
- * The fast path of each side (cpu->fast): fast_pde_walk() for the geometry
- * it is written for (fast_geometry(), PWCs and a 4-way L1 4 KiB array),
- * else fast_any() for fast_geometry(), else none.
+ * The fast path of each side (cpu->fast): for fast_geometry() and a 4-way
+ * L1 4 KiB array, fast_pde_walk() with PWCs and fast_cr3_walk() without;
+ * else fast_any() for fast_geometry(); else (and with cpu->fast_off) none.
  */
 static void fast_paths(struct vmm_cpu *cpu)
 {
 	const struct vmm_tlb *t = &cpu->tlb;
 	const struct vmm_tlb_array *l1[2] = { &t->dtlb[VMM_PGSZ_4K], &t->itlb[VMM_PGSZ_4K] };
-	bool ok = fast_geometry(t);
+	bool ok = !cpu->fast_off && fast_geometry(t);
 
 	for (unsigned side = 0; side < 2; side++)
-		cpu->fast[side] = !ok ? NULL
-				  : t->pwc_entries && l1[side]->ways == 4 ? fast_pde_walk
-									   : fast_any;
+		cpu->fast[side] = !ok			? NULL
+				  : l1[side]->ways != 4 ? fast_any
+				  : t->pwc_entries	? fast_pde_walk
+							: fast_cr3_walk;
 }
 
 void vmm_cpu_update_perm(struct vmm_cpu *cpu)
@@ -1562,21 +1563,26 @@ general:
 	translate_general(cpu, va, type, mode, flags, x);
 }
 
+/* One level of fast_walk() (@l a constant): lean_step(), or to fast_any(). */
+#define FAST_LEVEL(l)                                                                          \
+	if (unlikely(lean_step(cpu, va, l, &table, &e, &epa, &hash, &all, &any) != LEAN_NEXT)) \
+		goto any
+
 /*
- * The fast path of a side with PWCs and a 4-way L1 4 KiB array
- * (fast_paths()): fast_any() for the commonest miss, in a function of its
- * own so that it needs few registers. That miss is a 4 KiB page that
- * misses the L1 and the STLB and whose PDE the PDE cache holds, walked
- * through a leaf that needs neither A nor D set, to a translation the
+ * The fast path of a side with a 4-way L1 4 KiB array (fast_paths()):
+ * fast_any() for the commonest miss, in a function of its own so that it
+ * needs few registers. That miss is a 4 KiB page that misses the L1 and
+ * the STLB, walked with @pwc from the PDE cache (which must hold the PDE)
+ * and without from CR3 (no PWCs configured), through entries lean_step()
+ * takes and a leaf that needs neither A nor D set, to a translation the
  * rights allow. It decides that before it changes anything and hands
  * anything else to fast_any() (which looks again) or, past the lookups,
  * to where fast_any() would go (fast_upper()). What it then does is
- * lean_walk()'s for that walk (one reference from the PDE cache, no PWC
- * fill), in the same order.
+ * lean_walk()'s for that walk, in the same order.
  */
-static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_t va,
-						    unsigned type, unsigned mode, unsigned flags,
-						    struct mmu_xlat *x)
+static inline __attribute__((always_inline)) void
+fast_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsigned flags,
+	  struct mmu_xlat *x, const bool pwc)
 {
 	struct vmm_tlb *t = &cpu->tlb;
 	struct vmm_tlb_array *l1 = type == ACC_EXEC ? t->itlb : t->dtlb;
@@ -1584,32 +1590,47 @@ static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_
 	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
 	uint64_t table, hash, e, epa, all = ~0ull, any = 0, cycles;
 	uint16_t pcid = cpu->pcid;
-	uint32_t s1 = tlb_set_index(l1, va, 12), s2 = tlb_set_index(l2, va, 12), way;
-	struct vmm_tlb_entry *set1 = tlb_set_base(l1, s1), *set2 = tlb_set_base(l2, s2), *pde;
+	uint32_t s1 = tlb_set_index(l1, va, 12), s2 = tlb_set_index(l2, va, 12), way, refs;
+	struct vmm_tlb_entry *set1 = tlb_set_base(l1, s1), *set2 = tlb_set_base(l2, s2), *pde = NULL;
 	uint8_t attr;
 
 	if (fast_find(l1, set1, tlb_set_hdr(set1)->fp, tag, fp, pcid, &way) ||
 	    fast_find(l2, set2, tlb_set_hdr(set2)->fp, tag, fp, pcid, &way))
 		goto any;
-	/*
-	 * Only now the paging and canonical tests: without paging the TLBs and
-	 * PWCs are empty (clearing CR0.PG flushes them), and every tag they
-	 * hold is a canonical address in the current paging mode (LA57
-	 * changes only with paging off), which a non-canonical @va's never is.
-	 */
-	pde = fast_pde(t, va, pcid, &way);
-	if (unlikely(!pde)) {
+	if (pwc) {
+		/*
+		 * The paging and canonical tests only when the PDE cache
+		 * misses: without paging the TLBs and PWCs are empty (clearing
+		 * CR0.PG flushes them), and every tag they hold is a canonical
+		 * address in the current paging mode (LA57 changes only with
+		 * paging off), which a non-canonical @va's never is.
+		 */
+		pde = fast_pde(t, va, pcid, &way);
+		if (unlikely(!pde)) {
+			if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
+				goto any;
+			fast_upper(cpu, va, type, mode, flags, set1, set2, x);
+			return;
+		}
+		table = pde->pa;
+		hash = pde->path_hash;
+		refs = 1;
+	} else {
 		if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
 			goto any;
-		fast_upper(cpu, va, type, mode, flags, set1, set2, x);
-		return;
+		table = cpu->regs.cr3 & cpu->walk_addr_mask;
+		hash = cpu->walk_seed;
+		refs = cpu->levels;
+		if (refs == 5) {
+			FAST_LEVEL(5);
+		}
+		FAST_LEVEL(4);
+		FAST_LEVEL(3);
+		FAST_LEVEL(2);
 	}
-	table = pde->pa;
-	hash = pde->path_hash;
-	if (unlikely(lean_step(cpu, va, 1, &table, &e, &epa, &hash, &all, &any) != LEAN_NEXT))
-		goto any;
-	/* lean_step() found no reserved bit: XD set means EFER.NXE is */
-	attr = (uint8_t)(walk_rights(pde->attr, e, e, 1) |
+	FAST_LEVEL(1);
+	/* lean_step() found no reserved bit: an XD set means EFER.NXE is */
+	attr = (uint8_t)(walk_rights(pwc ? pde->attr : TLB_ATTR_U | TLB_ATTR_W, all, any, 1) |
 			 ((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT) << TLB_ATTR_PKEY_SHIFT |
 			 (e & VMM_PTE_DIRTY ? TLB_ATTR_D : 0));
 	/* a #PF, or A or D to set: fast_any() walks again and does it */
@@ -1618,18 +1639,19 @@ static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_
 	    unlikely(type == ACC_WRITE && !(attr & TLB_ATTR_D)))
 		goto any;
 
-	/* decided: lean_walk()'s record of a walk of one reference from the PDE cache */
-	cycles = cpu->walk_node_cost + (uint64_t)cpu->pwc_hit_cost;
+	/* decided: lean_walk()'s record of the walk */
+	cycles = (uint64_t)refs * cpu->walk_node_cost + (pwc ? cpu->pwc_hit_cost : 0);
 	*x = (struct mmu_xlat){ .pa = table | (va & VMM_PAGE_MASK_4K),
 				.cyc_tlb = cpu->l2_miss_cost, .cyc_walk = cycles, .page_shift = 12,
-				.source = VMM_XLAT_WALK, .walk_refs = 1, .pwc_level = 2 };
+				.source = VMM_XLAT_WALK, .walk_refs = refs, .pwc_level = pwc ? 2 : 0 };
 	if (flags & MMU_ACCOUNT) {
-		struct mmu_walk w = { .refs = 1, .cycles = cycles, .pwc_level = 2 };
+		struct mmu_walk w = { .refs = refs, .cycles = cycles, .pwc_level = pwc ? 2 : 0 };
 
 		count_walk(cpu, &w);
 		count_l1_miss(cpu, type, VMM_PGSZ_4K, false);
 	}
-	tlb_list_touch(t, pde, way);
+	if (pwc)
+		tlb_list_touch(t, pde, way);
 	{
 		struct fast_entry f = {
 			.tag = tag, .pa = table, .leaf_pa = epa, .hash = hash, .fp = fp,
@@ -1641,6 +1663,23 @@ static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_
 	return;
 any:
 	fast_any(cpu, va, type, mode, flags, x);
+}
+#undef FAST_LEVEL
+
+/* fast_walk() from the PDE cache. */
+static __attribute__((noinline)) void fast_pde_walk(struct vmm_cpu *cpu, uint64_t va,
+						    unsigned type, unsigned mode, unsigned flags,
+						    struct mmu_xlat *x)
+{
+	fast_walk(cpu, va, type, mode, flags, x, true);
+}
+
+/* fast_walk() from CR3, without PWCs. */
+static __attribute__((noinline)) void fast_cr3_walk(struct vmm_cpu *cpu, uint64_t va,
+						    unsigned type, unsigned mode, unsigned flags,
+						    struct mmu_xlat *x)
+{
+	fast_walk(cpu, va, type, mode, flags, x, false);
 }
 
 

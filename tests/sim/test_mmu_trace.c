@@ -15,6 +15,11 @@
  * compared line by line: an optimisation of the translation path must not
  * change a single line. Without arguments it runs its seeds as a CMocka
  * test and prints each seed.
+ *
+ * The same comparison runs inside the test between the fast paths (mmu.c,
+ * cpu->fast) and the general ones: on the default geometry under LRU, with
+ * and without PWCs, each trace must print the same lines with the fast
+ * paths as with them turned off (cpu->fast_off).
  */
 #include "mmu_util.h"
 
@@ -30,6 +35,7 @@
 #define TRACE_PAGES 96
 #define DIGEST_EVERY 16
 #define TRACE_SEEDS 12	/* in the test run; --print takes any seed */
+#define FAST_SEEDS 4	/* test_fast_paths_agree(): traces of each kind, two runs each */
 
 struct trace {
 	vmm_machine *m;
@@ -72,7 +78,10 @@ static void quiet_log(void *data, enum vmm_log_level level, enum vmm_log_kind ki
 	(void)data, (void)level, (void)kind, (void)msg;
 }
 
-static vmm_machine *trace_machine(uint64_t seed, unsigned *levels)
+/* The machines of a trace: random, or the default geometry under LRU with or without PWCs. */
+enum trace_kind { TRACE_RANDOM, TRACE_DEFAULT_PWC, TRACE_DEFAULT_NO_PWC };
+
+static vmm_machine *trace_machine(uint64_t seed, enum trace_kind kind, unsigned *levels)
 {
 	struct vmm_config cfg;
 	struct vmm_prng rng;
@@ -84,12 +93,18 @@ static vmm_machine *trace_machine(uint64_t seed, unsigned *levels)
 	cfg.seed = seed;
 	cfg.log_fn = quiet_log;
 	cfg.paging_levels = vmm_prng_below(&rng, 3) ? 4 : 5;
-	cfg.tlb_replacement = (uint32_t)vmm_prng_below(&rng, 3);
-	if (vmm_prng_below(&rng, 4))
-		small_geometry(&cfg, &rng);
-	/* one machine in four has no PWCs, so that every walk starts from CR3 */
-	if (!vmm_prng_below(&rng, 4))
-		memset(cfg.pwc, 0, sizeof(cfg.pwc));
+	if (kind == TRACE_RANDOM) {
+		cfg.tlb_replacement = (uint32_t)vmm_prng_below(&rng, 3);
+		if (vmm_prng_below(&rng, 4))
+			small_geometry(&cfg, &rng);
+		/* one machine in four has no PWCs, so that every walk starts from CR3 */
+		if (!vmm_prng_below(&rng, 4))
+			memset(cfg.pwc, 0, sizeof(cfg.pwc));
+	} else {
+		cfg.tlb_replacement = VMM_TLB_LRU;
+		if (kind == TRACE_DEFAULT_NO_PWC)
+			memset(cfg.pwc, 0, sizeof(cfg.pwc));
+	}
 	*levels = cfg.paging_levels;
 	assert_int_equal(vmm_machine_create(&cfg, &m), 0);
 	return m;
@@ -357,13 +372,23 @@ static void step_flush(struct trace *t, vmm_cpu *cpu, unsigned step)
 		fprintf(t->out, "%u flush %#" PRIx64 ": %d ipis %u\n", step, va, err, n);
 }
 
-static void run_trace(uint64_t seed, FILE *out)
+/* Run the trace of @seed on a machine of @kind, without the fast paths with @slow. */
+static void run_trace(uint64_t seed, enum trace_kind kind, bool slow, FILE *out)
 {
 	struct trace t = { .out = out };
 	char *problems = NULL;
 	size_t plen = 0;
 
-	t.m = trace_machine(seed, &t.levels);
+	t.m = trace_machine(seed, kind, &t.levels);
+	for (unsigned c = 0; c < 2; c++) {
+		vmm_cpu *cpu = vmm_machine_cpu(t.m, c);
+
+		cpu->fast_off = slow;
+		vmm_cpu_update_perm(cpu);
+		/* the default geometry has its fast paths: the comparison is not empty */
+		if (kind != TRACE_RANDOM)
+			assert_true((cpu->fast[0] == NULL) == slow && (cpu->fast[1] == NULL) == slow);
+	}
 	vmm_prng_seed(&t.rng, seed);
 	t.pt[0] = pt_new(t.m, t.levels);
 	t.pt[1] = pt_new(t.m, t.levels);
@@ -417,18 +442,54 @@ static void test_random_traces(void **state)
 	(void)state;
 	for (uint64_t seed = 1; seed <= TRACE_SEEDS; seed++) {
 		printf("# mmu trace seed %" PRIu64 "\n", seed);
-		run_trace(seed, NULL);
+		run_trace(seed, TRACE_RANDOM, false, NULL);
 	}
+}
+
+/* The printed trace of @seed on a machine of @kind (a string to free). */
+static char *trace_text(uint64_t seed, enum trace_kind kind, bool slow)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	assert_non_null(out);
+	run_trace(seed, kind, slow, out);
+	fclose(out);
+	return text;
+}
+
+/* The fast paths print every line of a trace as the general ones do. */
+static void test_fast_paths_agree(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= FAST_SEEDS; seed++)
+		for (enum trace_kind kind = TRACE_DEFAULT_PWC; kind <= TRACE_DEFAULT_NO_PWC; kind++) {
+			char *fast = trace_text(seed, kind, false), *slow = trace_text(seed, kind, true);
+			size_t i = 0, line = 1;
+
+			printf("# fast-path trace seed %" PRIu64 ", %s PWCs\n", seed,
+			       kind == TRACE_DEFAULT_PWC ? "with" : "without");
+			for (; fast[i] && fast[i] == slow[i]; i++)
+				line += fast[i] == '\n';
+			if (fast[i] != slow[i]) {
+				fprintf(stderr, "seed %" PRIu64 ": line %zu differs\n", seed, line);
+				fail();
+			}
+			free(fast);
+			free(slow);
+		}
 }
 
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_traces),
+		cmocka_unit_test(test_fast_paths_agree),
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "--print")) {
-		run_trace(strtoull(argv[2], NULL, 0), stdout);
+		run_trace(strtoull(argv[2], NULL, 0), TRACE_RANDOM, false, stdout);
 		return 0;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
