@@ -140,9 +140,9 @@ static void update_rsvd_masks(struct vmm_cpu *cpu)
 }
 
 /*
- * Whether @t's arrays are what the fast paths (fast_any(), fast_pde_walk())
- * are written for: the L1 4 KiB arrays under LRU with their memos and at
- * most 16 ways, and the STLB and every PWC that has entries under recency
+ * Whether @t's arrays are what the fast paths (fast_any(), fast_walk()) are
+ * written for: the L1 4 KiB arrays under LRU with their memos and at most
+ * 16 ways, and the STLB and every PWC that has entries under recency
  * lists.
  */
 static bool fast_geometry(const struct vmm_tlb *t)
@@ -1081,16 +1081,16 @@ fast_fill_list(struct vmm_tlb *t, struct vmm_tlb_array *a, struct vmm_tlb_entry 
 
 /*
  * The fills of the fast path: the STLB (a recency list) and the L1 4 KiB
- * array @l1 (LRU, with its memo), whose sets @s2 and @s1 (their first
- * ways) just missed the page, get @f; what tlb_fill_set() does for them,
+ * array @l1 (LRU, with its memo), whose sets (their first ways @set2 and
+ * @set) just missed the page, get @f; what tlb_fill_set() does for them,
  * and memo_note(). With @four the caller vouches that @l1 has four ways.
  */
 static inline __attribute__((always_inline)) void
-fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, struct vmm_tlb_entry *s1,
-	  struct vmm_tlb_array *l2, struct vmm_tlb_entry *s2, const struct fast_entry *f,
+fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, struct vmm_tlb_entry *set,
+	  struct vmm_tlb_array *l2, struct vmm_tlb_entry *set2, const struct fast_entry *f,
 	  const bool four)
 {
-	struct vmm_tlb_entry *set = s1, *e, *e2;
+	struct vmm_tlb_entry *e, *e2;
 	struct tlb_memo_slot *memo;
 	uint64_t *fpw, empty, tick;
 	uint32_t way;
@@ -1100,7 +1100,7 @@ fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, struct vmm_tlb_entry *s1,
 	 * holds no large page), and the other side's cannot change, as its L1
 	 * arrays, which its last hit stands for, do not.
 	 */
-	e2 = fast_put_list(t, l2, s2, f);
+	e2 = fast_put_list(t, l2, set2, f);
 
 	fpw = tlb_set_hdr(set)->fp;
 	empty = ~*tlb_set_valid(set) & l1->all_ways;
@@ -1513,8 +1513,8 @@ static __attribute__((noinline)) void fast_upper(struct vmm_cpu *cpu, uint64_t v
  * the PWC entry a walk starts from found with its set and way, and the two
  * arrays filled with the new entry built once (lean_walk() with @fast).
  * Everything it does is what translate_lean() does, in the same order. A
- * side's fast path (cpu->fast, fast_paths()) when fast_pde_walk() is not;
- * fast_pde_walk() sends here what it does not serve itself.
+ * side's fast path (cpu->fast, fast_paths()) where fast_walk()'s are not;
+ * they send here what they do not serve themselves.
  */
 static __attribute__((noinline)) void fast_any(struct vmm_cpu *cpu, uint64_t va, unsigned type,
 					       unsigned mode, unsigned flags, struct mmu_xlat *x)
