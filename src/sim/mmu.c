@@ -1508,6 +1508,26 @@ static __attribute__((noinline)) void fast_upper(struct vmm_cpu *cpu, uint64_t v
 }
 
 /*
+ * A hit in the L1 4 KiB array @l1 that its memo missed: false when the
+ * rights do not let the access use @e as it is (translate_general() then
+ * decides), else its use, recorded in the memo, and the result.
+ */
+static inline __attribute__((always_inline)) bool
+fast_l1_use(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsigned flags,
+	    struct vmm_tlb_array *l1, struct vmm_tlb_entry *e, struct mmu_xlat *x)
+{
+	struct tlb_memo_slot *s = tlb_memo_slot(l1->memo, va);
+
+	if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)))
+		return false;
+	e->stamp = ++cpu->tlb.tick;
+	s->page = va & ~VMM_PAGE_MASK_4K;
+	s->e = e;
+	mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
+	return true;
+}
+
+/*
  * translate_lean() for the default geometry and policies (fast_geometry()):
  * the L1 4 KiB array and the STLB looked up with one 16-byte compare each,
  * the PWC entry a walk starts from found with its set and way, and the two
@@ -1530,15 +1550,8 @@ static __attribute__((noinline)) void fast_any(struct vmm_cpu *cpu, uint64_t va,
 
 	e = fast_find(l1, fast.set1, tlb_set_hdr(fast.set1)->fp, tag, fp, pcid, &fast.pway);
 	if (e) {
-		struct tlb_memo_slot *s;
-
-		if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), e->attr)))
+		if (unlikely(!fast_l1_use(cpu, va, type, mode, flags, l1, e, x)))
 			goto general;
-		e->stamp = ++t->tick;
-		s = tlb_memo_slot(l1->memo, tag);
-		s->page = tag;
-		s->e = e;
-		mmu_l1_result(cpu, va, type, flags, e, 12, VMM_PGSZ_4K, x);
 		return;
 	}
 	if (unlikely(!cpu->paging || !mmu_canonical(cpu, va)))
@@ -1563,10 +1576,28 @@ general:
 	translate_general(cpu, va, type, mode, flags, x);
 }
 
-/* One level of fast_walk() (@l a constant): lean_step(), or to fast_any(). */
+/*
+ * fast_walk() past its lookups when it hands the walk on: what fast_any()
+ * would do from there, the walk from the PDE-cache entry @pde (its way in
+ * @fast), or with no @pde from CR3 (no PWCs), then the full walk where the
+ * lean one gives up. Out of line: a #PF and a first touch of a page take it.
+ */
+static __attribute__((noinline)) void fast_walk_on(struct vmm_cpu *cpu, uint64_t va,
+						   unsigned type, unsigned mode, unsigned flags,
+						   struct mmu_xlat *x, struct vmm_tlb_entry *pde,
+						   const struct lean_fast *fast)
+{
+	bool done = pde ? lean_walk(cpu, va, type, mode, flags, x, 2, pde, fast)
+			: lean_walk(cpu, va, type, mode, flags, x, 0, NULL, fast);
+
+	if (unlikely(!done))
+		translate_miss(cpu, va, type, mode, flags, x);
+}
+
+/* One level of fast_walk() (@l a constant): lean_step(), or to fast_walk_on(). */
 #define FAST_LEVEL(l)                                                                          \
 	if (unlikely(lean_step(cpu, va, l, &table, &e, &epa, &hash, &all, &any) != LEAN_NEXT)) \
-		goto any
+		goto walk_on
 
 /*
  * The fast path of a side with a 4-way L1 4 KiB array (fast_paths()):
@@ -1574,11 +1605,12 @@ general:
  * needs few registers. That miss is a 4 KiB page that misses the L1 and
  * the STLB, walked with @pwc from the PDE cache (which must hold the PDE)
  * and without from CR3 (no PWCs configured), through entries lean_step()
- * takes and a leaf that needs neither A nor D set, to a translation the
- * rights allow. It decides that before it changes anything and hands
- * anything else to fast_any() (which looks again) or, past the lookups,
- * to where fast_any() would go (fast_upper()). What it then does is
- * lean_walk()'s for that walk, in the same order.
+ * takes, to a leaf that needs neither A nor D set and that the rights
+ * allow, or to the #PF of a not-present leaf or of the rights. It decides
+ * that before it changes anything and hands anything else to fast_any()
+ * (which looks again) or, past the lookups, to where fast_any() would go
+ * (translate_general(), fast_upper(), fast_walk_on()). What it then does
+ * is lean_walk()'s for that walk, in the same order.
  */
 static inline __attribute__((always_inline)) void
 fast_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsigned flags,
@@ -1590,13 +1622,21 @@ fast_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 	uint64_t tag = va & ~VMM_PAGE_MASK_4K, fp = tlb_fp(tag);
 	uint64_t table, hash, e, epa, all = ~0ull, any = 0, cycles;
 	uint16_t pcid = cpu->pcid;
-	uint32_t s1 = tlb_set_index(l1, va, 12), s2 = tlb_set_index(l2, va, 12), way, refs;
+	uint32_t s1 = tlb_set_index(l1, va, 12), s2 = tlb_set_index(l2, va, 12), way, refs, ec;
+	int step;
 	struct vmm_tlb_entry *set1 = tlb_set_base(l1, s1), *set2 = tlb_set_base(l2, s2), *pde = NULL;
+	struct vmm_tlb_entry *hit;
 	uint8_t attr;
 
-	if (fast_find(l1, set1, tlb_set_hdr(set1)->fp, tag, fp, pcid, &way) ||
-	    fast_find(l2, set2, tlb_set_hdr(set2)->fp, tag, fp, pcid, &way))
-		goto any;
+	/* fast_any()'s answers to hits: an STLB hit implies paging and a canonical @va */
+	hit = fast_find(l1, set1, tlb_set_hdr(set1)->fp, tag, fp, pcid, &way);
+	if (unlikely(hit)) {
+		if (unlikely(!fast_l1_use(cpu, va, type, mode, flags, l1, hit, x)))
+			goto general;
+		return;
+	}
+	if (fast_find(l2, set2, tlb_set_hdr(set2)->fp, tag, fp, pcid, &way))
+		goto general;
 	if (pwc) {
 		/*
 		 * The paging and canonical tests only when the PDE cache
@@ -1628,16 +1668,26 @@ fast_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 		FAST_LEVEL(3);
 		FAST_LEVEL(2);
 	}
-	FAST_LEVEL(1);
+	step = lean_step(cpu, va, 1, &table, &e, &epa, &hash, &all, &any);
+	if (unlikely(step != LEAN_NEXT)) {
+		if (step != LEAN_NOT_PRESENT)
+			goto walk_on;
+		ec = walk_error(cpu, 1, 0, 0, type, mode);	/* a leaf with P = 0 */
+		goto fault;
+	}
 	/* lean_step() found no reserved bit: an XD set means EFER.NXE is */
 	attr = (uint8_t)(walk_rights(pwc ? pde->attr : TLB_ATTR_U | TLB_ATTR_W, all, any, 1) |
 			 ((e & VMM_PTE_PKEY_MASK) >> VMM_PTE_PKEY_SHIFT) << TLB_ATTR_PKEY_SHIFT |
 			 (e & VMM_PTE_DIRTY ? TLB_ATTR_D : 0));
-	/* a #PF, or A or D to set: fast_any() walks again and does it */
-	if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), attr | TLB_ATTR_D)) ||
-	    unlikely(!(e & VMM_PTE_ACCESSED)) ||
-	    unlikely(type == ACC_WRITE && !(attr & TLB_ATTR_D)))
-		goto any;
+	/* A or D to set: fast_walk_on() walks again and does it */
+	if (unlikely(!(e & VMM_PTE_ACCESSED)) || unlikely(type == ACC_WRITE && !(attr & TLB_ATTR_D)))
+		goto walk_on;
+
+	/* the #PF of the rights */
+	if (unlikely(!mmu_perm_ok(cpu, ACC_KIND(type, mode), attr | TLB_ATTR_D))) {
+		ec = walk_error(cpu, 0, 0, attr, type, mode);
+		goto fault;
+	}
 
 	/* decided: lean_walk()'s record of the walk */
 	cycles = (uint64_t)refs * cpu->walk_node_cost + (pwc ? cpu->pwc_hit_cost : 0);
@@ -1661,8 +1711,23 @@ fast_walk(struct vmm_cpu *cpu, uint64_t va, unsigned type, unsigned mode, unsign
 		fast_fill(t, l1, set1, l2, set2, &f, true);
 	}
 	return;
+fault:	/* lean_walk()'s record of a walk that ends in a #PF at the leaf */
+	if (pwc)
+		tlb_list_touch(t, pde, way);
+	lean_fault(cpu, flags, refs, (uint64_t)refs * cpu->walk_node_cost +
+				       (pwc ? cpu->pwc_hit_cost : 0), pwc ? 2 : 0, ec, x);
+	return;
+walk_on: {
+	struct lean_fast fast = { .set1 = set1, .set2 = set2, .pway = pwc ? way : 0 };
+
+	fast_walk_on(cpu, va, type, mode, flags, x, pde, &fast);
+	return;
+}
 any:
 	fast_any(cpu, va, type, mode, flags, x);
+	return;
+general:
+	translate_general(cpu, va, type, mode, flags, x);
 }
 #undef FAST_LEVEL
 
