@@ -1106,9 +1106,7 @@ fast_fill(struct vmm_tlb *t, struct vmm_tlb_array *l1, struct vmm_tlb_entry *set
 	empty = ~*tlb_set_valid(set) & l1->all_ways;
 	memo = l1->memo;
 	if (likely(!empty)) {
-		way = four ? tlb_lru_victim4(set)
-			   : tlb_lru_victim(l1, (uint32_t)(((char *)set - l1->blocks) /
-							   l1->set_bytes));
+		way = four ? tlb_lru_victim4(set) : tlb_lru_victim_at(l1, set);
 		tlb_memo_slot(memo, set[way].tag)->page = TLB_TAG_INVALID;
 		e = fast_put(t, l1, set, fpw, way, f, true);
 	} else {

@@ -531,12 +531,13 @@ static inline uint32_t tlb_lru_victim4(const struct vmm_tlb_entry *s)
 }
 
 /*
- * LRU: the way of full set @set with the smallest stamp (stamps of valid
- * ways are distinct). Four ways (the L1 DTLB's): tlb_lru_victim4().
+ * LRU: the way with the smallest stamp of the full set of @a whose first
+ * way is @s (stamps of valid ways are distinct). Four ways (the L1
+ * DTLB's): tlb_lru_victim4().
  */
-static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t set)
+static inline uint32_t tlb_lru_victim_at(const struct vmm_tlb_array *a,
+					 const struct vmm_tlb_entry *s)
 {
-	const struct vmm_tlb_entry *s = tlb_set_base(a, set);
 	uint64_t oldest = s[0].stamp;
 	uint32_t way = 0;
 
@@ -549,6 +550,12 @@ static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t se
 		oldest = older ? s[w].stamp : oldest;
 	}
 	return way;
+}
+
+/* tlb_lru_victim_at() of set @set. */
+static inline uint32_t tlb_lru_victim(const struct vmm_tlb_array *a, uint32_t set)
+{
+	return tlb_lru_victim_at(a, tlb_set_base(a, set));
 }
 
 /*
