@@ -187,8 +187,7 @@ int vmmsim_workload(vmm_machine *m, FILE *out)
 	make_file(r, &f);
 	if (!r->err && (err = vmm_task_create(m, "demo", &parent)))
 		fail(r, "cannot create a task: %s", vmm_strerror(err));
-	if (!r->err && (err = vmm_cpu_switch_to(cpu0, parent)))
-		fail(r, "cannot run the task: %s", vmm_strerror(err));
+	run_on(r, cpu0, parent);
 	if (!r->err && (err = vmm_mmap(parent, 0, ANON_LEN, VMM_PROT_READ | VMM_PROT_WRITE,
 				       VMM_MAP_PRIVATE | VMM_MAP_ANONYMOUS, NULL, 0, &anon)))
 		fail(r, "mmap of anonymous memory: %s", vmm_strerror(err));
@@ -210,8 +209,7 @@ int vmmsim_workload(vmm_machine *m, FILE *out)
 
 	if (!r->err && (err = vmm_task_fork(parent, &child)))
 		fail(r, "fork: %s", vmm_strerror(err));
-	if (!r->err && (err = vmm_cpu_switch_to(cpu1, child)))
-		fail(r, "cannot run the child: %s", vmm_strerror(err));
+	run_on(r, cpu1, child);
 	step(r, cpu1 != cpu0 ? "fork: the child runs on cpu1"
 			     : "fork: the child and the parent take turns on cpu0");
 	for (uint64_t i = 0; i < npages; i++)
